@@ -1,0 +1,99 @@
+// How a sandbox container is made: the security defaults every container gets, and its labels.
+import type Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import type { ContainerSpec } from './request';
+import { WRITABLE_DIR } from './request';
+import { LABEL, type Owner } from './labels';
+
+export const SANDBOX_USER = '65534:65534';
+/** Where installed packages live: on the size-limited tmpfs, so they count against storage_mb. */
+export const PACKAGES_DIR = `${WRITABLE_DIR}/.loom`;
+export const PYTHON_PACKAGES_DIR = `${PACKAGES_DIR}/python`;
+export const NODE_PACKAGES_DIR = `${PACKAGES_DIR}/node`;
+
+export interface ExtraMount {
+  hostPath: string;
+  containerPath: string;
+  writable: boolean;
+}
+
+export interface CreateInput {
+  spec: ContainerSpec;
+  poolKey: string;
+  owner: Owner;
+  /** Mounts the engine adds itself (package sources, CA bundle): not subject to allowHostMounts. */
+  extraMounts?: ExtraMount[];
+  extraEnv?: Record<string, string>;
+}
+
+export function containerName(spec: ContainerSpec, poolKey: string): string {
+  const label = spec.name ? spec.name.toLowerCase().replace(/[^a-z0-9_.-]/g, '-') : spec.runtime;
+  return `loom-${label}-${poolKey.slice(0, 8)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function createOptions({ spec, poolKey, owner, extraMounts = [], extraEnv = {} }: CreateInput): Docker.ContainerCreateOptions {
+  const env: Record<string, string> = {
+    HOME: WRITABLE_DIR,
+    TMPDIR: WRITABLE_DIR,
+    PYTHONPATH: PYTHON_PACKAGES_DIR,
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONUNBUFFERED: '1',
+    NODE_PATH: `${NODE_PACKAGES_DIR}/node_modules`,
+    ...extraEnv,
+    ...spec.env,
+  };
+  const mounts = [...spec.mounts, ...extraMounts].map((m) => ({
+    Type: 'bind' as const,
+    Source: m.hostPath,
+    Target: m.containerPath,
+    ReadOnly: !m.writable,
+  }));
+  return {
+    name: containerName(spec, poolKey),
+    Image: spec.image,
+    // The container only idles; programs run in it by exec. docker-init (Init) is PID 1 so
+    // that orphaned processes are reaped instead of filling the pids limit with zombies.
+    Entrypoint: ['sleep'],
+    Cmd: ['infinity'],
+    User: SANDBOX_USER,
+    WorkingDir: WRITABLE_DIR,
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    NetworkDisabled: spec.network === 'none',
+    Labels: {
+      [LABEL.managed]: 'true',
+      [LABEL.poolKey]: poolKey,
+      [LABEL.runtime]: spec.runtime,
+      [LABEL.configName]: spec.name,
+      [LABEL.ownerPid]: String(owner.pid),
+      [LABEL.ownerHost]: owner.host,
+      [LABEL.ownerInstance]: owner.instance,
+    },
+    HostConfig: {
+      Init: true,
+      NetworkMode: spec.network,
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      Memory: spec.memoryMb * 1024 * 1024,
+      // Equal to Memory: no swap on top of the limit.
+      MemorySwap: spec.memoryMb * 1024 * 1024,
+      NanoCpus: Math.round(spec.cpuCores * 1e9),
+      PidsLimit: spec.pidsLimit,
+      // The only writable place (besides /dev/shm): its size is how storage_mb is enforced,
+      // since overlay2 on ext4 has no per-container quota.
+      Tmpfs: { [WRITABLE_DIR]: `rw,nosuid,nodev,exec,size=${spec.storageMb}m,mode=1777` },
+      ShmSize: Math.min(64, spec.storageMb) * 1024 * 1024,
+      Mounts: mounts,
+      Ulimits: [{ Name: 'core', Soft: 0, Hard: 0 }],
+      LogConfig: { Type: 'none', Config: {} },
+      AutoRemove: false,
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+    },
+  };
+}

@@ -1,0 +1,263 @@
+// The executor runs ExecuteRequests on pooled containers: validate, make sure the image is
+// there, take a container (warm or cold), run the program with its deadline, give the
+// container back (or replace it), and report what happened as events and as a response.
+import { create, isMessage, type MessageInitShape } from '@bufbuild/protobuf';
+import { randomUUID } from 'node:crypto';
+import {
+  ExecuteEventSchema,
+  ExecuteRequestSchema,
+  ExecuteResponseSchema,
+  Phase,
+  type ContainerInfo,
+  type DockerBackendConfig,
+  type ExecuteEvent,
+  type ExecuteRequest,
+  type ExecuteResponse,
+} from '../../../shared/gen/loom/v1/docker_pb';
+import { SANDBOX_USER } from './container';
+import { AbortedError, CommandNotFoundError } from './errors';
+import { ContainerGoneError, runExec } from './exec';
+import type { Acquired, PoolEntry } from './pool';
+import { normalizeRequest, type NormalizedRequest } from './request';
+import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptions } from './scheduler';
+
+export type ExecuteRequestInput = ExecuteRequest | MessageInitShape<typeof ExecuteRequestSchema>;
+export type ExecuteEventInput = MessageInitShape<typeof ExecuteEventSchema>['event'];
+
+export interface ExecuteOptions {
+  /** Every event of the run as it happens: phases, pull progress, install lines, output, done. */
+  onEvent?: (event: ExecuteEvent) => void;
+  /** Cancels the run: the program is killed and the call rejects with AbortedError. */
+  signal?: AbortSignal;
+}
+
+export interface Executor {
+  readonly scheduler: Scheduler;
+  execute(request: ExecuteRequestInput, options?: ExecuteOptions): Promise<ExecuteResponse>;
+  /** The same run as a stream of events; the last one is `done` with the response. */
+  stream(request: ExecuteRequestInput, options?: { signal?: AbortSignal }): AsyncIterable<ExecuteEvent>;
+  /** Starts `count` containers for a request's config ahead of time. */
+  prewarm(request: ExecuteRequestInput, count?: number): Promise<void>;
+  containers(): ContainerInfo[];
+  /** Removes every container this executor's scheduler created (when it owns the scheduler). */
+  close(): Promise<void>;
+}
+
+export interface ExecutorOptions extends SchedulerOptions {
+  /** Share a scheduler (and its pool) between executors; it is then not closed with this one. */
+  scheduler?: Scheduler;
+}
+
+export async function createExecutor(options: ExecutorOptions = {}): Promise<Executor> {
+  const ownsScheduler = !options.scheduler;
+  const scheduler = options.scheduler ?? (await createScheduler(options));
+  const running = new Set<Promise<unknown>>();
+
+  const execute = (input: ExecuteRequestInput, opts: ExecuteOptions = {}): Promise<ExecuteResponse> => {
+    const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
+    const run = executeOnce(scheduler, normalizeRequest(request, { allowHostMounts: scheduler.allowHostMounts }), opts);
+    running.add(run);
+    void run.catch(() => undefined).finally(() => running.delete(run));
+    return run;
+  };
+
+  return {
+    scheduler,
+    execute,
+    stream: (input, opts = {}) => eventStream((onEvent) => execute(input, { ...opts, onEvent })),
+    async prewarm(input, count = 1) {
+      const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
+      const { container, lifecycle } = normalizeRequest(withPlaceholderCommand(request), { allowHostMounts: scheduler.allowHostMounts });
+      await scheduler.prewarm(container, lifecycle, count);
+    },
+    containers: () => scheduler.containers(),
+    async close() {
+      if (ownsScheduler) await scheduler.close();
+      await Promise.allSettled([...running]);
+    },
+  };
+}
+
+async function executeOnce(scheduler: Scheduler, req: NormalizedRequest, opts: ExecuteOptions): Promise<ExecuteResponse> {
+  const started = performance.now();
+  const emit = (event: ExecuteEventInput): void => {
+    opts.onEvent?.(create(ExecuteEventSchema, { event }));
+  };
+  const phase = (p: Phase, detail: string): void => emit({ case: 'phase', value: { phase: p, detail } });
+  const timings = { imageMs: 0, containerMs: 0, packagesMs: 0, runMs: 0 };
+  let packagesStarted = 0;
+  const hooks: PrepareHooks = {
+    signal: opts.signal,
+    onPull: (p) => emit({ case: 'pull', value: p }),
+    onInstallLog: (line) => emit({ case: 'installLog', value: line }),
+    onPhase: (p, detail) => {
+      if (p === 'packages') {
+        packagesStarted = performance.now();
+        phase(Phase.PACKAGES, detail);
+      } else if (p === 'container' && detail === 'creating') {
+        phase(Phase.CONTAINER, 'cold start: creating a container');
+      }
+    },
+  };
+
+  let t = performance.now();
+  phase(Phase.IMAGE, req.container.image);
+  await scheduler.ensureImage(req.container.image, hooks);
+  timings.imageMs = performance.now() - t;
+
+  // A warm container that died since its last use (killed or removed from outside) is
+  // replaced once, transparently: the caller never sees it.
+  for (let attempt = 0; ; attempt++) {
+    t = performance.now();
+    phase(Phase.CONTAINER, 'acquiring');
+    packagesStarted = 0;
+    const acquired = await scheduler.acquire(req.container, req.lifecycle, hooks);
+    const now = performance.now();
+    timings.packagesMs = packagesStarted ? now - packagesStarted : 0;
+    timings.containerMs = now - t - timings.packagesMs;
+    phase(Phase.CONTAINER, `${acquired.created ? 'cold' : 'warm'} ${acquired.entry.name}`);
+    try {
+      const response = await runOn(scheduler, acquired, req, opts, emit, timings, started);
+      emit({ case: 'done', value: response });
+      return response;
+    } catch (err) {
+      if (err instanceof ContainerGoneError && !acquired.created && attempt === 0) continue;
+      throw err;
+    }
+  }
+}
+
+async function runOn(
+  scheduler: Scheduler,
+  { entry, created }: Acquired,
+  req: NormalizedRequest,
+  opts: ExecuteOptions,
+  emit: (event: ExecuteEventInput) => void,
+  timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number },
+  started: number,
+): Promise<ExecuteResponse> {
+  let healthy = false;
+  try {
+    emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: req.run.argv[0] ?? '' } });
+    const result = await runExec(entry.container, {
+      argv: req.run.argv,
+      env: { ...req.run.env, LOOM_EXECUTION_ID: randomUUID() },
+      user: SANDBOX_USER,
+      workingDir: req.run.workingDir,
+      stdin: req.run.stdin,
+      maxOutputBytes: req.run.maxOutputBytes,
+      timeoutMs: req.run.timeoutMs,
+      signal: opts.signal,
+      // Docker cannot kill an exec: killing the container ends the program and everything it
+      // started; the pool then replaces the container.
+      kill: () => entry.container.kill().then(() => undefined),
+      onOutput: (kind, chunk) => emit({ case: kind, value: chunk }),
+    });
+    timings.runMs = result.durationMs;
+    if (result.aborted) throw new AbortedError('the execution was cancelled');
+    const missing = !result.timedOut ? commandNotFound(result.exitCode, result.stdout.toString('utf8')) : undefined;
+    if (missing !== undefined) {
+      healthy = true;
+      throw new CommandNotFoundError(missing || (req.run.argv[0] ?? ''), entry.spec.image);
+    }
+    const oomKilled = result.exitCode === 137 && !result.timedOut && (await sawOomKill(entry));
+    healthy = !result.timedOut;
+    emit({ case: 'phase', value: { phase: Phase.DONE, detail: result.timedOut ? 'timed out' : `exit ${result.exitCode}` } });
+    return create(ExecuteResponseSchema, {
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      durationMs: performance.now() - started,
+      containerId: entry.id,
+      containerCreated: created,
+      timedOut: result.timedOut,
+      truncated: result.stdoutTruncated || result.stderrTruncated,
+      stdoutTruncated: result.stdoutTruncated,
+      stderrTruncated: result.stderrTruncated,
+      oomKilled,
+      timings,
+    });
+  } finally {
+    scheduler.release(entry, healthy);
+  }
+}
+
+// What runc and crun print when the program of an exec does not exist in the image.
+const NOT_FOUND = [
+  /exec: "([^"]*)": executable file not found/,
+  /exec: "([^"]*)": stat [^:]*: no such file or directory/,
+  /executable file [`']([^`']*)[`'] not found/,
+];
+
+function commandNotFound(exitCode: number, stdout: string): string | undefined {
+  if (exitCode !== 126 && exitCode !== 127) return undefined;
+  for (const re of NOT_FOUND) {
+    const m = re.exec(stdout);
+    if (m) return m[1] ?? '';
+  }
+  return undefined;
+}
+
+/**
+ * Whether the memory cgroup's OOM killer fired since the container's last check. Asked only
+ * after a SIGKILL exit, so a normal run pays nothing for it.
+ */
+const oomKillsSeen = new WeakMap<PoolEntry, number>();
+async function sawOomKill(entry: PoolEntry): Promise<boolean> {
+  try {
+    const result = await runExec(entry.container, {
+      argv: ['cat', '/sys/fs/cgroup/memory/memory.oom_control', '/sys/fs/cgroup/memory.events'],
+      user: SANDBOX_USER,
+      maxOutputBytes: 4096,
+      timeoutMs: 10_000,
+    });
+    const count = Number(/oom_kill (\d+)/.exec(result.stdout.toString('utf8'))?.[1] ?? 0);
+    const seen = oomKillsSeen.get(entry) ?? 0;
+    oomKillsSeen.set(entry, count);
+    return count > seen;
+  } catch {
+    return false;
+  }
+}
+
+/** prewarm needs only the container part of a request; a command may be absent there. */
+function withPlaceholderCommand(request: ExecuteRequest): ExecuteRequest {
+  return request.command.length ? request : { ...request, command: ['true'] };
+}
+
+/** Adapts a callback-driven run to an async iterable that ends after `done` (or throws). */
+async function* eventStream(start: (onEvent: (e: ExecuteEvent) => void) => Promise<unknown>): AsyncGenerator<ExecuteEvent> {
+  const queue: ExecuteEvent[] = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  start((e) => {
+    queue.push(e);
+    wake?.();
+  }).then(
+    () => {
+      finished = true;
+      wake?.();
+    },
+    (error: unknown) => {
+      failure = { error };
+      finished = true;
+      wake?.();
+    },
+  );
+  for (;;) {
+    const next = queue.shift();
+    if (next) {
+      yield next;
+      continue;
+    }
+    if (finished) {
+      if (failure) throw failure.error;
+      return;
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+  }
+}
+
+export type { DockerBackendConfig };

@@ -1,0 +1,113 @@
+// Installing pip/npm packages into a new pooled container, from a configurable index or
+// registry (and extra CA) so that offline and corporate setups work. Names were validated
+// already; `--` still ends the installer's options so no name can ever act as one.
+import type Docker from 'dockerode';
+import { basename, dirname, isAbsolute } from 'node:path';
+import { NODE_PACKAGES_DIR, PYTHON_PACKAGES_DIR, SANDBOX_USER, type ExtraMount } from './container';
+import { PackageInstallError } from './errors';
+import { runExec } from './exec';
+import type { ContainerSpec } from './request';
+
+export interface PackageSources {
+  /** pip index: a URL, or a host directory laid out as a PEP 503 "simple" index. */
+  pipIndexUrl?: string;
+  /** A host directory of wheels/sdists that pip may install from (--find-links). */
+  pipFindLinks?: string;
+  /** npm registry URL. */
+  npmRegistry?: string;
+  /** A host CA bundle to trust for the index and registry (e.g. a corporate TLS proxy). */
+  caFile?: string;
+}
+
+const SOURCES_DIR = '/opt/loom/sources';
+const CA_PATH = '/opt/loom/ca.crt';
+const INSTALL_OUTPUT_BYTES = 256 * 1024;
+/** Enough for big packages over slow links; the container is discarded if it is exceeded. */
+const INSTALL_TIMEOUT_MS = 15 * 60 * 1000;
+
+export interface InstallPlan {
+  mounts: ExtraMount[];
+  env: Record<string, string>;
+  argv: string[];
+  installer: 'pip' | 'npm';
+}
+
+/** What the container needs for its packages: the installer command line and its mounts. */
+export function planInstall(spec: ContainerSpec, sources: PackageSources): InstallPlan | undefined {
+  if (spec.packages.length === 0 || spec.runtime === 'custom') return undefined;
+  const mounts: ExtraMount[] = [];
+  const env: Record<string, string> = {};
+  const mount = (hostPath: string, containerPath: string): string => {
+    mounts.push({ hostPath, containerPath, writable: false });
+    return containerPath;
+  };
+  if (sources.caFile) {
+    mount(sources.caFile, CA_PATH);
+    Object.assign(env, { PIP_CERT: CA_PATH, REQUESTS_CA_BUNDLE: CA_PATH, SSL_CERT_FILE: CA_PATH, NODE_EXTRA_CA_CERTS: CA_PATH, npm_config_cafile: CA_PATH });
+  }
+  // Local package files are mounted one directory each, so that no other host file is visible.
+  const localDirs = new Map<string, string>();
+  const targets = spec.packages.map((pkg) => {
+    if (!isAbsolute(pkg)) return pkg;
+    const dir = dirname(pkg);
+    let mounted = localDirs.get(dir);
+    if (!mounted) {
+      mounted = mount(dir, `${SOURCES_DIR}/local${localDirs.size}`);
+      localDirs.set(dir, mounted);
+    }
+    return `${mounted}/${basename(pkg)}`;
+  });
+
+  if (spec.runtime === 'python') {
+    const args = ['python3', '-m', 'pip', 'install', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--no-warn-script-location', '--target', PYTHON_PACKAGES_DIR];
+    if (sources.pipIndexUrl) {
+      const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(sources.pipIndexUrl)
+        ? sources.pipIndexUrl
+        : `file://${mount(sources.pipIndexUrl, `${SOURCES_DIR}/pip-index`)}`;
+      args.push('--index-url', url);
+    }
+    if (sources.pipFindLinks) {
+      args.push('--find-links', mount(sources.pipFindLinks, `${SOURCES_DIR}/pip-find-links`));
+      if (!sources.pipIndexUrl) args.push('--no-index');
+    }
+    return { mounts, env, argv: [...args, '--', ...targets], installer: 'pip' };
+  }
+  Object.assign(env, { npm_config_cache: '/tmp/.npm', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' });
+  if (sources.npmRegistry) env.npm_config_registry = sources.npmRegistry;
+  const args = ['npm', 'install', '--prefix', NODE_PACKAGES_DIR, '--no-save', '--no-package-lock', '--loglevel', 'warn'];
+  return { mounts, env, argv: [...args, '--', ...targets], installer: 'npm' };
+}
+
+/** Runs the install in the container; a failure carries the installer's own output. */
+export async function installPackages(
+  container: Docker.Container,
+  spec: ContainerSpec,
+  plan: InstallPlan,
+  onLog?: (line: string) => void,
+): Promise<void> {
+  let partial = '';
+  const result = await runExec(container, {
+    argv: plan.argv,
+    env: plan.env,
+    user: SANDBOX_USER,
+    maxOutputBytes: INSTALL_OUTPUT_BYTES,
+    timeoutMs: INSTALL_TIMEOUT_MS,
+    kill: () => container.kill().then(() => undefined),
+    onOutput: (_kind, chunk) => {
+      if (!onLog) return;
+      const lines = (partial + chunk.toString('utf8')).split(/\r?\n/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onLog(line);
+    },
+  });
+  if (partial.trim()) onLog?.(partial);
+  if (result.exitCode !== 0) {
+    const output = Buffer.concat([result.stderr, result.stdout]).toString('utf8');
+    throw new PackageInstallError(
+      plan.installer,
+      spec.packages,
+      result.exitCode,
+      result.timedOut ? `timed out after ${INSTALL_TIMEOUT_MS / 60000} minutes\n${output}` : output,
+    );
+  }
+}

@@ -1,0 +1,265 @@
+// The warm pool: containers grouped by pool key, one execution per container at a time, a
+// bounded number per key with a FIFO wait queue, rotation by use count and age, health checks.
+import type Docker from 'dockerode';
+import { ClosedError, AbortedError } from './errors';
+import type { PullProgress } from './images';
+import type { ContainerSpec, LifecycleSpec } from './request';
+
+export type EntryState = 'creating' | 'idle' | 'busy' | 'removing';
+
+export interface PoolEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly key: string;
+  readonly spec: ContainerSpec;
+  readonly container: Docker.Container;
+  readonly createdAt: number;
+  lifecycle: LifecycleSpec;
+  state: EntryState;
+  executions: number;
+  lastUsedAt: number;
+}
+
+export interface Acquired {
+  entry: PoolEntry;
+  /** True when this acquisition had to create (and prepare) the container: a cold start. */
+  created: boolean;
+}
+
+/** Progress of making a container ready, reported to the acquisition that waits for it. */
+export interface PrepareHooks {
+  onPull?: (p: PullProgress) => void;
+  onInstallLog?: (line: string) => void;
+  onPhase?: (phase: 'image' | 'container' | 'packages', detail: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Makes a ready container (created, started, packages installed) or throws. */
+export type ContainerFactory = (
+  spec: ContainerSpec,
+  key: string,
+  hooks: PrepareHooks,
+) => Promise<{ id: string; name: string; container: Docker.Container }>;
+
+export interface PoolOptions {
+  maxPerKey: number;
+  create: ContainerFactory;
+  /** Removes a container for good; failures are reported to onError and otherwise ignored. */
+  remove: (container: Docker.Container) => Promise<void>;
+  onError?: (err: unknown) => void;
+}
+
+interface Waiter {
+  resolve: (entry: PoolEntry | null) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Group {
+  key: string;
+  entries: Set<PoolEntry>;
+  /** Slots being created right now: count towards maxPerKey. */
+  creating: number;
+  waiters: Waiter[];
+  healthTimer?: NodeJS.Timeout;
+}
+
+export class Pool {
+  private readonly groups = new Map<string, Group>();
+  private readonly removals = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly opts: PoolOptions) {}
+
+  /**
+   * A container for `spec`, all to the caller until `release`. Reuses an idle one, creates one
+   * while the key has room, or waits in line for the next one released.
+   */
+  async acquire(key: string, spec: ContainerSpec, lifecycle: LifecycleSpec, hooks: PrepareHooks = {}): Promise<Acquired> {
+    for (;;) {
+      if (this.closed) throw new ClosedError('the executor is closed');
+      const group = this.group(key, lifecycle);
+      const idle = this.takeIdle(group, lifecycle);
+      if (idle) return { entry: idle, created: false };
+      if (group.entries.size + group.creating < this.opts.maxPerKey) {
+        return { entry: await this.createEntry(group, spec, lifecycle, hooks), created: true };
+      }
+      // A released entry is handed over directly; null means a slot freed up: look again.
+      const handed = await this.wait(group, hooks.signal);
+      if (handed) {
+        handed.lifecycle = lifecycle;
+        return { entry: handed, created: false };
+      }
+    }
+  }
+
+  /** Gives a container back. `healthy: false` (timed out, killed, broken) removes it. */
+  release(entry: PoolEntry, healthy: boolean): void {
+    const group = this.groups.get(entry.key);
+    entry.lastUsedAt = Date.now();
+    if (!group || this.closed || !healthy || this.expired(entry)) {
+      this.retire(entry, !healthy && entry.lifecycle.autoCleanup === false);
+      return;
+    }
+    const waiter = group.waiters.shift();
+    if (waiter) {
+      entry.executions++;
+      waiter.resolve(entry);
+      return;
+    }
+    entry.state = 'idle';
+  }
+
+  /** Creates idle containers until `key` has at least `count` (bounded by maxPerKey). */
+  async prewarm(key: string, spec: ContainerSpec, lifecycle: LifecycleSpec, count: number, hooks: PrepareHooks = {}): Promise<void> {
+    const group = this.group(key, lifecycle);
+    const wanted = Math.min(count, this.opts.maxPerKey) - group.entries.size - group.creating;
+    const made = await Promise.allSettled(
+      Array.from({ length: Math.max(0, wanted) }, () => this.createEntry(group, spec, lifecycle, hooks)),
+    );
+    for (const r of made) {
+      if (r.status === 'fulfilled') {
+        r.value.executions = 0;
+        this.release(r.value, true);
+      }
+    }
+    const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  entries(): PoolEntry[] {
+    return [...this.groups.values()].flatMap((g) => [...g.entries]);
+  }
+
+  /** Removes one container by id, whatever its state (a busy one's run then fails or ends). */
+  remove(id: string): boolean {
+    const entry = this.entries().find((e) => e.id === id || e.id.startsWith(id) || e.name === id);
+    if (!entry) return false;
+    this.retire(entry, false);
+    return true;
+  }
+
+  /** Checks every idle container of a key and replaces the dead ones' slots. */
+  async healthCheck(key?: string): Promise<number> {
+    let removed = 0;
+    const idle = this.entries().filter((e) => e.state === 'idle' && (!key || e.key === key));
+    await Promise.all(
+      idle.map(async (entry) => {
+        if (!(await isRunning(entry.container)) && entry.state === 'idle') {
+          removed++;
+          this.retire(entry, !entry.lifecycle.autoCleanup);
+        }
+      }),
+    );
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const group of this.groups.values()) {
+      clearInterval(group.healthTimer);
+      for (const w of group.waiters.splice(0)) w.reject(new ClosedError('the executor is closed'));
+      for (const entry of group.entries) this.retire(entry, false);
+    }
+    while (this.removals.size) await Promise.all([...this.removals]);
+  }
+
+  private group(key: string, lifecycle: LifecycleSpec): Group {
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { key, entries: new Set(), creating: 0, waiters: [] };
+      this.groups.set(key, group);
+    }
+    if (!group.healthTimer) {
+      group.healthTimer = setInterval(() => {
+        this.healthCheck(key).catch((err) => this.opts.onError?.(err));
+      }, lifecycle.healthCheckMs);
+      group.healthTimer.unref();
+    }
+    return group;
+  }
+
+  private takeIdle(group: Group, lifecycle: LifecycleSpec): PoolEntry | undefined {
+    for (const entry of group.entries) {
+      if (entry.state !== 'idle') continue;
+      entry.lifecycle = lifecycle;
+      if (this.expired(entry)) {
+        this.retire(entry, false);
+        continue;
+      }
+      entry.state = 'busy';
+      entry.executions++;
+      return entry;
+    }
+    return undefined;
+  }
+
+  private async createEntry(group: Group, spec: ContainerSpec, lifecycle: LifecycleSpec, hooks: PrepareHooks): Promise<PoolEntry> {
+    group.creating++;
+    try {
+      const made = await this.opts.create(spec, group.key, hooks);
+      const now = Date.now();
+      const entry: PoolEntry = { ...made, key: group.key, spec, lifecycle, createdAt: now, lastUsedAt: now, state: 'busy', executions: 1 };
+      group.entries.add(entry);
+      if (this.closed) {
+        this.retire(entry, false);
+        throw new ClosedError('the executor is closed');
+      }
+      return entry;
+    } finally {
+      group.creating--;
+      // A failed creation frees its slot: let a waiter try.
+      this.wakeForSlot(group);
+    }
+  }
+
+  private expired(entry: PoolEntry): boolean {
+    return entry.executions >= entry.lifecycle.maxExecutions || Date.now() - entry.createdAt >= entry.lifecycle.rotationMs;
+  }
+
+  /** Takes an entry out of the pool and removes its container (unless it is kept for a post-mortem). */
+  private retire(entry: PoolEntry, keepContainer: boolean): void {
+    const group = this.groups.get(entry.key);
+    if (entry.state === 'removing') return;
+    entry.state = 'removing';
+    group?.entries.delete(entry);
+    if (group) this.wakeForSlot(group);
+    if (keepContainer) return;
+    const removal = this.opts
+      .remove(entry.container)
+      .catch((err) => this.opts.onError?.(err))
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
+  }
+
+  private wakeForSlot(group: Group): void {
+    if (group.entries.size + group.creating < this.opts.maxPerKey) group.waiters.shift()?.resolve(null);
+  }
+
+  private wait(group: Group, signal?: AbortSignal): Promise<PoolEntry | null> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(new AbortedError('cancelled while waiting for a container'));
+      const waiter: Waiter = {
+        resolve: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(e);
+        },
+        reject,
+      };
+      const onAbort = (): void => {
+        group.waiters.splice(group.waiters.indexOf(waiter), 1);
+        reject(new AbortedError('cancelled while waiting for a container'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      group.waiters.push(waiter);
+    });
+  }
+}
+
+export async function isRunning(container: Docker.Container): Promise<boolean> {
+  try {
+    const info = await container.inspect();
+    return info.State.Running && !info.State.Paused;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,171 @@
+// The scheduler owns the engine connection and the warm pool: it makes containers (image,
+// create, start, packages), hands them out, and cleans up after itself and after crashes.
+import type Docker from 'dockerode';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ContainerState, RuntimeType, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
+import { create } from '@bufbuild/protobuf';
+import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
+import { createOptions } from './container';
+import { listManaged, pruneManaged, removeContainer } from './containers';
+import { connectDocker, pingEngine, type EngineInfo } from './docker-client';
+import { LoomError, ValidationError, describeCause } from './errors';
+import { ensureImage } from './images';
+import { currentOwner, type Owner } from './labels';
+import { installPackages, planInstall, type PackageSources } from './packages';
+import { Pool, type Acquired, type PoolEntry, type PrepareHooks } from './pool';
+
+export type { PrepareHooks };
+import { poolKeyOf, type ContainerSpec, type LifecycleSpec } from './request';
+
+export interface SchedulerOptions {
+  /** An engine address in DOCKER_HOST syntax; default: DOCKER_HOST, then the usual sockets. */
+  dockerHost?: string;
+  /** A ready dockerode client (tests, embedding); overrides dockerHost. */
+  docker?: Docker;
+  /** Containers per pool key; requests beyond it wait in line. Default 4. */
+  maxContainersPerKey?: number;
+  /** Whether requests may mount host directories (config.mounts). Default false. */
+  allowHostMounts?: boolean;
+  packageSources?: PackageSources;
+  /** Remove containers left by Loom processes of this host that no longer run. Default true. */
+  reapOrphans?: boolean;
+  /** Called with background failures (removals, health checks) that reach no caller. */
+  onError?: (err: unknown) => void;
+}
+
+
+export interface Scheduler {
+  readonly docker: Docker;
+  readonly engine: EngineInfo;
+  readonly owner: Owner;
+  readonly allowHostMounts: boolean;
+  poolKey(spec: ContainerSpec): string;
+  ensureImage(image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }>;
+  acquire(spec: ContainerSpec, lifecycle: LifecycleSpec, hooks?: PrepareHooks): Promise<Acquired>;
+  release(entry: PoolEntry, healthy: boolean): void;
+  prewarm(spec: ContainerSpec, lifecycle: LifecycleSpec, count: number, hooks?: PrepareHooks): Promise<void>;
+  /** This scheduler's pooled containers. */
+  containers(): ContainerInfo[];
+  removeContainer(id: string): Promise<boolean>;
+  healthCheck(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const RUNTIME_TYPES: Record<string, RuntimeType> = { python: RuntimeType.PYTHON, node: RuntimeType.NODE, custom: RuntimeType.CUSTOM };
+const STATES: Record<PoolEntry['state'], ContainerState> = {
+  creating: ContainerState.CREATING,
+  idle: ContainerState.IDLE,
+  busy: ContainerState.BUSY,
+  removing: ContainerState.STOPPED,
+};
+
+export async function createScheduler(options: SchedulerOptions = {}): Promise<Scheduler> {
+  const { docker, address } = options.docker
+    ? { docker: options.docker, address: options.dockerHost ?? 'the configured client' }
+    : connectDocker(options.dockerHost);
+  const engine = await pingEngine(docker, address);
+  const owner = currentOwner(randomUUID());
+  const sources = options.packageSources ?? {};
+  const sourcesFingerprint = JSON.stringify(sources);
+  const onError = options.onError ?? (() => undefined);
+  const presentImages = new Set<string>();
+
+  if (options.reapOrphans ?? true) {
+    const here = hostname();
+    const orphans = (await listManaged(docker)).filter((c) => c.ownerHost === here && !c.ownerAlive);
+    await Promise.all(orphans.map((c) => removeContainer(docker, c.id).catch(onError)));
+  }
+
+  const imageOf = async (image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }> => {
+    if (presentImages.has(image)) return { pulled: false };
+    hooks?.onPhase?.('image', image);
+    const result = await ensureImage(docker, image, hooks?.onPull, hooks?.signal);
+    presentImages.add(image);
+    return result;
+  };
+
+  const pool = new Pool({
+    maxPerKey: options.maxContainersPerKey ?? 4,
+    onError,
+    remove: (container) => removeContainer(docker, container.id),
+    create: async (spec, key, hooks) => {
+      hooks.onPhase?.('container', 'creating');
+      const plan = planInstall(spec, sources);
+      let container: Docker.Container;
+      try {
+        container = await docker.createContainer(
+          createOptions({ spec, poolKey: key, owner, extraMounts: plan?.mounts, extraEnv: plan?.env }),
+        );
+      } catch (err) {
+        // The image may have been removed since we last saw it.
+        presentImages.delete(spec.image);
+        throw explainCreateError(err, spec);
+      }
+      try {
+        await container.start();
+        if (plan) {
+          hooks.onPhase?.('packages', spec.packages.join(' '));
+          await installPackages(container, spec, plan, hooks.onInstallLog);
+        }
+        const info = await container.inspect();
+        return { id: container.id, name: info.Name.replace(/^\//, ''), container };
+      } catch (err) {
+        await removeContainer(docker, container.id).catch(onError);
+        throw err;
+      }
+    },
+  });
+
+  return {
+    docker,
+    engine,
+    owner,
+    allowHostMounts: options.allowHostMounts ?? false,
+    poolKey: (spec) => poolKeyOf(spec, sourcesFingerprint),
+    ensureImage: imageOf,
+    async acquire(spec, lifecycle, hooks) {
+      await imageOf(spec.image, hooks);
+      hooks?.onPhase?.('container', 'acquiring');
+      return pool.acquire(poolKeyOf(spec, sourcesFingerprint), spec, lifecycle, hooks);
+    },
+    release: (entry, healthy) => pool.release(entry, healthy),
+    async prewarm(spec, lifecycle, count, hooks) {
+      await imageOf(spec.image, hooks);
+      await pool.prewarm(poolKeyOf(spec, sourcesFingerprint), spec, lifecycle, count, hooks);
+    },
+    containers: () =>
+      pool.entries().map((e) =>
+        create(ContainerInfoSchema, {
+          id: e.id,
+          name: e.name,
+          image: e.spec.image,
+          runtimeType: RUNTIME_TYPES[e.spec.runtime] ?? RuntimeType.UNSPECIFIED,
+          poolKey: e.key,
+          state: STATES[e.state],
+          createdAtMs: e.createdAt,
+          executions: e.executions,
+          ownerPid: owner.pid,
+          ownerAlive: true,
+          configName: e.spec.name,
+        }),
+      ),
+    removeContainer: async (id) => pool.remove(id),
+    healthCheck: () => pool.healthCheck(),
+    close: () => pool.close(),
+  };
+}
+
+/** Turns the engine's refusals of a create into errors that name what to change. */
+function explainCreateError(err: unknown, spec: ContainerSpec): Error {
+  const message = describeCause(err);
+  if (/NanoCPUs|CPUs available|Range of CPUs/i.test(message)) {
+    return new ValidationError('config.resource_limits.cpu_cores', `${spec.cpuCores} is more than the engine allows: ${message}`);
+  }
+  if (/Minimum memory limit/i.test(message)) {
+    return new ValidationError('config.resource_limits.memory_mb', message);
+  }
+  return new LoomError(`Could not create a container from ${spec.image}: ${message}`, { cause: err });
+}
+
+export { pruneManaged };

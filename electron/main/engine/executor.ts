@@ -53,12 +53,15 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
   const scheduler = options.scheduler ?? (await createScheduler(options));
   const running = new Set<Promise<unknown>>();
 
-  const execute = (input: ExecuteRequestInput, opts: ExecuteOptions = {}): Promise<ExecuteResponse> => {
+  const execute = async (input: ExecuteRequestInput, opts: ExecuteOptions = {}): Promise<ExecuteResponse> => {
     const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
     const run = executeOnce(scheduler, normalizeRequest(request, { allowHostMounts: scheduler.allowHostMounts }), opts);
     running.add(run);
-    void run.catch(() => undefined).finally(() => running.delete(run));
-    return run;
+    try {
+      return await run;
+    } finally {
+      running.delete(run);
+    }
   };
 
   return {

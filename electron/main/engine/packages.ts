@@ -2,9 +2,9 @@
 // registry (and extra CA) so that offline and corporate setups work. Names were validated
 // already; `--` still ends the installer's options so no name can ever act as one.
 import type Docker from 'dockerode';
-import { basename, dirname, isAbsolute } from 'node:path';
+import { basename, isAbsolute } from 'node:path';
 import { NODE_PACKAGES_DIR, PYTHON_PACKAGES_DIR, SANDBOX_USER, type ExtraMount } from './container';
-import { PackageInstallError } from './errors';
+import { PackageInstallError, ValidationError } from './errors';
 import { runExec } from './exec';
 import type { ContainerSpec } from './request';
 
@@ -45,18 +45,9 @@ export function planInstall(spec: ContainerSpec, sources: PackageSources): Insta
     mount(sources.caFile, CA_PATH);
     Object.assign(env, { PIP_CERT: CA_PATH, REQUESTS_CA_BUNDLE: CA_PATH, SSL_CERT_FILE: CA_PATH, NODE_EXTRA_CA_CERTS: CA_PATH, npm_config_cafile: CA_PATH });
   }
-  // Local package files are mounted one directory each, so that no other host file is visible.
-  const localDirs = new Map<string, string>();
-  const targets = spec.packages.map((pkg) => {
-    if (!isAbsolute(pkg)) return pkg;
-    const dir = dirname(pkg);
-    let mounted = localDirs.get(dir);
-    if (!mounted) {
-      mounted = mount(dir, `${SOURCES_DIR}/local${localDirs.size}`);
-      localDirs.set(dir, mounted);
-    }
-    return `${mounted}/${basename(pkg)}`;
-  });
+  refuseUnreachable(spec, sources);
+  // Each local package file is mounted alone, so that no other host file becomes visible.
+  const targets = spec.packages.map((pkg, i) => (isAbsolute(pkg) ? mount(pkg, `${SOURCES_DIR}/local${i}/${basename(pkg)}`) : pkg));
 
   if (spec.runtime === 'python') {
     const args = ['python3', '-m', 'pip', 'install', '--no-cache-dir', '--disable-pip-version-check', '--no-input', '--no-warn-script-location', '--target', PYTHON_PACKAGES_DIR];
@@ -76,6 +67,23 @@ export function planInstall(spec: ContainerSpec, sources: PackageSources): Insta
   if (sources.npmRegistry) env.npm_config_registry = sources.npmRegistry;
   const args = ['npm', 'install', '--prefix', NODE_PACKAGES_DIR, '--no-save', '--no-package-lock', '--loglevel', 'warn'];
   return { mounts, env, argv: [...args, '--', ...targets], installer: 'npm' };
+}
+
+/**
+ * Without a network the container can reach no index or registry: say so at once rather than
+ * after the installer's retries (npm spends over a minute on them).
+ */
+function refuseUnreachable(spec: ContainerSpec, sources: PackageSources): void {
+  if (spec.network !== 'none') return;
+  const local = spec.runtime === 'python' ? Boolean(sources.pipFindLinks || (sources.pipIndexUrl && !/^https?:/i.test(sources.pipIndexUrl))) : false;
+  const remote = spec.packages.filter((p) => !isAbsolute(p));
+  if (local || remote.length === 0) return;
+  const where = spec.runtime === 'python' ? (sources.pipIndexUrl ?? 'PyPI') : (sources.npmRegistry ?? 'the npm registry');
+  throw new ValidationError(
+    'config.packages',
+    `${remote.join(', ')} must come from ${where}, but the network mode is NONE: ` +
+      `set network_mode to BRIDGE, configure a local ${spec.runtime === 'python' ? 'pip index' : 'package file (.tgz)'}, or use a custom image`,
+  );
 }
 
 /** Runs the install in the container; a failure carries the installer's own output. */

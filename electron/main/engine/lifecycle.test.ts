@@ -1,0 +1,124 @@
+// Rotation, health checks, pre-warming, clean-up on close, and reaping after a crash.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
+import { ContainerState } from '../../../shared/gen/loom/v1/docker_pb';
+import { listManaged } from './containers';
+import { createExecutor, type Executor } from './executor';
+import { LABEL, MANAGED_FILTER } from './labels';
+import { containersOf, docker, requireEngineAndImages, text, waitFor } from './test-support';
+
+let executor: Executor;
+
+beforeAll(async () => {
+  await requireEngineAndImages();
+  executor = await createExecutor();
+});
+
+afterAll(async () => {
+  await executor?.close();
+});
+
+const hello = ['python3', '-c', "print('hi')"];
+const gone = async (id: string) => !(await listManaged(docker)).some((c) => c.id === id);
+
+describe('container lifecycle', () => {
+  it('rotates a container after max_executions', async () => {
+    const config = { name: 'rotate', lifecycle: { maxExecutions: 2 } };
+    const a = await executor.execute({ command: hello, config });
+    const b = await executor.execute({ command: hello, config });
+    const c = await executor.execute({ command: hello, config });
+    expect([a.containerCreated, b.containerCreated, c.containerCreated]).toEqual([true, false, true]);
+    expect(b.containerId).toBe(a.containerId);
+    expect(c.containerId).not.toBe(a.containerId);
+    await waitFor('the rotated container to be removed', () => gone(a.containerId));
+  });
+
+  it('replaces a container removed from outside without failing the next request', async () => {
+    const config = { name: 'removed-outside' };
+    const a = await executor.execute({ command: hello, config });
+    await docker.getContainer(a.containerId).remove({ force: true });
+    const b = await executor.execute({ command: hello, config });
+    expect(b.exitCode).toBe(0);
+    expect(text(b.stdout)).toBe('hi\n');
+    expect(b.containerCreated).toBe(true);
+    expect(b.containerId).not.toBe(a.containerId);
+  });
+
+  it('replaces a container killed from outside without failing the next request', async () => {
+    const config = { name: 'killed-outside' };
+    const a = await executor.execute({ command: hello, config });
+    await docker.getContainer(a.containerId).kill();
+    const b = await executor.execute({ command: hello, config });
+    expect(text(b.stdout)).toBe('hi\n');
+    expect(b.containerId).not.toBe(a.containerId);
+    await waitFor('the dead container to be cleaned up', () => gone(a.containerId));
+  });
+
+  it('finds dead containers with the periodic health check and cleans them up', async () => {
+    const config = { name: 'health', lifecycle: { healthCheckIntervalSeconds: 1 } };
+    const a = await executor.execute({ command: hello, config });
+    await docker.getContainer(a.containerId).kill();
+    await waitFor('the health check to drop the dead container', async () => !executor.containers().some((c) => c.id === a.containerId));
+    await waitFor('auto_cleanup to remove it', () => gone(a.containerId));
+  });
+
+  it('keeps a failed container for inspection when auto_cleanup is off', async () => {
+    const config = { name: 'no-cleanup', lifecycle: { healthCheckIntervalSeconds: 1, autoCleanup: false } };
+    const a = await executor.execute({ command: hello, config });
+    await docker.getContainer(a.containerId).kill();
+    await waitFor('the health check to drop the dead container', async () => !executor.containers().some((c) => c.id === a.containerId));
+    await new Promise((r) => setTimeout(r, 500));
+    const kept = (await listManaged(docker)).find((c) => c.id === a.containerId);
+    expect(kept?.engineState).toBe('exited');
+    await docker.getContainer(a.containerId).remove({ force: true });
+  });
+
+  it('pre-warms containers so the first request is warm', async () => {
+    const request = { command: hello, config: { name: 'prewarmed' } };
+    await executor.prewarm(request, 2);
+    const idle = executor.containers().filter((c) => c.configName === 'prewarmed');
+    expect(idle).toHaveLength(2);
+    expect(idle.every((c) => c.state === ContainerState.IDLE)).toBe(true);
+    const r = await executor.execute(request);
+    expect(r.containerCreated).toBe(false);
+    expect(idle.map((c) => c.id)).toContain(r.containerId);
+  });
+
+  it('close() removes every container the executor created', async () => {
+    const own = await createExecutor();
+    await Promise.all([
+      own.execute({ command: hello }),
+      own.execute({ command: hello, config: { name: 'second', resourceLimits: { memoryMb: 128n } } }),
+      own.prewarm({ command: hello, config: { name: 'third' } }, 2),
+    ]);
+    expect((await containersOf(own.scheduler.owner.instance)).length).toBe(4);
+    await own.close();
+    expect(await containersOf(own.scheduler.owner.instance)).toEqual([]);
+  });
+
+  it('removes containers left by a crashed Loom process at start-up', async () => {
+    const orphan = await docker.createContainer({
+      Image: 'python:3.11-slim',
+      Entrypoint: ['sleep'],
+      Cmd: ['infinity'],
+      Labels: {
+        [LABEL.managed]: 'true',
+        [LABEL.ownerPid]: '999999',
+        [LABEL.ownerHost]: hostname(),
+        [LABEL.ownerInstance]: 'crashed',
+      },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await orphan.start();
+    // A container of a live Loom process (this one) must survive the reaping.
+    const live = await executor.execute({ command: hello, config: { name: 'live' } });
+    const next = await createExecutor();
+    try {
+      const ids = (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).map((c) => c.Id);
+      expect(ids).not.toContain(orphan.id);
+      expect(ids).toContain(live.containerId);
+    } finally {
+      await next.close();
+    }
+  });
+});

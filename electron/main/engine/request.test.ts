@@ -1,0 +1,134 @@
+import { create } from '@bufbuild/protobuf';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExecuteRequestSchema, NetworkMode, RuntimeType, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
+import { DEFAULT_LIMITS } from '../../../shared/defaults';
+import { ValidationError } from './errors';
+import { normalizeRequest, poolKeyOf } from './request';
+
+type Init = Parameters<typeof create<typeof ExecuteRequestSchema>>[1];
+const req = (init: Init): ExecuteRequest => create(ExecuteRequestSchema, { command: ['python3', '-c', 'print(1)'], ...init });
+const norm = (init: Init, allowHostMounts = false) => normalizeRequest(req(init), { allowHostMounts });
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ValidationError) return err.field;
+    throw err;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('normalizeRequest', () => {
+  it("applies the guide's defaults when the request gives none", () => {
+    const n = norm({});
+    expect(n.container).toMatchObject({
+      runtime: 'python',
+      image: 'python:3.11-slim',
+      cpuCores: DEFAULT_LIMITS.cpuCores,
+      memoryMb: 512,
+      storageMb: 1024,
+      pidsLimit: 100,
+      network: 'none',
+    });
+    expect(n.run.timeoutMs).toBe(300_000);
+    expect(n.lifecycle).toEqual({ maxExecutions: 1000, rotationMs: 4 * 3_600_000, healthCheckMs: 60_000, autoCleanup: true });
+    expect(n.run.workingDir).toBe('/tmp');
+  });
+
+  it('takes the runtime from the config when the request has none, and node gets node:20-slim', () => {
+    expect(norm({ config: { runtimeType: RuntimeType.NODE } }).container.image).toBe('node:20-slim');
+  });
+
+  it('prefers the per-request timeout over the config limit', () => {
+    expect(norm({ timeoutSeconds: 7, config: { resourceLimits: { executionTimeoutSeconds: 60 } } }).run.timeoutMs).toBe(7000);
+    expect(norm({ config: { resourceLimits: { executionTimeoutSeconds: 60 } } }).run.timeoutMs).toBe(60_000);
+  });
+
+  it('names the field of every bad value', () => {
+    expect(fieldOf(() => norm({ runtimeType: 9 as RuntimeType }))).toBe('runtime_type');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.NODE, config: { runtimeType: RuntimeType.PYTHON } }))).toBe('config.runtime_type');
+    expect(fieldOf(() => norm({ command: [] }))).toBe('command');
+    expect(fieldOf(() => norm({ command: [''] }))).toBe('command[0]');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { memoryMb: -5n } } }))).toBe('config.resource_limits.memory_mb');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { memoryMb: 5n } } }))).toBe('config.resource_limits.memory_mb');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { memoryMb: 10n ** 12n } } }))).toBe('config.resource_limits.memory_mb');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { cpuCores: -1 } } }))).toBe('config.resource_limits.cpu_cores');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { cpuCores: Number.NaN } } }))).toBe('config.resource_limits.cpu_cores');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { pidsLimit: -1 } } }))).toBe('config.resource_limits.pids_limit');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { storageMb: -1n } } }))).toBe('config.resource_limits.storage_mb');
+    expect(fieldOf(() => norm({ timeoutSeconds: -3 }))).toBe('timeout_seconds');
+    expect(fieldOf(() => norm({ config: { resourceLimits: { executionTimeoutSeconds: 10_000_000 } } }))).toBe(
+      'config.resource_limits.execution_timeout_seconds',
+    );
+    expect(fieldOf(() => norm({ config: { lifecycle: { maxExecutions: -1 } } }))).toBe('config.lifecycle.max_executions');
+    expect(fieldOf(() => norm({ config: { networkMode: 7 as NetworkMode } }))).toBe('config.network_mode');
+    expect(fieldOf(() => norm({ maxOutputBytes: -1 }))).toBe('max_output_bytes');
+    expect(fieldOf(() => norm({ workingDir: 'relative/dir' }))).toBe('working_dir');
+    expect(fieldOf(() => norm({ config: { name: 'bad name!' } }))).toBe('config.name');
+  });
+
+  it('requires an image for CUSTOM and checks image references', () => {
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.CUSTOM }))).toBe('config.custom_image');
+    expect(fieldOf(() => norm({ config: { imageSource: { case: 'baseImage', value: 'Bad Image' } } }))).toBe('config.base_image');
+    expect(norm({ runtimeType: RuntimeType.CUSTOM, config: { imageSource: { case: 'customImage', value: '127.0.0.1:5000/team/tool:v1' } } }).container.image).toBe(
+      '127.0.0.1:5000/team/tool:v1',
+    );
+  });
+
+  it('validates environment names and reserves LOOM_*', () => {
+    expect(fieldOf(() => norm({ env: { 'A-B': '1' } }))).toBe('env.A-B');
+    expect(fieldOf(() => norm({ env: { LOOM_TRACE_ID: 'x' } }))).toBe('env.LOOM_TRACE_ID');
+    expect(fieldOf(() => norm({ env: { loom_x: 'x' } }))).toBe('env.loom_x');
+    expect(fieldOf(() => norm({ config: { env: { '1X': 'x' } } }))).toBe('config.env.1X');
+    expect(fieldOf(() => norm({ env: { A: 'nul\0byte' } }))).toBe('env.A');
+    expect(norm({ env: { GREETING: 'hi there; $(rm -rf /)' } }).run.env).toEqual({ GREETING: 'hi there; $(rm -rf /)' });
+  });
+
+  it('accepts real package specs and refuses injection attempts', () => {
+    const py = norm({ config: { packages: ['requests==2.31.0', 'pandas', 'uvicorn[standard]>=0.20,<1', 'pandas'] } }).container.packages;
+    expect(py).toEqual(['pandas', 'requests==2.31.0', 'uvicorn[standard]>=0.20,<1']);
+    const js = norm({ runtimeType: RuntimeType.NODE, config: { packages: ['lodash@^4.17.21', '@types/node', 'axios'] } }).container.packages;
+    expect(js).toEqual(['@types/node', 'axios', 'lodash@^4.17.21']);
+    for (const bad of ['--index-url=http://evil', '-e .', 'requests; rm -rf /', 'a b', '$(id)', 'x`id`', 'git+https://example.com/x.git']) {
+      expect(fieldOf(() => norm({ config: { packages: [bad] } }))).toBe('config.packages[0]');
+    }
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.NODE, config: { packages: ['lodash', '--registry=http://evil'] } }))).toBe('config.packages[1]');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.CUSTOM, config: { imageSource: { case: 'customImage', value: 'x' }, packages: ['a'] } }))).toBe(
+      'config.packages',
+    );
+  });
+
+  it('accepts local package files that exist, with the right extension', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loom-req-'));
+    const wheel = join(dir, 'demo-1.0-py3-none-any.whl');
+    writeFileSync(wheel, 'x');
+    expect(norm({ config: { packages: [wheel] } }).container.packages).toEqual([wheel]);
+    expect(fieldOf(() => norm({ config: { packages: [join(dir, 'missing.whl')] } }))).toBe('config.packages[0]');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.NODE, config: { packages: [wheel] } }))).toBe('config.packages[0]');
+  });
+
+  it('refuses host mounts unless allowed, and mounts over Loom paths always', () => {
+    const mounts = [{ hostPath: '/etc', containerPath: '/data' }];
+    expect(fieldOf(() => norm({ config: { mounts } }))).toBe('config.mounts');
+    expect(norm({ config: { mounts } }, true).container.mounts).toEqual([{ hostPath: '/etc', containerPath: '/data', writable: false }]);
+    expect(fieldOf(() => norm({ config: { mounts: [{ hostPath: '/etc', containerPath: '/opt/loom/x' }] } }, true))).toBe(
+      'config.mounts[0].container_path',
+    );
+    expect(fieldOf(() => norm({ config: { mounts: [{ hostPath: 'rel', containerPath: '/d' }] } }, true))).toBe('config.mounts[0].host_path');
+  });
+
+  it('keys the pool by what shapes a container, not by what varies per run', () => {
+    const key = (init: Init) => poolKeyOf(norm(init).container);
+    const base = key({});
+    expect(key({ env: { A: '1' }, stdin: new Uint8Array([1]), timeoutSeconds: 5, command: ['true'] })).toBe(base);
+    expect(key({ config: { resourceLimits: { memoryMb: 256n } } })).not.toBe(base);
+    expect(key({ config: { networkMode: NetworkMode.BRIDGE } })).not.toBe(base);
+    expect(key({ config: { env: { A: '1' } } })).not.toBe(base);
+    expect(key({ config: { packages: ['a', 'b'] } })).toBe(key({ config: { packages: ['b', 'a'] } }));
+    expect(poolKeyOf(norm({}).container, 'other-sources')).not.toBe(base);
+  });
+});

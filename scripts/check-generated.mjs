@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Checks that shared/gen/ is exactly what `buf generate` makes from proto/ today. It generates
+// into a temporary directory (buf's --output prefixes the template's `out: shared/gen`), so the
+// work tree is never touched, then compares the two trees byte for byte.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const genDir = 'shared/gen';
+const bin = join(root, 'node_modules', '.bin');
+
+function listFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath ?? entry.path, entry.name)))
+    .sort();
+}
+
+function check(tmp) {
+  // buf finds the local plugin protoc-gen-es on PATH; when this runs outside npm, add ours.
+  const env = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
+  const buf = spawnSync(join(bin, 'buf'), ['generate', '--output', tmp], {
+    cwd: root,
+    env,
+    encoding: 'utf8',
+  });
+  if (buf.error || buf.status !== 0) {
+    console.error('gen:check: `buf generate` failed:');
+    console.error(buf.error?.message ?? `${buf.stderr}${buf.stdout}`.trim());
+    return 2;
+  }
+
+  const fresh = join(tmp, genDir);
+  const committed = join(root, genDir);
+  const freshFiles = listFiles(fresh);
+  const committedFiles = listFiles(committed);
+  if (freshFiles.length === 0) {
+    console.error(`gen:check: buf generated nothing under ${genDir}; check buf.gen.yaml`);
+    return 2;
+  }
+
+  const problems = [];
+  for (const file of new Set([...freshFiles, ...committedFiles])) {
+    if (!freshFiles.includes(file)) problems.push(`${file}: not generated from proto/ (stray file)`);
+    else if (!committedFiles.includes(file)) problems.push(`${file}: missing`);
+    else if (!readFileSync(join(fresh, file)).equals(readFileSync(join(committed, file))))
+      problems.push(`${file}: differs from what proto/ generates`);
+  }
+  if (problems.length > 0) {
+    console.error('generated code is stale: run npm run gen');
+    for (const problem of problems) console.error(`  ${genDir}/${problem}`);
+    return 1;
+  }
+  console.log(`gen:check: ${genDir} matches proto/ (${freshFiles.length} file(s))`);
+  return 0;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'loom-gen-check-'));
+try {
+  process.exitCode = check(tmp);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,17 @@
+// The renderer as a plain Vite app: electron-vite uses it for the window, and it also serves or
+// builds the page without Electron (browser mode, browser tests): `npx vite -c vite.renderer.config.ts`.
+import { resolve } from 'node:path';
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+const here = import.meta.dirname;
+
+export default defineConfig({
+  root: resolve(here, 'renderer'),
+  plugins: [react()],
+  build: {
+    outDir: resolve(here, 'out/renderer'),
+    emptyOutDir: true,
+    rolldownOptions: { input: { index: resolve(here, 'renderer/index.html') } },
+  },
+});

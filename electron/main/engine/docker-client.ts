@@ -42,7 +42,8 @@ export function dockerOptions(address: string, env: NodeJS.ProcessEnv = process.
     case 'unix:':
       return { socketPath: decodeURIComponent(url.pathname) };
     case 'npipe:':
-      return { socketPath: address.slice('npipe:'.length).replace(/\//g, '\\') };
+      // npipe:////./pipe/docker_engine → \\.\pipe\docker_engine
+      return { socketPath: `\\\\${address.slice('npipe:'.length).replace(/^\/+/, '').replace(/\//g, '\\')}` };
     case 'tcp:':
     case 'http:':
     case 'https:': {

@@ -1,0 +1,527 @@
+// The `loom` CLI end to end: every test spawns the real command (node bin/loom.js) against the
+// real Docker engine and checks what a user sees: output, exit statuses, JSON, containers.
+// Other Loom processes may share the engine, so the tests only look at (and only remove)
+// containers they created themselves: found by our children's pids, our ids or our names.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { create } from '@bufbuild/protobuf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS } from '../../../shared/defaults';
+import { ExecuteEventSchema } from '../../../shared/gen/loom/v1/docker_pb';
+import { listManaged, removeContainer, type ManagedContainer } from '../engine/containers';
+import { connectDocker } from '../engine/docker-client';
+import { LABEL } from '../engine/labels';
+import { ProgressReporter } from './progress';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = join(ROOT, 'bin', 'loom.js');
+const IMAGE = DEFAULT_IMAGES.python;
+const run = randomBytes(3).toString('hex');
+const { docker } = connectDocker();
+
+/** Pids of every CLI process we started: the owners of the containers they created. */
+const childPids = new Set<number>();
+const running = new Set<ChildProcess>();
+/** Containers made directly with dockerode (for rm and prune). */
+const madeIds = new Set<string>();
+let workDir = '';
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stdoutBytes: Buffer;
+  stderr: string;
+  ms: number;
+  pid: number;
+}
+
+interface LoomOptions {
+  /** Written to the CLI's stdin, which is then closed (it is closed at once without). */
+  input?: string | Buffer;
+  timeoutMs?: number;
+  /** Called with the child once started (signals, closing its stdout). */
+  onSpawn?: (child: ChildProcess) => void;
+  onStdout?: (text: string, child: ChildProcess) => void;
+}
+
+/** Runs `node bin/loom.js ARGS`; a run that outlives timeoutMs is killed and fails the test. */
+function loom(args: string[], opts: LoomOptions = {}): Promise<Result> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const started = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    if (child.pid) childPids.add(child.pid);
+    running.add(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      opts.onStdout?.(Buffer.concat(out).toString('utf8'), child);
+    });
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdout.on('error', () => undefined);
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input ?? '');
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`loom ${args.join(' ')} did not finish within ${timeoutMs} ms\nstderr: ${Buffer.concat(err).toString()}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const stdoutBytes = Buffer.concat(out);
+      resolvePromise({
+        code,
+        signal,
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: Buffer.concat(err).toString('utf8'),
+        ms: Date.now() - started,
+        pid: child.pid ?? 0,
+      });
+    });
+    opts.onSpawn?.(child);
+  });
+}
+
+async function lsJson(): Promise<ManagedContainer[]> {
+  const r = await loom(['containers', 'ls', '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as ManagedContainer[];
+}
+
+async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function exists(id: string): Promise<boolean> {
+  try {
+    await docker.getContainer(id).inspect();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A container carrying Loom's labels, as another Loom process (alive or dead) would have left it. */
+async function makeManaged(tag: string, ownerPid: number): Promise<{ id: string; name: string }> {
+  const name = `loom-clitest-${tag}-${run}`;
+  const container = await docker.createContainer({
+    name,
+    Image: IMAGE,
+    Entrypoint: ['sleep'],
+    Cmd: ['infinity'],
+    Labels: {
+      [LABEL.managed]: 'true',
+      [LABEL.poolKey]: `clitest-${run}`,
+      [LABEL.runtime]: 'python',
+      [LABEL.configName]: `clitest-${tag}-${run}`,
+      [LABEL.ownerPid]: String(ownerPid),
+      [LABEL.ownerHost]: hostname(),
+      [LABEL.ownerInstance]: `clitest-${run}`,
+    },
+    HostConfig: { NetworkMode: 'none' },
+  });
+  madeIds.add(container.id);
+  return { id: container.id, name };
+}
+
+/** A pid that no process has right now. */
+function deadPid(): number {
+  for (let pid = 999_999; ; pid--) {
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') return pid;
+    }
+  }
+}
+
+/** Ours: made by one of our CLI processes or by this file. */
+const ours = (c: ManagedContainer): boolean => childPids.has(c.ownerPid) || madeIds.has(c.id) || c.configName.endsWith(run);
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'loom-cli-test-'));
+  await docker.getImage(IMAGE).inspect();
+});
+
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await Promise.all([...madeIds].map((id) => removeContainer(docker, id)));
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+  // Every CLI process removes its containers before it exits: nothing of ours may remain.
+  const left = (await listManaged(docker)).filter(ours);
+  expect(left.map((c) => `${c.name} (owner ${c.ownerPid})`)).toEqual([]);
+});
+
+describe.concurrent('loom exec', () => {
+  it('streams the program output and exits with its exit code', async ({ expect }) => {
+    const r = await loom(['exec', '--', 'python3', '-c', 'import sys; print("to stdout"); print("to stderr", file=sys.stderr); sys.exit(3)']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('to stdout\n');
+    expect(r.stderr).toBe('to stderr\n');
+  });
+
+  it('takes the program from the first non-option argument without --', async ({ expect }) => {
+    const r = await loom(['exec', '--quiet', 'python3', '-c', 'print("no dashes")']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('no dashes\n');
+  });
+
+  it('--json prints exactly one JSON object with the response', async ({ expect }) => {
+    const r = await loom(['exec', '--json', '--', 'python3', '-c', 'import sys; print("héllo"); print("oops", file=sys.stderr); sys.exit(7)']);
+    expect(r.code).toBe(7);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({ exitCode: 7, stdout: 'héllo\n', stderr: 'oops\n', containerCreated: true, timedOut: false, truncated: false, oomKilled: false });
+    expect(out.containerId).toMatch(/^[0-9a-f]{64}$/);
+    expect(typeof out.durationMs).toBe('number');
+    expect(out.timings).toBeTypeOf('object');
+    // The program's stderr is in the object, not on ours; no progress either.
+    expect(r.stderr).toBe('');
+  });
+
+  it('--stdin - feeds our stdin, --stdin FILE a file', async ({ expect }) => {
+    const file = join(workDir, 'input.txt');
+    await writeFile(file, 'from a file\n');
+    const program = ['python3', '-c', 'import sys; data = sys.stdin.read(); print(len(data), data.upper(), end="")'];
+    const [piped, fromFile, none] = await Promise.all([
+      loom(['exec', '--stdin', '-', '--', ...program], { input: 'piped input\n' }),
+      loom(['exec', '--stdin', file, '--', ...program]),
+      loom(['exec', '--', ...program]),
+    ]);
+    expect(piped.stdout).toBe('12 PIPED INPUT\n');
+    expect(fromFile.stdout).toBe('12 FROM A FILE\n');
+    expect(none.stdout).toBe('0 ');
+  });
+
+  it('--env reaches the program; --workdir sets its directory', async ({ expect }) => {
+    const r = await loom([
+      'exec',
+      '--env', 'GREETING=hello',
+      '-e', 'EQUATION=a=b',
+      '--workdir', '/usr',
+      '--',
+      'python3', '-c', 'import os; print(os.environ["GREETING"], os.environ["EQUATION"], os.getcwd())',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('hello a=b /usr\n');
+  });
+
+  it('--timeout kills a runaway program: exit 124, timedOut in --json', async ({ expect }) => {
+    const loop = ['python3', '-c', 'while True: pass'];
+    const [plain, json] = await Promise.all([
+      loom(['exec', '--timeout', '2', '--', ...loop], { timeoutMs: 30_000 }),
+      loom(['exec', '--json', '--timeout', '2', '--', ...loop], { timeoutMs: 30_000 }),
+    ]);
+    expect(plain.code).toBe(124);
+    expect(plain.stderr).toContain('loom: timed out after 2s');
+    expect(plain.ms).toBeLessThan(15_000);
+    expect(json.code).toBe(124);
+    expect(JSON.parse(json.stdout)).toMatchObject({ timedOut: true });
+    expect(json.ms).toBeLessThan(15_000);
+  });
+
+  it('--runtime node and --runtime custom', async ({ expect }) => {
+    const [node, custom] = await Promise.all([
+      loom(['exec', '--runtime', 'node', '--', 'node', '-e', 'console.log("node", typeof require); process.exitCode = 5']),
+      loom(['exec', '--runtime', 'custom', '--image', IMAGE, '--', 'python3', '-c', 'print("custom")']),
+    ]);
+    expect(node.code, node.stderr).toBe(5);
+    expect(node.stdout).toBe('node function\n');
+    expect(custom.code, custom.stderr).toBe(0);
+    expect(custom.stdout).toBe('custom\n');
+  });
+
+  it('installs --package from --pip-find-links and shows the installer output', async ({ expect }) => {
+    // A minimal wheel, written by Python in a sandbox and passed through our stdout as bytes.
+    const build = await loom(['exec', '--quiet', '--', 'python3', '-c', BUILD_WHEEL]);
+    expect(build.code, build.stderr).toBe(0);
+    const links = await mkdtemp(join(workDir, 'links-'));
+    // mkdtemp makes it 0700; the installer runs as an unprivileged user in the container.
+    await chmod(links, 0o755);
+    await writeFile(join(links, 'loomclidemo-1.0-py3-none-any.whl'), build.stdoutBytes);
+
+    const r = await loom(['exec', '--package', 'loomclidemo', '--pip-find-links', links, '--', 'python3', '-c', 'import loomclidemo; print(loomclidemo.GREETING)']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('hello from the wheel\n');
+    expect(r.stderr).toContain('loom: installing packages: loomclidemo');
+    expect(r.stderr).toMatch(/^loom: .*Successfully installed loomclidemo-1\.0$/m);
+
+    const quiet = await loom(['exec', '--quiet', '--package', 'nosuchpackage', '--pip-find-links', links, '--', 'true']);
+    expect(quiet.code).toBe(125);
+    expect(quiet.stderr).toMatch(/^loom: pip install of nosuchpackage failed/m);
+    expect(quiet.stderr).not.toContain('installing packages');
+  });
+
+  it('reports an out-of-memory kill', async ({ expect }) => {
+    const r = await loom(['exec', '--memory', '32', '--', 'python3', '-c', 'a = [bytearray(8 << 20) for _ in range(64)]']);
+    expect(r.code).toBe(137);
+    expect(r.stderr).toContain('loom: killed: out of memory (limit 32 MB)');
+  });
+
+  it('streams all output but marks the response truncated past 4 MB', async ({ expect }) => {
+    const program = ['python3', '-c', 'import sys; sys.stdout.write("x" * 5_000_000)'];
+    const [plain, json] = await Promise.all([loom(['exec', '--', ...program]), loom(['exec', '--json', '--', ...program])]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.length).toBe(5_000_000);
+    expect(plain.stderr).toMatch(/^loom: truncated: .*stdout/m);
+    const out = JSON.parse(json.stdout) as { stdout: string; truncated: boolean; stdoutTruncated: boolean };
+    expect(out.truncated).toBe(true);
+    expect(out.stdoutTruncated).toBe(true);
+    expect(out.stdout.length).toBe(4 * 1024 * 1024);
+  });
+
+  it('a missing program is a Loom error (125), without the runtime noise on stdout', async ({ expect }) => {
+    const r = await loom(['exec', '--', 'no-such-program']);
+    expect(r.code).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("no command 'no-such-program'");
+  });
+
+  it('stops the run when the reader of stdout goes away', async ({ expect }) => {
+    const r = await loom(['exec', '--', 'python3', '-c', 'while True: print("y" * 1000)'], {
+      timeoutMs: 30_000,
+      onStdout: (_text, child) => child.stdout?.destroy(),
+    });
+    expect(r.code).toBe(141);
+  });
+
+  it('SIGINT/SIGTERM stop the program, remove the container and exit 130', async ({ expect }) => {
+    const program = ['python3', '-c', 'import time; print("ready", flush=True); time.sleep(60)'];
+    let sentInt = false;
+    let sentTerm = false;
+    const [plain, json] = await Promise.all([
+      loom(['exec', '--', ...program], {
+        timeoutMs: 30_000,
+        onStdout: (text, child) => {
+          if (!sentInt && text.includes('ready')) sentInt = child.kill('SIGINT');
+        },
+      }),
+      // With --json nothing is streamed: wait for the container to run instead.
+      loom(['exec', '--json', '--', ...program], {
+        timeoutMs: 30_000,
+        onSpawn: (child) =>
+          void poll('the container to run', 20_000, async () =>
+            (await listManaged(docker)).some((c) => c.ownerPid === child.pid && c.engineState === 'running') || undefined,
+          ).then(() => setTimeout(() => (sentTerm = child.kill('SIGTERM')), 1000)),
+      }),
+    ]);
+    expect(sentInt && sentTerm).toBe(true);
+    expect(plain.code).toBe(130);
+    expect(plain.stdout).toBe('ready\n');
+    expect(json.code).toBe(130);
+    expect(JSON.parse(json.stdout)).toEqual({ error: { name: 'AbortedError', message: 'interrupted by SIGTERM', signal: 'SIGTERM' } });
+    const left = (await listManaged(docker)).filter((c) => c.ownerPid === plain.pid || c.ownerPid === json.pid);
+    expect(left).toEqual([]);
+  });
+});
+
+describe.concurrent('loom exec errors', () => {
+  it.each([
+    [['--memory', '12abc', '--', 'true'], '--memory'],
+    [['--cpus', 'two', '--', 'true'], '--cpus'],
+    [['--timeout', '1.5', '--', 'true'], '--timeout'],
+    [['--bogus', '--', 'true'], '--bogus'],
+    [['--env', 'NOEQUALS', '--', 'true'], '--env'],
+    [['--runtime', 'ruby', '--', 'true'], '--runtime'],
+    [['--network', 'host', '--', 'true'], '--network'],
+    [['--timeout'], '--timeout'],
+    [['--stdin', '/no/such/file', '--', 'true'], '--stdin'],
+    [['--pip-find-links', '/no/such/dir', '--', 'true'], '--pip-find-links'],
+    [[], 'COMMAND'],
+    [['--quiet', '--'], 'COMMAND'],
+  ])('usage error %j exits 2 naming %s', async (args, named) => {
+    const r = await loom(['exec', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(named);
+    expect(r.stderr).toContain("Run 'loom exec --help'");
+  });
+
+  it('an invalid value is the engine validation error (125) naming the field', async ({ expect }) => {
+    const [plain, json] = await Promise.all([
+      loom(['exec', '--memory', '-5', '--', 'true']),
+      loom(['exec', '--json', '--memory', '-5', '--', 'true']),
+    ]);
+    expect(plain.code).toBe(125);
+    expect(plain.stderr).toMatch(/^loom: .*memory_mb/);
+    expect(json.code).toBe(125);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: expect.objectContaining({ name: 'ValidationError', field: 'config.resource_limits.memory_mb', problem: expect.any(String), message: expect.stringContaining('memory_mb') }),
+    });
+  });
+
+  it('an unreachable engine exits 125 and says how to start one', async ({ expect }) => {
+    const [exec, ls] = await Promise.all([
+      loom(['exec', '--host', 'tcp://127.0.0.1:1', '--', 'true']),
+      loom(['containers', 'ls', '--host', 'tcp://127.0.0.1:1']),
+    ]);
+    for (const r of [exec, ls]) {
+      expect(r.code).toBe(125);
+      expect(r.stderr).toContain('loom: Cannot connect to the Docker engine at tcp://127.0.0.1:1');
+      expect(r.stderr).toMatch(/Start one and check that `docker info` answers/);
+      expect(r.stderr).toContain('systemctl start docker');
+    }
+  });
+});
+
+describe('loom containers', () => {
+  it('ls --json shows a container of a running loom exec, gone once it finishes', async () => {
+    const name = `clils-${run}`;
+    const exec = loom(['exec', '--name', name, '--', 'python3', '-c', 'import time; time.sleep(5)'], { timeoutMs: 60_000 });
+    const seen = await poll('the exec container in ls --json', 20_000, async () => (await lsJson()).find((c) => c.configName === name && c.ownerAlive));
+    expect(seen).toMatchObject({ image: IMAGE, runtime: 'python', engineState: 'running', ownerAlive: true, ownerHost: hostname() });
+    expect(seen.name).toContain(`loom-${name}-`);
+
+    const table = await loom(['containers', 'ls']);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+IMAGE\s+RUNTIME\s+STATE\s+CREATED\s+OWNER$/);
+    const row = table.stdout.split('\n').find((l) => l.startsWith(seen.id.slice(0, 12)));
+    expect(row).toMatch(new RegExp(`^${seen.id.slice(0, 12)}\\s+${seen.name}\\s+${IMAGE}\\s+python\\s+running\\s+\\d+[smhd]\\s+${seen.ownerPid}$`));
+
+    const done = await exec;
+    expect(done.code, done.stderr).toBe(0);
+    expect((await lsJson()).find((c) => c.id === seen.id)).toBeUndefined();
+  });
+
+  it('rm removes managed containers by id prefix or name and names the unknown ones', async () => {
+    const a = await makeManaged('rm-a', process.pid);
+    const b = await makeManaged('rm-b', process.pid);
+    const unknown = `nosuch-${run}`;
+    const r = await loom(['containers', 'rm', a.id.slice(0, 12), unknown, b.name]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`'${unknown}'`);
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([a.id.slice(0, 12), b.id.slice(0, 12)].sort());
+    expect(await exists(a.id)).toBe(false);
+    expect(await exists(b.id)).toBe(false);
+
+    const none = await loom(['containers', 'rm']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('missing ID');
+  });
+
+  it('prune removes containers whose owner is gone and keeps the others', async () => {
+    const dead = await makeManaged('prune-dead', deadPid());
+    const alive = await makeManaged('prune-alive', process.pid);
+
+    const table = await loom(['containers', 'ls']);
+    // (Another Loom process starting up may reap the orphan first: then there is no row to check.)
+    const row = table.stdout.split('\n').find((l) => l.startsWith(dead.id.slice(0, 12)));
+    if (row) expect(row).toMatch(/\d+ gone$/);
+
+    const r = await loom(['containers', 'prune']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^removed \d+ containers?$/m);
+    expect(await exists(dead.id)).toBe(false);
+    expect(await exists(alive.id)).toBe(true);
+  });
+});
+
+describe.concurrent('help and version', () => {
+  const EXEC_OPTIONS = [
+    'runtime', 'image', 'package', 'cpus', 'memory', 'storage', 'pids', 'timeout', 'network', 'env', 'stdin', 'workdir',
+    'max-executions', 'rotation-hours', 'name', 'quiet', 'json', 'host', 'pip-index-url', 'pip-find-links', 'npm-registry', 'ca-file', 'help',
+  ];
+
+  it('loom exec --help lists every option with the defaults', async ({ expect }) => {
+    const r = await loom(['exec', '--help']);
+    expect(r.code).toBe(0);
+    for (const option of EXEC_OPTIONS) expect(r.stdout).toContain(`--${option}`);
+    // Long lines wrap: compare with the whitespace folded.
+    const text = r.stdout.replace(/\s+/g, ' ');
+    for (const value of [DEFAULT_IMAGES.python, DEFAULT_LIMITS.memoryMb, DEFAULT_LIMITS.storageMb, DEFAULT_LIMITS.pidsLimit, DEFAULT_LIMITS.executionTimeoutSeconds, DEFAULT_LIFECYCLE.maxExecutions, DEFAULT_LIFECYCLE.rotationIntervalHours]) {
+      expect(text).toContain(`default: ${value}`);
+    }
+    expect(text).toContain(DEFAULT_IMAGES.node);
+    // -h anywhere before the program, even after other options.
+    expect((await loom(['exec', '--memory', '64', '-h'])).stdout).toBe(r.stdout);
+  });
+
+  it.each([
+    [['--help'], ['exec', 'containers', '--version']],
+    [['containers', '--help'], ['ls', 'rm', 'prune']],
+    [['containers', 'ls', '--help'], ['--json', '--host']],
+    [['containers', 'rm', '--help'], ['ID...', '--host']],
+    [['containers', 'prune', '-h'], ['--all', '--host']],
+  ])('loom %j mentions %j', async (args, words) => {
+    const r = await loom(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: loom/);
+    for (const w of words) expect(r.stdout).toContain(w);
+  });
+
+  it('no arguments: help on stderr, exit 2; unknown commands exit 2', async ({ expect }) => {
+    const [bare, unknown, sub] = await Promise.all([loom([]), loom(['frobnicate']), loom(['containers', 'frob'])]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/^Usage: loom/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("'frobnicate'");
+    expect(sub.code).toBe(2);
+    expect(sub.stderr).toContain("'frob'");
+  });
+
+  it('--version prints the package version', async ({ expect }) => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await loom(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`loom ${pkg.version}\n`);
+  });
+});
+
+describe('progress lines', () => {
+  it('one line per layer status change and a throttled percentage, not one per byte event', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const reporter = new ProgressReporter({ write: (l) => lines.push(l), now: () => now, intervalMs: 1000 });
+    const pull = (layer: string, status: string, current = 0, total = 0): void =>
+      reporter.onEvent(create(ExecuteEventSchema, { event: { case: 'pull', value: { image: 'img:1', layer, status, current, total } } }));
+    pull('1', 'Pulling from library/img');
+    pull('aaaaaaaaaaaaaaaa', 'Pulling fs layer');
+    for (let i = 1; i <= 1000; i++) {
+      now += 10;
+      pull('aaaaaaaaaaaaaaaa', 'Downloading', i * 1000, 1_000_000);
+    }
+    pull('aaaaaaaaaaaaaaaa', 'Download complete');
+    pull('', 'Status: Downloaded newer image for img:1');
+    expect(lines.filter((l) => l.includes('Downloading'))).toHaveLength(1);
+    const percents = lines.filter((l) => l.includes('%'));
+    expect(percents.length).toBeGreaterThanOrEqual(9);
+    expect(percents.length).toBeLessThanOrEqual(11);
+    expect(lines[0]).toBe('pulling img:1');
+    expect(lines).toContain('  aaaaaaaaaaaa: Pulling fs layer');
+    expect(lines.at(-1)).toBe('  Status: Downloaded newer image for img:1');
+  });
+});
+
+/** Python that writes a minimal pure-Python wheel (loomclidemo 1.0) to stdout. */
+const BUILD_WHEEL = `
+import base64, hashlib, io, sys, zipfile
+files = {
+    "loomclidemo/__init__.py": 'GREETING = "hello from the wheel"\\n',
+    "loomclidemo-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: loomclidemo\\nVersion: 1.0\\n",
+    "loomclidemo-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: loom-cli-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+}
+buf = io.BytesIO()
+record = []
+with zipfile.ZipFile(buf, "w") as z:
+    for path, text in files.items():
+        z.writestr(path, text)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text)}")
+    record.append("loomclidemo-1.0.dist-info/RECORD,,")
+    z.writestr("loomclidemo-1.0.dist-info/RECORD", "\\n".join(record) + "\\n")
+sys.stdout.buffer.write(buf.getvalue())
+`;

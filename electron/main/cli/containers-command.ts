@@ -1,0 +1,124 @@
+// `loom containers ls|rm|prune`: the managed containers of every Loom process, seen through the
+// engine's labels. Only a docker client is needed (no executor, no pool, no orphan reaping).
+import type Docker from 'dockerode';
+import { hostname } from 'node:os';
+import { listManaged, pruneManaged, removeContainer, resolveManaged, type ManagedContainer } from '../engine/containers';
+import { connectDocker, pingEngine } from '../engine/docker-client';
+import { UsageError, flag, parseWithPositionals, stringOption, type ParsedValues } from './args';
+import { CONTAINERS_HELP, HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
+import { age, note, reportLoomError, reportUsage, table, writeJson, type Io } from './format';
+
+interface Subcommand {
+  help: CommandHelp;
+  run(docker: Docker, values: ParsedValues, positionals: string[], io: Io): Promise<number>;
+}
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  ls: {
+    help: {
+      usage: ['loom containers ls [--json] [--host ADDRESS]'],
+      summary:
+        "Lists the containers Loom manages, whichever Loom process (app, CLI) created them. OWNER is the\n" +
+        "creating process's pid, marked 'gone' when it no longer runs (prune removes those).",
+      options: [{ name: 'json', help: 'print a JSON array of objects instead of a table' }, HOST_OPTION, HELP_OPTION],
+    },
+    async run(docker, values, positionals, io) {
+      if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      const containers = await listManaged(docker);
+      if (flag(values, 'json')) {
+        writeJson(io, containers);
+        return 0;
+      }
+      const here = hostname();
+      const rows = containers
+        .sort((a, b) => b.createdAtMs - a.createdAtMs)
+        .map((c) => [c.id.slice(0, 12), c.name, c.image, c.runtime, c.engineState, age(c.createdAtMs), owner(c, here)]);
+      io.stdout.write(table(['ID', 'NAME', 'IMAGE', 'RUNTIME', 'STATE', 'CREATED', 'OWNER'], rows));
+      return 0;
+    },
+  },
+  rm: {
+    help: {
+      usage: ['loom containers rm [--host ADDRESS] ID...'],
+      summary:
+        'Removes managed containers (forcibly: a running program is killed), named by id, unique id prefix or\n' +
+        'container name. Containers Loom does not manage are refused. Exit status 1 if any ID matched nothing.',
+      options: [HOST_OPTION, HELP_OPTION],
+    },
+    async run(docker, _values, positionals, io) {
+      if (positionals.length === 0) throw new UsageError('missing ID: name at least one container (id, id prefix or name)');
+      const { found, missing } = await resolveManaged(docker, positionals);
+      const failures: string[] = [];
+      await Promise.all(
+        found.map(async (c) => {
+          try {
+            await removeContainer(docker, c.id);
+            io.stdout.write(`${c.id.slice(0, 12)}\n`);
+          } catch (err) {
+            failures.push(`${c.id.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }),
+      );
+      if (missing.length) note(io, `no managed container matches ${missing.map((m) => `'${m}'`).join(', ')} (unknown, not managed by Loom, or an ambiguous prefix)`);
+      for (const f of failures) note(io, `could not remove ${f}`);
+      return missing.length || failures.length ? 1 : 0;
+    },
+  },
+  prune: {
+    help: {
+      usage: ['loom containers prune [--all] [--host ADDRESS]'],
+      summary:
+        'Removes managed containers whose owning Loom process is gone (crashed, killed). With --all, removes\n' +
+        'every managed container, including those of running Loom processes.',
+      options: [{ name: 'all', help: 'remove every managed container, not only orphans' }, HOST_OPTION, HELP_OPTION],
+    },
+    async run(docker, values, positionals, io) {
+      if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      const removed = await pruneManaged(docker, { all: flag(values, 'all') });
+      io.stdout.write(`removed ${removed.length} container${removed.length === 1 ? '' : 's'}\n`);
+      for (const id of removed) io.stdout.write(`  ${id.slice(0, 12)}\n`);
+      return 0;
+    },
+  },
+};
+
+function owner(c: ManagedContainer, here: string): string {
+  if (!c.ownerPid) return '-';
+  if (c.ownerHost && c.ownerHost !== here) return `${c.ownerPid}@${c.ownerHost}`;
+  return c.ownerAlive ? String(c.ownerPid) : `${c.ownerPid} gone`;
+}
+
+export async function containersCommand(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(CONTAINERS_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const sub = SUBCOMMANDS[name];
+  const label = `loom containers ${name}`;
+  if (!sub) {
+    io.stderr.write(`loom containers: unknown subcommand '${name}' (expected ls, rm or prune)\nRun 'loom containers --help' for usage.\n`);
+    return 2;
+  }
+  let values: ParsedValues;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseWithPositionals(rest, toSpecs(sub.help.options)));
+  } catch (err) {
+    if (err instanceof UsageError) return reportUsage(io, err, label, false);
+    throw err;
+  }
+  if (flag(values, 'help')) {
+    io.stdout.write(renderHelp(sub.help));
+    return 0;
+  }
+  try {
+    const { docker, address } = connectDocker(stringOption(values, 'host'));
+    await pingEngine(docker, address);
+    return await sub.run(docker, values, positionals, io);
+  } catch (err) {
+    if (err instanceof UsageError) return reportUsage(io, err, label, false);
+    // ls --json answers an engine failure in JSON too.
+    return reportLoomError(io, err, flag(values, 'json'));
+  }
+}

@@ -1,0 +1,364 @@
+// `loom exec`: one ExecuteRequest from the command line, its output streamed live (or one
+// JSON object with --json), the program's exit status as ours.
+import { create } from '@bufbuild/protobuf';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS, DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/defaults';
+import {
+  ExecuteRequestSchema,
+  NetworkMode,
+  RuntimeType,
+  type ExecuteEvent,
+  type ExecuteRequest,
+  type ExecuteResponse,
+} from '../../../shared/gen/loom/v1/docker_pb';
+import { CommandNotFoundError } from '../engine/errors';
+import { createExecutor, type Executor } from '../engine/executor';
+import type { PackageSources } from '../engine/packages';
+import {
+  UsageError,
+  flag,
+  listOption,
+  parseBigInteger,
+  parseChoice,
+  parseDecimal,
+  parseEnvPairs,
+  parseInteger,
+  parseWithCommand,
+  splitArgs,
+  stringOption,
+  type ParsedValues,
+} from './args';
+import { EXIT, isBrokenPipe, megabytes, note, reportLoomError, reportUsage, writeJson, type Io } from './format';
+import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type OptionDoc } from './help';
+import { ProgressReporter } from './progress';
+
+const RUNTIMES = ['python', 'node', 'custom'] as const;
+type Runtime = (typeof RUNTIMES)[number];
+const RUNTIME_TYPES: Record<Runtime, RuntimeType> = { python: RuntimeType.PYTHON, node: RuntimeType.NODE, custom: RuntimeType.CUSTOM };
+const NETWORKS = ['none', 'bridge'] as const;
+const NETWORK_MODES: Record<(typeof NETWORKS)[number], NetworkMode> = { none: NetworkMode.NONE, bridge: NetworkMode.BRIDGE };
+
+export const EXEC_OPTIONS: readonly OptionDoc[] = [
+  { name: 'runtime', value: 'python|node|custom', help: 'the runtime', default: 'python' },
+  {
+    name: 'image',
+    value: 'IMAGE',
+    help: 'base image for python/node, or the image for custom (required with --runtime custom)',
+    default: `${DEFAULT_IMAGES.python} / ${DEFAULT_IMAGES.node}`,
+  },
+  { name: 'package', value: 'NAME', multiple: true, help: 'pip/npm package to install into the container first (./file.whl and ./file.tgz are local files)' },
+  { name: 'cpus', value: 'N', help: 'CPU cores', default: DEFAULT_LIMITS.cpuCores },
+  { name: 'memory', short: 'm', value: 'MB', help: 'memory limit in MB (no swap on top)', default: DEFAULT_LIMITS.memoryMb },
+  { name: 'storage', value: 'MB', help: 'writable space (/tmp) in MB', default: DEFAULT_LIMITS.storageMb },
+  { name: 'pids', value: 'N', help: 'maximum number of processes', default: DEFAULT_LIMITS.pidsLimit },
+  { name: 'timeout', short: 't', value: 'SECONDS', help: 'kill the program after this long (exit status 124)', default: DEFAULT_LIMITS.executionTimeoutSeconds },
+  { name: 'network', value: 'none|bridge', help: 'network access', default: 'none' },
+  { name: 'env', short: 'e', value: 'NAME=VALUE', multiple: true, help: "environment variable for the program" },
+  { name: 'stdin', value: 'FILE|-', help: "feed FILE (or, with '-', all of our own stdin) to the program's stdin", default: 'empty' },
+  { name: 'workdir', short: 'w', value: 'DIR', help: 'working directory inside the container (absolute)', default: '/tmp' },
+  { name: 'max-executions', value: 'N', help: 'rotate a pooled container after N executions', default: DEFAULT_LIFECYCLE.maxExecutions },
+  { name: 'rotation-hours', value: 'H', help: 'rotate a pooled container after H hours', default: DEFAULT_LIFECYCLE.rotationIntervalHours },
+  { name: 'name', value: 'NAME', help: 'config name (shows in container names and `loom containers ls`)' },
+  { name: 'quiet', short: 'q', help: 'no progress or notes on stderr (errors still are)' },
+  { name: 'json', help: 'print one JSON object with the result on stdout instead of streaming the output' },
+  HOST_OPTION,
+  { name: 'pip-index-url', value: 'URL|DIR', help: 'pip index: a URL, or a host directory laid out as a PEP 503 simple index', default: 'PyPI' },
+  { name: 'pip-find-links', value: 'DIR', help: 'host directory of wheels/sdists for pip (alone: offline, --no-index)' },
+  { name: 'npm-registry', value: 'URL', help: 'npm registry URL', default: 'https://registry.npmjs.org' },
+  { name: 'ca-file', value: 'FILE', help: 'extra CA bundle to trust for the index and registry (e.g. a corporate TLS proxy)' },
+  HELP_OPTION,
+];
+
+const SPECS = toSpecs(EXEC_OPTIONS);
+
+export const EXEC_HELP = renderHelp({
+  usage: ['loom exec [OPTIONS] [--] COMMAND [ARG...]'],
+  summary:
+    'Runs COMMAND in a fresh, locked-down container (non-root, read-only root, no capabilities, no network\n' +
+    "unless --network bridge) and streams its stdout and stderr live to ours. Options end at '--' or at the\n" +
+    'first argument that is not an option. The container is removed when loom exits.',
+  options: EXEC_OPTIONS,
+  after: `With --json, stdout carries exactly one JSON object: containerId, exitCode, stdout, stderr (UTF-8),
+durationMs, containerCreated, timedOut, truncated, stdoutTruncated, stderrTruncated, oomKilled, timings;
+or, when Loom fails, {"error": {"name", "message", ...}}. The response keeps the first ${megabytes(DEFAULT_MAX_OUTPUT_BYTES)}
+of each stream (truncated says so); the live stream without --json is complete.
+
+Exit status: the program's; 124 timed out; 125 Loom could not run it (invalid request, engine unavailable,
+image pull, package install or command not found); 130 interrupted (SIGINT/SIGTERM); 2 bad usage.
+
+Examples:
+  loom exec -- python3 -c 'print("hello")'
+  echo '{"a": 1}' | loom exec --stdin - -- python3 -c 'import json,sys; print(json.load(sys.stdin))'
+  loom exec --runtime node --timeout 5 -- node -e 'console.log(process.version)'
+  loom exec --package requests --network bridge --json -- python3 -c 'import requests'`,
+});
+
+interface ExecPlan {
+  request: ExecuteRequest;
+  dockerHost?: string;
+  packageSources: PackageSources;
+  json: boolean;
+  quiet: boolean;
+  timeoutSeconds: number;
+  memoryMb: string;
+}
+
+export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
+  // Known before parsing, so that even a usage error can answer in JSON.
+  const wantsJson = splitArgs(argv, SPECS, true).options.includes('--json');
+  let values: ParsedValues;
+  let command: string[];
+  try {
+    ({ values, command } = parseWithCommand(argv, SPECS));
+    if (flag(values, 'help')) {
+      io.stdout.write(EXEC_HELP);
+      return 0;
+    }
+    if (command.length === 0) throw new UsageError('missing COMMAND: give the program to run after the options (loom exec [OPTIONS] -- COMMAND...)');
+  } catch (err) {
+    if (err instanceof UsageError) return reportUsage(io, err, 'loom exec', wantsJson);
+    throw err;
+  }
+
+  const controller = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const json = flag(values, 'json');
+  const quiet = flag(values, 'quiet') || json;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) {
+      // A second signal: stop waiting for the clean-up (the next Loom start reaps the container).
+      process.exit(EXIT.interrupted);
+    }
+    interrupted = signal;
+    if (!quiet) note(io, `${signal}: stopping the program and removing its container (again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Like a program killed by SIGPIPE: once nobody reads our stdout, stop the run.
+  let brokenPipe = false;
+  const onStdoutError = (err: unknown): void => {
+    if (!isBrokenPipe(err) || brokenPipe) return;
+    brokenPipe = true;
+    controller.abort();
+  };
+  io.stdout.on('error', onStdoutError);
+  /** The exit status of a run stopped by a signal or a broken pipe; --json still answers. */
+  const stopped = (): number => {
+    if (brokenPipe) return EXIT.brokenPipe;
+    if (json) writeJson(io, { error: { name: 'AbortedError', message: `interrupted by ${interrupted ?? 'a signal'}`, signal: interrupted } });
+    return EXIT.interrupted;
+  };
+
+  let executor: Executor | undefined;
+  try {
+    let plan: ExecPlan;
+    try {
+      plan = await planExec(values, command, io, controller.signal);
+    } catch (err) {
+      if (err instanceof UsageError) return reportUsage(io, err, 'loom exec', json);
+      throw err;
+    }
+    if (controller.signal.aborted) return stopped();
+
+    const progress = new ProgressReporter({ write: (line) => note(io, line) });
+    executor = await createExecutor({
+      dockerHost: plan.dockerHost,
+      packageSources: plan.packageSources,
+      onError: (err) => {
+        if (!quiet) note(io, `warning: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    });
+    if (controller.signal.aborted) return stopped();
+
+    const relay = new OutputRelay(io);
+    const onEvent = (event: ExecuteEvent): void => {
+      const e = event.event;
+      if (!json && (e.case === 'stdout' || e.case === 'stderr')) relay.write(e.case, e.value);
+      else if (!quiet) progress.onEvent(event);
+    };
+    try {
+      const response = await executor.execute(plan.request, { onEvent, signal: controller.signal });
+      relay.flush();
+      return finish(io, plan, response);
+    } catch (err) {
+      if (!(err instanceof CommandNotFoundError)) relay.flush();
+      throw err;
+    }
+  } catch (err) {
+    if (controller.signal.aborted) return stopped();
+    return reportLoomError(io, err, json);
+  } finally {
+    try {
+      await executor?.close();
+    } catch (err) {
+      if (!quiet) note(io, `warning: could not remove every container: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    io.stdout.off('error', onStdoutError);
+  }
+}
+
+function finish(io: Io, plan: ExecPlan, r: ExecuteResponse): number {
+  if (plan.json) {
+    writeJson(io, {
+      containerId: r.containerId,
+      exitCode: r.exitCode,
+      stdout: Buffer.from(r.stdout).toString('utf8'),
+      stderr: Buffer.from(r.stderr).toString('utf8'),
+      durationMs: round(r.durationMs),
+      containerCreated: r.containerCreated,
+      timedOut: r.timedOut,
+      truncated: r.truncated,
+      stdoutTruncated: r.stdoutTruncated,
+      stderrTruncated: r.stderrTruncated,
+      oomKilled: r.oomKilled,
+      timings: r.timings
+        ? { imageMs: round(r.timings.imageMs), containerMs: round(r.timings.containerMs), packagesMs: round(r.timings.packagesMs), runMs: round(r.timings.runMs) }
+        : undefined,
+    });
+  } else if (!plan.quiet) {
+    if (r.timedOut) note(io, `timed out after ${plan.timeoutSeconds}s`);
+    if (r.oomKilled) note(io, `killed: out of memory (limit ${plan.memoryMb} MB)`);
+    const cut = [r.stdoutTruncated ? 'stdout' : '', r.stderrTruncated ? 'stderr' : ''].filter(Boolean);
+    if (r.truncated) {
+      note(io, `truncated: the response kept only the first ${megabytes(DEFAULT_MAX_OUTPUT_BYTES)} of ${cut.join(' and ') || 'the output'} (the output above is complete)`);
+    }
+  }
+  return r.timedOut ? EXIT.timedOut : r.exitCode;
+}
+
+/**
+ * Program output to our stdout and stderr as it arrives. The one exception: when the program
+ * does not exist, the container runtime reports it as the exec's first stdout ("OCI runtime
+ * exec failed: ...") and the engine then throws CommandNotFoundError; such a first chunk is
+ * held back until the run ends, and dropped if that is how it ended.
+ */
+class OutputRelay {
+  private held: Uint8Array | undefined;
+  private first = true;
+
+  constructor(private readonly io: Io) {}
+
+  write(kind: 'stdout' | 'stderr', chunk: Uint8Array): void {
+    if (this.first && kind === 'stdout' && Buffer.from(chunk.subarray(0, RUNTIME_ERROR.length)).toString('latin1') === RUNTIME_ERROR) {
+      this.first = false;
+      this.held = chunk;
+      return;
+    }
+    this.first = false;
+    this.flush();
+    this.send(kind, chunk);
+  }
+
+  flush(): void {
+    if (this.held) this.send('stdout', this.held);
+    this.held = undefined;
+  }
+
+  private send(kind: 'stdout' | 'stderr', chunk: Uint8Array): void {
+    // After a broken pipe the stream is destroyed: the run is being stopped, drop the rest.
+    const stream = this.io[kind] as NodeJS.WritableStream & { destroyed?: boolean };
+    if (!stream.destroyed) stream.write(chunk);
+  }
+}
+
+const RUNTIME_ERROR = 'OCI runtime exec failed';
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+/** Turns parsed options into the request; values are parsed strictly but range-checked by the engine. */
+async function planExec(values: ParsedValues, command: string[], io: Io, signal: AbortSignal): Promise<ExecPlan> {
+  const str = (name: string): string | undefined => stringOption(values, name);
+  const int = (name: string): number => {
+    const raw = str(name);
+    return raw === undefined ? 0 : parseInteger(name, raw);
+  };
+  const int64 = (name: string): bigint => {
+    const raw = str(name);
+    return raw === undefined ? 0n : parseBigInteger(name, raw);
+  };
+
+  const runtime = parseChoice('runtime', str('runtime') ?? 'python', RUNTIMES);
+  const network = str('network');
+  const image = str('image');
+  const cpuRaw = str('cpus');
+  const timeoutSeconds = int('timeout');
+  const memoryMb = int64('memory');
+  const request = create(ExecuteRequestSchema, {
+    runtimeType: RUNTIME_TYPES[runtime],
+    command,
+    env: parseEnvPairs('env', listOption(values, 'env')),
+    stdin: await readStdin(str('stdin'), io, signal),
+    workingDir: str('workdir') ?? '',
+    config: {
+      name: str('name') ?? '',
+      runtimeType: RUNTIME_TYPES[runtime],
+      imageSource: image === undefined ? { case: undefined } : { case: runtime === 'custom' ? 'customImage' : 'baseImage', value: image },
+      packages: listOption(values, 'package').map(localPackagePath),
+      networkMode: network === undefined ? NetworkMode.UNSPECIFIED : NETWORK_MODES[parseChoice('network', network, NETWORKS)],
+      resourceLimits: {
+        cpuCores: cpuRaw === undefined ? 0 : parseDecimal('cpus', cpuRaw),
+        memoryMb,
+        storageMb: int64('storage'),
+        pidsLimit: int('pids'),
+        executionTimeoutSeconds: timeoutSeconds,
+      },
+      lifecycle: { maxExecutions: int('max-executions'), rotationIntervalHours: int('rotation-hours') },
+    },
+  });
+
+  const packageSources: PackageSources = {};
+  const pipIndex = str('pip-index-url');
+  if (pipIndex !== undefined) packageSources.pipIndexUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(pipIndex) ? pipIndex : hostPath('pip-index-url', pipIndex);
+  const findLinks = str('pip-find-links');
+  if (findLinks !== undefined) packageSources.pipFindLinks = hostPath('pip-find-links', findLinks);
+  const registry = str('npm-registry');
+  if (registry !== undefined) packageSources.npmRegistry = registry;
+  const ca = str('ca-file');
+  if (ca !== undefined) packageSources.caFile = hostPath('ca-file', ca);
+
+  const json = flag(values, 'json');
+  return {
+    request,
+    dockerHost: str('host'),
+    packageSources,
+    json,
+    quiet: flag(values, 'quiet') || json,
+    timeoutSeconds: timeoutSeconds || DEFAULT_LIMITS.executionTimeoutSeconds,
+    memoryMb: memoryMb ? memoryMb.toString() : String(DEFAULT_LIMITS.memoryMb),
+  };
+}
+
+/** A host path for a package source, made absolute (it is mounted into the container). */
+function hostPath(option: string, path: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new UsageError(`--${option}: no such file or directory: ${path}`, `--${option}`);
+  return abs;
+}
+
+/** `./pkg.whl` and `../x.tgz` are local files: the engine wants them absolute. */
+function localPackagePath(pkg: string): string {
+  return pkg.startsWith('./') || pkg.startsWith('../') ? resolve(pkg) : pkg;
+}
+
+async function readStdin(source: string | undefined, io: Io, signal: AbortSignal): Promise<Uint8Array> {
+  if (source === undefined) return new Uint8Array();
+  if (source !== '-') {
+    try {
+      return await readFile(source);
+    } catch (err) {
+      throw new UsageError(`--stdin: cannot read ${source}: ${(err as Error).message}`, '--stdin');
+    }
+  }
+  const chunks: Buffer[] = [];
+  const done = (async () => {
+    for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  })();
+  const aborted = new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
+  await Promise.race([done, aborted]);
+  return Buffer.concat(chunks);
+}

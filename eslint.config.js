@@ -31,6 +31,12 @@ export default defineConfig(
     languageOptions: { globals: globals.node },
   },
   {
+    // Shipped into containers and run there by plain Node: CommonJS on purpose.
+    files: ['resources/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: globals.browser },
   },

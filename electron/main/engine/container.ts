@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerSpec } from './request';
 import { WRITABLE_DIR } from './request';
 import { LABEL, type Owner } from './labels';
+import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR } from './resources';
 
 export const SANDBOX_USER = '65534:65534';
 /** Where installed packages live: on the size-limited tmpfs, so they count against storage_mb. */
@@ -24,6 +25,10 @@ export interface CreateInput {
   /** Mounts the engine adds itself (package sources, CA bundle): not subject to allowHostMounts. */
   extraMounts?: ExtraMount[];
   extraEnv?: Record<string, string>;
+  /** The volume holding the trace libraries and the agent (see resources.ts). */
+  resourcesVolume?: string;
+  /** The image's own environment, so that its PYTHONPATH/NODE_PATH are extended, not lost. */
+  imageEnv?: string[];
 }
 
 export function containerName(spec: ContainerSpec, poolKey: string): string {
@@ -31,23 +36,31 @@ export function containerName(spec: ContainerSpec, poolKey: string): string {
   return `loom-${label}-${poolKey.slice(0, 8)}-${randomBytes(3).toString('hex')}`;
 }
 
-export function createOptions({ spec, poolKey, owner, extraMounts = [], extraEnv = {} }: CreateInput): Docker.ContainerCreateOptions {
+export function createOptions(input: CreateInput): Docker.ContainerCreateOptions {
+  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [] } = input;
+  const fromImage = (name: string): string[] => {
+    const entry = imageEnv.find((e) => e.startsWith(`${name}=`));
+    return entry ? entry.slice(name.length + 1).split(':').filter(Boolean) : [];
+  };
   const env: Record<string, string> = {
     HOME: WRITABLE_DIR,
     TMPDIR: WRITABLE_DIR,
-    PYTHONPATH: PYTHON_PACKAGES_DIR,
+    PYTHONPATH: [PYTHON_PACKAGES_DIR, PYTHON_LIB_DIR, ...fromImage('PYTHONPATH')].join(':'),
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONUNBUFFERED: '1',
-    NODE_PATH: `${NODE_PACKAGES_DIR}/node_modules`,
+    NODE_PATH: [`${NODE_PACKAGES_DIR}/node_modules`, NODE_LIB_DIR, ...fromImage('NODE_PATH')].join(':'),
     ...extraEnv,
     ...spec.env,
   };
-  const mounts = [...spec.mounts, ...extraMounts].map((m) => ({
-    Type: 'bind' as const,
+  const mounts: Docker.MountSettings[] = [...spec.mounts, ...extraMounts].map((m) => ({
+    Type: 'bind',
     Source: m.hostPath,
     Target: m.containerPath,
     ReadOnly: !m.writable,
   }));
+  if (resourcesVolume) {
+    mounts.push({ Type: 'volume', Source: resourcesVolume, Target: RESOURCES_DIR, ReadOnly: true });
+  }
   return {
     name: containerName(spec, poolKey),
     Image: spec.image,

@@ -1,6 +1,7 @@
 // Loom's containers as the engine sees them, across every Loom process: listing, removal and
 // the clean-up of what a crashed process left behind.
 import type Docker from 'dockerode';
+import { hostname } from 'node:os';
 import { LABEL, MANAGED_FILTER, ownerAlive } from './labels';
 
 export interface ManagedContainer {
@@ -48,12 +49,17 @@ export async function removeContainer(docker: Docker, id: string): Promise<void>
   }
 }
 
+/** Made by a process of this host that no longer runs (another host's processes cannot be seen). */
+export function isOrphan(c: ManagedContainer): boolean {
+  return c.ownerHost === hostname() && !c.ownerAlive;
+}
+
 /**
  * Removes managed containers whose owning process is gone (or all of them with `all`).
  * Returns the ids removed.
  */
 export async function pruneManaged(docker: Docker, opts: { all?: boolean } = {}): Promise<string[]> {
-  const stale = (await listManaged(docker)).filter((c) => opts.all || !c.ownerAlive);
+  const stale = (await listManaged(docker)).filter((c) => opts.all || isOrphan(c));
   await Promise.all(stale.map((c) => removeContainer(docker, c.id)));
   return stale.map((c) => c.id);
 }

@@ -120,7 +120,12 @@ describe('executor', () => {
     const config = { runtimeType: RuntimeType.CUSTOM, imageSource: { case: 'customImage' as const, value: 'node:20-slim' } };
     const ok = await executor.execute({ runtimeType: RuntimeType.CUSTOM, command: ['node', '-e', 'console.log(1+1)'], config });
     expect(text(ok.stdout)).toBe('2\n');
-    const err = await executor.execute({ runtimeType: RuntimeType.CUSTOM, command: ['python3', '-c', 'print(1)'], config }).catch((e: unknown) => e);
+    const events: ExecuteEvent[] = [];
+    const err = await executor
+      .execute({ runtimeType: RuntimeType.CUSTOM, command: ['python3', '-c', 'print(1)'], config }, { onEvent: (e) => events.push(e) })
+      .catch((e: unknown) => e);
+    // The runtime's complaint is the error's business, not the program's output.
+    expect(events.filter((e) => e.event.case === 'stdout')).toEqual([]);
     expect(err).toBeInstanceOf(CommandNotFoundError);
     expect((err as CommandNotFoundError).command).toBe('python3');
     expect((err as Error).message).toContain('node:20-slim');

@@ -18,8 +18,11 @@ import { SANDBOX_USER } from './container';
 import { AbortedError, CommandNotFoundError } from './errors';
 import { ContainerGoneError, runExec } from './exec';
 import type { Acquired, PoolEntry } from './pool';
-import { normalizeRequest, type NormalizedRequest } from './request';
+import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request';
 import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptions } from './scheduler';
+import { ExecutionTrace } from './tracing/execution-trace';
+import { OtlpSink, otlpEndpointFromEnv } from './tracing/otlp';
+import { newTraceId, startSpan, type HostSpan, type TraceSink } from './tracing/tracer';
 
 export type ExecuteRequestInput = ExecuteRequest | MessageInitShape<typeof ExecuteRequestSchema>;
 export type ExecuteEventInput = MessageInitShape<typeof ExecuteEventSchema>['event'];
@@ -46,16 +49,29 @@ export interface Executor {
 export interface ExecutorOptions extends SchedulerOptions {
   /** Share a scheduler (and its pool) between executors; it is then not closed with this one. */
   scheduler?: Scheduler;
+  /** Where every finished trace goes besides the response (e.g. a MemorySink for the app). */
+  traceSinks?: TraceSink[];
+  /**
+   * An OTLP/HTTP collector to send traces to (Jaeger, Tempo, any OpenTelemetry collector).
+   * Default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT; '' turns it off.
+   */
+  otlpEndpoint?: string;
+  /** Spans kept per execution; those past it are counted in dropped_spans. Default 250,000. */
+  maxSpansPerExecution?: number;
 }
 
 export async function createExecutor(options: ExecutorOptions = {}): Promise<Executor> {
   const ownsScheduler = !options.scheduler;
   const scheduler = options.scheduler ?? (await createScheduler(options));
   const running = new Set<Promise<unknown>>();
+  const sinks = [...(options.traceSinks ?? [])];
+  const otlpEndpoint = options.otlpEndpoint ?? otlpEndpointFromEnv(process.env);
+  if (otlpEndpoint) sinks.push(new OtlpSink({ endpoint: otlpEndpoint, onError: options.onError }));
+  const tracing: TracingOptions = { sinks, maxSpans: options.maxSpansPerExecution };
 
   const execute = async (input: ExecuteRequestInput, opts: ExecuteOptions = {}): Promise<ExecuteResponse> => {
     const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
-    const run = executeOnce(scheduler, normalizeRequest(request, { allowHostMounts: scheduler.allowHostMounts }), opts);
+    const run = executeOnce(scheduler, normalizeRequest(request, { allowHostMounts: scheduler.allowHostMounts }), opts, tracing);
     running.add(run);
     try {
       return await run;
@@ -77,25 +93,48 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
     async close() {
       if (ownsScheduler) await scheduler.close();
       await Promise.allSettled([...running]);
+      await Promise.allSettled(sinks.map((sink) => sink.shutdown()));
     },
   };
 }
 
-async function executeOnce(scheduler: Scheduler, req: NormalizedRequest, opts: ExecuteOptions): Promise<ExecuteResponse> {
+interface TracingOptions {
+  sinks: TraceSink[];
+  maxSpans?: number;
+}
+
+async function executeOnce(
+  scheduler: Scheduler,
+  req: NormalizedRequest,
+  opts: ExecuteOptions,
+  tracing: TracingOptions,
+): Promise<ExecuteResponse> {
   const started = performance.now();
   const emit = (event: ExecuteEventInput): void => {
     opts.onEvent?.(create(ExecuteEventSchema, { event }));
   };
   const phase = (p: Phase, detail: string): void => emit({ case: 'phase', value: { phase: p, detail } });
+  const trace = new ExecutionTrace(newTraceId(), (spans) => emit({ case: 'spans', value: { spans } }), tracing.maxSpans);
+  const root = startSpan('docker.execute', {
+    traceId: trace.traceId,
+    attributes: {
+      'loom.runtime': req.container.runtime,
+      'loom.image': req.container.image,
+      'loom.config_name': req.container.name,
+      'loom.command': req.run.argv[0] ?? '',
+    },
+  });
+  const end = (span: HostSpan, status?: 'ok' | 'error', message?: string): void => trace.add(span.end(status, message));
   const timings = { imageMs: 0, containerMs: 0, packagesMs: 0, runMs: 0 };
-  let packagesStarted = 0;
+  // Set from the hooks while a container is prepared (hence an object, not a narrowed local).
+  const preparing: { packages?: HostSpan } = {};
   const hooks: PrepareHooks = {
     signal: opts.signal,
     onPull: (p) => emit({ case: 'pull', value: p }),
     onInstallLog: (line) => emit({ case: 'installLog', value: line }),
     onPhase: (p, detail) => {
       if (p === 'packages') {
-        packagesStarted = performance.now();
+        preparing.packages = root.child('docker.packages', { 'loom.packages': detail });
         phase(Phase.PACKAGES, detail);
       } else if (p === 'container' && detail === 'creating') {
         phase(Phase.CONTAINER, 'cold start: creating a container');
@@ -103,30 +142,65 @@ async function executeOnce(scheduler: Scheduler, req: NormalizedRequest, opts: E
     },
   };
 
-  let t = performance.now();
-  phase(Phase.IMAGE, req.container.image);
-  await scheduler.ensureImage(req.container.image, hooks);
-  timings.imageMs = performance.now() - t;
-
-  // A warm container that died since its last use (killed or removed from outside) is
-  // replaced once, transparently: the caller never sees it.
-  for (let attempt = 0; ; attempt++) {
-    t = performance.now();
-    phase(Phase.CONTAINER, 'acquiring');
-    packagesStarted = 0;
-    const acquired = await scheduler.acquire(req.container, req.lifecycle, hooks);
-    const now = performance.now();
-    timings.packagesMs = packagesStarted ? now - packagesStarted : 0;
-    timings.containerMs = now - t - timings.packagesMs;
-    phase(Phase.CONTAINER, `${acquired.created ? 'cold' : 'warm'} ${acquired.entry.name}`);
-    try {
-      const response = await runOn(scheduler, acquired, req, opts, emit, timings, started);
-      emit({ case: 'done', value: response });
-      return response;
-    } catch (err) {
-      if (err instanceof ContainerGoneError && !acquired.created && attempt === 0) continue;
+  try {
+    let t = performance.now();
+    phase(Phase.IMAGE, req.container.image);
+    const image = root.child('docker.image', { 'loom.image': req.container.image });
+    const { pulled } = await scheduler.ensureImage(req.container.image, hooks).catch((err: unknown) => {
+      end(image, 'error', String(err));
       throw err;
+    });
+    end(image.setAttribute('loom.pulled', pulled), 'ok');
+    timings.imageMs = performance.now() - t;
+
+    // A warm container that died since its last use (killed or removed from outside) is
+    // replaced once, transparently: the caller never sees it.
+    for (let attempt = 0; ; attempt++) {
+      t = performance.now();
+      phase(Phase.CONTAINER, 'acquiring');
+      const acquiring = root.child('docker.container');
+      preparing.packages = undefined as HostSpan | undefined;
+      const acquired = await scheduler.acquire(req.container, req.lifecycle, hooks).catch((err: unknown) => {
+        if (preparing.packages) end(preparing.packages, 'error', String(err));
+        end(acquiring, 'error', String(err));
+        throw err;
+      });
+      const now = performance.now();
+      if (preparing.packages) {
+        const span = preparing.packages.end('ok');
+        trace.add(span);
+        timings.packagesMs = Number(span.endTimeUnixNano - span.startTimeUnixNano) / 1e6;
+      }
+      timings.containerMs = now - t - timings.packagesMs;
+      end(
+        acquiring
+          .setAttribute('loom.cold_start', acquired.created)
+          .setAttribute('loom.container_id', acquired.entry.id)
+          .setAttribute('loom.container_name', acquired.entry.name),
+        'ok',
+      );
+      phase(Phase.CONTAINER, `${acquired.created ? 'cold' : 'warm'} ${acquired.entry.name}`);
+      try {
+        const response = await runOn(scheduler, acquired, req, opts, emit, timings, started, { trace, root });
+        end(root, response.timedOut || response.exitCode !== 0 ? 'error' : 'ok', response.timedOut ? 'timed out' : `exit code ${response.exitCode}`);
+        trace.deliver();
+        response.traceId = trace.traceId;
+        response.spans = trace.spans;
+        response.malformedSpans = trace.malformed;
+        response.droppedSpans = trace.dropped;
+        emit({ case: 'done', value: response });
+        return response;
+      } catch (err) {
+        if (err instanceof ContainerGoneError && !acquired.created && attempt === 0) continue;
+        throw err;
+      }
     }
+  } catch (err) {
+    end(root, 'error', err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    trace.deliver();
+    throw err;
+  } finally {
+    for (const sink of tracing.sinks) sink.export(trace.spans);
   }
 }
 
@@ -138,13 +212,31 @@ async function runOn(
   emit: (event: ExecuteEventInput) => void,
   timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number },
   started: number,
+  { trace, root }: { trace: ExecutionTrace; root: HostSpan },
 ): Promise<ExecuteResponse> {
   let healthy = false;
+  const executionId = randomUUID();
+  // The trace library appends finished spans to this file; the agent carries them out live.
+  const spanFile = `${WRITABLE_DIR}/.loom-spans-${executionId}.jsonl`;
+  entry.agent?.watch(executionId, spanFile, {
+    onLine: (line) => trace.addContainerLine(line),
+    onOversized: (count) => (trace.malformed += count),
+  });
+  const run = root.child('docker.run', { 'loom.command': req.run.argv[0] ?? '', 'loom.container_id': entry.id });
+  let firstChunkSeen = false;
+  let heldBack: Buffer | undefined;
   try {
     emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: req.run.argv[0] ?? '' } });
     const result = await runExec(entry.container, {
       argv: req.run.argv,
-      env: { ...req.run.env, LOOM_EXECUTION_ID: randomUUID() },
+      env: {
+        ...req.run.env,
+        LOOM_EXECUTION_ID: executionId,
+        TRACEPARENT: `00-${trace.traceId}-${root.spanId}-01`,
+        LOOM_TRACE_ID: trace.traceId,
+        LOOM_SPAN_ID: root.spanId,
+        LOOM_TRACE_FILE: spanFile,
+      },
       user: SANDBOX_USER,
       workingDir: req.run.workingDir,
       stdin: req.run.stdin,
@@ -154,9 +246,29 @@ async function runOn(
       // Docker cannot kill an exec: killing the container ends the program and everything it
       // started; the pool then replaces the container.
       kill: () => entry.container.kill().then(() => undefined),
-      onOutput: (kind, chunk) => emit({ case: kind, value: chunk }),
+      onOutput: (kind, chunk) => {
+        // The runtime's own "no such command" message arrives on stdout before the exit code
+        // that proves it: hold it back until then, so it never shows as the program's output.
+        if (kind === 'stdout' && !firstChunkSeen && RUNTIME_FAILURE.test(chunk.toString('utf8', 0, 64))) {
+          heldBack = chunk;
+        } else {
+          emit({ case: kind, value: chunk });
+        }
+        if (kind === 'stdout') firstChunkSeen = true;
+      },
     });
+    if (heldBack && commandNotFound(result.exitCode, result.stdout.toString('utf8')) === undefined) {
+      emit({ case: 'stdout', value: heldBack });
+    }
     timings.runMs = result.durationMs;
+    // Everything the program's spans wrote is in the file by now: collect the rest.
+    await entry.agent?.flush(executionId);
+    trace.add(
+      run
+        .setAttribute('loom.exit_code', result.exitCode)
+        .setAttribute('loom.timed_out', result.timedOut)
+        .end(result.exitCode === 0 ? 'ok' : 'error', result.timedOut ? 'timed out' : `exit code ${result.exitCode}`),
+    );
     if (result.aborted) throw new AbortedError('the execution was cancelled');
     const missing = !result.timedOut ? commandNotFound(result.exitCode, result.stdout.toString('utf8')) : undefined;
     if (missing !== undefined) {
@@ -181,9 +293,12 @@ async function runOn(
       timings,
     });
   } finally {
+    if (!run.ended) trace.add(run.end('error', 'the run did not complete'));
     scheduler.release(entry, healthy);
   }
 }
+
+const RUNTIME_FAILURE = /^(OCI runtime exec failed|crun: |runc: )/;
 
 // What runc and crun print when the program of an exec does not exist in the image.
 const NOT_FOUND = [

@@ -264,7 +264,7 @@ describe('ensureImage', () => {
       controller.signal,
     ).catch((e: unknown) => e);
     expect(seen).toBeGreaterThan(0);
-    expect((err as Error).name).toBe('AbortError');
+    expect((err as Error).name).toBe('AbortedError');
 
     // The engine may or may not have finished before the cut; either way the image is reachable.
     await ensureImage(docker, ref);
@@ -275,7 +275,7 @@ describe('ensureImage', () => {
     const err = await ensureImage(docker, `${host}/loom-test/py:never`, undefined, AbortSignal.abort()).catch(
       (e: unknown) => e,
     );
-    expect((err as Error).name).toBe('AbortError');
+    expect((err as Error).name).toBe('AbortedError');
   });
 });
 

@@ -1,7 +1,7 @@
 // Making sure an image is on the engine before a container needs it: inspect, pull when
 // missing, report progress, and share one pull between callers that ask at the same time.
 import type Docker from 'dockerode';
-import { describeCause, ImagePullError } from './errors';
+import { AbortedError, describeCause, ImagePullError } from './errors';
 
 export interface PullProgress {
   image: string;
@@ -182,9 +182,7 @@ function destroy(stream: NodeJS.ReadableStream): void {
 }
 
 function abortError(): Error {
-  const err = new Error('The image pull was aborted');
-  err.name = 'AbortError';
-  return err;
+  return new AbortedError('the image pull was cancelled');
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -2,6 +2,7 @@
 // bounded number per key with a FIFO wait queue, rotation by use count and age, health checks.
 import type Docker from 'dockerode';
 import { ClosedError, AbortedError } from './errors';
+import type { ContainerAgent } from './agent';
 import type { PullProgress } from './images';
 import type { ContainerSpec, LifecycleSpec } from './request';
 
@@ -13,6 +14,8 @@ export interface PoolEntry {
   readonly key: string;
   readonly spec: ContainerSpec;
   readonly container: Docker.Container;
+  /** The in-container agent that carries spans out; null where the image cannot run it. */
+  readonly agent: ContainerAgent | null;
   readonly createdAt: number;
   lifecycle: LifecycleSpec;
   state: EntryState;
@@ -39,7 +42,7 @@ export type ContainerFactory = (
   spec: ContainerSpec,
   key: string,
   hooks: PrepareHooks,
-) => Promise<{ id: string; name: string; container: Docker.Container }>;
+) => Promise<{ id: string; name: string; container: Docker.Container; agent: ContainerAgent | null }>;
 
 export interface PoolOptions {
   maxPerKey: number;
@@ -96,6 +99,8 @@ export class Pool {
   release(entry: PoolEntry, healthy: boolean): void {
     const group = this.groups.get(entry.key);
     entry.lastUsedAt = Date.now();
+    // An agent killed by the program (same user) means no more spans: replace the container.
+    if (entry.agent?.broken) healthy = false;
     if (!group || this.closed || !healthy || this.expired(entry)) {
       this.retire(entry, !healthy && entry.lifecycle.autoCleanup === false);
       return;
@@ -144,7 +149,8 @@ export class Pool {
     const idle = this.entries().filter((e) => e.state === 'idle' && (!key || e.key === key));
     await Promise.all(
       idle.map(async (entry) => {
-        if (!(await isRunning(entry.container)) && entry.state === 'idle') {
+        const healthy = !entry.agent?.broken && (await isRunning(entry.container));
+        if (!healthy && entry.state === 'idle') {
           removed++;
           this.retire(entry, !entry.lifecycle.autoCleanup);
         }
@@ -221,6 +227,7 @@ export class Pool {
     const group = this.groups.get(entry.key);
     if (entry.state === 'removing') return;
     entry.state = 'removing';
+    entry.agent?.close();
     group?.entries.delete(entry);
     if (group) this.wakeForSlot(group);
     if (keepContainer) return;

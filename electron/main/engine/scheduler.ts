@@ -2,12 +2,12 @@
 // create, start, packages), hands them out, and cleans up after itself and after crashes.
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { ContainerState, RuntimeType, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
 import { create } from '@bufbuild/protobuf';
 import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
+import { ContainerAgent } from './agent';
 import { createOptions } from './container';
-import { listManaged, pruneManaged, removeContainer } from './containers';
+import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
 import { connectDocker, pingEngine, type EngineInfo } from './docker-client';
 import { LoomError, ValidationError, describeCause } from './errors';
 import { ensureImage } from './images';
@@ -17,6 +17,7 @@ import { Pool, type Acquired, type PoolEntry, type PrepareHooks } from './pool';
 
 export type { PrepareHooks };
 import { poolKeyOf, type ContainerSpec, type LifecycleSpec } from './request';
+import { ensureResourcesVolume } from './resources';
 
 export interface SchedulerOptions {
   /** An engine address in DOCKER_HOST syntax; default: DOCKER_HOST, then the usual sockets. */
@@ -30,6 +31,8 @@ export interface SchedulerOptions {
   packageSources?: PackageSources;
   /** Remove containers left by Loom processes of this host that no longer run. Default true. */
   reapOrphans?: boolean;
+  /** The resources/ folder to ship into sandboxes (default: the project's own). */
+  resourcesRoot?: string;
   /** Called with background failures (removals, health checks) that reach no caller. */
   onError?: (err: unknown) => void;
 }
@@ -40,7 +43,7 @@ export interface Scheduler {
   readonly engine: EngineInfo;
   readonly owner: Owner;
   readonly allowHostMounts: boolean;
-  poolKey(spec: ContainerSpec): string;
+  poolKey(spec: ContainerSpec, lifecycle: LifecycleSpec): string;
   ensureImage(image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }>;
   acquire(spec: ContainerSpec, lifecycle: LifecycleSpec, hooks?: PrepareHooks): Promise<Acquired>;
   release(entry: PoolEntry, healthy: boolean): void;
@@ -67,13 +70,16 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const engine = await pingEngine(docker, address);
   const owner = currentOwner(randomUUID());
   const sources = options.packageSources ?? {};
-  const sourcesFingerprint = JSON.stringify(sources);
+  // Besides the spec: what the engine adds (package sources) and how long containers live, so
+  // that a one-shot config never takes (and retires) a long-lived config's warm container.
+  const keyOf = (spec: ContainerSpec, lifecycle: LifecycleSpec): string => poolKeyOf(spec, JSON.stringify([sources, lifecycle]));
   const onError = options.onError ?? (() => undefined);
   const presentImages = new Set<string>();
+  const imageEnvs = new Map<string, string[]>();
+  let resourcesVolume: Promise<string> | undefined;
 
   if (options.reapOrphans ?? true) {
-    const here = hostname();
-    const orphans = (await listManaged(docker)).filter((c) => c.ownerHost === here && !c.ownerAlive);
+    const orphans = (await listManaged(docker)).filter(isOrphan);
     await Promise.all(orphans.map((c) => removeContainer(docker, c.id).catch(onError)));
   }
 
@@ -94,23 +100,37 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       const plan = planInstall(spec, sources);
       let container: Docker.Container;
       try {
+        // Shared by every container; made once per scheduler (and once per content, ever).
+        resourcesVolume ??= ensureResourcesVolume(docker, spec.image, options.resourcesRoot);
+        const volume = await resourcesVolume.catch((err: unknown) => {
+          resourcesVolume = undefined;
+          throw err;
+        });
+        let imageEnv = imageEnvs.get(spec.image);
+        if (!imageEnv) {
+          imageEnv = (await docker.getImage(spec.image).inspect()).Config.Env ?? [];
+          imageEnvs.set(spec.image, imageEnv);
+        }
         container = await docker.createContainer(
-          createOptions({ spec, poolKey: key, owner, extraMounts: plan?.mounts, extraEnv: plan?.env }),
+          createOptions({ spec, poolKey: key, owner, extraMounts: plan?.mounts, extraEnv: plan?.env, resourcesVolume: volume, imageEnv }),
         );
       } catch (err) {
         // The image may have been removed since we last saw it.
         presentImages.delete(spec.image);
         throw explainCreateError(err, spec);
       }
+      let agent: ContainerAgent | null = null;
       try {
         await container.start();
+        agent = new ContainerAgent(container, spec.runtime);
         if (plan) {
           hooks.onPhase?.('packages', spec.packages.join(' '));
           await installPackages(container, spec, plan, hooks.onInstallLog);
         }
         const info = await container.inspect();
-        return { id: container.id, name: info.Name.replace(/^\//, ''), container };
+        return { id: container.id, name: info.Name.replace(/^\//, ''), container, agent };
       } catch (err) {
+        agent?.close();
         await removeContainer(docker, container.id).catch(onError);
         throw err;
       }
@@ -122,17 +142,17 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     engine,
     owner,
     allowHostMounts: options.allowHostMounts ?? false,
-    poolKey: (spec) => poolKeyOf(spec, sourcesFingerprint),
+    poolKey: keyOf,
     ensureImage: imageOf,
     async acquire(spec, lifecycle, hooks) {
       await imageOf(spec.image, hooks);
       hooks?.onPhase?.('container', 'acquiring');
-      return pool.acquire(poolKeyOf(spec, sourcesFingerprint), spec, lifecycle, hooks);
+      return pool.acquire(keyOf(spec, lifecycle), spec, lifecycle, hooks);
     },
     release: (entry, healthy) => pool.release(entry, healthy),
     async prewarm(spec, lifecycle, count, hooks) {
       await imageOf(spec.image, hooks);
-      await pool.prewarm(poolKeyOf(spec, sourcesFingerprint), spec, lifecycle, count, hooks);
+      await pool.prewarm(keyOf(spec, lifecycle), spec, lifecycle, count, hooks);
     },
     containers: () =>
       pool.entries().map((e) =>

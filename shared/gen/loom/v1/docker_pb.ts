@@ -8,13 +8,14 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file loom/v1/docker.proto.
  */
 export const file_loom_v1_docker: GenFile = /*@__PURE__*/
-  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIq0CCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJbCgxQaGFzZVRpbWluZ3MSEAoIaW1hZ2VfbXMYASABKAESFAoMY29udGFpbmVyX21zGAIgASgBEhMKC3BhY2thZ2VzX21zGAMgASgBEg4KBnJ1bl9tcxgEIAEoASKgAgoPRXhlY3V0ZVJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhMKC2R1cmF0aW9uX21zGAQgASgBEhQKDGNvbnRhaW5lcl9pZBgFIAEoCRIZChFjb250YWluZXJfY3JlYXRlZBgGIAEoCBIRCgl0aW1lZF9vdXQYByABKAgSEQoJdHJ1bmNhdGVkGAggASgIEhgKEHN0ZG91dF90cnVuY2F0ZWQYCSABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgKIAEoCBISCgpvb21fa2lsbGVkGAsgASgIEiYKB3RpbWluZ3MYDCABKAsyFS5sb29tLnYxLlBoYXNlVGltaW5ncyI7CgpQaGFzZUV2ZW50Eh0KBXBoYXNlGAEgASgOMg4ubG9vbS52MS5QaGFzZRIOCgZkZXRhaWwYAiABKAkiXAoMUHVsbFByb2dyZXNzEg0KBWltYWdlGAEgASgJEg0KBWxheWVyGAIgASgJEg4KBnN0YXR1cxgDIAEoCRIPCgdjdXJyZW50GAQgASgBEg0KBXRvdGFsGAUgASgBIskBCgxFeGVjdXRlRXZlbnQSJAoFcGhhc2UYASABKAsyEy5sb29tLnYxLlBoYXNlRXZlbnRIABIQCgZzdGRvdXQYAiABKAxIABIQCgZzdGRlcnIYAyABKAxIABIlCgRwdWxsGAQgASgLMhUubG9vbS52MS5QdWxsUHJvZ3Jlc3NIABIVCgtpbnN0YWxsX2xvZxgFIAEoCUgAEigKBGRvbmUYBiABKAsyGC5sb29tLnYxLkV4ZWN1dGVSZXNwb25zZUgAQgcKBWV2ZW50IoYCCg1Db250YWluZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSKgoMcnVudGltZV90eXBlGAQgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIQCghwb29sX2tleRgFIAEoCRImCgVzdGF0ZRgGIAEoDjIXLmxvb20udjEuQ29udGFpbmVyU3RhdGUSFQoNY3JlYXRlZF9hdF9tcxgHIAEoARISCgpleGVjdXRpb25zGAggASgFEhEKCW93bmVyX3BpZBgJIAEoBRITCgtvd25lcl9hbGl2ZRgKIAEoCBITCgtjb25maWdfbmFtZRgLIAEoCSp0CgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMqWwoLTmV0d29ya01vZGUSHAoYTkVUV09SS19NT0RFX1VOU1BFQ0lGSUVEEAASFQoRTkVUV09SS19NT0RFX05PTkUQARIXChNORVRXT1JLX01PREVfQlJJREdFEAIqewoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABIPCgtQSEFTRV9JTUFHRRABEhMKD1BIQVNFX0NPTlRBSU5FUhACEhIKDlBIQVNFX1BBQ0tBR0VTEAMSEQoNUEhBU0VfUlVOTklORxAEEg4KClBIQVNFX0RPTkUQBSqgAQoOQ29udGFpbmVyU3RhdGUSHwobQ09OVEFJTkVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYQ09OVEFJTkVSX1NUQVRFX0NSRUFUSU5HEAESGAoUQ09OVEFJTkVSX1NUQVRFX0lETEUQAhIYChRDT05UQUlORVJfU1RBVEVfQlVTWRADEhsKF0NPTlRBSU5FUl9TVEFURV9TVE9QUEVEEARiBnByb3RvMw");
+  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIq0CCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJbCgxQaGFzZVRpbWluZ3MSEAoIaW1hZ2VfbXMYASABKAESFAoMY29udGFpbmVyX21zGAIgASgBEhMKC3BhY2thZ2VzX21zGAMgASgBEg4KBnJ1bl9tcxgEIAEoASKAAwoPRXhlY3V0ZVJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhMKC2R1cmF0aW9uX21zGAQgASgBEhQKDGNvbnRhaW5lcl9pZBgFIAEoCRIZChFjb250YWluZXJfY3JlYXRlZBgGIAEoCBIRCgl0aW1lZF9vdXQYByABKAgSEQoJdHJ1bmNhdGVkGAggASgIEhgKEHN0ZG91dF90cnVuY2F0ZWQYCSABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgKIAEoCBISCgpvb21fa2lsbGVkGAsgASgIEiYKB3RpbWluZ3MYDCABKAsyFS5sb29tLnYxLlBoYXNlVGltaW5ncxIQCgh0cmFjZV9pZBgNIAEoCRIcCgVzcGFucxgOIAMoCzINLmxvb20udjEuU3BhbhIXCg9tYWxmb3JtZWRfc3BhbnMYDyABKAUSFQoNZHJvcHBlZF9zcGFucxgQIAEoBSKYAgoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSHAoUc3RhcnRfdGltZV91bml4X25hbm8YBSABKAQSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAYgASgEEisKCmF0dHJpYnV0ZXMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiMKBnN0YXR1cxgIIAEoDjITLmxvb20udjEuU3BhblN0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRIjCgZzb3VyY2UYCiABKA4yEy5sb29tLnYxLlNwYW5Tb3VyY2UiKQoJU3BhbkJhdGNoEhwKBXNwYW5zGAEgAygLMg0ubG9vbS52MS5TcGFuIjsKClBoYXNlRXZlbnQSHQoFcGhhc2UYASABKA4yDi5sb29tLnYxLlBoYXNlEg4KBmRldGFpbBgCIAEoCSJcCgxQdWxsUHJvZ3Jlc3MSDQoFaW1hZ2UYASABKAkSDQoFbGF5ZXIYAiABKAkSDgoGc3RhdHVzGAMgASgJEg8KB2N1cnJlbnQYBCABKAESDQoFdG90YWwYBSABKAEi7gEKDEV4ZWN1dGVFdmVudBIkCgVwaGFzZRgBIAEoCzITLmxvb20udjEuUGhhc2VFdmVudEgAEhAKBnN0ZG91dBgCIAEoDEgAEhAKBnN0ZGVychgDIAEoDEgAEiUKBHB1bGwYBCABKAsyFS5sb29tLnYxLlB1bGxQcm9ncmVzc0gAEhUKC2luc3RhbGxfbG9nGAUgASgJSAASKAoEZG9uZRgGIAEoCzIYLmxvb20udjEuRXhlY3V0ZVJlc3BvbnNlSAASIwoFc3BhbnMYByABKAsyEi5sb29tLnYxLlNwYW5CYXRjaEgAQgcKBWV2ZW50IoYCCg1Db250YWluZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSKgoMcnVudGltZV90eXBlGAQgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIQCghwb29sX2tleRgFIAEoCRImCgVzdGF0ZRgGIAEoDjIXLmxvb20udjEuQ29udGFpbmVyU3RhdGUSFQoNY3JlYXRlZF9hdF9tcxgHIAEoARISCgpleGVjdXRpb25zGAggASgFEhEKCW93bmVyX3BpZBgJIAEoBRITCgtvd25lcl9hbGl2ZRgKIAEoCBITCgtjb25maWdfbmFtZRgLIAEoCSp0CgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMqWwoLTmV0d29ya01vZGUSHAoYTkVUV09SS19NT0RFX1VOU1BFQ0lGSUVEEAASFQoRTkVUV09SS19NT0RFX05PTkUQARIXChNORVRXT1JLX01PREVfQlJJREdFEAIqVAoKU3BhblN0YXR1cxIbChdTUEFOX1NUQVRVU19VTlNQRUNJRklFRBAAEhIKDlNQQU5fU1RBVFVTX09LEAESFQoRU1BBTl9TVEFUVVNfRVJST1IQAipaCgpTcGFuU291cmNlEhsKF1NQQU5fU09VUkNFX1VOU1BFQ0lGSUVEEAASFAoQU1BBTl9TT1VSQ0VfSE9TVBABEhkKFVNQQU5fU09VUkNFX0NPTlRBSU5FUhACKnsKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASDwoLUEhBU0VfSU1BR0UQARITCg9QSEFTRV9DT05UQUlORVIQAhISCg5QSEFTRV9QQUNLQUdFUxADEhEKDVBIQVNFX1JVTk5JTkcQBBIOCgpQSEFTRV9ET05FEAUqoAEKDkNvbnRhaW5lclN0YXRlEh8KG0NPTlRBSU5FUl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGENPTlRBSU5FUl9TVEFURV9DUkVBVElORxABEhgKFENPTlRBSU5FUl9TVEFURV9JRExFEAISGAoUQ09OVEFJTkVSX1NUQVRFX0JVU1kQAxIbChdDT05UQUlORVJfU1RBVEVfU1RPUFBFRBAEYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * Zero means "use the default" for every field (proto3 has no presence for scalars);
@@ -366,6 +367,33 @@ export type ExecuteResponse = Message<"loom.v1.ExecuteResponse"> & {
    * @generated from field: loom.v1.PhaseTimings timings = 12;
    */
   timings?: PhaseTimings | undefined;
+
+  /**
+   * The execution's trace: the host's spans and the container's, with the container's own
+   * timestamps. Every span has trace_id.
+   *
+   * @generated from field: string trace_id = 13;
+   */
+  traceId: string;
+
+  /**
+   * @generated from field: repeated loom.v1.Span spans = 14;
+   */
+  spans: Span[];
+
+  /**
+   * Span records from the container that were not valid (counted, then dropped).
+   *
+   * @generated from field: int32 malformed_spans = 15;
+   */
+  malformedSpans: number;
+
+  /**
+   * Valid spans dropped because the execution went over its span limit.
+   *
+   * @generated from field: int32 dropped_spans = 16;
+   */
+  droppedSpans: number;
 };
 
 /**
@@ -374,6 +402,89 @@ export type ExecuteResponse = Message<"loom.v1.ExecuteResponse"> & {
  */
 export const ExecuteResponseSchema: GenMessage<ExecuteResponse> = /*@__PURE__*/
   messageDesc(file_loom_v1_docker, 6);
+
+/**
+ * One span, in OpenTelemetry's terms: ids are lowercase hex (32 and 16 characters).
+ *
+ * @generated from message loom.v1.Span
+ */
+export type Span = Message<"loom.v1.Span"> & {
+  /**
+   * @generated from field: string trace_id = 1;
+   */
+  traceId: string;
+
+  /**
+   * @generated from field: string span_id = 2;
+   */
+  spanId: string;
+
+  /**
+   * empty for a root
+   *
+   * @generated from field: string parent_span_id = 3;
+   */
+  parentSpanId: string;
+
+  /**
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * @generated from field: uint64 start_time_unix_nano = 5;
+   */
+  startTimeUnixNano: bigint;
+
+  /**
+   * @generated from field: uint64 end_time_unix_nano = 6;
+   */
+  endTimeUnixNano: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Struct attributes = 7;
+   */
+  attributes?: JsonObject | undefined;
+
+  /**
+   * @generated from field: loom.v1.SpanStatus status = 8;
+   */
+  status: SpanStatus;
+
+  /**
+   * @generated from field: string status_message = 9;
+   */
+  statusMessage: string;
+
+  /**
+   * @generated from field: loom.v1.SpanSource source = 10;
+   */
+  source: SpanSource;
+};
+
+/**
+ * Describes the message loom.v1.Span.
+ * Use `create(SpanSchema)` to create a new message.
+ */
+export const SpanSchema: GenMessage<Span> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 7);
+
+/**
+ * @generated from message loom.v1.SpanBatch
+ */
+export type SpanBatch = Message<"loom.v1.SpanBatch"> & {
+  /**
+   * @generated from field: repeated loom.v1.Span spans = 1;
+   */
+  spans: Span[];
+};
+
+/**
+ * Describes the message loom.v1.SpanBatch.
+ * Use `create(SpanBatchSchema)` to create a new message.
+ */
+export const SpanBatchSchema: GenMessage<SpanBatch> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 8);
 
 /**
  * @generated from message loom.v1.PhaseEvent
@@ -397,7 +508,7 @@ export type PhaseEvent = Message<"loom.v1.PhaseEvent"> & {
  * Use `create(PhaseEventSchema)` to create a new message.
  */
 export const PhaseEventSchema: GenMessage<PhaseEvent> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 7);
+  messageDesc(file_loom_v1_docker, 9);
 
 /**
  * One progress line of an image pull, as the engine reports it per layer.
@@ -436,7 +547,7 @@ export type PullProgress = Message<"loom.v1.PullProgress"> & {
  * Use `create(PullProgressSchema)` to create a new message.
  */
 export const PullProgressSchema: GenMessage<PullProgress> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 8);
+  messageDesc(file_loom_v1_docker, 10);
 
 /**
  * @generated from message loom.v1.ExecuteEvent
@@ -483,6 +594,14 @@ export type ExecuteEvent = Message<"loom.v1.ExecuteEvent"> & {
      */
     value: ExecuteResponse;
     case: "done";
+  } | {
+    /**
+     * spans as they end, host and container, while the run goes on
+     *
+     * @generated from field: loom.v1.SpanBatch spans = 7;
+     */
+    value: SpanBatch;
+    case: "spans";
   } | { case: undefined; value?: undefined };
 };
 
@@ -491,7 +610,7 @@ export type ExecuteEvent = Message<"loom.v1.ExecuteEvent"> & {
  * Use `create(ExecuteEventSchema)` to create a new message.
  */
 export const ExecuteEventSchema: GenMessage<ExecuteEvent> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 9);
+  messageDesc(file_loom_v1_docker, 11);
 
 /**
  * A container managed by Loom, as listed by `loom containers ls` and the pool view.
@@ -564,7 +683,7 @@ export type ContainerInfo = Message<"loom.v1.ContainerInfo"> & {
  * Use `create(ContainerInfoSchema)` to create a new message.
  */
 export const ContainerInfoSchema: GenMessage<ContainerInfo> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 10);
+  messageDesc(file_loom_v1_docker, 12);
 
 /**
  * @generated from enum loom.v1.RuntimeType
@@ -626,6 +745,60 @@ export const NetworkModeSchema: GenEnum<NetworkMode> = /*@__PURE__*/
   enumDesc(file_loom_v1_docker, 1);
 
 /**
+ * @generated from enum loom.v1.SpanStatus
+ */
+export enum SpanStatus {
+  /**
+   * OpenTelemetry's UNSET
+   *
+   * @generated from enum value: SPAN_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SPAN_STATUS_OK = 1;
+   */
+  OK = 1,
+
+  /**
+   * @generated from enum value: SPAN_STATUS_ERROR = 2;
+   */
+  ERROR = 2,
+}
+
+/**
+ * Describes the enum loom.v1.SpanStatus.
+ */
+export const SpanStatusSchema: GenEnum<SpanStatus> = /*@__PURE__*/
+  enumDesc(file_loom_v1_docker, 2);
+
+/**
+ * @generated from enum loom.v1.SpanSource
+ */
+export enum SpanSource {
+  /**
+   * @generated from enum value: SPAN_SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SPAN_SOURCE_HOST = 1;
+   */
+  HOST = 1,
+
+  /**
+   * @generated from enum value: SPAN_SOURCE_CONTAINER = 2;
+   */
+  CONTAINER = 2,
+}
+
+/**
+ * Describes the enum loom.v1.SpanSource.
+ */
+export const SpanSourceSchema: GenEnum<SpanSource> = /*@__PURE__*/
+  enumDesc(file_loom_v1_docker, 3);
+
+/**
  * @generated from enum loom.v1.Phase
  */
 export enum Phase {
@@ -672,7 +845,7 @@ export enum Phase {
  * Describes the enum loom.v1.Phase.
  */
 export const PhaseSchema: GenEnum<Phase> = /*@__PURE__*/
-  enumDesc(file_loom_v1_docker, 2);
+  enumDesc(file_loom_v1_docker, 4);
 
 /**
  * @generated from enum loom.v1.ContainerState
@@ -710,5 +883,5 @@ export enum ContainerState {
  * Describes the enum loom.v1.ContainerState.
  */
 export const ContainerStateSchema: GenEnum<ContainerState> = /*@__PURE__*/
-  enumDesc(file_loom_v1_docker, 3);
+  enumDesc(file_loom_v1_docker, 5);
 

@@ -1,0 +1,95 @@
+// The files Loom ships into every sandbox (trace libraries, the in-container agent) live in a
+// read-only volume named after a hash of their content. A volume rather than a bind mount:
+// it works with remote engines (tcp, ssh) and Podman, and the sandbox cannot change it.
+import type Docker from 'dockerode';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LABEL } from './labels';
+
+/** Where the volume appears in each sandbox. */
+export const RESOURCES_DIR = '/opt/loom/lib';
+export const PYTHON_LIB_DIR = `${RESOURCES_DIR}/trace/python`;
+export const NODE_LIB_DIR = `${RESOURCES_DIR}/trace/node`;
+export const AGENT_PY = `${RESOURCES_DIR}/agent/loom_agent.py`;
+export const AGENT_JS = `${RESOURCES_DIR}/agent/loom-agent.js`;
+
+/** The shipped subtrees of resources/ (tests and recipes stay behind). */
+const SHIPPED = ['trace/python', 'trace/node', 'agent'];
+const SHIPPED_FILE = /\.(py|js)$/;
+
+export function defaultResourcesRoot(): string {
+  // electron/main/engine → the project root's resources/ (also next to a packaged app's main).
+  return process.env.LOOM_RESOURCES_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../resources');
+}
+
+interface ShippedFile {
+  path: string;
+  body: Buffer;
+}
+
+function shippedFiles(root: string): ShippedFile[] {
+  const files: ShippedFile[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (SHIPPED_FILE.test(name) && !name.includes('.test.')) files.push({ path: relative(root, full), body: readFileSync(full) });
+    }
+  };
+  for (const sub of SHIPPED) if (existsSync(join(root, sub))) walk(join(root, sub));
+  return files;
+}
+
+/** Makes sure the volume for the current resources exists and is filled; returns its name. */
+export async function ensureResourcesVolume(docker: Docker, image: string, root = defaultResourcesRoot()): Promise<string> {
+  const files = shippedFiles(root);
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(f.path).update('\0').update(f.body).update('\0');
+  const name = `loom-resources-${hash.digest('hex').slice(0, 16)}`;
+  try {
+    await docker.getVolume(name).inspect();
+    return name;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+  }
+  await docker.createVolume({ Name: name, Labels: { [LABEL.managed]: 'true' } });
+  // A container that is created but never started is enough to copy files into a volume.
+  const filler = await docker.createContainer({
+    Image: image,
+    Entrypoint: ['true'],
+    Labels: { [LABEL.managed]: 'true' },
+    NetworkDisabled: true,
+    HostConfig: { Mounts: [{ Type: 'volume', Source: name, Target: RESOURCES_DIR }], NetworkMode: 'none' },
+  });
+  try {
+    await filler.putArchive(tarOf(files), { path: RESOURCES_DIR });
+  } finally {
+    await filler.remove({ force: true });
+  }
+  return name;
+}
+
+/** A plain ustar archive of regular files (directories are implied by their paths). */
+export function tarOf(files: ShippedFile[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const { path, body } of files) {
+    const header = Buffer.alloc(512);
+    header.write(path, 0, 100, 'utf8');
+    header.write('0000644\0', 100); // mode: readable by everyone, writable by no sandbox
+    header.write('0000000\0', 108); // uid
+    header.write('0000000\0', 116); // gid
+    header.write(body.length.toString(8).padStart(11, '0') + '\0', 124);
+    header.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136);
+    header.write('        ', 148); // checksum placeholder: spaces while summing
+    header.write('0', 156); // regular file
+    header.write('ustar\0' + '00', 257);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
+  }
+  blocks.push(Buffer.alloc(1024));
+  return Buffer.concat(blocks);
+}

@@ -76,3 +76,21 @@ export async function resolveManaged(docker: Docker, refs: string[]): Promise<{ 
   }
   return { found, missing };
 }
+
+/**
+ * Removes Loom's resource volumes that no container uses (left by older versions of the
+ * shipped files). A volume in use is refused by the engine and kept. Returns the names removed.
+ */
+export async function pruneVolumes(docker: Docker): Promise<string[]> {
+  const { Volumes } = await docker.listVolumes({ filters: { label: [`${LABEL.managed}=true`] } });
+  const removed: string[] = [];
+  for (const v of Volumes ?? []) {
+    try {
+      await docker.getVolume(v.Name).remove();
+      removed.push(v.Name);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+    }
+  }
+  return removed;
+}

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostname } from 'node:os';
 import { ContainerState } from '../../../shared/gen/loom/v1/docker_pb';
-import { listManaged } from './containers';
+import { listManaged, pruneVolumes } from './containers';
 import { createExecutor, type Executor } from './executor';
 import { LABEL, MANAGED_FILTER } from './labels';
 import { containersOf, docker, requireEngineAndImages, text, waitFor } from './test-support';
@@ -94,6 +94,17 @@ describe('container lifecycle', () => {
     expect((await containersOf(own.scheduler.owner.instance)).length).toBe(4);
     await own.close();
     expect(await containersOf(own.scheduler.owner.instance)).toEqual([]);
+  });
+
+  it('prunes resource volumes no container uses, and keeps the one in use', async () => {
+    const r = await executor.execute({ command: hello, config: { name: 'volume-user' } });
+    const inUse = (await docker.getContainer(r.containerId).inspect()).Mounts.find((m) => m.Type === 'volume')!.Name!;
+    await docker.createVolume({ Name: 'loom-resources-stale-test', Labels: { [LABEL.managed]: 'true' } });
+    const removed = await pruneVolumes(docker);
+    expect(removed).toContain('loom-resources-stale-test');
+    expect(removed).not.toContain(inUse);
+    const { Volumes } = await docker.listVolumes();
+    expect(Volumes.map((v) => v.Name)).toContain(inUse);
   });
 
   it('removes containers left by a crashed Loom process at start-up', async () => {

@@ -42,33 +42,54 @@ function shippedFiles(root: string): ShippedFile[] {
   return files;
 }
 
-/** Makes sure the volume for the current resources exists and is filled; returns its name. */
-export async function ensureResourcesVolume(docker: Docker, image: string, root = defaultResourcesRoot()): Promise<string> {
-  const files = shippedFiles(root);
-  const hash = createHash('sha256');
-  for (const f of files) hash.update(f.path).update('\0').update(f.body).update('\0');
-  const name = `loom-resources-${hash.digest('hex').slice(0, 16)}`;
-  try {
-    await docker.getVolume(name).inspect();
-    return name;
-  } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+/**
+ * The volume of the current resources. `ensure` is cheap once the volume exists (one inspect),
+ * and is asked before every container is created: `loom containers prune` may have removed an
+ * unused volume meanwhile, and the engine would silently create an empty one in its place.
+ */
+export class ResourcesVolume {
+  readonly name: string;
+  private readonly files: ShippedFile[];
+
+  constructor(root = defaultResourcesRoot()) {
+    this.files = shippedFiles(root);
+    const hash = createHash('sha256');
+    for (const f of this.files) hash.update(f.path).update('\0').update(f.body).update('\0');
+    this.name = `loom-resources-${hash.digest('hex').slice(0, 16)}`;
   }
-  await docker.createVolume({ Name: name, Labels: { [LABEL.managed]: 'true' } });
-  // A container that is created but never started is enough to copy files into a volume.
-  const filler = await docker.createContainer({
-    Image: image,
-    Entrypoint: ['true'],
-    Labels: { [LABEL.managed]: 'true' },
-    NetworkDisabled: true,
-    HostConfig: { Mounts: [{ Type: 'volume', Source: name, Target: RESOURCES_DIR }], NetworkMode: 'none' },
-  });
-  try {
-    await filler.putArchive(tarOf(files), { path: RESOURCES_DIR });
-  } finally {
-    await filler.remove({ force: true });
+
+  private inflight?: Promise<string>;
+
+  /** Creates and fills the volume if it is missing, using `image` for a never-started filler. */
+  ensure(docker: Docker, image: string): Promise<string> {
+    // Concurrent cold starts share one check (and one fill).
+    this.inflight ??= this.check(docker, image).finally(() => (this.inflight = undefined));
+    return this.inflight;
   }
-  return name;
+
+  private async check(docker: Docker, image: string): Promise<string> {
+    try {
+      await docker.getVolume(this.name).inspect();
+      return this.name;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    await docker.createVolume({ Name: this.name, Labels: { [LABEL.managed]: 'true' } });
+    // A container that is created but never started is enough to copy files into a volume.
+    const filler = await docker.createContainer({
+      Image: image,
+      Entrypoint: ['true'],
+      Labels: { [LABEL.managed]: 'true' },
+      NetworkDisabled: true,
+      HostConfig: { Mounts: [{ Type: 'volume', Source: this.name, Target: RESOURCES_DIR }], NetworkMode: 'none' },
+    });
+    try {
+      await filler.putArchive(tarOf(this.files), { path: RESOURCES_DIR });
+    } finally {
+      await filler.remove({ force: true });
+    }
+    return this.name;
+  }
 }
 
 /** A plain ustar archive of regular files (directories are implied by their paths). */

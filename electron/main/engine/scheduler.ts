@@ -17,7 +17,7 @@ import { Pool, type Acquired, type PoolEntry, type PrepareHooks } from './pool';
 
 export type { PrepareHooks };
 import { poolKeyOf, type ContainerSpec, type LifecycleSpec } from './request';
-import { ensureResourcesVolume } from './resources';
+import { ResourcesVolume } from './resources';
 
 export interface SchedulerOptions {
   /** An engine address in DOCKER_HOST syntax; default: DOCKER_HOST, then the usual sockets. */
@@ -76,7 +76,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const onError = options.onError ?? (() => undefined);
   const presentImages = new Set<string>();
   const imageEnvs = new Map<string, string[]>();
-  let resourcesVolume: Promise<string> | undefined;
+  const resources = new ResourcesVolume(options.resourcesRoot);
 
   if (options.reapOrphans ?? true) {
     const orphans = (await listManaged(docker)).filter(isOrphan);
@@ -100,12 +100,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       const plan = planInstall(spec, sources);
       let container: Docker.Container;
       try {
-        // Shared by every container; made once per scheduler (and once per content, ever).
-        resourcesVolume ??= ensureResourcesVolume(docker, spec.image, options.resourcesRoot);
-        const volume = await resourcesVolume.catch((err: unknown) => {
-          resourcesVolume = undefined;
-          throw err;
-        });
+        const volume = await resources.ensure(docker, spec.image);
         let imageEnv = imageEnvs.get(spec.image);
         if (!imageEnv) {
           imageEnv = (await docker.getImage(spec.image).inspect()).Config.Env ?? [];

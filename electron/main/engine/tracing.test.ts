@@ -230,6 +230,16 @@ print("flooded")
     expect(done!.at - early!.at).toBeGreaterThan(1000);
   });
 
+  it('works in a custom image that has node, with no install step', async () => {
+    const r = await executor.execute({
+      runtimeType: RuntimeType.CUSTOM,
+      command: ['node', '-e', "const { traceSpanSync } = require('loom-trace.js'); traceSpanSync('custom_work', { n: 1 }, () => 42)"],
+      config: { runtimeType: RuntimeType.CUSTOM, imageSource: { case: 'customImage', value: 'node:20-slim' } },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(containerSpans(r.spans).map((s) => [s.name, s.parentSpanId])).toEqual([['custom_work', rootOf(r.spans).spanId]]);
+  });
+
   it('traces executions that fail before the program runs', async () => {
     const before = memory.traces().length;
     await executor.execute({ command: ['no-such-program'] }).catch(() => undefined);

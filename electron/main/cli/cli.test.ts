@@ -6,9 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS } from '../../../shared/defaults';
@@ -48,6 +51,8 @@ interface LoomOptions {
   /** Called with the child once started (signals, closing its stdout). */
   onSpawn?: (child: ChildProcess) => void;
   onStdout?: (text: string, child: ChildProcess) => void;
+  /** The child's environment (default: ours). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Runs `node bin/loom.js ARGS`; a run that outlives timeoutMs is killed and fails the test. */
@@ -55,7 +60,7 @@ function loom(args: string[], opts: LoomOptions = {}): Promise<Result> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
     if (child.pid) childPids.add(child.pid);
     running.add(child);
     const out: Buffer[] = [];
@@ -329,6 +334,190 @@ describe.concurrent('loom exec', () => {
   });
 });
 
+// The guide's Example 1: three spans of the program's own under Loom's docker.execute.
+const EXAMPLE_1 = `
+from loom_trace import tracer, trace_span
+
+def main():
+    print(f"Trace ID: {tracer.trace_id}")
+    print(f"Parent Span ID: {tracer.parent_span_id}")
+    with trace_span("load_data"):
+        rows = [{"col": v} for v in [1, 2, 3, 4, 5]]
+    with trace_span("process_data"):
+        result = sum(r["col"] for r in rows)
+        print(f"Sum: {result}")
+    with trace_span("save_results"):
+        print("Results saved")
+
+if __name__ == "__main__":
+    main()
+`;
+
+/** Our environment without the OpenTelemetry variables, so that only --otlp decides where traces go. */
+const envWithoutOtel = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
+
+const SPAN_KEYS = ['attributes', 'endTimeUnixNano', 'name', 'parentSpanId', 'source', 'spanId', 'startTimeUnixNano', 'status', 'traceId'];
+const DURATION = String.raw`\d+(?:\.\d)? (?:ns|µs|ms|s)`;
+
+interface JsonSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Record<string, unknown>;
+  status: string;
+  statusMessage?: string;
+  source: string;
+}
+
+/** A local OTLP/HTTP collector: the JSON bodies POSTed to /v1/traces. */
+async function otlpReceiver(): Promise<{ server: Server; port: number; bodies: unknown[]; paths: string[] }> {
+  const bodies: unknown[] = [];
+  const paths: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      paths.push(`${req.method} ${req.url}`);
+      let body = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      bodies.push(JSON.parse(body.toString('utf8')));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port, bodies, paths };
+}
+
+interface OtlpBody {
+  resourceSpans?: { scopeSpans?: { spans?: { name: string; traceId: string; spanId: string; parentSpanId?: string }[] }[] }[];
+}
+
+describe.concurrent('loom exec tracing', () => {
+  it('--trace prints the span tree on stderr after the run; stdout is only the program output', async ({ expect }) => {
+    const [r, partial] = await Promise.all([
+      loom(['exec', '--quiet', '--trace', '--', 'python3', '-c', EXAMPLE_1], { env: envWithoutOtel() }),
+      loom(['exec', '--quiet', '--trace', '--', 'python3', '-c', 'import sys; sys.stderr.write("no newline")'], { env: envWithoutOtel() }),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const traceId = /^Trace ID: ([0-9a-f]{32})\n/.exec(r.stdout)?.[1];
+    expect(traceId, r.stdout).toBeDefined();
+    expect(r.stdout).toMatch(/^Trace ID: [0-9a-f]{32}\nParent Span ID: [0-9a-f]{16}\nSum: 15\nResults saved\n$/);
+
+    const lines = r.stderr.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines[0]).toBe(`trace ${traceId} (7 spans)`);
+    // docker.execute at the left margin, every other span its child, by start time.
+    expect(lines[1]).toMatch(new RegExp(`^docker\\.execute \\(host\\) ${DURATION}$`));
+    const children = lines.slice(2).map((line) => {
+      const m = new RegExp(`^([├└])── (\\S+) \\((host|container)\\) ${DURATION}$`).exec(line);
+      expect(m, line).not.toBeNull();
+      return { branch: m?.[1], name: m?.[2], source: m?.[3] };
+    });
+    expect(children.map((c) => `${c.name} (${c.source})`)).toEqual([
+      'docker.image (host)',
+      'docker.container (host)',
+      'docker.run (host)',
+      'load_data (container)',
+      'process_data (container)',
+      'save_results (container)',
+    ]);
+    expect(children.map((c) => c.branch)).toEqual(['├', '├', '├', '├', '├', '└']);
+
+    // Output that does not end its line does not run into the header.
+    expect(partial.code, partial.stderr).toBe(0);
+    expect(partial.stdout).toBe('');
+    expect(partial.stderr).toMatch(new RegExp(`^no newline\\ntrace [0-9a-f]{32} \\(4 spans\\)\\ndocker\\.execute \\(host\\) ${DURATION}\\n├── docker\\.image`));
+  });
+
+  it('--json carries traceId and the spans as plain JSON; --trace then prints nothing', async ({ expect }) => {
+    const [r, failed] = await Promise.all([
+      loom(['exec', '--json', '--trace', '--', 'python3', '-c', EXAMPLE_1], { env: envWithoutOtel() }),
+      loom(['exec', '--json', '--', 'python3', '-c', 'import sys; sys.exit(3)'], { env: envWithoutOtel() }),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { traceId: string; spans: JsonSpan[]; malformedSpans: number; droppedSpans: number; stdout: string };
+    expect(out.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(out.stdout.startsWith(`Trace ID: ${out.traceId}\n`)).toBe(true);
+    expect(out.malformedSpans).toBe(0);
+    expect(out.droppedSpans).toBe(0);
+    expect(out.spans).toHaveLength(7);
+    for (const s of out.spans) {
+      const keys = Object.keys(s).filter((k) => k !== 'statusMessage').sort();
+      expect(keys).toEqual(SPAN_KEYS);
+      if ('statusMessage' in s) expect(s.statusMessage).toMatch(/./);
+      expect(s.traceId).toBe(out.traceId);
+      expect(s.spanId).toMatch(/^[0-9a-f]{16}$/);
+      expect(s.parentSpanId).toMatch(/^(?:[0-9a-f]{16})?$/);
+      expect(s.name).toBeTypeOf('string');
+      expect(s.startTimeUnixNano).toMatch(/^[1-9]\d*$/);
+      expect(s.endTimeUnixNano).toMatch(/^[1-9]\d*$/);
+      expect(BigInt(s.endTimeUnixNano) >= BigInt(s.startTimeUnixNano)).toBe(true);
+      expect(s.attributes).toBeTypeOf('object');
+      expect(Array.isArray(s.attributes)).toBe(false);
+      expect(['ok', 'error', 'unset']).toContain(s.status);
+      expect(['host', 'container']).toContain(s.source);
+    }
+    const root = out.spans.find((s) => s.name === 'docker.execute');
+    expect(root).toMatchObject({ parentSpanId: '', source: 'host', status: 'ok' });
+    expect(out.stdout).toContain(`Parent Span ID: ${root?.spanId}\n`);
+    const inside = out.spans.filter((s) => s.source === 'container');
+    expect(inside.map((s) => s.name)).toEqual(['load_data', 'process_data', 'save_results']);
+    for (const s of inside) expect(s).toMatchObject({ parentSpanId: root?.spanId, status: 'ok', attributes: {} });
+    expect(out.spans.find((s) => s.name === 'docker.run')?.attributes).toMatchObject({ 'loom.exit_code': 0, 'loom.timed_out': false });
+
+    // A failing program: its root span is an error, with the message.
+    expect(failed.code).toBe(3);
+    const failedOut = JSON.parse(failed.stdout) as { spans: JsonSpan[] };
+    expect(failedOut.spans.find((s) => s.name === 'docker.execute')).toMatchObject({ status: 'error', statusMessage: 'exit code 3' });
+  });
+
+  it('--otlp sends the trace to a collector before exiting', async ({ expect }) => {
+    const collector = await otlpReceiver();
+    try {
+      const r = await loom(['exec', '--quiet', '--otlp', `http://127.0.0.1:${collector.port}`, '--', 'python3', '-c', EXAMPLE_1], { env: envWithoutOtel() });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      const traceId = /^Trace ID: ([0-9a-f]{32})\n/.exec(r.stdout)?.[1];
+      // Received by the time the process is gone: it waited for the export.
+      expect(collector.paths.every((p) => p === 'POST /v1/traces'), collector.paths.join()).toBe(true);
+      const spans = (collector.bodies as OtlpBody[]).flatMap((b) => (b.resourceSpans ?? []).flatMap((rs) => (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? [])));
+      expect(spans.map((s) => s.name).sort()).toEqual(
+        ['docker.container', 'docker.execute', 'docker.image', 'docker.run', 'load_data', 'process_data', 'save_results'].sort(),
+      );
+      for (const s of spans) expect(s.traceId.toLowerCase()).toBe(traceId);
+      const root = spans.find((s) => s.name === 'docker.execute');
+      for (const name of ['load_data', 'process_data', 'save_results']) expect(spans.find((s) => s.name === name)?.parentSpanId).toBe(root?.spanId);
+    } finally {
+      await new Promise((r) => collector.server.close(r));
+    }
+  });
+
+  it('--otlp to a dead collector: the run still succeeds and exits within a few seconds', async ({ expect }) => {
+    let outputAt = 0;
+    const r = await loom(['exec', '--otlp', 'http://127.0.0.1:1', '--', 'python3', '-c', 'print("still here")'], {
+      env: envWithoutOtel(),
+      timeoutMs: 30_000,
+      onStdout: () => (outputAt ||= Date.now()),
+    });
+    const exitedAt = Date.now();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('still here\n');
+    expect(r.stderr).toMatch(/^loom: warning: .*ECONNREFUSED/m);
+    // Container removal plus at most the exporter's 3 s.
+    expect(exitedAt - outputAt).toBeLessThan(6_000);
+  });
+
+  it('--otlp rejects a URL that is not http(s) as a usage error', async ({ expect }) => {
+    const r = await loom(['exec', '--otlp', 'ftp://example.com', '--', 'true']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--otlp');
+  });
+});
+
 describe.concurrent('loom exec errors', () => {
   it.each([
     [['--memory', '12abc', '--', 'true'], '--memory'],
@@ -433,7 +622,7 @@ describe('loom containers', () => {
 describe.concurrent('help and version', () => {
   const EXEC_OPTIONS = [
     'runtime', 'image', 'package', 'cpus', 'memory', 'storage', 'pids', 'timeout', 'network', 'env', 'stdin', 'workdir',
-    'max-executions', 'rotation-hours', 'name', 'quiet', 'json', 'host', 'pip-index-url', 'pip-find-links', 'npm-registry', 'ca-file', 'help',
+    'max-executions', 'rotation-hours', 'name', 'quiet', 'json', 'trace', 'otlp', 'host', 'pip-index-url', 'pip-find-links', 'npm-registry', 'ca-file', 'help',
   ];
 
   it('loom exec --help lists every option with the defaults', async ({ expect }) => {

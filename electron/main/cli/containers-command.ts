@@ -2,7 +2,7 @@
 // engine's labels. Only a docker client is needed (no executor, no pool, no orphan reaping).
 import type Docker from 'dockerode';
 import { hostname } from 'node:os';
-import { listManaged, pruneManaged, removeContainer, resolveManaged, type ManagedContainer } from '../engine/containers';
+import { listManaged, pruneManaged, pruneVolumes, removeContainer, resolveManaged, type ManagedContainer } from '../engine/containers';
 import { connectDocker, pingEngine } from '../engine/docker-client';
 import { UsageError, flag, parseWithPositionals, stringOption, type ParsedValues } from './args';
 import { CONTAINERS_HELP, HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
@@ -77,6 +77,9 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const removed = await pruneManaged(docker, { all: flag(values, 'all') });
       io.stdout.write(`removed ${removed.length} container${removed.length === 1 ? '' : 's'}\n`);
       for (const id of removed) io.stdout.write(`  ${id.slice(0, 12)}\n`);
+      // Resource volumes of older Loom versions (a volume in use is kept by the engine).
+      const volumes = await pruneVolumes(docker);
+      if (volumes.length) io.stdout.write(`removed ${volumes.length} unused resource volume${volumes.length === 1 ? '' : 's'}\n`);
       return 0;
     },
   },

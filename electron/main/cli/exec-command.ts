@@ -9,13 +9,18 @@ import {
   ExecuteRequestSchema,
   NetworkMode,
   RuntimeType,
+  SpanSource,
+  SpanStatus,
   type ExecuteEvent,
   type ExecuteRequest,
   type ExecuteResponse,
+  type Span,
 } from '../../../shared/gen/loom/v1/docker_pb';
+import { buildSpanTree, formatSpanTree } from '../../../shared/span-tree';
 import { CommandNotFoundError } from '../engine/errors';
 import { createExecutor, type Executor } from '../engine/executor';
 import type { PackageSources } from '../engine/packages';
+import { tracesUrl } from '../engine/tracing/otlp';
 import {
   UsageError,
   flag,
@@ -63,6 +68,13 @@ export const EXEC_OPTIONS: readonly OptionDoc[] = [
   { name: 'name', value: 'NAME', help: 'config name (shows in container names and `loom containers ls`)' },
   { name: 'quiet', short: 'q', help: 'no progress or notes on stderr (errors still are)' },
   { name: 'json', help: 'print one JSON object with the result on stdout instead of streaming the output' },
+  { name: 'trace', help: "after the run, print its trace (Loom's spans and the program's own) as a tree on stderr; not with --json" },
+  {
+    name: 'otlp',
+    value: 'URL',
+    help: "also send the trace to this OpenTelemetry collector over OTLP/HTTP: a base URL (http://localhost:4318) or a full .../v1/traces URL; '' sends nothing",
+    default: '$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else $OTEL_EXPORTER_OTLP_ENDPOINT, else none',
+  },
   HOST_OPTION,
   { name: 'pip-index-url', value: 'URL|DIR', help: 'pip index: a URL, or a host directory laid out as a PEP 503 simple index', default: 'PyPI' },
   { name: 'pip-find-links', value: 'DIR', help: 'host directory of wheels/sdists for pip (alone: offline, --no-index)' },
@@ -81,9 +93,19 @@ export const EXEC_HELP = renderHelp({
     'first argument that is not an option. The container is removed when loom exits.',
   options: EXEC_OPTIONS,
   after: `With --json, stdout carries exactly one JSON object: containerId, exitCode, stdout, stderr (UTF-8),
-durationMs, containerCreated, timedOut, truncated, stdoutTruncated, stderrTruncated, oomKilled, timings;
-or, when Loom fails, {"error": {"name", "message", ...}}. The response keeps the first ${megabytes(DEFAULT_MAX_OUTPUT_BYTES)}
-of each stream (truncated says so); the live stream without --json is complete.
+durationMs, containerCreated, timedOut, truncated, stdoutTruncated, stderrTruncated, oomKilled,
+timings, traceId, spans, malformedSpans, droppedSpans; or, when Loom fails,
+{"error": {"name", "message", ...}}. The response keeps the first ${megabytes(DEFAULT_MAX_OUTPUT_BYTES)} of each stream
+(truncated says so); the live stream without --json is complete. Each span: traceId, spanId,
+parentSpanId ('' for the root), name, startTimeUnixNano and endTimeUnixNano (decimal strings),
+attributes, status (ok, error or unset), statusMessage (when there is one), source (host or container).
+
+Tracing: every run is traced. The root span docker.execute has Loom's phases (docker.image,
+docker.container, docker.packages, docker.run) and the program's own spans as children; inside the
+container, Python has 'from loom_trace import tracer, trace_span' and Node require('loom-trace.js').
+--trace prints the tree after the program's output, on stderr so that stdout stays the program's;
+--otlp (or the OTEL_EXPORTER_OTLP_* variables) sends it to a collector, waiting at most 3 s for it
+on exit.
 
 Exit status: the program's; 124 timed out; 125 Loom could not run it (invalid request, engine unavailable,
 image pull, package install or command not found); 130 interrupted (SIGINT/SIGTERM); 2 bad usage.
@@ -92,7 +114,8 @@ Examples:
   loom exec -- python3 -c 'print("hello")'
   echo '{"a": 1}' | loom exec --stdin - -- python3 -c 'import json,sys; print(json.load(sys.stdin))'
   loom exec --runtime node --timeout 5 -- node -e 'console.log(process.version)'
-  loom exec --package requests --network bridge --json -- python3 -c 'import requests'`,
+  loom exec --package requests --network bridge --json -- python3 -c 'import requests'
+  loom exec --trace --otlp http://localhost:4318 -- python3 script.py`,
 });
 
 interface ExecPlan {
@@ -101,6 +124,10 @@ interface ExecPlan {
   packageSources: PackageSources;
   json: boolean;
   quiet: boolean;
+  /** Print the span tree on stderr after the run. */
+  trace: boolean;
+  /** Undefined: the environment's default. */
+  otlpEndpoint?: string;
   timeoutSeconds: number;
   memoryMb: string;
 }
@@ -167,6 +194,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     executor = await createExecutor({
       dockerHost: plan.dockerHost,
       packageSources: plan.packageSources,
+      otlpEndpoint: plan.otlpEndpoint,
       onError: (err) => {
         if (!quiet) note(io, `warning: ${err instanceof Error ? err.message : String(err)}`);
       },
@@ -182,7 +210,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     try {
       const response = await executor.execute(plan.request, { onEvent, signal: controller.signal });
       relay.flush();
-      return finish(io, plan, response);
+      return finish(io, plan, response, relay);
     } catch (err) {
       if (!(err instanceof CommandNotFoundError)) relay.flush();
       throw err;
@@ -202,7 +230,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   }
 }
 
-function finish(io: Io, plan: ExecPlan, r: ExecuteResponse): number {
+function finish(io: Io, plan: ExecPlan, r: ExecuteResponse, relay: OutputRelay): number {
   if (plan.json) {
     writeJson(io, {
       containerId: r.containerId,
@@ -219,8 +247,14 @@ function finish(io: Io, plan: ExecPlan, r: ExecuteResponse): number {
       timings: r.timings
         ? { imageMs: round(r.timings.imageMs), containerMs: round(r.timings.containerMs), packagesMs: round(r.timings.packagesMs), runMs: round(r.timings.runMs) }
         : undefined,
+      traceId: r.traceId,
+      spans: r.spans.map(spanJson),
+      malformedSpans: r.malformedSpans,
+      droppedSpans: r.droppedSpans,
     });
-  } else if (!plan.quiet) {
+    return r.timedOut ? EXIT.timedOut : r.exitCode;
+  }
+  if (!plan.quiet) {
     if (r.timedOut) note(io, `timed out after ${plan.timeoutSeconds}s`);
     if (r.oomKilled) note(io, `killed: out of memory (limit ${plan.memoryMb} MB)`);
     const cut = [r.stdoutTruncated ? 'stdout' : '', r.stderrTruncated ? 'stderr' : ''].filter(Boolean);
@@ -228,7 +262,41 @@ function finish(io: Io, plan: ExecPlan, r: ExecuteResponse): number {
       note(io, `truncated: the response kept only the first ${megabytes(DEFAULT_MAX_OUTPUT_BYTES)} of ${cut.join(' and ') || 'the output'} (the output above is complete)`);
     }
   }
+  if (plan.trace) {
+    // Output that did not end its last line would otherwise run into the header on a terminal.
+    if (!relay.atLineStart) io.stderr.write('\n');
+    io.stderr.write(`${traceReport(r)}\n`);
+  }
   return r.timedOut ? EXIT.timedOut : r.exitCode;
+}
+
+/** The header line and the span tree that --trace prints. */
+export function traceReport(r: Pick<ExecuteResponse, 'traceId' | 'spans' | 'malformedSpans' | 'droppedSpans'>): string {
+  const counts = [`${r.spans.length} span${r.spans.length === 1 ? '' : 's'}`];
+  if (r.malformedSpans) counts.push(`${r.malformedSpans} malformed`);
+  if (r.droppedSpans) counts.push(`${r.droppedSpans} dropped`);
+  const header = `trace ${r.traceId} (${counts.join(', ')})`;
+  const tree = formatSpanTree(buildSpanTree(r.spans), { durations: true });
+  return tree ? `${header}\n${tree}` : header;
+}
+
+const STATUS_NAMES: Record<SpanStatus, string> = { [SpanStatus.UNSPECIFIED]: 'unset', [SpanStatus.OK]: 'ok', [SpanStatus.ERROR]: 'error' };
+const SOURCE_NAMES: Record<SpanSource, string> = { [SpanSource.UNSPECIFIED]: 'unknown', [SpanSource.HOST]: 'host', [SpanSource.CONTAINER]: 'container' };
+
+/** A span for --json: times as decimal strings (they exceed 2^53), enums as lowercase words. */
+function spanJson(s: Span): Record<string, unknown> {
+  return {
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId,
+    name: s.name,
+    startTimeUnixNano: s.startTimeUnixNano.toString(),
+    endTimeUnixNano: s.endTimeUnixNano.toString(),
+    attributes: s.attributes ?? {},
+    status: STATUS_NAMES[s.status] ?? 'unset',
+    ...(s.statusMessage ? { statusMessage: s.statusMessage } : {}),
+    source: SOURCE_NAMES[s.source] ?? 'unknown',
+  };
 }
 
 /**
@@ -240,6 +308,8 @@ function finish(io: Io, plan: ExecPlan, r: ExecuteResponse): number {
 class OutputRelay {
   private held: Uint8Array | undefined;
   private first = true;
+  /** Whether the last byte written (to either stream) ended a line, or nothing was written. */
+  atLineStart = true;
 
   constructor(private readonly io: Io) {}
 
@@ -262,7 +332,9 @@ class OutputRelay {
   private send(kind: 'stdout' | 'stderr', chunk: Uint8Array): void {
     // After a broken pipe the stream is destroyed: the run is being stopped, drop the rest.
     const stream = this.io[kind] as NodeJS.WritableStream & { destroyed?: boolean };
-    if (!stream.destroyed) stream.write(chunk);
+    if (stream.destroyed) return;
+    stream.write(chunk);
+    if (chunk.length > 0) this.atLineStart = chunk[chunk.length - 1] === 0x0a;
   }
 }
 
@@ -321,6 +393,15 @@ async function planExec(values: ParsedValues, command: string[], io: Io, signal:
   const ca = str('ca-file');
   if (ca !== undefined) packageSources.caFile = hostPath('ca-file', ca);
 
+  const otlpEndpoint = str('otlp');
+  if (otlpEndpoint) {
+    try {
+      tracesUrl(otlpEndpoint);
+    } catch {
+      throw new UsageError(`--otlp expects an http:// or https:// URL, got '${otlpEndpoint}'`, '--otlp');
+    }
+  }
+
   const json = flag(values, 'json');
   return {
     request,
@@ -328,6 +409,8 @@ async function planExec(values: ParsedValues, command: string[], io: Io, signal:
     packageSources,
     json,
     quiet: flag(values, 'quiet') || json,
+    trace: flag(values, 'trace') && !json,
+    otlpEndpoint,
     timeoutSeconds: timeoutSeconds || DEFAULT_LIMITS.executionTimeoutSeconds,
     memoryMb: memoryMb ? memoryMb.toString() : String(DEFAULT_LIMITS.memoryMb),
   };

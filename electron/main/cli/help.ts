@@ -106,6 +106,7 @@ export const CONTAINERS_HELP = renderHelp({
   ls       list managed containers: id, name, image, runtime, state, age and owning process
   rm       remove managed containers by id, unique id prefix or name
   prune    remove containers whose owning process is gone (--all: every managed container)
+           and resource volumes no container uses
 
 Run 'loom containers SUBCOMMAND --help' for its options.`,
 });

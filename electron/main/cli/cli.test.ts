@@ -60,7 +60,9 @@ function loom(args: string[], opts: LoomOptions = {}): Promise<Result> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    // Containers are not kept warm for a next process unless a test asks for it.
+    const env = { LOOM_KEEP_WARM: '0', ...(opts.env ?? process.env) };
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
     if (child.pid) childPids.add(child.pid);
     running.add(child);
     const out: Buffer[] = [];
@@ -567,6 +569,30 @@ describe.concurrent('loom exec errors', () => {
   });
 });
 
+describe('warm across processes', () => {
+  it('a second loom exec with the same config reuses the container the first left warm', async () => {
+    const args = ['exec', '--json', '--keep-warm', '120', '--name', `warm-${run}`, '--', 'python3', '-c', 'import os; print(os.getpid())'];
+    const first = await loom(args);
+    expect(first.code, first.stderr).toBe(0);
+    const a = JSON.parse(first.stdout) as { containerId: string; containerCreated: boolean };
+    expect(a.containerCreated).toBe(true);
+    const parked = (await lsJson()).find((c) => c.id === a.containerId);
+    expect(parked?.name).toMatch(/^loom-idle-[0-9a-f]{16}-\d+-[0-9a-f]{12}$/);
+    expect(parked?.engineState).toBe('running');
+
+    const second = await loom(args);
+    expect(second.code, second.stderr).toBe(0);
+    const b = JSON.parse(second.stdout) as { containerId: string; containerCreated: boolean };
+    expect(b.containerCreated).toBe(false);
+    expect(b.containerId).toBe(a.containerId);
+
+    // prune removes parked containers at once.
+    const pruned = await loom(['containers', 'prune']);
+    expect(pruned.code).toBe(0);
+    expect(await exists(a.containerId)).toBe(false);
+  });
+});
+
 describe('loom containers', () => {
   it('ls --json shows a container of a running loom exec, gone once it finishes', async () => {
     const name = `clils-${run}`;
@@ -622,7 +648,7 @@ describe('loom containers', () => {
 describe.concurrent('help and version', () => {
   const EXEC_OPTIONS = [
     'runtime', 'image', 'package', 'cpus', 'memory', 'storage', 'pids', 'timeout', 'network', 'env', 'stdin', 'workdir',
-    'max-executions', 'rotation-hours', 'name', 'quiet', 'json', 'trace', 'otlp', 'host', 'pip-index-url', 'pip-find-links', 'npm-registry', 'ca-file', 'help',
+    'max-executions', 'rotation-hours', 'keep-warm', 'name', 'quiet', 'json', 'trace', 'otlp', 'host', 'pip-index-url', 'pip-find-links', 'npm-registry', 'ca-file', 'help',
   ];
 
   it('loom exec --help lists every option with the defaults', async ({ expect }) => {

@@ -39,6 +39,7 @@ import { EXIT, isBrokenPipe, megabytes, note, reportLoomError, reportUsage, writ
 import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type OptionDoc } from './help';
 import { ProgressReporter } from './progress';
 
+const DEFAULT_KEEP_WARM_SECONDS = 600;
 const RUNTIMES = ['python', 'node', 'custom'] as const;
 type Runtime = (typeof RUNTIMES)[number];
 const RUNTIME_TYPES: Record<Runtime, RuntimeType> = { python: RuntimeType.PYTHON, node: RuntimeType.NODE, custom: RuntimeType.CUSTOM };
@@ -65,6 +66,12 @@ export const EXEC_OPTIONS: readonly OptionDoc[] = [
   { name: 'workdir', short: 'w', value: 'DIR', help: 'working directory inside the container (absolute)', default: '/tmp' },
   { name: 'max-executions', value: 'N', help: 'rotate a pooled container after N executions', default: DEFAULT_LIFECYCLE.maxExecutions },
   { name: 'rotation-hours', value: 'H', help: 'rotate a pooled container after H hours', default: DEFAULT_LIFECYCLE.rotationIntervalHours },
+  {
+    name: 'keep-warm',
+    value: 'SECONDS',
+    help: 'after the run, keep the container warm this long for the next loom exec with the same config (0: remove it now)',
+    default: `$LOOM_KEEP_WARM, else ${DEFAULT_KEEP_WARM_SECONDS}`,
+  },
   { name: 'name', value: 'NAME', help: 'config name (shows in container names and `loom containers ls`)' },
   { name: 'quiet', short: 'q', help: 'no progress or notes on stderr (errors still are)' },
   { name: 'json', help: 'print one JSON object with the result on stdout instead of streaming the output' },
@@ -130,6 +137,8 @@ interface ExecPlan {
   otlpEndpoint?: string;
   timeoutSeconds: number;
   memoryMb: string;
+  /** Park the container for the next process this long; 0 removes it at exit. */
+  keepWarmSeconds: number;
 }
 
 export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
@@ -195,6 +204,8 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       dockerHost: plan.dockerHost,
       packageSources: plan.packageSources,
       otlpEndpoint: plan.otlpEndpoint,
+      parkOnClose: plan.keepWarmSeconds > 0,
+      idleTtlMs: plan.keepWarmSeconds * 1000,
       onError: (err) => {
         if (!quiet) note(io, `warning: ${err instanceof Error ? err.message : String(err)}`);
       },
@@ -413,7 +424,15 @@ async function planExec(values: ParsedValues, command: string[], io: Io, signal:
     otlpEndpoint,
     timeoutSeconds: timeoutSeconds || DEFAULT_LIMITS.executionTimeoutSeconds,
     memoryMb: memoryMb ? memoryMb.toString() : String(DEFAULT_LIMITS.memoryMb),
+    keepWarmSeconds: values['keep-warm'] !== undefined ? int('keep-warm') : keepWarmFromEnv(),
   };
+}
+
+function keepWarmFromEnv(): number {
+  const raw = process.env.LOOM_KEEP_WARM;
+  if (raw === undefined || raw === '') return DEFAULT_KEEP_WARM_SECONDS;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`LOOM_KEEP_WARM must be a number of seconds, got '${raw}'`, 'LOOM_KEEP_WARM');
+  return Number(raw);
 }
 
 /** A host path for a package source, made absolute (it is mounted into the container). */

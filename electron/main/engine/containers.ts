@@ -2,7 +2,8 @@
 // the clean-up of what a crashed process left behind.
 import type Docker from 'dockerode';
 import { hostname } from 'node:os';
-import { LABEL, MANAGED_FILTER, ownerAlive } from './labels';
+import { LABEL, MANAGED_FILTER, processAlive } from './labels';
+import { parseOwned, parseParked } from './parking';
 
 export interface ManagedContainer {
   id: string;
@@ -18,24 +19,35 @@ export interface ManagedContainer {
   ownerHost: string;
   ownerInstance: string;
   ownerAlive: boolean;
+  /** Set while the container is parked: free for any Loom process to claim until then. */
+  parkedUntilMs?: number;
 }
 
 export async function listManaged(docker: Docker): Promise<ManagedContainer[]> {
   const found = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
-  return found.map((c) => ({
-    id: c.Id,
-    name: (c.Names[0] ?? '').replace(/^\//, ''),
-    image: c.Image,
-    runtime: c.Labels[LABEL.runtime] ?? '',
-    poolKey: c.Labels[LABEL.poolKey] ?? '',
-    configName: c.Labels[LABEL.configName] ?? '',
-    engineState: c.State,
-    createdAtMs: c.Created * 1000,
-    ownerPid: Number(c.Labels[LABEL.ownerPid] ?? 0),
-    ownerHost: c.Labels[LABEL.ownerHost] ?? '',
-    ownerInstance: c.Labels[LABEL.ownerInstance] ?? '',
-    ownerAlive: ownerAlive(c.Labels),
-  }));
+  return found.map((c) => {
+    const name = (c.Names[0] ?? '').replace(/^\//, '');
+    const host = c.Labels[LABEL.ownerHost] ?? '';
+    // A claimed container names its owner; a parked one has none; else the creator's labels.
+    const claimed = parseOwned(name);
+    const parked = parseParked(name);
+    const pid = claimed ? claimed.pid : parked ? 0 : Number(c.Labels[LABEL.ownerPid] ?? 0);
+    return {
+      id: c.Id,
+      name,
+      image: c.Image,
+      runtime: c.Labels[LABEL.runtime] ?? '',
+      poolKey: c.Labels[LABEL.poolKey] ?? '',
+      configName: c.Labels[LABEL.configName] ?? '',
+      engineState: c.State,
+      createdAtMs: c.Created * 1000,
+      ownerPid: pid,
+      ownerHost: host,
+      ownerInstance: claimed ? claimed.instance : parked ? '' : (c.Labels[LABEL.ownerInstance] ?? ''),
+      ownerAlive: processAlive(pid, host),
+      parkedUntilMs: parked?.expiresAtMs,
+    };
+  });
 }
 
 /** Force-removes a container; one that is already gone counts as removed. */
@@ -49,17 +61,23 @@ export async function removeContainer(docker: Docker, id: string): Promise<void>
   }
 }
 
-/** Made by a process of this host that no longer runs (another host's processes cannot be seen). */
-export function isOrphan(c: ManagedContainer): boolean {
+/**
+ * Nobody will use it again: parked past its expiry, or owned by a process of this host that no
+ * longer runs (another host's processes cannot be seen, so their containers are left alone).
+ */
+export function isOrphan(c: ManagedContainer, now = Date.now()): boolean {
+  if (c.parkedUntilMs !== undefined) return c.parkedUntilMs <= now;
   return c.ownerHost === hostname() && !c.ownerAlive;
 }
 
 /**
- * Removes managed containers whose owning process is gone (or all of them with `all`).
+ * Removes managed containers whose owning process is gone, and parked ones (or all of them
+ * with `all`).
  * Returns the ids removed.
  */
 export async function pruneManaged(docker: Docker, opts: { all?: boolean } = {}): Promise<string[]> {
-  const stale = (await listManaged(docker)).filter((c) => opts.all || isOrphan(c));
+  // Parked containers go too: pruning is the user asking for a clean slate now.
+  const stale = (await listManaged(docker)).filter((c) => opts.all || c.parkedUntilMs !== undefined || isOrphan(c));
   await Promise.all(stale.map((c) => removeContainer(docker, c.id)));
   return stale.map((c) => c.id);
 }

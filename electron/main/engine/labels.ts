@@ -20,14 +20,14 @@ export interface Owner {
   instance: string;
 }
 
+/** `instance` is 32 hex digits (a UUID without dashes): it also appears in container names. */
 export function currentOwner(instance: string): Owner {
   return { pid: process.pid, host: hostname(), instance };
 }
 
-/** Whether the process that created a container still runs (only knowable on the same host). */
-export function ownerAlive(labels: Record<string, string> | undefined): boolean {
-  const pid = Number(labels?.[LABEL.ownerPid]);
-  if (!labels || labels[LABEL.ownerHost] !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+/** Whether a process of this host still runs (other hosts' processes cannot be seen). */
+export function processAlive(pid: number, host: string): boolean {
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

@@ -42,7 +42,17 @@ export type ContainerFactory = (
   spec: ContainerSpec,
   key: string,
   hooks: PrepareHooks,
-) => Promise<{ id: string; name: string; container: Docker.Container; agent: ContainerAgent | null }>;
+) => Promise<MadeContainer>;
+
+export interface MadeContainer {
+  id: string;
+  name: string;
+  container: Docker.Container;
+  agent: ContainerAgent | null;
+  /** A warm container taken over from another Loom process rather than created. */
+  reused?: boolean;
+  createdAtMs?: number;
+}
 
 export interface PoolOptions {
   maxPerKey: number;
@@ -84,7 +94,8 @@ export class Pool {
       const idle = this.takeIdle(group, lifecycle);
       if (idle) return { entry: idle, created: false };
       if (group.entries.size + group.creating < this.opts.maxPerKey) {
-        return { entry: await this.createEntry(group, spec, lifecycle, hooks), created: true };
+        const { entry, reused } = await this.createEntry(group, spec, lifecycle, hooks);
+        return { entry, created: !reused };
       }
       // A released entry is handed over directly; null means a slot freed up: look again.
       const handed = await this.wait(group, hooks.signal);
@@ -123,8 +134,8 @@ export class Pool {
     );
     for (const r of made) {
       if (r.status === 'fulfilled') {
-        r.value.executions = 0;
-        this.release(r.value, true);
+        r.value.entry.executions = 0;
+        this.release(r.value.entry, true);
       }
     }
     const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -159,13 +170,27 @@ export class Pool {
     return removed;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Rejects waiters and removes every container, except idle ones that `park` accepts (it
+   * hands them over to later Loom processes; see parking.ts).
+   */
+  async close(park?: (entry: PoolEntry) => Promise<boolean>): Promise<void> {
     this.closed = true;
+    const parking: Promise<void>[] = [];
     for (const group of this.groups.values()) {
       clearInterval(group.healthTimer);
       for (const w of group.waiters.splice(0)) w.reject(new ClosedError('the executor is closed'));
-      for (const entry of group.entries) this.retire(entry, false);
+      for (const entry of group.entries) {
+        if (park && entry.state === 'idle' && !this.expired(entry)) {
+          group.entries.delete(entry);
+          entry.agent?.close();
+          parking.push(park(entry).then((parked) => (parked ? undefined : this.retire(entry, false))));
+        } else {
+          this.retire(entry, false);
+        }
+      }
     }
+    await Promise.all(parking);
     while (this.removals.size) await Promise.all([...this.removals]);
   }
 
@@ -199,18 +224,32 @@ export class Pool {
     return undefined;
   }
 
-  private async createEntry(group: Group, spec: ContainerSpec, lifecycle: LifecycleSpec, hooks: PrepareHooks): Promise<PoolEntry> {
+  private async createEntry(
+    group: Group,
+    spec: ContainerSpec,
+    lifecycle: LifecycleSpec,
+    hooks: PrepareHooks,
+  ): Promise<{ entry: PoolEntry; reused: boolean }> {
     group.creating++;
     try {
-      const made = await this.opts.create(spec, group.key, hooks);
+      const { reused = false, createdAtMs, ...made } = await this.opts.create(spec, group.key, hooks);
       const now = Date.now();
-      const entry: PoolEntry = { ...made, key: group.key, spec, lifecycle, createdAt: now, lastUsedAt: now, state: 'busy', executions: 1 };
+      const entry: PoolEntry = {
+        ...made,
+        key: group.key,
+        spec,
+        lifecycle,
+        createdAt: createdAtMs ?? now,
+        lastUsedAt: now,
+        state: 'busy',
+        executions: 1,
+      };
       group.entries.add(entry);
       if (this.closed) {
         this.retire(entry, false);
         throw new ClosedError('the executor is closed');
       }
-      return entry;
+      return { entry, reused };
     } finally {
       group.creating--;
       // A failed creation frees its slot: let a waiter try.

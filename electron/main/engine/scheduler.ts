@@ -13,6 +13,7 @@ import { LoomError, ValidationError, describeCause } from './errors';
 import { ensureImage } from './images';
 import { currentOwner, type Owner } from './labels';
 import { installPackages, planInstall, type PackageSources } from './packages';
+import { claimParked, DEFAULT_IDLE_TTL_MS, park } from './parking';
 import { Pool, type Acquired, type PoolEntry, type PrepareHooks } from './pool';
 
 export type { PrepareHooks };
@@ -31,6 +32,13 @@ export interface SchedulerOptions {
   packageSources?: PackageSources;
   /** Remove containers left by Loom processes of this host that no longer run. Default true. */
   reapOrphans?: boolean;
+  /**
+   * On close, park idle containers for later Loom processes (which claim them instead of
+   * creating new ones) rather than removing them. Default false: close() removes everything.
+   */
+  parkOnClose?: boolean;
+  /** How long a parked container waits to be claimed before anyone may remove it. Default 10 min. */
+  idleTtlMs?: number;
   /** The resources/ folder to ship into sandboxes (default: the project's own). */
   resourcesRoot?: string;
   /** Called with background failures (removals, health checks) that reach no caller. */
@@ -68,7 +76,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     ? { docker: options.docker, address: options.dockerHost ?? 'the configured client' }
     : connectDocker(options.dockerHost);
   const engine = await pingEngine(docker, address);
-  const owner = currentOwner(randomUUID());
+  const owner = currentOwner(randomUUID().replace(/-/g, ''));
   const sources = options.packageSources ?? {};
   // Besides the spec: what the engine adds (package sources) and how long containers live, so
   // that a one-shot config never takes (and retires) a long-lived config's warm container.
@@ -79,7 +87,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const resources = new ResourcesVolume(options.resourcesRoot);
 
   if (options.reapOrphans ?? true) {
-    const orphans = (await listManaged(docker)).filter(isOrphan);
+    const orphans = (await listManaged(docker)).filter((c) => isOrphan(c));
     await Promise.all(orphans.map((c) => removeContainer(docker, c.id).catch(onError)));
   }
 
@@ -96,6 +104,12 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     onError,
     remove: (container) => removeContainer(docker, container.id),
     create: async (spec, key, hooks) => {
+      // A warm container another Loom process left parked beats a cold start.
+      const claimed = await claimParked(docker, key, owner).catch(() => null);
+      if (claimed) {
+        const container = docker.getContainer(claimed.id);
+        return { ...claimed, container, agent: new ContainerAgent(container, spec.runtime), reused: true };
+      }
       hooks.onPhase?.('container', 'creating');
       const plan = planInstall(spec, sources);
       let container: Docker.Container;
@@ -167,7 +181,8 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       ),
     removeContainer: async (id) => pool.remove(id),
     healthCheck: () => pool.healthCheck(),
-    close: () => pool.close(),
+    close: () =>
+      pool.close(options.parkOnClose ? (entry) => park(docker, entry.id, entry.key, options.idleTtlMs ?? DEFAULT_IDLE_TTL_MS) : undefined),
   };
 }
 

@@ -78,7 +78,7 @@ export interface LoomApi {
   removeContainer(id: string): Promise<void>;
   /** Replaces a container with a fresh one of the same config. */
   rotateContainer(id: string): Promise<void>;
-  /** Removes idle containers of this pool and those of Loom processes that are gone. */
+  /** Removes containers of Loom processes that are gone, parked ones, and unused resource volumes. */
   pruneContainers(): Promise<{ removed: number }>;
   listRuns(): Promise<RunSummary[]>;
   getRun(id: string): Promise<RunRecord | null>;

@@ -1,0 +1,346 @@
+// The LoomApi behind both transports (Electron IPC, the local web host): one executor, the run
+// history, and the events the UI lives on. Everything crosses as JSON, so requests are decoded
+// and checked here, and messages leave in their proto3 JSON form.
+import { create, toJson } from '@bufbuild/protobuf';
+import type Docker from 'dockerode';
+import { randomUUID } from 'node:crypto';
+import {
+  serializeError,
+  type EngineStatus,
+  type LoomApi,
+  type LoomEvent,
+  type RunRecord,
+  type RunSummary,
+} from '../../../shared/api';
+import {
+  ExecuteEventSchema,
+  ExecuteRequestSchema,
+  ExecuteResponseSchema,
+  Phase,
+  type ContainerInfo,
+  type ExecuteEvent,
+  type ExecuteRequest,
+  type ExecuteResponse,
+} from '../../../shared/gen/loom/v1/docker_pb';
+import { pruneManaged, pruneVolumes, removeContainer as removeFromEngine, resolveManaged } from '../engine/containers';
+import { connectDocker, pingEngine, resolveDockerHost } from '../engine/docker-client';
+import { AbortedError, ClosedError, ValidationError } from '../engine/errors';
+import type { Executor, ExecutorOptions } from '../engine/executor';
+import { normalizeRequest } from '../engine/request';
+import { EventBatcher, DEFAULT_BATCH_INTERVAL_MS } from './event-batcher';
+import { listExamples } from './examples';
+import { RunHistory, type RunOutcome } from './history';
+import { KnownConfigs } from './known-configs';
+import { LazyExecutor } from './lazy-executor';
+import { poolContainers } from './pool-view';
+import { parseRequestJson } from './request-json';
+import { runTitle } from './run-title';
+
+export interface LoomServiceOptions {
+  /** The SQLite file of the run history (created if missing). */
+  historyPath: string;
+  /** For createExecutor, made on first need (tests point it at another engine). */
+  executor?: ExecutorOptions;
+  /** At most one output (or spans) event per stream and run per this interval. Default 30 ms. */
+  eventIntervalMs?: number;
+  /** Failures that reach no caller: a listener that throws, a history write that fails. */
+  onError?: (err: unknown) => void;
+}
+
+export interface LoomService extends LoomApi {
+  onEvent(listener: (event: LoomEvent) => void): () => void;
+  /** Cancels running runs, removes this process's containers and closes the history. */
+  close(): Promise<void>;
+}
+
+/** The status light must turn red quickly when the engine hangs, not after the usual 10 s. */
+const STATUS_TIMEOUT_MS = 3_000;
+/** prewarm's count; the pool itself stops at maxContainersPerKey. */
+const MAX_PREWARM = 64;
+/** How long removeContainer waits for the engine to finish a removal already under way. */
+const REMOVAL_WAIT_MS = 15_000;
+
+interface ActiveRun {
+  summary: RunSummary;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export async function createLoomService(options: LoomServiceOptions): Promise<LoomService> {
+  const history = new RunHistory(options.historyPath);
+  const executorOptions = options.executor ?? {};
+  const executors = new LazyExecutor(executorOptions);
+  const policy = { allowHostMounts: executorOptions.allowHostMounts ?? false };
+  const listeners = new Set<(event: LoomEvent) => void>();
+  const active = new Map<string, ActiveRun>();
+  const known = new KnownConfigs();
+  const onError = options.onError ?? executorOptions.onError ?? (() => undefined);
+  let statusClient: { docker: Docker; address: string } | undefined;
+  let closing: Promise<void> | undefined;
+
+  const emit = (event: LoomEvent): void => {
+    for (const listener of listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        onError(err);
+      }
+    }
+  };
+
+  const assertOpen = (): void => {
+    if (closing) throw new ClosedError('the Loom service is closed');
+  };
+  const open = async (): Promise<Executor> => {
+    assertOpen();
+    return executors.get();
+  };
+
+  // Starting early saves the first run the engine handshake and reaps what a crash left; a
+  // missing engine is not an error yet (engineStatus reports it, the next call retries).
+  executors.get().catch(() => undefined);
+
+  /** Remembers a request's config under its pool key, for rotation and the pool's summaries. */
+  const remember = (executor: Executor, request: ExecuteRequest): void => {
+    const withCommand = request.command.length ? request : create(ExecuteRequestSchema, { ...request, command: ['true'] });
+    const { container, lifecycle } = normalizeRequest(withCommand, policy);
+    known.remember(executor.scheduler.poolKey(container, lifecycle), { request, packages: container.packages });
+  };
+
+  const finishRun = (summary: RunSummary, outcome: RunOutcome): void => {
+    const finishedAt = Date.now();
+    let stored: RunSummary | null = null;
+    try {
+      stored = history.finish(summary.id, outcome, finishedAt);
+    } catch (err) {
+      onError(err);
+    }
+    const { response: _response, error: _error, ...figures } = outcome;
+    // A run deleted while it ran has no row any more; the UI still hears how it ended.
+    emit({ type: 'run.finished', run: stored ?? { ...summary, ...figures, finishedAt } });
+    emit({ type: 'pool.changed' });
+  };
+
+  const runToEnd = async (executor: Executor, request: ExecuteRequest, run: ActiveRun, batcher: EventBatcher): Promise<void> => {
+    const { summary, controller } = run;
+    // The first event waits for the next turn of the loop, so the caller has the runId (the
+    // transport's reply is on its way) before any event that names it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let response: ExecuteResponse;
+    try {
+      if (controller.signal.aborted) throw new AbortedError('the run was cancelled before it started');
+      response = await executor.execute(request, {
+        signal: controller.signal,
+        onEvent: (event) => {
+          batcher.push(event);
+          if (event.event.case === 'phase' && event.event.value.phase === Phase.RUNNING) emit({ type: 'pool.changed' });
+        },
+      });
+    } catch (err) {
+      batcher.flush();
+      finishRun(summary, {
+        status: err instanceof AbortedError ? 'cancelled' : 'error',
+        durationMs: Date.now() - summary.startedAt,
+        error: serializeError(err),
+      });
+      return;
+    }
+    batcher.flush();
+    finishRun(summary, {
+      status: response.timedOut ? 'timed_out' : response.exitCode === 0 ? 'ok' : 'failed',
+      exitCode: response.exitCode,
+      durationMs: response.durationMs,
+      containerCreated: response.containerCreated,
+      response: toJson(ExecuteResponseSchema, response),
+    });
+  };
+
+  const findOwn = (executor: Executor, id: string): ContainerInfo | undefined => {
+    if (!id) throw new ValidationError('id', 'must not be empty');
+    return executor.containers().find((c) => c.id === id || c.id.startsWith(id) || c.name === id);
+  };
+
+  const removeOwn = async (executor: Executor, id: string): Promise<void> => {
+    await executor.scheduler.removeContainer(id);
+    await removeAndWait(executor.scheduler.docker, id);
+  };
+
+  const service: LoomService = {
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async engineStatus(): Promise<EngineStatus> {
+      let address = executorOptions.docker ? (executorOptions.dockerHost ?? 'the configured client') : resolveDockerHost(executorOptions.dockerHost);
+      try {
+        const client = engineClient();
+        address = client.address;
+        const info = await pingEngine(client.docker, client.address, STATUS_TIMEOUT_MS);
+        // Reachable again after being down: get the executor ready for the next run.
+        if (!executors.current && !closing) executors.get().catch(() => undefined);
+        return { ok: true, address, version: info.version, apiVersion: info.apiVersion };
+      } catch (err) {
+        return { ok: false, address, error: err instanceof Error ? err.message : String(err) };
+      }
+    },
+
+    async startRun(json) {
+      const request = parseRequestJson(json);
+      // Bad input fails this call, naming the field, instead of becoming a failed run.
+      const normalized = normalizeRequest(request, policy);
+      const executor = await open();
+      remember(executor, request);
+      const summary: RunSummary = {
+        id: randomUUID(),
+        startedAt: Date.now(),
+        status: 'running',
+        runtime: normalized.container.runtime,
+        title: runTitle(request),
+      };
+      history.insertRunning(summary, toJson(ExecuteRequestSchema, request));
+      const runId = summary.id;
+      const batcher = new EventBatcher((event) => emit({ type: 'run.event', runId, event: eventJson(event) }), options.eventIntervalMs ?? DEFAULT_BATCH_INTERVAL_MS);
+      const run: ActiveRun = { summary, controller: new AbortController(), done: Promise.resolve() };
+      active.set(runId, run);
+      run.done = runToEnd(executor, request, run, batcher)
+        .catch(onError)
+        .finally(() => active.delete(runId));
+      return { runId };
+    },
+
+    async cancelRun(runId) {
+      active.get(runId)?.controller.abort();
+    },
+
+    async listContainers() {
+      return poolContainers(await open(), (key) => known.get(key)?.packages);
+    },
+
+    async prewarm(json, count) {
+      const request = parseRequestJson(json);
+      if (!Number.isInteger(count) || count < 1 || count > MAX_PREWARM) {
+        throw new ValidationError('count', `${count} must be a whole number from 1 to ${MAX_PREWARM}`);
+      }
+      const executor = await open();
+      remember(executor, request);
+      try {
+        await executor.prewarm(request, count);
+      } finally {
+        emit({ type: 'pool.changed' });
+      }
+    },
+
+    async removeContainer(id) {
+      const executor = await open();
+      const own = findOwn(executor, id);
+      if (own) {
+        await removeOwn(executor, own.id);
+      } else {
+        // Only Loom's own containers: the UI must never become a way to remove anything else.
+        const { found } = await resolveManaged(executor.scheduler.docker, [id]);
+        const target = found[0];
+        if (!target) throw new ValidationError('id', `no container managed by Loom matches '${id}'`);
+        await removeAndWait(executor.scheduler.docker, target.id);
+      }
+      emit({ type: 'pool.changed' });
+    },
+
+    async rotateContainer(id) {
+      const executor = await open();
+      const own = findOwn(executor, id);
+      const config = own && known.get(own.poolKey);
+      // Another process's container, or a config this service never saw: removal is all it can do.
+      if (!own || !config) return service.removeContainer(id);
+      const size = executor.containers().filter((c) => c.poolKey === own.poolKey).length;
+      await removeOwn(executor, own.id);
+      try {
+        // prewarm fills the pool key up to `size`: one new container in place of the old one.
+        await executor.prewarm(config.request, size);
+      } finally {
+        emit({ type: 'pool.changed' });
+      }
+    },
+
+    async pruneContainers() {
+      const docker = (await open()).scheduler.docker;
+      const removed = await pruneManaged(docker);
+      await pruneVolumes(docker).catch(onError);
+      emit({ type: 'pool.changed' });
+      return { removed: removed.length };
+    },
+
+    async listRuns() {
+      assertOpen();
+      return history.list();
+    },
+
+    async getRun(id): Promise<RunRecord | null> {
+      assertOpen();
+      return history.get(id);
+    },
+
+    async deleteRun(id) {
+      assertOpen();
+      // Deleting a running run stops it too: nothing would show its end any more.
+      active.get(id)?.controller.abort();
+      history.delete(id);
+    },
+
+    async listExamples() {
+      return listExamples();
+    },
+
+    close() {
+      closing ??= (async () => {
+        for (const run of active.values()) run.controller.abort();
+        await Promise.allSettled([...active.values()].map((r) => r.done));
+        await executors.close();
+        history.close();
+        listeners.clear();
+      })();
+      return closing;
+    },
+  };
+
+  /** The client for status pings: the executor's once it exists, else one of our own. */
+  function engineClient(): { docker: Docker; address: string } {
+    const executor = executors.current;
+    if (executor) return { docker: executor.scheduler.docker, address: executor.scheduler.engine.address };
+    if (executorOptions.docker) return { docker: executorOptions.docker, address: executorOptions.dockerHost ?? 'the configured client' };
+    statusClient ??= connectDocker(executorOptions.dockerHost);
+    return statusClient;
+  }
+
+  return service;
+}
+
+/**
+ * An event as it leaves: proto3 JSON. The final `done` goes without stdout, stderr and spans:
+ * they already arrived as their own events, and repeating megabytes of output (and up to 250k
+ * spans) would double what crosses to the UI. getRun has the whole response.
+ */
+function eventJson(event: ExecuteEvent): LoomEventJson {
+  const e = event.event;
+  if (e.case !== 'done') return toJson(ExecuteEventSchema, event);
+  const slim = create(ExecuteResponseSchema, { ...e.value, stdout: new Uint8Array(), stderr: new Uint8Array(), spans: [] });
+  return toJson(ExecuteEventSchema, create(ExecuteEventSchema, { event: { case: 'done', value: slim } }));
+}
+
+type LoomEventJson = Extract<LoomEvent, { type: 'run.event' }>['event'];
+
+/** Force-removes a container and waits until the engine no longer lists it. */
+async function removeAndWait(docker: Docker, id: string): Promise<void> {
+  await removeFromEngine(docker, id);
+  // A removal already under way (the pool's own) answers 409 at once: wait for it to finish.
+  const deadline = Date.now() + REMOVAL_WAIT_MS;
+  while (Date.now() < deadline) {
+    try {
+      await docker.getContainer(id).inspect();
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return;
+      throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

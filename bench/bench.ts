@@ -329,7 +329,8 @@ async function main(): Promise<void> {
     if (swept) log(`swept ${swept} leftover raw container(s)`);
   });
 
-  const executor = await createExecutor({ docker, maxContainersPerKey: opts.containers, onError: (e) => log(`engine background error: ${String(e)}`) });
+  // No background top-ups: the cold figure must measure real cold starts.
+  const executor = await createExecutor({ docker, maxContainersPerKey: opts.containers, minIdlePerConfig: 0, onError: (e) => log(`engine background error: ${String(e)}`) });
   const loomInstance = executor.scheduler.owner.instance;
   cleanups.push(async () => {
     await executor.close();

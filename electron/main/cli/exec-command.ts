@@ -205,6 +205,8 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       packageSources: plan.packageSources,
       otlpEndpoint: plan.otlpEndpoint,
       parkOnClose: plan.keepWarmSeconds > 0,
+      // One run per process: the container it parks is what keeps the next process warm.
+      minIdlePerConfig: 0,
       idleTtlMs: plan.keepWarmSeconds * 1000,
       onError: (err) => {
         if (!quiet) note(io, `warning: ${err instanceof Error ? err.message : String(err)}`);

@@ -7,8 +7,8 @@ import { LABEL, type Owner } from './labels';
 import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR } from './resources';
 
 export const SANDBOX_USER = '65534:65534';
-/** Where installed packages live: on the size-limited tmpfs, so they count against storage_mb. */
-export const PACKAGES_DIR = `${WRITABLE_DIR}/.loom`;
+/** Where installed packages live: in the derived image (package-cache.ts), read-only to programs. */
+export const PACKAGES_DIR = '/opt/loom/packages';
 export const PYTHON_PACKAGES_DIR = `${PACKAGES_DIR}/python`;
 export const NODE_PACKAGES_DIR = `${PACKAGES_DIR}/node`;
 
@@ -29,6 +29,8 @@ export interface CreateInput {
   resourcesVolume?: string;
   /** The image's own environment, so that its PYTHONPATH/NODE_PATH are extended, not lost. */
   imageEnv?: string[];
+  /** The image to start from when it is not spec.image (a derived image with packages). */
+  image?: string;
 }
 
 export function containerName(spec: ContainerSpec, poolKey: string): string {
@@ -37,7 +39,7 @@ export function containerName(spec: ContainerSpec, poolKey: string): string {
 }
 
 export function createOptions(input: CreateInput): Docker.ContainerCreateOptions {
-  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [] } = input;
+  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image } = input;
   const fromImage = (name: string): string[] => {
     const entry = imageEnv.find((e) => e.startsWith(`${name}=`));
     return entry ? entry.slice(name.length + 1).split(':').filter(Boolean) : [];
@@ -63,7 +65,7 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
   }
   return {
     name: containerName(spec, poolKey),
-    Image: spec.image,
+    Image: image,
     // The container only idles; programs run in it by exec. docker-init (Init) is PID 1 so
     // that orphaned processes are reaped instead of filling the pids limit with zombies.
     Entrypoint: ['sleep'],

@@ -10,7 +10,7 @@ let executor: Executor;
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  executor = await createExecutor({ maxContainersPerKey: 4 });
+  executor = await createExecutor({ maxContainersPerKey: 4, minIdlePerConfig: 0 });
 });
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ let executor: Executor;
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  executor = await createExecutor();
+  executor = await createExecutor({ minIdlePerConfig: 0 });
 });
 
 afterAll(async () => {
@@ -84,8 +84,24 @@ describe('container lifecycle', () => {
     expect(idle.map((c) => c.id)).toContain(r.containerId);
   });
 
+  it('keeps an idle container ready in the background for a config in use', async () => {
+    const warm = await createExecutor({ minIdlePerConfig: 1 });
+    try {
+      const first = await warm.execute({ command: hello, config: { name: 'min-idle' } });
+      expect(first.containerCreated).toBe(true);
+      // While the first container was busy, a second one was made ready for the next request.
+      await waitFor('an idle container besides the first', async () =>
+        warm.containers().some((c) => c.id !== first.containerId && c.state === ContainerState.IDLE),
+      );
+      const [a, b] = await Promise.all([warm.execute({ command: hello, config: { name: 'min-idle' } }), warm.execute({ command: hello, config: { name: 'min-idle' } })]);
+      expect([a.containerCreated, b.containerCreated]).toEqual([false, false]);
+    } finally {
+      await warm.close();
+    }
+  });
+
   it('close() removes every container the executor created', async () => {
-    const own = await createExecutor();
+    const own = await createExecutor({ minIdlePerConfig: 0 });
     await Promise.all([
       own.execute({ command: hello }),
       own.execute({ command: hello, config: { name: 'second', resourceLimits: { memoryMb: 128n } } }),
@@ -123,7 +139,7 @@ describe('container lifecycle', () => {
     await orphan.start();
     // A container of a live Loom process (this one) must survive the reaping.
     const live = await executor.execute({ command: hello, config: { name: 'live' } });
-    const next = await createExecutor();
+    const next = await createExecutor({ minIdlePerConfig: 0 });
     try {
       const ids = (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).map((c) => c.Id);
       expect(ids).not.toContain(orphan.id);

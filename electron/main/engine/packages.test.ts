@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
 import { PackageInstallError, ValidationError } from './errors';
 import { createExecutor, type Executor } from './executor';
-import { requireEngineAndImages, text } from './test-support';
+import { listPackageImages, prunePackageImages } from './package-cache';
+import { docker, requireEngineAndImages, text } from './test-support';
 
 let dir: string;
 let executor: Executor;
@@ -50,11 +51,13 @@ beforeAll(async () => {
   writeFileSync(join(pkg, 'index.js'), "module.exports = { value: 'installed from a local tarball' };\n");
   const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: pkg }).toString().trim();
   npmTarball = join(dir, packed);
-  executor = await createExecutor({ packageSources: { pipIndexUrl: index } });
+  executor = await createExecutor({ packageSources: { pipIndexUrl: index }, minIdlePerConfig: 0 });
 });
 
 afterAll(async () => {
   await executor?.close();
+  // The derived images this file made (their containers are gone now, so none is in use).
+  await prunePackageImages(docker);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -76,6 +79,30 @@ describe('packages', () => {
     const again = await executor.execute({ command: ['python3', '-c', 'import loomdemo; print(1)'], config: { packages: ['loomdemo==1.0'] } });
     expect(again.containerCreated).toBe(false);
     expect(again.timings?.packagesMs).toBe(0);
+  });
+
+  it('caches installed packages as an image: a second container with the same set has no install step', async () => {
+    const events: ExecuteEvent[] = [];
+    // Another config name: another pool key, so a new container; the package set is the same.
+    const r = await executor.execute(
+      { command: ['python3', '-c', 'import loomdemo; print(loomdemo.VALUE)'], config: { name: 'second-config', packages: ['loomdemo==1.0'] } },
+      { onEvent: (e) => events.push(e) },
+    );
+    expect(r.containerCreated).toBe(true);
+    expect(text(r.stdout)).toBe('installed from the local index\n');
+    expect(events.some((e) => e.event.case === 'installLog')).toBe(false);
+    expect(events.some((e) => e.event.case === 'phase' && e.event.value.phase === Phase.PACKAGES)).toBe(false);
+    const images = await listPackageImages(docker);
+    const cached = images.find((i) => i.packages.includes('loomdemo==1.0'));
+    expect(cached?.baseImage).toBe('python:3.11-slim');
+    const info = await docker.getContainer(r.containerId).inspect();
+    expect(info.Config.Image).toBe(cached?.tag);
+    // Installed on the read-only root: the program cannot change them.
+    const tamper = await executor.execute({
+      command: ['python3', '-c', 'import loomdemo, os; open(os.path.join(os.path.dirname(loomdemo.__file__), "x"), "w")'],
+      config: { name: 'second-config', packages: ['loomdemo==1.0'] },
+    });
+    expect(text(tamper.stderr)).toMatch(/Read-only file system/);
   });
 
   it("reports a failed pip install with pip's own message", async () => {

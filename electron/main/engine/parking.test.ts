@@ -8,7 +8,7 @@ import { docker, requireEngineAndImages } from './test-support';
 
 const made: Executor[] = [];
 const executor = async (parkOnClose: boolean): Promise<Executor> => {
-  const e = await createExecutor({ parkOnClose, idleTtlMs: 60_000 });
+  const e = await createExecutor({ parkOnClose, idleTtlMs: 60_000, minIdlePerConfig: 0 });
   made.push(e);
   return e;
 };

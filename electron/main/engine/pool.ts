@@ -128,7 +128,19 @@ export class Pool {
   /** Creates idle containers until `key` has at least `count` (bounded by maxPerKey). */
   async prewarm(key: string, spec: ContainerSpec, lifecycle: LifecycleSpec, count: number, hooks: PrepareHooks = {}): Promise<void> {
     const group = this.group(key, lifecycle);
-    const wanted = Math.min(count, this.opts.maxPerKey) - group.entries.size - group.creating;
+    await this.createIdle(group, spec, lifecycle, Math.min(count, this.opts.maxPerKey) - group.entries.size - group.creating, hooks);
+  }
+
+  /** Creates containers until `key` has `minIdle` idle ones (or is full). */
+  async topUp(key: string, spec: ContainerSpec, lifecycle: LifecycleSpec, minIdle: number): Promise<void> {
+    if (this.closed) return;
+    const group = this.group(key, lifecycle);
+    const idle = [...group.entries].filter((e) => e.state === 'idle').length;
+    const room = this.opts.maxPerKey - group.entries.size - group.creating;
+    await this.createIdle(group, spec, lifecycle, Math.min(minIdle - idle - group.creating, room), {});
+  }
+
+  private async createIdle(group: Group, spec: ContainerSpec, lifecycle: LifecycleSpec, wanted: number, hooks: PrepareHooks): Promise<void> {
     const made = await Promise.allSettled(
       Array.from({ length: Math.max(0, wanted) }, () => this.createEntry(group, spec, lifecycle, hooks)),
     );

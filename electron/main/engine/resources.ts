@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LABEL } from './labels';
+import { tarOf } from './tar';
 
 /** Where the volume appears in each sandbox. */
 export const RESOURCES_DIR = '/opt/loom/lib';
@@ -90,27 +91,4 @@ export class ResourcesVolume {
     }
     return this.name;
   }
-}
-
-/** A plain ustar archive of regular files (directories are implied by their paths). */
-export function tarOf(files: ShippedFile[]): Buffer {
-  const blocks: Buffer[] = [];
-  for (const { path, body } of files) {
-    const header = Buffer.alloc(512);
-    header.write(path, 0, 100, 'utf8');
-    header.write('0000644\0', 100); // mode: readable by everyone, writable by no sandbox
-    header.write('0000000\0', 108); // uid
-    header.write('0000000\0', 116); // gid
-    header.write(body.length.toString(8).padStart(11, '0') + '\0', 124);
-    header.write(Math.floor(Date.now() / 1000).toString(8).padStart(11, '0') + '\0', 136);
-    header.write('        ', 148); // checksum placeholder: spaces while summing
-    header.write('0', 156); // regular file
-    header.write('ustar\0' + '00', 257);
-    let sum = 0;
-    for (const byte of header) sum += byte;
-    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
 }

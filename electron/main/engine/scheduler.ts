@@ -9,10 +9,11 @@ import { ContainerAgent } from './agent';
 import { createOptions } from './container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
 import { connectDocker, pingEngine, type EngineInfo } from './docker-client';
-import { LoomError, ValidationError, describeCause } from './errors';
+import { ClosedError, LoomError, ValidationError, describeCause } from './errors';
 import { ensureImage } from './images';
 import { currentOwner, type Owner } from './labels';
-import { installPackages, planInstall, type PackageSources } from './packages';
+import { PackageCache } from './package-cache';
+import { planInstall, type PackageSources } from './packages';
 import { claimParked, DEFAULT_IDLE_TTL_MS, park } from './parking';
 import { Pool, type Acquired, type PoolEntry, type PrepareHooks } from './pool';
 
@@ -39,6 +40,11 @@ export interface SchedulerOptions {
   parkOnClose?: boolean;
   /** How long a parked container waits to be claimed before anyone may remove it. Default 10 min. */
   idleTtlMs?: number;
+  /**
+   * Idle containers kept ready, in the background, for each config used in the last hour, so
+   * that the next request is warm. Default 1; 0 turns it off.
+   */
+  minIdlePerConfig?: number;
   /** The resources/ folder to ship into sandboxes (default: the project's own). */
   resourcesRoot?: string;
   /** Called with background failures (removals, health checks) that reach no caller. */
@@ -63,6 +69,10 @@ export interface Scheduler {
   close(): Promise<void>;
 }
 
+/** How long a config counts as in use for background top-ups, and how often they run. */
+const RECENT_MS = 3_600_000;
+const TOP_UP_INTERVAL_MS = 15_000;
+
 const RUNTIME_TYPES: Record<string, RuntimeType> = { python: RuntimeType.PYTHON, node: RuntimeType.NODE, custom: RuntimeType.CUSTOM };
 const STATES: Record<PoolEntry['state'], ContainerState> = {
   creating: ContainerState.CREATING,
@@ -85,6 +95,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const presentImages = new Set<string>();
   const imageEnvs = new Map<string, string[]>();
   const resources = new ResourcesVolume(options.resourcesRoot);
+  const packageCache = new PackageCache(docker, sources, owner);
 
   if (options.reapOrphans ?? true) {
     const orphans = (await listManaged(docker)).filter((c) => isOrphan(c));
@@ -112,30 +123,28 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       }
       hooks.onPhase?.('container', 'creating');
       const plan = planInstall(spec, sources);
+      const image = plan
+        ? (await packageCache.imageFor(spec, plan, () => hooks.onPhase?.('packages', spec.packages.join(' ')), hooks.onInstallLog)).image
+        : spec.image;
       let container: Docker.Container;
       try {
         const volume = await resources.ensure(docker, spec.image);
-        let imageEnv = imageEnvs.get(spec.image);
+        let imageEnv = imageEnvs.get(image);
         if (!imageEnv) {
-          imageEnv = (await docker.getImage(spec.image).inspect()).Config.Env ?? [];
-          imageEnvs.set(spec.image, imageEnv);
+          imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
+          imageEnvs.set(image, imageEnv);
         }
-        container = await docker.createContainer(
-          createOptions({ spec, poolKey: key, owner, extraMounts: plan?.mounts, extraEnv: plan?.env, resourcesVolume: volume, imageEnv }),
-        );
+        container = await docker.createContainer(createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv }));
       } catch (err) {
         // The image may have been removed since we last saw it.
         presentImages.delete(spec.image);
+        imageEnvs.delete(image);
         throw explainCreateError(err, spec);
       }
       let agent: ContainerAgent | null = null;
       try {
         await container.start();
         agent = new ContainerAgent(container, spec.runtime);
-        if (plan) {
-          hooks.onPhase?.('packages', spec.packages.join(' '));
-          await installPackages(container, spec, plan, hooks.onInstallLog);
-        }
         const info = await container.inspect();
         return { id: container.id, name: info.Name.replace(/^\//, ''), container, agent };
       } catch (err) {
@@ -145,6 +154,24 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       }
     },
   });
+
+  // Configs used lately, kept topped up with idle containers.
+  const minIdle = options.minIdlePerConfig ?? 1;
+  const recent = new Map<string, { spec: ContainerSpec; lifecycle: LifecycleSpec; usedAt: number }>();
+  const topUp = (key: string): void => {
+    const used = recent.get(key);
+    if (!used || minIdle <= 0) return;
+    pool.topUp(key, used.spec, used.lifecycle, minIdle).catch((err: unknown) => {
+      if (!(err instanceof ClosedError)) onError(err);
+    });
+  };
+  const topUpTimer = setInterval(() => {
+    for (const [key, used] of recent) {
+      if (Date.now() - used.usedAt > RECENT_MS) recent.delete(key);
+      else topUp(key);
+    }
+  }, TOP_UP_INTERVAL_MS);
+  topUpTimer.unref();
 
   return {
     docker,
@@ -156,7 +183,11 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     async acquire(spec, lifecycle, hooks) {
       await imageOf(spec.image, hooks);
       hooks?.onPhase?.('container', 'acquiring');
-      return pool.acquire(keyOf(spec, lifecycle), spec, lifecycle, hooks);
+      const key = keyOf(spec, lifecycle);
+      const acquired = await pool.acquire(key, spec, lifecycle, hooks);
+      recent.set(key, { spec, lifecycle, usedAt: Date.now() });
+      topUp(key);
+      return acquired;
     },
     release: (entry, healthy) => pool.release(entry, healthy),
     async prewarm(spec, lifecycle, count, hooks) {
@@ -181,8 +212,10 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       ),
     removeContainer: async (id) => pool.remove(id),
     healthCheck: () => pool.healthCheck(),
-    close: () =>
-      pool.close(options.parkOnClose ? (entry) => park(docker, entry.id, entry.key, options.idleTtlMs ?? DEFAULT_IDLE_TTL_MS) : undefined),
+    close: () => {
+      clearInterval(topUpTimer);
+      return pool.close(options.parkOnClose ? (entry) => park(docker, entry.id, entry.key, options.idleTtlMs ?? DEFAULT_IDLE_TTL_MS) : undefined);
+    },
   };
 }
 

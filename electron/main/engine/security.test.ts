@@ -8,7 +8,7 @@ let executor: Executor;
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  executor = await createExecutor();
+  executor = await createExecutor({ minIdlePerConfig: 0 });
 });
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ const memory = new MemorySink();
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  executor = await createExecutor({ traceSinks: [memory], otlpEndpoint: '' });
+  executor = await createExecutor({ traceSinks: [memory], otlpEndpoint: '', minIdlePerConfig: 0 });
 });
 
 afterAll(async () => {

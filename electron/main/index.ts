@@ -1,8 +1,18 @@
-// The Electron main process: one locked-down window. The engine lives in ./engine and must not
-// import 'electron' (it also runs from plain Node: tests, CLI, browser host).
+// The Electron main process: one locked-down window, and the Loom service behind it over IPC.
+// The engine lives in ./engine and must not import 'electron' (it also runs from plain Node:
+// tests, CLI, browser host).
 import { join } from 'node:path';
-import { app, BrowserWindow, session } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { VERSION_ARG_PREFIX } from '../preload/api';
+import { bindIpc } from './api/ipc';
+import { trustedRenderer } from './api/trusted-sender';
+import { createLoomService, type LoomService } from './app/service';
+
+const RENDERER_INDEX = join(import.meta.dirname, '../renderer/index.html');
+/** A service that hangs while removing its containers must not keep the app from quitting. */
+const CLOSE_TIMEOUT_MS = 15_000;
+
+let mainWindow: BrowserWindow | null = null;
 
 function createWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -20,13 +30,17 @@ function createWindow(): BrowserWindow {
     },
   });
   window.once('ready-to-show', () => window.show());
+  window.on('closed', () => {
+    if (mainWindow === window) mainWindow = null;
+  });
 
   const devServerUrl = process.env['ELECTRON_RENDERER_URL'];
   if (devServerUrl) {
     void window.loadURL(devServerUrl);
   } else {
-    void window.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+    void window.loadFile(RENDERER_INDEX);
   }
+  mainWindow = window;
   return window;
 }
 
@@ -41,10 +55,22 @@ app.on('web-contents-created', (_event, contents) => {
 
 app.enableSandbox();
 
-void app.whenReady().then(() => {
+let service: LoomService | null = null;
+let unbindIpc: (() => void) | null = null;
+
+void app.whenReady().then(async () => {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) =>
     callback(false),
   );
+  try {
+    service = await createLoomService({ historyPath: join(app.getPath('userData'), 'history.sqlite') });
+  } catch (err) {
+    dialog.showErrorBox('Loom Sandbox cannot start', err instanceof Error ? err.message : String(err));
+    app.exit(1);
+    return;
+  }
+  // Bound before the window exists, so the page's first calls find a handler.
+  unbindIpc = bindIpc(ipcMain, service, () => mainWindow, trustedRenderer(process.env['ELECTRON_RENDERER_URL'], RENDERER_INDEX));
   createWindow();
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
@@ -53,4 +79,22 @@ void app.whenReady().then(() => {
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
+});
+
+// Closing the service removes this process's containers; the quit waits for it (bounded), then
+// goes ahead. `loom containers prune` cleans up whatever a crash leaves behind.
+let closing = false;
+app.on('before-quit', (event) => {
+  const open = service;
+  if (!open || closing) return;
+  closing = true;
+  event.preventDefault();
+  unbindIpc?.();
+  const timeout = new Promise<void>((done) => setTimeout(done, CLOSE_TIMEOUT_MS));
+  void Promise.race([open.close(), timeout])
+    .catch((err: unknown) => console.error('Loom service did not close cleanly:', err))
+    .finally(() => {
+      service = null;
+      app.quit();
+    });
 });

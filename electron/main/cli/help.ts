@@ -90,6 +90,7 @@ export const TOP_HELP = renderHelp({
   containers ls                    list the containers Loom manages (every Loom process)
   containers rm ID...              remove managed containers by id, id prefix or name
   containers prune [--all]         remove containers whose owning process is gone
+  ui [--port N]                    serve the Loom window to a browser on 127.0.0.1 until Ctrl+C
 
 Run 'loom COMMAND --help' for a command's options.
 

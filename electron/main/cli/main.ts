@@ -5,6 +5,7 @@ import { containersCommand } from './containers-command';
 import { execCommand } from './exec-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
 import { TOP_HELP } from './help';
+import { uiCommand } from './ui-command';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -36,9 +37,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await execCommand(rest, io);
       case 'containers':
         return await containersCommand(rest, io);
+      case 'ui':
+        return await uiCommand(rest, io);
       default:
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec or containers)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers or ui)\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
     }

@@ -1,0 +1,81 @@
+// A LoomBackend for the transport tests: answers from fixed data, records calls, throws the
+// engine's own errors on demand, and lets a test push events. Not a mock of the transport: the
+// tests drive the real dispatch, web host and clients through it.
+import type { EngineStatus, LoomEvent, RunSummary } from '../../../shared/api';
+import { ValidationError } from '../engine/errors';
+import type { LoomBackend } from './backend';
+
+export interface TestBackend extends LoomBackend {
+  calls: { method: string; args: unknown[] }[];
+  emit(event: LoomEvent): void;
+  listenerCount(): number;
+}
+
+export const TEST_STATUS: EngineStatus = { ok: true, address: 'unix:///test.sock', version: '99.0', apiVersion: '1.41' };
+
+export const TEST_RUN: RunSummary = { id: 'run-1', startedAt: 1_700_000_000_000, status: 'running', runtime: 'python', title: 'print(1)' };
+
+export function createTestBackend(): TestBackend {
+  const listeners = new Set<(event: LoomEvent) => void>();
+  const calls: { method: string; args: unknown[] }[] = [];
+  const record = (method: string, args: unknown[]) => void calls.push({ method, args });
+  return {
+    calls,
+    emit: (event) => listeners.forEach((l) => l(event)),
+    listenerCount: () => listeners.size,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    async engineStatus() {
+      record('engineStatus', []);
+      return TEST_STATUS;
+    },
+    async startRun(request) {
+      record('startRun', [request]);
+      // As the engine does: int64 fields arrive as strings in proto3 JSON.
+      if (Number(request.config?.resourceLimits?.memoryMb ?? 1) < 0) {
+        throw new ValidationError('config.resource_limits.memory_mb', 'must be positive');
+      }
+      return { runId: TEST_RUN.id };
+    },
+    async cancelRun(runId) {
+      record('cancelRun', [runId]);
+    },
+    async listContainers() {
+      record('listContainers', []);
+      return [];
+    },
+    async prewarm(request, count) {
+      record('prewarm', [request, count]);
+    },
+    async removeContainer(id) {
+      record('removeContainer', [id]);
+      throw new Error(`no container ${id}`);
+    },
+    async rotateContainer(id) {
+      record('rotateContainer', [id]);
+    },
+    async pruneContainers() {
+      record('pruneContainers', []);
+      return { removed: 2 };
+    },
+    async listRuns() {
+      record('listRuns', []);
+      return [TEST_RUN];
+    },
+    async getRun(id) {
+      record('getRun', [id]);
+      // Slow on purpose when asked for 'slow': lets tests hold calls in flight.
+      if (id === 'slow') await new Promise((done) => setTimeout(done, 300));
+      return null;
+    },
+    async deleteRun(id) {
+      record('deleteRun', [id]);
+    },
+    async listExamples() {
+      record('listExamples', []);
+      return [];
+    },
+  };
+}

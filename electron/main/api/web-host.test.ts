@@ -1,0 +1,474 @@
+// The browser-mode transport end to end: a real web host on 127.0.0.1 in front of a small
+// in-test backend, reached by the renderer's own WebSocket client (run in Node with the `ws`
+// package) and by raw HTTP requests for everything a browser would not let us forge.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { LoomApiError, type LoomEvent } from '../../../shared/api';
+import { createWsClient, type WsLoomClient } from '../../../renderer/src/api/ws-client';
+import { RENDERER_CSP } from './static-files';
+import { createTestBackend, TEST_RUN, TEST_STATUS, type TestBackend } from './test-backend';
+import { startWebHost, type WebHost, type WebHostOptions } from './web-host';
+
+const INDEX_HTML = '<!doctype html><html><head><title>Loom test page</title></head><body><div id="root"></div></body></html>\n';
+const APP_JS = 'console.log("loom");\n';
+const SECRET = 'the project package.json: must never be served';
+
+let work = '';
+let rendererDir = '';
+
+beforeAll(async () => {
+  // work/package.json sits right above the served directory: the traversal target.
+  work = await mkdtemp(join(tmpdir(), 'loom-web-host-'));
+  rendererDir = join(work, 'renderer');
+  await mkdir(join(rendererDir, 'assets'), { recursive: true });
+  await writeFile(join(work, 'package.json'), SECRET);
+  await writeFile(join(rendererDir, 'index.html'), INDEX_HTML);
+  await writeFile(join(rendererDir, 'assets', 'app-1234.js'), APP_JS);
+  await writeFile(join(rendererDir, 'assets', 'style.css'), 'body{}');
+  await writeFile(join(rendererDir, '.env'), 'SECRET=1');
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+/** Everything a test opened, closed after it whatever happened. */
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function host(options: Partial<WebHostOptions> = {}): Promise<{ host: WebHost; backend: TestBackend }> {
+  const backend = (options.backend as TestBackend | undefined) ?? createTestBackend();
+  const h = await startWebHost({ rendererDir, ...options, backend });
+  cleanups.push(() => h.close());
+  return { host: h, backend };
+}
+
+const origin = (h: WebHost) => `http://127.0.0.1:${h.port}`;
+const apiUrl = (h: WebHost, token = h.token) => `ws://127.0.0.1:${h.port}/api?token=${token}`;
+
+/** The renderer's client, with the Origin header a browser would send for our page. */
+function client(h: WebHost, originHeader = origin(h), url = apiUrl(h)): WsLoomClient {
+  const c = createWsClient({ url, createSocket: (u) => new WebSocket(u, { origin: originHeader }), reconnectDelayMs: { initial: 50, max: 200 } });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A raw HTTP request: the path goes out exactly as written (no normalisation of '..'). */
+function http(port: number, path: string, headers: OutgoingHttpHeaders = {}, method = 'GET'): Promise<Answer> {
+  return new Promise((done, fail) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/** A WebSocket upgrade with headers of our choosing: 101 when accepted, else the refusal's status. */
+function upgrade(port: number, path: string, headers: OutgoingHttpHeaders): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path,
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), ...headers },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      done({ status: res.statusCode ?? 0, body: '' });
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/** A raw socket to /api, open once the host accepted it. */
+async function rawSocket(h: WebHost): Promise<WebSocket> {
+  const ws = new WebSocket(apiUrl(h), { origin: origin(h) });
+  cleanups.push(() => ws.terminate());
+  await new Promise<void>((done, fail) => {
+    ws.once('open', () => done());
+    ws.once('error', fail);
+  });
+  return ws;
+}
+
+function nextMessage(ws: WebSocket): Promise<Record<string, unknown>> {
+  return new Promise((done) => ws.once('message', (data: Buffer) => done(JSON.parse(data.toString('utf8')) as Record<string, unknown>)));
+}
+
+function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((done) => ws.once('close', (code: number, reason: Buffer) => done({ code, reason: reason.toString() })));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<LoomApiError> {
+  const err = await promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(LoomApiError);
+  return err as LoomApiError;
+}
+
+/** Polls until check() is true: for things that happen on the other side of a socket. */
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 10));
+  }
+}
+
+describe('web host: listening', () => {
+  it('listens on 127.0.0.1 only, on a random port by default, with a fresh 64-hex-digit token', async () => {
+    const { host: a } = await host();
+    const { host: b } = await host();
+    expect(a.address).toMatchObject({ address: '127.0.0.1', family: 'IPv4' });
+    expect(a.port).toBeGreaterThan(0);
+    expect(a.port).not.toBe(b.port);
+    expect(a.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.token).not.toBe(b.token);
+    expect(a.url).toBe(`http://127.0.0.1:${a.port}/?token=${a.token}`);
+
+    // Not reachable on another address of this machine.
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (other) {
+      const err = await new Promise<NodeJS.ErrnoException>((done) => {
+        const req = request({ host: other.address, port: a.port, path: '/' }, () => done(new Error('answered') as NodeJS.ErrnoException));
+        req.on('error', (e) => done(e));
+        req.end();
+      });
+      expect(err.code).toBe('ECONNREFUSED');
+    }
+  });
+
+  it('refuses a token shorter than 32 characters', async () => {
+    await expect(startWebHost({ backend: createTestBackend(), token: 'short' })).rejects.toThrow(/at least 32/);
+  });
+
+  it('a port in use is an EADDRINUSE rejection (loom ui falls back on it)', async () => {
+    const { host: a } = await host();
+    await expect(startWebHost({ backend: createTestBackend(), port: a.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+});
+
+describe('web host: static files', () => {
+  it('serves index.html with the CSP header, the page CSP plus its WebSocket', async () => {
+    const { host: h } = await host();
+    const res = await http(h.port, `/?token=${h.token}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(INDEX_HTML);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toBe(`${RENDERER_CSP}; connect-src 'self' ws://127.0.0.1:${h.port}`);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect((await http(h.port, '/index.html')).body).toBe(INDEX_HTML);
+  });
+
+  it('the header CSP starts from exactly the meta CSP of renderer/index.html', () => {
+    const html = readFileSync(resolve(import.meta.dirname, '../../../renderer/index.html'), 'utf8');
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]*)"/.exec(html);
+    expect(meta?.[1]).toBe(RENDERER_CSP);
+  });
+
+  it('serves assets with their content types, HEAD without a body', async () => {
+    const { host: h } = await host();
+    const js = await http(h.port, '/assets/app-1234.js');
+    expect(js).toMatchObject({ status: 200, body: APP_JS });
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect((await http(h.port, '/assets/style.css')).headers['content-type']).toBe('text/css; charset=utf-8');
+    const head = await http(h.port, '/assets/app-1234.js', {}, 'HEAD');
+    expect(head).toMatchObject({ status: 200, body: '' });
+    expect(head.headers['content-length']).toBe(String(APP_JS.length));
+  });
+
+  it.each([
+    '/../package.json',
+    '/%2e%2e/package.json',
+    '/%2E%2E/package.json',
+    '/assets/../../package.json',
+    '/assets/%2e%2e/%2e%2e/package.json',
+    '/..%2fpackage.json',
+    '/%2e%2e%2fpackage.json',
+    '/..%5cpackage.json',
+    '/assets/..%5c..%5cpackage.json',
+    '/%00index.html',
+    '/%zz',
+  ])('refuses path traversal: %s', async (path) => {
+    const { host: h } = await host();
+    const res = await http(h.port, path);
+    expect([400, 403]).toContain(res.status);
+    expect(res.body).not.toContain(SECRET);
+  });
+
+  it('missing files and dotfiles are 404; other methods 405; GET /api 426', async () => {
+    const { host: h } = await host();
+    expect((await http(h.port, '/nope.js')).status).toBe(404);
+    expect((await http(h.port, '/.env')).status).toBe(404);
+    expect((await http(h.port, '/', {}, 'POST')).status).toBe(405);
+    expect((await http(h.port, '/api')).status).toBe(426);
+  });
+
+  it('refuses a foreign Host header (DNS rebinding), also for files', async () => {
+    const { host: h } = await host();
+    const res = await http(h.port, '/', { Host: 'evil.example' });
+    expect(res.status).toBe(403);
+    expect(res.body).not.toContain('Loom test page');
+    expect((await http(h.port, '/', { Host: `evil.example:${h.port}` })).status).toBe(403);
+    expect((await http(h.port, '/', { Host: `localhost:${h.port}` })).status).toBe(200);
+  });
+
+  it('without a renderer directory only /api answers', async () => {
+    const { host: h } = await host({ rendererDir: undefined });
+    expect((await http(h.port, '/')).status).toBe(404);
+  });
+});
+
+describe('web host: who may open the WebSocket', () => {
+  it('accepts the right token from our own origin (127.0.0.1 or localhost)', async () => {
+    const { host: h } = await host();
+    expect((await upgrade(h.port, `/api?token=${h.token}`, { Origin: origin(h) })).status).toBe(101);
+    expect((await upgrade(h.port, `/api?token=${h.token}`, { Origin: `http://localhost:${h.port}`, Host: `localhost:${h.port}` })).status).toBe(101);
+  });
+
+  it.each([
+    ['no token', (h: WebHost) => ({ path: '/api', headers: { Origin: origin(h) } })],
+    ['an empty token', (h: WebHost) => ({ path: '/api?token=', headers: { Origin: origin(h) } })],
+    ['a wrong token', (h: WebHost) => ({ path: `/api?token=${'0'.repeat(64)}`, headers: { Origin: origin(h) } })],
+    ['a token one character short', (h: WebHost) => ({ path: `/api?token=${h.token.slice(1)}`, headers: { Origin: origin(h) } })],
+    ['an Origin of http://evil.example', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: { Origin: 'http://evil.example' } })],
+    ['an Origin on another port', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: { Origin: `http://127.0.0.1:${h.port + 1}` } })],
+    ['an https Origin', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: { Origin: `https://127.0.0.1:${h.port}` } })],
+    ['the string "null" as Origin', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: { Origin: 'null' } })],
+    ['no Origin', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: {} })],
+    ['a Host of evil.example', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: { Origin: origin(h), Host: 'evil.example' } })],
+  ])('refuses %s with 403 before the upgrade', async (_what, make) => {
+    const { host: h, backend } = await host();
+    const { path, headers } = make(h);
+    const res = await upgrade(h.port, path, headers);
+    expect(res.status).toBe(403);
+    expect(res.body).not.toContain(h.token);
+    // And the backend never heard of it.
+    expect(backend.calls).toEqual([]);
+  });
+
+  it('a ws client with a wrong token or origin never opens', async () => {
+    const { host: h } = await host();
+    for (const [url, from] of [
+      [apiUrl(h, 'f'.repeat(64)), origin(h)],
+      [apiUrl(h), 'http://evil.example'],
+    ] as const) {
+      const ws = new WebSocket(url, { origin: from });
+      const outcome = await new Promise<string>((done) => {
+        ws.once('open', () => done('open'));
+        ws.once('error', (err) => done(err.message));
+      });
+      expect(outcome).toBe('Unexpected server response: 403');
+    }
+  });
+
+  it('another path than /api is 404', async () => {
+    const { host: h } = await host();
+    expect((await upgrade(h.port, `/ws?token=${h.token}`, { Origin: origin(h) })).status).toBe(404);
+  });
+
+  it('the renderer client says what is wrong when it cannot connect (token kept out of the message)', async () => {
+    const { host: h } = await host();
+    const c = client(h, origin(h), apiUrl(h, 'a'.repeat(64)));
+    const err = await rejection(c.engineStatus());
+    expect(err.name).toBe('ConnectionError');
+    expect(err.message).toContain(`ws://127.0.0.1:${h.port}/api`);
+    expect(err.message).not.toContain('a'.repeat(64));
+  });
+});
+
+describe('web host: calls and events through the renderer client', () => {
+  it('a call gets its result', async () => {
+    const { host: h, backend } = await host();
+    const c = client(h);
+    expect(await c.engineStatus()).toEqual(TEST_STATUS);
+    expect(await c.listRuns()).toEqual([TEST_RUN]);
+    expect(await c.startRun({ command: ['python3', '-c', 'print(1)'] })).toEqual({ runId: TEST_RUN.id });
+    expect(await c.cancelRun('run-1')).toBeUndefined();
+    expect(await c.getRun('missing')).toBeNull();
+    expect(backend.calls.map((x) => x.method)).toEqual(['engineStatus', 'listRuns', 'startRun', 'cancelRun', 'getRun']);
+    expect(backend.calls[2]?.args).toEqual([{ command: ['python3', '-c', 'print(1)'] }]);
+  });
+
+  it('concurrent calls are matched to their replies', async () => {
+    const { host: h } = await host();
+    const c = client(h);
+    const [slow, status, pruned] = await Promise.all([c.getRun('slow'), c.engineStatus(), c.pruneContainers()]);
+    expect(slow).toBeNull();
+    expect(status).toEqual(TEST_STATUS);
+    expect(pruned).toEqual({ removed: 2 });
+  });
+
+  it('a ValidationError arrives as a LoomApiError with the same name, message and fields', async () => {
+    const { host: h } = await host();
+    const c = client(h);
+    const err = await rejection(c.startRun({ command: ['true'], config: { resourceLimits: { memoryMb: '-1' } } }));
+    expect(err.name).toBe('ValidationError');
+    expect(err.message).toBe('config.resource_limits.memory_mb: must be positive');
+    expect(err.fields).toEqual({ field: 'config.resource_limits.memory_mb', problem: 'must be positive' });
+    // A plain Error too.
+    const plain = await rejection(c.removeContainer('abc'));
+    expect(plain).toMatchObject({ name: 'Error', message: 'no container abc', fields: {} });
+  });
+
+  it('events pushed by the backend arrive, in order, at every connected client', async () => {
+    const { host: h, backend } = await host();
+    const [a, b] = [client(h), client(h)];
+    const seenA: LoomEvent[] = [];
+    const seenB: LoomEvent[] = [];
+    a.onEvent((e) => seenA.push(e));
+    const off = b.onEvent((e) => seenB.push(e));
+    await Promise.all([a.engineStatus(), b.engineStatus()]);
+    const events: LoomEvent[] = [
+      { type: 'run.event', runId: 'run-1', event: { stdout: 'aGk=' } },
+      { type: 'pool.changed' },
+      { type: 'run.finished', run: { ...TEST_RUN, status: 'ok', exitCode: 0 } },
+    ];
+    for (const e of events) backend.emit(e);
+    await until(() => seenA.length === 3 && seenB.length === 3, 'the events');
+    expect(seenA).toEqual(events);
+    expect(seenB).toEqual(events);
+
+    off();
+    backend.emit({ type: 'pool.changed' });
+    await until(() => seenA.length === 4, 'the fourth event');
+    expect(seenB).toHaveLength(3);
+  });
+
+  it('an unknown method is an error naming "method"; args that are not an array name "args"', async () => {
+    const { host: h, backend } = await host();
+    const ws = await rawSocket(h);
+    ws.send(JSON.stringify({ id: 7, method: 'close', args: [] }));
+    expect(await nextMessage(ws)).toMatchObject({ id: 7, error: { name: 'ValidationError', field: 'method' } });
+    ws.send(JSON.stringify({ id: 8, method: 'listRuns', args: 'x' }));
+    expect(await nextMessage(ws)).toMatchObject({ id: 8, error: { name: 'ValidationError', field: 'args' } });
+    ws.send(JSON.stringify({ id: 9, method: 'listRuns', args: [] }));
+    expect(await nextMessage(ws)).toEqual({ id: 9, result: [TEST_RUN] });
+    expect(backend.calls.map((c) => c.method)).toEqual(['listRuns']);
+  });
+
+  it('a frame without a numeric id, or not JSON, closes with 1008; a binary frame with 1003', async () => {
+    const { host: h } = await host();
+    for (const [frame, code] of [
+      ['not json', 1008],
+      [JSON.stringify({ method: 'listRuns', args: [] }), 1008],
+      [JSON.stringify([1, 'listRuns', []]), 1008],
+      [Buffer.from('{"id":1}'), 1003],
+    ] as const) {
+      const ws = await rawSocket(h);
+      const closed = closeOf(ws);
+      ws.send(frame);
+      expect((await closed).code).toBe(code);
+    }
+  });
+
+  it('a frame over the size limit closes the socket (1009)', async () => {
+    const { host: h } = await host({ limits: { maxFrameBytes: 1024 } });
+    const ws = await rawSocket(h);
+    const closed = closeOf(ws);
+    ws.send(JSON.stringify({ id: 1, method: 'startRun', args: [{ command: ['x'.repeat(2000)] }] }));
+    expect((await closed).code).toBe(1009);
+  });
+
+  it('calls past the per-connection limit are answered at once with TooManyCallsError', async () => {
+    const { host: h } = await host({ limits: { maxCallsPerConnection: 2 } });
+    const c = client(h);
+    const results = await Promise.allSettled([c.getRun('slow'), c.getRun('slow'), c.getRun('slow')]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    const third = results[2];
+    expect(third?.status === 'rejected' && third.reason).toMatchObject({ name: 'TooManyCallsError', fields: { limit: 2 } });
+    // The limit is on calls in flight, not in total.
+    expect(await c.getRun('slow')).toBeNull();
+  });
+
+  it('a socket that does not read misses output events, but not state changes or replies', async () => {
+    const { host: h, backend } = await host({ limits: { eventBufferBytes: 64 * 1024 } });
+    const ws = await rawSocket(h);
+    const frames: Record<string, unknown>[] = [];
+    ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8')) as Record<string, unknown>));
+    ws.pause();
+    const chunk = randomBytes(96 * 1024).toString('base64');
+    const sent = 300; // ~38 MB of output events: far past what loopback socket buffers hold
+    for (let i = 0; i < sent; i++) backend.emit({ type: 'run.event', runId: 'run-1', event: { stdout: chunk } });
+    backend.emit({ type: 'run.finished', run: { ...TEST_RUN, status: 'ok' } });
+    ws.send(JSON.stringify({ id: 1, method: 'engineStatus', args: [] }));
+    ws.resume();
+    await until(() => frames.some((f) => f['id'] === 1), 'the reply', 20_000);
+    const outputs = frames.filter((f) => (f['event'] as LoomEvent | undefined)?.type === 'run.event');
+    expect(outputs.length).toBeGreaterThan(0);
+    expect(outputs.length).toBeLessThan(sent);
+    expect(frames.some((f) => (f['event'] as LoomEvent | undefined)?.type === 'run.finished')).toBe(true);
+    expect(frames.find((f) => f['id'] === 1)).toEqual({ id: 1, result: TEST_STATUS });
+  });
+});
+
+describe('web host: connection loss and shutdown', () => {
+  it('close() disconnects clients: calls in flight fail, and the client reconnects to a new host on the same port', async () => {
+    const backend = createTestBackend();
+    const token = randomBytes(32).toString('hex');
+    const first = await startWebHost({ backend, token });
+    const c = client(first);
+    const changes: boolean[] = [];
+    c.onConnectionChange((up) => changes.push(up));
+    expect(await c.engineStatus()).toEqual(TEST_STATUS);
+    expect(backend.listenerCount()).toBe(1);
+
+    const inFlight = rejection(c.getRun('slow'));
+    await until(() => backend.calls.some((x) => x.args[0] === 'slow'), 'the slow call to arrive');
+    await first.close();
+    const lost = await inFlight;
+    expect(lost.name).toBe('ConnectionLostError');
+    expect(backend.listenerCount()).toBe(0);
+    expect(changes).toEqual([true, false]);
+
+    const second = await startWebHost({ backend, token, port: first.port });
+    cleanups.push(() => second.close());
+    await until(() => changes.length === 3, 'the reconnect');
+    expect(changes).toEqual([true, false, true]);
+    expect(await c.listRuns()).toEqual([TEST_RUN]);
+
+    // Events flow again on the new connection.
+    const seen: LoomEvent[] = [];
+    c.onEvent((e) => seen.push(e));
+    backend.emit({ type: 'pool.changed' });
+    await until(() => seen.length === 1, 'an event after the reconnect');
+  });
+
+  it('a closed client rejects calls with ClosedError and stops reconnecting', async () => {
+    const { host: h } = await host();
+    const c = client(h);
+    expect(await c.engineStatus()).toEqual(TEST_STATUS);
+    c.close();
+    expect((await rejection(c.engineStatus())).name).toBe('ClosedError');
+  });
+});

@@ -1,0 +1,223 @@
+// The browser-mode transport: an HTTP server on 127.0.0.1 that serves the built renderer and a
+// WebSocket endpoint (/api) carrying CallFrame -> ReplyFrame and EventFrame pushes, in front of
+// the same backend the Electron window uses. Who may connect is decided in host-guard.ts.
+import { randomBytes } from 'node:crypto';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { serializeError, type EventFrame, type LoomEvent, type ReplyFrame } from '../../../shared/api';
+import type { LoomBackend } from './backend';
+import { dispatch } from './dispatch';
+import { checkUpgrade, isAllowedHost, requestUrl } from './host-guard';
+import { securityHeaders, sendText, serveStatic } from './static-files';
+
+export const API_PATH = '/api';
+
+export interface WebHostLimits {
+  /** Largest frame a client may send, in bytes (a bigger one closes the socket with 1009). */
+  maxFrameBytes: number;
+  /** Calls a connection may have in flight; more are answered with TooManyCallsError at once. */
+  maxCallsPerConnection: number;
+  /** Past this many unsent bytes, a socket misses 'run.event' pushes (output chunks). */
+  eventBufferBytes: number;
+  /**
+   * Past this many unsent bytes the client is not reading at all; it is disconnected rather than
+   * have its replies dropped or the host run out of memory.
+   */
+  stalledBufferBytes: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: WebHostLimits = {
+  maxFrameBytes: 16 * 1024 * 1024,
+  maxCallsPerConnection: 64,
+  eventBufferBytes: 4 * 1024 * 1024,
+  stalledBufferBytes: 64 * 1024 * 1024,
+  maxConnections: 32,
+};
+
+export interface WebHostOptions {
+  backend: LoomBackend;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** The built renderer (out/renderer) to serve; without it only /api answers. */
+  rendererDir?: string;
+  /** The access token; default a fresh random one. */
+  token?: string;
+  limits?: Partial<WebHostLimits>;
+}
+
+export interface WebHost {
+  /** The page's address, token included: what the user opens. */
+  url: string;
+  port: number;
+  /** Where the server listens: always 127.0.0.1. */
+  address: AddressInfo;
+  token: string;
+  /** Disconnects every client and stops listening. The backend is the caller's to close. */
+  close(): Promise<void>;
+}
+
+/** Events that are state changes, not bulk output: a slow socket still gets these. */
+const isDroppable = (event: LoomEvent): boolean => event.type === 'run.event';
+
+export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
+  const { backend, rendererDir } = options;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const token = options.token ?? randomBytes(32).toString('hex');
+  if (token.length < 32) throw new Error('the web host token must be at least 32 characters');
+
+  let port = 0;
+  const server = createServer((req, res) => {
+    const headers = securityHeaders(port);
+    if (!isAllowedHost(req.headers.host, port)) return sendText(res, 403, 'Host not allowed', headers);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed', headers, { Allow: 'GET, HEAD' });
+    if (requestUrl(req)?.pathname === API_PATH) return sendText(res, 426, 'WebSocket only', headers, { Upgrade: 'websocket' });
+    if (!rendererDir) return sendText(res, 404, 'Not found', headers);
+    serveStatic(rendererDir, req, res, headers).catch(() => res.destroy());
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: false });
+  const sockets = new Set<WebSocket>();
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const verdict = checkUpgrade(req, port, token, API_PATH);
+    if (!verdict.ok) return refuseUpgrade(socket, verdict.status, verdict.reason);
+    if (sockets.size >= limits.maxConnections) return refuseUpgrade(socket, 503, 'too many connections');
+    wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws));
+  });
+
+  function serveConnection(ws: WebSocket): void {
+    sockets.add(ws);
+    let inFlight = 0;
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('error', () => ws.terminate());
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (isBinary) return ws.close(1003, 'text frames only');
+      const call = parseCall(rawText(data));
+      if (!call) return ws.close(1008, 'expected {"id": number, "method": string, "args": [...]}');
+      if (inFlight >= limits.maxCallsPerConnection) {
+        return reply(ws, {
+          id: call.id,
+          error: { name: 'TooManyCallsError', message: `more than ${limits.maxCallsPerConnection} calls in flight on one connection`, limit: limits.maxCallsPerConnection },
+        });
+      }
+      inFlight++;
+      void dispatch(backend, call.method, call.args).then((outcome) => {
+        inFlight--;
+        reply(ws, { id: call.id, ...outcome });
+      });
+    });
+  }
+
+  function reply(ws: WebSocket, frame: ReplyFrame): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (err) {
+      // A result JSON cannot carry (a bigint, a cycle) is a backend bug; the caller still gets an answer.
+      text = JSON.stringify({ id: frame.id, error: serializeError(new Error(`the result of the call could not be encoded: ${String(err)}`)) });
+    }
+    ws.send(text);
+    // A close frame would queue behind the backlog it cannot drain: cut the connection instead.
+    if (ws.bufferedAmount > limits.stalledBufferBytes) ws.terminate();
+  }
+
+  const unsubscribe = backend.onEvent((event) => {
+    const text = JSON.stringify({ event } satisfies EventFrame);
+    for (const ws of sockets) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (isDroppable(event) && ws.bufferedAmount > limits.eventBufferBytes) continue;
+      ws.send(text);
+    }
+  });
+
+  try {
+    await listen(server, options.port ?? 0);
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  const address = server.address() as AddressInfo;
+  port = address.port;
+
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    address,
+    token,
+    async close() {
+      unsubscribe();
+      await closeSockets(sockets);
+      wss.close();
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((done, fail) => {
+    server.once('error', fail);
+    // 127.0.0.1 only: never reachable from another machine, whatever the firewall says.
+    server.listen({ port, host: '127.0.0.1' }, () => {
+      server.off('error', fail);
+      done();
+    });
+  });
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const body = `${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+}
+
+interface ParsedCall {
+  id: number;
+  method: unknown;
+  args: unknown;
+}
+
+/** A frame with a usable id, else null. The method and args are checked by dispatch(), which can answer. */
+function parseCall(text: string): ParsedCall | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const { id, method, args } = value as Record<string, unknown>;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id)) return null;
+  return { id, method, args };
+}
+
+/** Closes politely, then cuts whoever has not finished the closing handshake within a second. */
+async function closeSockets(sockets: Set<WebSocket>): Promise<void> {
+  const closing = [...sockets].map(
+    (ws) =>
+      new Promise<void>((done) => {
+        if (ws.readyState === WebSocket.CLOSED) return done();
+        const timer = setTimeout(() => ws.terminate(), 1000);
+        ws.once('close', () => {
+          clearTimeout(timer);
+          done();
+        });
+        ws.close(1001, 'the Loom host is shutting down');
+      }),
+  );
+  await Promise.all(closing);
+}

@@ -1,0 +1,171 @@
+// `loom ui`: the app without Electron. Serves the built renderer and the LoomApi on 127.0.0.1
+// (the web host) in front of the real Loom service, prints the address with its access token,
+// and runs until Ctrl+C, when closing the service removes this process's containers.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startWebHost, type WebHost } from '../api/web-host';
+import { createLoomService, type LoomService } from '../app/service';
+import { UsageError, flag, parseInteger, parseWithPositionals, stringOption } from './args';
+import { EXIT, note, reportLoomError, reportUsage, type Io } from './format';
+import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+const DEFAULT_RENDERER_DIR = join(ROOT, 'out', 'renderer');
+export const DEFAULT_UI_PORT = 7377;
+
+export const UI_HELP: CommandHelp = {
+  usage: ['loom ui [--port N] [--renderer DIR]'],
+  summary:
+    'Serves the Loom window as a web page on 127.0.0.1, backed by the real engine, and prints its address.\n' +
+    'Open that address (it carries the access token) in a browser. Runs until Ctrl+C, which removes the\n' +
+    "containers this process created. Serves the renderer built by 'npm run build' (out/renderer).",
+  options: [
+    { name: 'port', short: 'p', value: 'N', help: `port on 127.0.0.1; 0 picks a free one (the default falls back to a free one when ${DEFAULT_UI_PORT} is taken)`, default: DEFAULT_UI_PORT },
+    { name: 'renderer', value: 'DIR', help: 'the built renderer to serve', default: 'out/renderer' },
+    HELP_OPTION,
+  ],
+  after: `Run history is kept in $LOOM_HOME/history.sqlite (default ~/.loom). The Docker engine is
+$DOCKER_HOST, else the local Docker or Podman socket.
+
+Only this machine can connect, and only pages that hold the token printed here: anyone you give the
+address to can run code in containers as you.`,
+};
+
+export async function uiCommand(argv: readonly string[], io: Io): Promise<number> {
+  const specs = toSpecs(UI_HELP.options);
+  let port: number;
+  let portGiven: boolean;
+  let rendererDir: string;
+  try {
+    const { values, positionals } = parseWithPositionals(argv, specs);
+    if (flag(values, 'help')) {
+      io.stdout.write(renderHelp(UI_HELP));
+      return 0;
+    }
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const rawPort = stringOption(values, 'port');
+    portGiven = rawPort !== undefined;
+    port = rawPort === undefined ? DEFAULT_UI_PORT : parseInteger('port', rawPort);
+    if (port < 0 || port > 65535) throw new UsageError(`--port must be between 0 and 65535, got ${port}`, '--port');
+    const rawDir = stringOption(values, 'renderer');
+    rendererDir = rawDir === undefined ? DEFAULT_RENDERER_DIR : resolve(rawDir);
+  } catch (err) {
+    if (err instanceof UsageError) return reportUsage(io, err, 'loom ui', false);
+    throw err;
+  }
+
+  if (!existsSync(join(rendererDir, 'index.html'))) {
+    if (rendererDir !== DEFAULT_RENDERER_DIR) {
+      note(io, `${rendererDir} has no index.html: point --renderer at a built renderer (npm run build makes out/renderer).`);
+      return EXIT.loomError;
+    }
+    const built = await buildRenderer(io);
+    if (!built) return EXIT.loomError;
+  }
+
+  // Listening for Ctrl+C from here on: one during start-up stops cleanly once started, and one
+  // right after the address appears (a script that read it) cannot kill us mid-way.
+  const signal = listenForStop(io);
+  const loomHome = process.env['LOOM_HOME'] || join(homedir(), '.loom');
+  let service: LoomService;
+  try {
+    await mkdir(loomHome, { recursive: true });
+    service = await createLoomService({ historyPath: join(loomHome, 'history.sqlite') });
+  } catch (err) {
+    signal.dispose();
+    return reportLoomError(io, err, false);
+  }
+
+  let host: WebHost;
+  try {
+    host = await startHost(service, port, portGiven, rendererDir, io);
+  } catch (err) {
+    signal.dispose();
+    await service.close();
+    const inUse = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+    return reportLoomError(io, inUse ? new Error(`port ${port} on 127.0.0.1 is already in use: pick another with --port (0 for any free one)`) : err, false);
+  }
+
+  // The address alone on stdout, so that scripts can read it; everything else goes to stderr.
+  io.stdout.write(`${host.url}\n`);
+  note(io, `serving the Loom UI at ${host.url}\nopen it in a browser; press Ctrl+C to stop (removes this process's containers)`);
+
+  await signal.stopped;
+  note(io, 'stopping: closing connections and removing containers...');
+  await host.close();
+  await service.close();
+  return 0;
+}
+
+async function startHost(service: LoomService, port: number, portGiven: boolean, rendererDir: string, io: Io): Promise<WebHost> {
+  try {
+    return await startWebHost({ backend: service, port, rendererDir });
+  } catch (err) {
+    if (portGiven || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    note(io, `port ${port} is taken (another loom ui?): using a free port instead`);
+    return startWebHost({ backend: service, port: 0, rendererDir });
+  }
+}
+
+interface StopSignal {
+  /** Resolves on the first SIGINT or SIGTERM; a second one while stopping exits at once. */
+  stopped: Promise<void>;
+  /** Gives the signals back (when the command ends without having served). */
+  dispose(): void;
+}
+
+function listenForStop(io: Io): StopSignal {
+  let done = (): void => undefined;
+  const stopped = new Promise<void>((resolve) => (done = resolve));
+  const force = (): void => {
+    note(io, "stopped without cleaning up: 'loom containers prune' removes what is left");
+    process.exit(EXIT.interrupted);
+  };
+  const stop = (): void => {
+    dispose();
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
+    done();
+  };
+  const dispose = (): void => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return { stopped, dispose };
+}
+
+/**
+ * Builds out/renderer with the project's own Vite when it is missing (a fresh clone). An
+ * installation without the dev dependencies cannot, and says what to do instead.
+ */
+async function buildRenderer(io: Io): Promise<boolean> {
+  const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  const hint = "the renderer is not built (out/renderer/index.html is missing): run 'npm run build' first";
+  if (!existsSync(vite)) {
+    note(io, hint);
+    return false;
+  }
+  note(io, 'out/renderer is missing: building the renderer (vite build -c vite.renderer.config.ts)...');
+  const child = spawn(process.execPath, [vite, 'build', '-c', 'vite.renderer.config.ts', '--outDir', DEFAULT_RENDERER_DIR], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // Vite's progress goes to our stderr: stdout is kept for the address.
+  child.stdout.on('data', (chunk: Buffer) => io.stderr.write(chunk));
+  child.stderr.on('data', (chunk: Buffer) => io.stderr.write(chunk));
+  const code = await new Promise<number | null>((done) => {
+    child.on('error', () => done(null));
+    child.on('close', (status) => done(status));
+  });
+  if (code !== 0 || !existsSync(join(DEFAULT_RENDERER_DIR, 'index.html'))) {
+    note(io, `building the renderer failed; ${hint}`);
+    return false;
+  }
+  return true;
+}

@@ -271,6 +271,14 @@ describe.concurrent('loom exec', () => {
     expect(quiet.code).toBe(125);
     expect(quiet.stderr).toMatch(/^loom: pip install of nosuchpackage failed/m);
     expect(quiet.stderr).not.toContain('installing packages');
+
+    // The installed set is cached as an image: listed, then pruned (no container uses it now).
+    const ls = await loom(['images', 'ls', '--json']);
+    const cached = (JSON.parse(ls.stdout) as { tag: string; packages: string[] }[]).find((i) => i.packages.includes('loomclidemo'));
+    expect(cached?.tag).toMatch(/^loom-packages:[0-9a-f]{16}$/);
+    const pruned = await loom(['images', 'prune']);
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toContain(cached!.tag);
   });
 
   it('reports an out-of-memory kill', async ({ expect }) => {

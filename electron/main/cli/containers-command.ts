@@ -1,17 +1,11 @@
 // `loom containers ls|rm|prune`: the managed containers of every Loom process, seen through the
 // engine's labels. Only a docker client is needed (no executor, no pool, no orphan reaping).
-import type Docker from 'dockerode';
 import { hostname } from 'node:os';
 import { listManaged, pruneManaged, pruneVolumes, removeContainer, resolveManaged, type ManagedContainer } from '../engine/containers';
-import { connectDocker, pingEngine } from '../engine/docker-client';
-import { UsageError, flag, parseWithPositionals, stringOption, type ParsedValues } from './args';
-import { CONTAINERS_HELP, HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
-import { age, note, reportLoomError, reportUsage, table, writeJson, type Io } from './format';
-
-interface Subcommand {
-  help: CommandHelp;
-  run(docker: Docker, values: ParsedValues, positionals: string[], io: Io): Promise<number>;
-}
+import { UsageError, flag } from './args';
+import { CONTAINERS_HELP, HELP_OPTION, HOST_OPTION } from './help';
+import { age, note, table, writeJson, type Io } from './format';
+import { runSubcommand, type Subcommand } from './subcommands';
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   ls: {
@@ -91,37 +85,6 @@ function owner(c: ManagedContainer, here: string): string {
   return c.ownerAlive ? String(c.ownerPid) : `${c.ownerPid} gone`;
 }
 
-export async function containersCommand(argv: readonly string[], io: Io): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(CONTAINERS_HELP);
-    return name === undefined ? 2 : 0;
-  }
-  const sub = SUBCOMMANDS[name];
-  const label = `loom containers ${name}`;
-  if (!sub) {
-    io.stderr.write(`loom containers: unknown subcommand '${name}' (expected ls, rm or prune)\nRun 'loom containers --help' for usage.\n`);
-    return 2;
-  }
-  let values: ParsedValues;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseWithPositionals(rest, toSpecs(sub.help.options)));
-  } catch (err) {
-    if (err instanceof UsageError) return reportUsage(io, err, label, false);
-    throw err;
-  }
-  if (flag(values, 'help')) {
-    io.stdout.write(renderHelp(sub.help));
-    return 0;
-  }
-  try {
-    const { docker, address } = connectDocker(stringOption(values, 'host'));
-    await pingEngine(docker, address);
-    return await sub.run(docker, values, positionals, io);
-  } catch (err) {
-    if (err instanceof UsageError) return reportUsage(io, err, label, false);
-    // ls --json answers an engine failure in JSON too.
-    return reportLoomError(io, err, flag(values, 'json'));
-  }
+export function containersCommand(argv: readonly string[], io: Io): Promise<number> {
+  return runSubcommand('containers', SUBCOMMANDS, CONTAINERS_HELP, argv, io);
 }

@@ -89,7 +89,9 @@ export const TOP_HELP = renderHelp({
   exec [OPTIONS] [--] COMMAND...   run one program in a sandbox container and stream its output
   containers ls                    list the containers Loom manages (every Loom process)
   containers rm ID...              remove managed containers by id, id prefix or name
-  containers prune [--all]         remove containers whose owning process is gone
+  containers prune [--all]         remove containers whose owning process is gone, and parked ones
+  images ls                        list the images that cache installed packages
+  images prune                     remove package-cache images no container uses
   ui [--port N]                    serve the Loom window to a browser on 127.0.0.1 until Ctrl+C
 
 Run 'loom COMMAND --help' for a command's options.
@@ -97,6 +99,17 @@ Run 'loom COMMAND --help' for a command's options.
 Exit status: the program's own for exec; 124 exec timed out; 125 Loom could not run it
 (invalid request, engine unavailable, image pull or package install failed); 130 interrupted;
 2 bad command-line usage; 1 containers rm could not find every container named.`,
+});
+
+export const IMAGES_HELP = renderHelp({
+  usage: ['loom images ls [--json] [--host ADDRESS]', 'loom images prune [--host ADDRESS]'],
+  summary: 'The images Loom derives to cache installed packages: the first container with a package set\ninstalls it and commits an image; later ones start from it without installing.',
+  options: [HELP_OPTION],
+  after: `Subcommands:
+  ls       list package-cache images: tag, base image, packages, size, age
+  prune    remove those no container uses
+
+Run 'loom images SUBCOMMAND --help' for its options.`,
 });
 
 export const CONTAINERS_HELP = renderHelp({

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { containersCommand } from './containers-command';
 import { execCommand } from './exec-command';
+import { imagesCommand } from './images-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
 import { TOP_HELP } from './help';
 import { uiCommand } from './ui-command';
@@ -37,11 +38,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await execCommand(rest, io);
       case 'containers':
         return await containersCommand(rest, io);
+      case 'images':
+        return await imagesCommand(rest, io);
       case 'ui':
         return await uiCommand(rest, io);
       default:
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers or ui)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images or ui)\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
     }

@@ -19,6 +19,16 @@ afterAll(async () => {
 
 const py = (code: string) => ['python3', '-c', code];
 
+/** Runs until the config's container serves programs through its runner (it starts after the first run). */
+async function warmUp(config: { name: string }): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const r = await executor.execute({ command: py('pass'), config });
+    if (r.usage?.via === 'runner') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the in-container runner never became ready');
+}
+
 describe('executor', () => {
   it('runs Python and reuses the same container for the next execution', async () => {
     const first = await executor.execute({ command: py("print('Hello from Docker!')") });
@@ -79,20 +89,29 @@ describe('executor', () => {
     expect(text(r.stderr)).toBe('y'.repeat(10));
   });
 
-  it('kills an endless loop at its timeout and the next request on that key succeeds', async () => {
+  it('kills an endless loop at its timeout, with everything it started, and the next request succeeds', async () => {
     const config = { name: 'timeout-test' };
+    await warmUp(config);
     const started = Date.now();
-    const r = await executor.execute({ command: py('while True: pass'), timeoutSeconds: 2, config });
+    const r = await executor.execute({
+      command: py("import subprocess\nsubprocess.Popen(['sleep', '300'])\nwhile True: pass"),
+      timeoutSeconds: 2,
+      config,
+    });
     const elapsed = Date.now() - started;
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBe(137);
     expect(elapsed).toBeGreaterThanOrEqual(2000);
     expect(elapsed).toBeLessThan(8000);
-    const next = await executor.execute({ command: py("print('alive')"), config });
+    const next = await executor.execute({
+      command: py("import os\nprint(sum(1 for p in os.listdir('/proc') if p.isdigit() and b'sleep\\x00300' in open(f'/proc/{p}/cmdline', 'rb').read()))"),
+      config,
+    });
     expect(next.exitCode).toBe(0);
-    expect(text(next.stdout)).toBe('alive\n');
     expect(next.timedOut).toBe(false);
-    expect(next.containerId).not.toBe(r.containerId);
+    // The in-container runner killed the program's whole process group: the container stays.
+    expect(next.containerId).toBe(r.containerId);
+    expect(text(next.stdout)).toBe('0\n');
   });
 
   it('streams output and phases while the program runs', async () => {
@@ -109,6 +128,30 @@ describe('executor', () => {
     expect(firstOut && text(firstOut.event.event.value as Uint8Array)).toMatch(/^a/);
     // 'a' arrived while the program was still sleeping, not at the end.
     expect(done!.at - firstOut!.at).toBeGreaterThan(1000);
+  });
+
+  it("reports the program's wall time, CPU time and peak memory, and the time of each phase", async () => {
+    const config = { name: 'usage' };
+    await warmUp(config);
+    const r = await executor.execute({ command: py('x = bytearray(64 * 1024 * 1024)\ny = sum(range(10_000_000))'), config });
+    expect(r.usage?.via).toBe('runner');
+    expect(r.usage?.cpuMs).toBeGreaterThanOrEqual(100);
+    expect(r.usage?.wallMs).toBeGreaterThanOrEqual(r.usage!.cpuMs * 0.9);
+    expect(Number(r.usage?.peakMemoryKb)).toBeGreaterThan(64 * 1024);
+    expect(r.timings?.runMs).toBeGreaterThanOrEqual(r.usage!.wallMs);
+    // The first run of a cold container does not wait for the runner: docker exec serves it.
+    const cold = await executor.execute({ command: py('pass'), config: { name: 'usage-cold' } });
+    expect(cold.usage?.via).toBe('exec');
+  });
+
+  it('kills a runaway run by docker exec (before the runner is up) by replacing its container', async () => {
+    const config = { name: 'timeout-exec' };
+    const r = await executor.execute({ command: py('while True: pass'), timeoutSeconds: 2, config });
+    expect(r.usage?.via).toBe('exec');
+    expect(r.timedOut).toBe(true);
+    const next = await executor.execute({ command: py("print('alive')"), config });
+    expect(text(next.stdout)).toBe('alive\n');
+    expect(next.containerId).not.toBe(r.containerId);
   });
 
   it('runs Node on node:20-slim', async () => {

@@ -15,8 +15,10 @@ import {
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
 import { SANDBOX_USER } from './container';
-import { AbortedError, CommandNotFoundError } from './errors';
+import { AbortedError, CommandNotFoundError, LoomError, ValidationError } from './errors';
 import { ContainerGoneError, runExec } from './exec';
+import { runProgram, type ProgramResult } from './program';
+import { RunnerDiedError } from './runner/client';
 import type { Acquired, PoolEntry } from './pool';
 import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request';
 import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptions } from './scheduler';
@@ -223,42 +225,43 @@ async function runOn(
     onOversized: (count) => (trace.malformed += count),
   });
   const run = root.child('docker.run', { 'loom.command': req.run.argv[0] ?? '', 'loom.container_id': entry.id });
-  let firstChunkSeen = false;
-  let heldBack: Buffer | undefined;
   try {
     emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: req.run.argv[0] ?? '' } });
-    const result = await runExec(entry.container, {
-      argv: req.run.argv,
-      env: {
-        ...req.run.env,
-        LOOM_EXECUTION_ID: executionId,
-        TRACEPARENT: `00-${trace.traceId}-${root.spanId}-01`,
-        LOOM_TRACE_ID: trace.traceId,
-        LOOM_SPAN_ID: root.spanId,
-        LOOM_TRACE_FILE: spanFile,
-      },
-      user: SANDBOX_USER,
-      workingDir: req.run.workingDir,
-      stdin: req.run.stdin,
-      maxOutputBytes: req.run.maxOutputBytes,
-      timeoutMs: req.run.timeoutMs,
-      signal: opts.signal,
-      // Docker cannot kill an exec: killing the container ends the program and everything it
-      // started; the pool then replaces the container.
-      kill: () => entry.container.kill().then(() => undefined),
-      onOutput: (kind, chunk) => {
-        // The runtime's own "no such command" message arrives on stdout before the exit code
-        // that proves it: hold it back until then, so it never shows as the program's output.
-        if (kind === 'stdout' && !firstChunkSeen && RUNTIME_FAILURE.test(chunk.toString('utf8', 0, 64))) {
-          heldBack = chunk;
-        } else {
-          emit({ case: kind, value: chunk });
-        }
-        if (kind === 'stdout') firstChunkSeen = true;
-      },
-    });
-    if (heldBack && commandNotFound(result.exitCode, result.stdout.toString('utf8')) === undefined) {
-      emit({ case: 'stdout', value: heldBack });
+    let result: ProgramResult;
+    try {
+      result = await runProgram(entry, {
+        argv: req.run.argv,
+        env: {
+          ...req.run.env,
+          LOOM_EXECUTION_ID: executionId,
+          TRACEPARENT: `00-${trace.traceId}-${root.spanId}-01`,
+          LOOM_TRACE_ID: trace.traceId,
+          LOOM_SPAN_ID: root.spanId,
+          LOOM_TRACE_FILE: spanFile,
+        },
+        workingDir: req.run.workingDir,
+        stdin: req.run.stdin,
+        maxOutputBytes: req.run.maxOutputBytes,
+        timeoutMs: req.run.timeoutMs,
+        signal: opts.signal,
+        onOutput: (kind, chunk) => emit({ case: kind, value: chunk }),
+      });
+    } catch (err) {
+      // The program never ran (a missing command, a bad working directory): the container is fine.
+      if (err instanceof CommandNotFoundError || err instanceof ValidationError) healthy = true;
+      // The container died between runs (killed, removed from outside): nothing ran, so the
+      // caller may take another container.
+      if (err instanceof RunnerDiedError && !err.programStarted) throw new ContainerGoneError(err.message, { cause: err });
+      if (err instanceof RunnerDiedError) {
+        const oom = await sawOomKill(entry);
+        throw new LoomError(
+          oom
+            ? `the sandbox ran out of memory (limit ${entry.spec.memoryMb} MB) and the in-container runner was killed; the container is replaced`
+            : 'the in-container runner died during the run (killed by the program?); the container is replaced',
+          { cause: err },
+        );
+      }
+      throw err;
     }
     timings.runMs = result.durationMs;
     // Everything the program's spans wrote is in the file by now: collect the rest.
@@ -267,16 +270,14 @@ async function runOn(
       run
         .setAttribute('loom.exit_code', result.exitCode)
         .setAttribute('loom.timed_out', result.timedOut)
+        .setAttribute('loom.via', result.usage.via)
+        .setAttribute('loom.cpu_ms', result.usage.cpuMs)
+        .setAttribute('loom.peak_memory_kb', Number(result.usage.peakMemoryKb))
         .end(result.exitCode === 0 ? 'ok' : 'error', result.timedOut ? 'timed out' : `exit code ${result.exitCode}`),
     );
+    healthy = result.containerIntact;
     if (result.aborted) throw new AbortedError('the execution was cancelled');
-    const missing = !result.timedOut ? commandNotFound(result.exitCode, result.stdout.toString('utf8')) : undefined;
-    if (missing !== undefined) {
-      healthy = true;
-      throw new CommandNotFoundError(missing || (req.run.argv[0] ?? ''), entry.spec.image);
-    }
     const oomKilled = result.exitCode === 137 && !result.timedOut && (await sawOomKill(entry));
-    healthy = !result.timedOut;
     emit({ case: 'phase', value: { phase: Phase.DONE, detail: result.timedOut ? 'timed out' : `exit ${result.exitCode}` } });
     return create(ExecuteResponseSchema, {
       exitCode: result.exitCode,
@@ -291,29 +292,12 @@ async function runOn(
       stderrTruncated: result.stderrTruncated,
       oomKilled,
       timings,
+      usage: result.usage,
     });
   } finally {
     if (!run.ended) trace.add(run.end('error', 'the run did not complete'));
     scheduler.release(entry, healthy);
   }
-}
-
-const RUNTIME_FAILURE = /^(OCI runtime exec failed|crun: |runc: )/;
-
-// What runc and crun print when the program of an exec does not exist in the image.
-const NOT_FOUND = [
-  /exec: "([^"]*)": executable file not found/,
-  /exec: "([^"]*)": stat [^:]*: no such file or directory/,
-  /executable file [`']([^`']*)[`'] not found/,
-];
-
-function commandNotFound(exitCode: number, stdout: string): string | undefined {
-  if (exitCode !== 126 && exitCode !== 127) return undefined;
-  for (const re of NOT_FOUND) {
-    const m = re.exec(stdout);
-    if (m) return m[1] ?? '';
-  }
-  return undefined;
 }
 
 /**

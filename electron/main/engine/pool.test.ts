@@ -16,7 +16,7 @@ function makePool(maxPerKey = 2) {
     maxPerKey,
     create: async () => {
       const id = `c${++n}`;
-      return { id, name: id, container: { id } as Docker.Container, agent: null };
+      return { id, name: id, container: { id } as Docker.Container, agent: null, runner: Promise.resolve(null) };
     },
     remove: async (c) => {
       removed.push(c.id);

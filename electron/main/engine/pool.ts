@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import { ClosedError, AbortedError } from './errors';
 import type { ContainerAgent } from './agent';
 import type { PullProgress } from './images';
+import type { RunnerClient } from './runner/client';
 import type { ContainerSpec, LifecycleSpec } from './request';
 
 export type EntryState = 'creating' | 'idle' | 'busy' | 'removing';
@@ -16,6 +17,11 @@ export interface PoolEntry {
   readonly container: Docker.Container;
   /** The in-container agent that carries spans out; null where the image cannot run it. */
   readonly agent: ContainerAgent | null;
+  /**
+   * The in-container runner programs start from; null until it is ready, or where it cannot
+   * run (docker exec serves meanwhile).
+   */
+  runner: RunnerClient | null;
   readonly createdAt: number;
   lifecycle: LifecycleSpec;
   state: EntryState;
@@ -49,6 +55,8 @@ export interface MadeContainer {
   name: string;
   container: Docker.Container;
   agent: ContainerAgent | null;
+  /** The runner, starting: a cold start does not wait for it (its first program runs by exec). */
+  runner: Promise<RunnerClient | null>;
   /** A warm container taken over from another Loom process rather than created. */
   reused?: boolean;
   createdAtMs?: number;
@@ -110,8 +118,9 @@ export class Pool {
   release(entry: PoolEntry, healthy: boolean): void {
     const group = this.groups.get(entry.key);
     entry.lastUsedAt = Date.now();
-    // An agent killed by the program (same user) means no more spans: replace the container.
-    if (entry.agent?.broken) healthy = false;
+    // An agent or runner killed by the program (same user) or by the OOM killer: replace the
+    // container rather than run the next program without them.
+    if (brokenHelpers(entry)) healthy = false;
     if (!group || this.closed || !healthy || this.expired(entry)) {
       this.retire(entry, !healthy && entry.lifecycle.autoCleanup === false);
       return;
@@ -172,7 +181,7 @@ export class Pool {
     const idle = this.entries().filter((e) => e.state === 'idle' && (!key || e.key === key));
     await Promise.all(
       idle.map(async (entry) => {
-        const healthy = !entry.agent?.broken && (await isRunning(entry.container));
+        const healthy = !brokenHelpers(entry) && (await isRunning(entry.container));
         if (!healthy && entry.state === 'idle') {
           removed++;
           this.retire(entry, !entry.lifecycle.autoCleanup);
@@ -196,6 +205,7 @@ export class Pool {
         if (park && entry.state === 'idle' && !this.expired(entry)) {
           group.entries.delete(entry);
           entry.agent?.close();
+          entry.runner?.close();
           parking.push(park(entry).then((parked) => (parked ? undefined : this.retire(entry, false))));
         } else {
           this.retire(entry, false);
@@ -244,10 +254,11 @@ export class Pool {
   ): Promise<{ entry: PoolEntry; reused: boolean }> {
     group.creating++;
     try {
-      const { reused = false, createdAtMs, ...made } = await this.opts.create(spec, group.key, hooks);
+      const { reused = false, createdAtMs, runner, ...made } = await this.opts.create(spec, group.key, hooks);
       const now = Date.now();
       const entry: PoolEntry = {
         ...made,
+        runner: null,
         key: group.key,
         spec,
         lifecycle,
@@ -257,6 +268,10 @@ export class Pool {
         executions: 1,
       };
       group.entries.add(entry);
+      void runner.then((client) => {
+        if (entry.state === 'removing') client?.close();
+        else entry.runner = client;
+      });
       if (this.closed) {
         this.retire(entry, false);
         throw new ClosedError('the executor is closed');
@@ -279,6 +294,7 @@ export class Pool {
     if (entry.state === 'removing') return;
     entry.state = 'removing';
     entry.agent?.close();
+    entry.runner?.close();
     group?.entries.delete(entry);
     if (group) this.wakeForSlot(group);
     if (keepContainer) return;
@@ -311,6 +327,10 @@ export class Pool {
       group.waiters.push(waiter);
     });
   }
+}
+
+function brokenHelpers(entry: PoolEntry): boolean {
+  return Boolean(entry.agent?.broken) || (entry.runner !== null && !entry.runner.alive);
 }
 
 export async function isRunning(container: Docker.Container): Promise<boolean> {

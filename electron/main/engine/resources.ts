@@ -17,7 +17,7 @@ export const AGENT_PY = `${RESOURCES_DIR}/agent/loom_agent.py`;
 export const AGENT_JS = `${RESOURCES_DIR}/agent/loom-agent.js`;
 
 /** The shipped subtrees of resources/ (tests and recipes stay behind). */
-const SHIPPED = ['trace/python', 'trace/node', 'agent'];
+const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner'];
 const SHIPPED_FILE = /\.(py|js)$/;
 
 export function defaultResourcesRoot(): string {

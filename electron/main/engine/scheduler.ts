@@ -6,6 +6,7 @@ import { ContainerState, RuntimeType, type ContainerInfo } from '../../../shared
 import { create } from '@bufbuild/protobuf';
 import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
 import { ContainerAgent } from './agent';
+import { RunnerClient } from './runner/client';
 import { createOptions } from './container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
 import { connectDocker, pingEngine, type EngineInfo } from './docker-client';
@@ -119,7 +120,8 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       const claimed = await claimParked(docker, key, owner).catch(() => null);
       if (claimed) {
         const container = docker.getContainer(claimed.id);
-        return { ...claimed, container, agent: new ContainerAgent(container, spec.runtime), reused: true };
+        const agent = new ContainerAgent(container, spec.runtime);
+        return { ...claimed, container, agent, runner: RunnerClient.start(container, spec.runtime), reused: true };
       }
       hooks.onPhase?.('container', 'creating');
       const plan = planInstall(spec, sources);
@@ -145,8 +147,11 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       try {
         await container.start();
         agent = new ContainerAgent(container, spec.runtime);
+        // Programs start from the runner in a few milliseconds once it is up; until then (the
+        // first program of a cold start) docker exec serves, so nobody waits for it.
+        const runner = RunnerClient.start(container, spec.runtime).catch(() => null);
         const info = await container.inspect();
-        return { id: container.id, name: info.Name.replace(/^\//, ''), container, agent };
+        return { id: container.id, name: info.Name.replace(/^\//, ''), container, agent, runner };
       } catch (err) {
         agent?.close();
         await removeContainer(docker, container.id).catch(onError);

@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file loom/v1/docker.proto.
  */
 export const file_loom_v1_docker: GenFile = /*@__PURE__*/
-  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIq0CCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJbCgxQaGFzZVRpbWluZ3MSEAoIaW1hZ2VfbXMYASABKAESFAoMY29udGFpbmVyX21zGAIgASgBEhMKC3BhY2thZ2VzX21zGAMgASgBEg4KBnJ1bl9tcxgEIAEoASKAAwoPRXhlY3V0ZVJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhMKC2R1cmF0aW9uX21zGAQgASgBEhQKDGNvbnRhaW5lcl9pZBgFIAEoCRIZChFjb250YWluZXJfY3JlYXRlZBgGIAEoCBIRCgl0aW1lZF9vdXQYByABKAgSEQoJdHJ1bmNhdGVkGAggASgIEhgKEHN0ZG91dF90cnVuY2F0ZWQYCSABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgKIAEoCBISCgpvb21fa2lsbGVkGAsgASgIEiYKB3RpbWluZ3MYDCABKAsyFS5sb29tLnYxLlBoYXNlVGltaW5ncxIQCgh0cmFjZV9pZBgNIAEoCRIcCgVzcGFucxgOIAMoCzINLmxvb20udjEuU3BhbhIXCg9tYWxmb3JtZWRfc3BhbnMYDyABKAUSFQoNZHJvcHBlZF9zcGFucxgQIAEoBSKYAgoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSHAoUc3RhcnRfdGltZV91bml4X25hbm8YBSABKAQSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAYgASgEEisKCmF0dHJpYnV0ZXMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiMKBnN0YXR1cxgIIAEoDjITLmxvb20udjEuU3BhblN0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRIjCgZzb3VyY2UYCiABKA4yEy5sb29tLnYxLlNwYW5Tb3VyY2UiKQoJU3BhbkJhdGNoEhwKBXNwYW5zGAEgAygLMg0ubG9vbS52MS5TcGFuIjsKClBoYXNlRXZlbnQSHQoFcGhhc2UYASABKA4yDi5sb29tLnYxLlBoYXNlEg4KBmRldGFpbBgCIAEoCSJcCgxQdWxsUHJvZ3Jlc3MSDQoFaW1hZ2UYASABKAkSDQoFbGF5ZXIYAiABKAkSDgoGc3RhdHVzGAMgASgJEg8KB2N1cnJlbnQYBCABKAESDQoFdG90YWwYBSABKAEi7gEKDEV4ZWN1dGVFdmVudBIkCgVwaGFzZRgBIAEoCzITLmxvb20udjEuUGhhc2VFdmVudEgAEhAKBnN0ZG91dBgCIAEoDEgAEhAKBnN0ZGVychgDIAEoDEgAEiUKBHB1bGwYBCABKAsyFS5sb29tLnYxLlB1bGxQcm9ncmVzc0gAEhUKC2luc3RhbGxfbG9nGAUgASgJSAASKAoEZG9uZRgGIAEoCzIYLmxvb20udjEuRXhlY3V0ZVJlc3BvbnNlSAASIwoFc3BhbnMYByABKAsyEi5sb29tLnYxLlNwYW5CYXRjaEgAQgcKBWV2ZW50IoYCCg1Db250YWluZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSKgoMcnVudGltZV90eXBlGAQgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIQCghwb29sX2tleRgFIAEoCRImCgVzdGF0ZRgGIAEoDjIXLmxvb20udjEuQ29udGFpbmVyU3RhdGUSFQoNY3JlYXRlZF9hdF9tcxgHIAEoARISCgpleGVjdXRpb25zGAggASgFEhEKCW93bmVyX3BpZBgJIAEoBRITCgtvd25lcl9hbGl2ZRgKIAEoCBITCgtjb25maWdfbmFtZRgLIAEoCSp0CgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMqWwoLTmV0d29ya01vZGUSHAoYTkVUV09SS19NT0RFX1VOU1BFQ0lGSUVEEAASFQoRTkVUV09SS19NT0RFX05PTkUQARIXChNORVRXT1JLX01PREVfQlJJREdFEAIqVAoKU3BhblN0YXR1cxIbChdTUEFOX1NUQVRVU19VTlNQRUNJRklFRBAAEhIKDlNQQU5fU1RBVFVTX09LEAESFQoRU1BBTl9TVEFUVVNfRVJST1IQAipaCgpTcGFuU291cmNlEhsKF1NQQU5fU09VUkNFX1VOU1BFQ0lGSUVEEAASFAoQU1BBTl9TT1VSQ0VfSE9TVBABEhkKFVNQQU5fU09VUkNFX0NPTlRBSU5FUhACKnsKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASDwoLUEhBU0VfSU1BR0UQARITCg9QSEFTRV9DT05UQUlORVIQAhISCg5QSEFTRV9QQUNLQUdFUxADEhEKDVBIQVNFX1JVTk5JTkcQBBIOCgpQSEFTRV9ET05FEAUqoAEKDkNvbnRhaW5lclN0YXRlEh8KG0NPTlRBSU5FUl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGENPTlRBSU5FUl9TVEFURV9DUkVBVElORxABEhgKFENPTlRBSU5FUl9TVEFURV9JRExFEAISGAoUQ09OVEFJTkVSX1NUQVRFX0JVU1kQAxIbChdDT05UQUlORVJfU1RBVEVfU1RPUFBFRBAEYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIq0CCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJbCgxQaGFzZVRpbWluZ3MSEAoIaW1hZ2VfbXMYASABKAESFAoMY29udGFpbmVyX21zGAIgASgBEhMKC3BhY2thZ2VzX21zGAMgASgBEg4KBnJ1bl9tcxgEIAEoASKnAwoPRXhlY3V0ZVJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhMKC2R1cmF0aW9uX21zGAQgASgBEhQKDGNvbnRhaW5lcl9pZBgFIAEoCRIZChFjb250YWluZXJfY3JlYXRlZBgGIAEoCBIRCgl0aW1lZF9vdXQYByABKAgSEQoJdHJ1bmNhdGVkGAggASgIEhgKEHN0ZG91dF90cnVuY2F0ZWQYCSABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgKIAEoCBISCgpvb21fa2lsbGVkGAsgASgIEiYKB3RpbWluZ3MYDCABKAsyFS5sb29tLnYxLlBoYXNlVGltaW5ncxIQCgh0cmFjZV9pZBgNIAEoCRIcCgVzcGFucxgOIAMoCzINLmxvb20udjEuU3BhbhIXCg9tYWxmb3JtZWRfc3BhbnMYDyABKAUSFQoNZHJvcHBlZF9zcGFucxgQIAEoBRIlCgV1c2FnZRgRIAEoCzIWLmxvb20udjEuUmVzb3VyY2VVc2FnZSJVCg1SZXNvdXJjZVVzYWdlEg8KB3dhbGxfbXMYASABKAESDgoGY3B1X21zGAIgASgBEhYKDnBlYWtfbWVtb3J5X2tiGAMgASgDEgsKA3ZpYRgEIAEoCSKYAgoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSHAoUc3RhcnRfdGltZV91bml4X25hbm8YBSABKAQSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAYgASgEEisKCmF0dHJpYnV0ZXMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiMKBnN0YXR1cxgIIAEoDjITLmxvb20udjEuU3BhblN0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRIjCgZzb3VyY2UYCiABKA4yEy5sb29tLnYxLlNwYW5Tb3VyY2UiKQoJU3BhbkJhdGNoEhwKBXNwYW5zGAEgAygLMg0ubG9vbS52MS5TcGFuIjsKClBoYXNlRXZlbnQSHQoFcGhhc2UYASABKA4yDi5sb29tLnYxLlBoYXNlEg4KBmRldGFpbBgCIAEoCSJcCgxQdWxsUHJvZ3Jlc3MSDQoFaW1hZ2UYASABKAkSDQoFbGF5ZXIYAiABKAkSDgoGc3RhdHVzGAMgASgJEg8KB2N1cnJlbnQYBCABKAESDQoFdG90YWwYBSABKAEi7gEKDEV4ZWN1dGVFdmVudBIkCgVwaGFzZRgBIAEoCzITLmxvb20udjEuUGhhc2VFdmVudEgAEhAKBnN0ZG91dBgCIAEoDEgAEhAKBnN0ZGVychgDIAEoDEgAEiUKBHB1bGwYBCABKAsyFS5sb29tLnYxLlB1bGxQcm9ncmVzc0gAEhUKC2luc3RhbGxfbG9nGAUgASgJSAASKAoEZG9uZRgGIAEoCzIYLmxvb20udjEuRXhlY3V0ZVJlc3BvbnNlSAASIwoFc3BhbnMYByABKAsyEi5sb29tLnYxLlNwYW5CYXRjaEgAQgcKBWV2ZW50IoYCCg1Db250YWluZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSKgoMcnVudGltZV90eXBlGAQgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIQCghwb29sX2tleRgFIAEoCRImCgVzdGF0ZRgGIAEoDjIXLmxvb20udjEuQ29udGFpbmVyU3RhdGUSFQoNY3JlYXRlZF9hdF9tcxgHIAEoARISCgpleGVjdXRpb25zGAggASgFEhEKCW93bmVyX3BpZBgJIAEoBRITCgtvd25lcl9hbGl2ZRgKIAEoCBITCgtjb25maWdfbmFtZRgLIAEoCSp0CgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMqWwoLTmV0d29ya01vZGUSHAoYTkVUV09SS19NT0RFX1VOU1BFQ0lGSUVEEAASFQoRTkVUV09SS19NT0RFX05PTkUQARIXChNORVRXT1JLX01PREVfQlJJREdFEAIqVAoKU3BhblN0YXR1cxIbChdTUEFOX1NUQVRVU19VTlNQRUNJRklFRBAAEhIKDlNQQU5fU1RBVFVTX09LEAESFQoRU1BBTl9TVEFUVVNfRVJST1IQAipaCgpTcGFuU291cmNlEhsKF1NQQU5fU09VUkNFX1VOU1BFQ0lGSUVEEAASFAoQU1BBTl9TT1VSQ0VfSE9TVBABEhkKFVNQQU5fU09VUkNFX0NPTlRBSU5FUhACKnsKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASDwoLUEhBU0VfSU1BR0UQARITCg9QSEFTRV9DT05UQUlORVIQAhISCg5QSEFTRV9QQUNLQUdFUxADEhEKDVBIQVNFX1JVTk5JTkcQBBIOCgpQSEFTRV9ET05FEAUqoAEKDkNvbnRhaW5lclN0YXRlEh8KG0NPTlRBSU5FUl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGENPTlRBSU5FUl9TVEFURV9DUkVBVElORxABEhgKFENPTlRBSU5FUl9TVEFURV9JRExFEAISGAoUQ09OVEFJTkVSX1NUQVRFX0JVU1kQAxIbChdDT05UQUlORVJfU1RBVEVfU1RPUFBFRBAEYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * Zero means "use the default" for every field (proto3 has no presence for scalars);
@@ -629,6 +629,14 @@ export type ExecuteResponse = Message<"loom.v1.ExecuteResponse"> & {
    * @generated from field: int32 dropped_spans = 16;
    */
   droppedSpans: number;
+
+  /**
+   * What the program used (as Piston reports it); measured by the in-container runner, so
+   * cpu and memory are zero for programs run by plain docker exec.
+   *
+   * @generated from field: loom.v1.ResourceUsage usage = 17;
+   */
+  usage?: ResourceUsage | undefined;
 };
 
 /**
@@ -725,6 +733,14 @@ export type ExecuteResponseJson = {
    * @generated from field: int32 dropped_spans = 16;
    */
   droppedSpans?: number;
+
+  /**
+   * What the program used (as Piston reports it); measured by the in-container runner, so
+   * cpu and memory are zero for programs run by plain docker exec.
+   *
+   * @generated from field: loom.v1.ResourceUsage usage = 17;
+   */
+  usage?: ResourceUsageJson;
 };
 
 /**
@@ -733,6 +749,79 @@ export type ExecuteResponseJson = {
  */
 export const ExecuteResponseSchema: GenMessage<ExecuteResponse, {jsonType: ExecuteResponseJson}> = /*@__PURE__*/
   messageDesc(file_loom_v1_docker, 6);
+
+/**
+ * @generated from message loom.v1.ResourceUsage
+ */
+export type ResourceUsage = Message<"loom.v1.ResourceUsage"> & {
+  /**
+   * from start to exit of the program
+   *
+   * @generated from field: double wall_ms = 1;
+   */
+  wallMs: number;
+
+  /**
+   * user + system CPU time of the program
+   *
+   * @generated from field: double cpu_ms = 2;
+   */
+  cpuMs: number;
+
+  /**
+   * peak resident set size
+   *
+   * @generated from field: int64 peak_memory_kb = 3;
+   */
+  peakMemoryKb: bigint;
+
+  /**
+   * How the program ran: "runner" (the in-container runner) or "exec" (docker exec).
+   *
+   * @generated from field: string via = 4;
+   */
+  via: string;
+};
+
+/**
+ * @generated from message loom.v1.ResourceUsage
+ */
+export type ResourceUsageJson = {
+  /**
+   * from start to exit of the program
+   *
+   * @generated from field: double wall_ms = 1;
+   */
+  wallMs?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * user + system CPU time of the program
+   *
+   * @generated from field: double cpu_ms = 2;
+   */
+  cpuMs?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * peak resident set size
+   *
+   * @generated from field: int64 peak_memory_kb = 3;
+   */
+  peakMemoryKb?: string;
+
+  /**
+   * How the program ran: "runner" (the in-container runner) or "exec" (docker exec).
+   *
+   * @generated from field: string via = 4;
+   */
+  via?: string;
+};
+
+/**
+ * Describes the message loom.v1.ResourceUsage.
+ * Use `create(ResourceUsageSchema)` to create a new message.
+ */
+export const ResourceUsageSchema: GenMessage<ResourceUsage, {jsonType: ResourceUsageJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 7);
 
 /**
  * One span, in OpenTelemetry's terms: ids are lowercase hex (32 and 16 characters).
@@ -857,7 +946,7 @@ export type SpanJson = {
  * Use `create(SpanSchema)` to create a new message.
  */
 export const SpanSchema: GenMessage<Span, {jsonType: SpanJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 7);
+  messageDesc(file_loom_v1_docker, 8);
 
 /**
  * @generated from message loom.v1.SpanBatch
@@ -884,7 +973,7 @@ export type SpanBatchJson = {
  * Use `create(SpanBatchSchema)` to create a new message.
  */
 export const SpanBatchSchema: GenMessage<SpanBatch, {jsonType: SpanBatchJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 8);
+  messageDesc(file_loom_v1_docker, 9);
 
 /**
  * @generated from message loom.v1.PhaseEvent
@@ -925,7 +1014,7 @@ export type PhaseEventJson = {
  * Use `create(PhaseEventSchema)` to create a new message.
  */
 export const PhaseEventSchema: GenMessage<PhaseEvent, {jsonType: PhaseEventJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 9);
+  messageDesc(file_loom_v1_docker, 10);
 
 /**
  * One progress line of an image pull, as the engine reports it per layer.
@@ -996,7 +1085,7 @@ export type PullProgressJson = {
  * Use `create(PullProgressSchema)` to create a new message.
  */
 export const PullProgressSchema: GenMessage<PullProgress, {jsonType: PullProgressJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 10);
+  messageDesc(file_loom_v1_docker, 11);
 
 /**
  * @generated from message loom.v1.ExecuteEvent
@@ -1103,7 +1192,7 @@ export type ExecuteEventJson = {
  * Use `create(ExecuteEventSchema)` to create a new message.
  */
 export const ExecuteEventSchema: GenMessage<ExecuteEvent, {jsonType: ExecuteEventJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 11);
+  messageDesc(file_loom_v1_docker, 12);
 
 /**
  * A container managed by Loom, as listed by `loom containers ls` and the pool view.
@@ -1242,7 +1331,7 @@ export type ContainerInfoJson = {
  * Use `create(ContainerInfoSchema)` to create a new message.
  */
 export const ContainerInfoSchema: GenMessage<ContainerInfo, {jsonType: ContainerInfoJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 12);
+  messageDesc(file_loom_v1_docker, 13);
 
 /**
  * @generated from enum loom.v1.RuntimeType

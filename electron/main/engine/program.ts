@@ -1,0 +1,118 @@
+// Running the program of one execution in a pooled container: through the in-container runner
+// when it is there (a few milliseconds, the timeout kills the program's process group), else
+// through docker exec (the timeout kills the whole container, which the pool then replaces).
+import { SANDBOX_USER } from './container';
+import { CommandNotFoundError, ValidationError } from './errors';
+import { runExec } from './exec';
+import type { StreamKind } from './output';
+import type { PoolEntry } from './pool';
+import { RunnerRequestError, type RunnerClient } from './runner/client';
+
+export interface ProgramOptions {
+  argv: string[];
+  /** The request's env plus Loom's own (trace context); the image's env comes underneath. */
+  env: Record<string, string>;
+  workingDir: string;
+  stdin: Uint8Array;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  signal?: AbortSignal;
+  onOutput: (kind: StreamKind, chunk: Buffer) => void;
+}
+
+export interface ProgramResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  timedOut: boolean;
+  aborted: boolean;
+  durationMs: number;
+  usage: { wallMs: number; cpuMs: number; peakMemoryKb: bigint; via: 'runner' | 'exec' };
+  /** Whether the container is fit for another run afterwards. */
+  containerIntact: boolean;
+}
+
+export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramResult> {
+  if (entry.runner?.alive) {
+    try {
+      return await viaRunner(entry.runner, opts);
+    } catch (err) {
+      if (!(err instanceof RunnerRequestError)) throw err;
+      if (err.code === 'not_found' || err.code === 'not_executable') throw new CommandNotFoundError(opts.argv[0] ?? '', entry.spec.image);
+      if (err.code === 'bad_cwd') throw new ValidationError('working_dir', err.message);
+      // Anything else the runner refuses, plain docker exec may still manage.
+    }
+  }
+  return viaExec(entry, opts);
+}
+
+async function viaRunner(runner: RunnerClient, opts: ProgramOptions): Promise<ProgramResult> {
+  const r = await runner.run({
+    argv: opts.argv,
+    env: { ...runner.baseEnv, ...opts.env },
+    cwd: opts.workingDir,
+    stdin: opts.stdin,
+    timeoutMs: opts.timeoutMs,
+    maxOutputBytes: opts.maxOutputBytes,
+    signal: opts.signal,
+    onOutput: opts.onOutput,
+  });
+  return {
+    ...r,
+    usage: { wallMs: r.wallMs, cpuMs: r.cpuMs, peakMemoryKb: BigInt(Math.round(r.peakRssKb)), via: 'runner' },
+    containerIntact: true,
+  };
+}
+
+const RUNTIME_FAILURE = /^(OCI runtime exec failed|crun: |runc: )/;
+
+// What runc and crun print when the program of an exec does not exist in the image.
+const NOT_FOUND = [
+  /exec: "([^"]*)": executable file not found/,
+  /exec: "([^"]*)": stat [^:]*: no such file or directory/,
+  /executable file [`']([^`']*)[`'] not found/,
+];
+
+function commandNotFound(exitCode: number, stdout: string): string | undefined {
+  if (exitCode !== 126 && exitCode !== 127) return undefined;
+  for (const re of NOT_FOUND) {
+    const m = re.exec(stdout);
+    if (m) return m[1] ?? '';
+  }
+  return undefined;
+}
+
+async function viaExec(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramResult> {
+  let firstChunkSeen = false;
+  let heldBack: Buffer | undefined;
+  const result = await runExec(entry.container, {
+    argv: opts.argv,
+    env: opts.env,
+    user: SANDBOX_USER,
+    workingDir: opts.workingDir,
+    stdin: opts.stdin,
+    maxOutputBytes: opts.maxOutputBytes,
+    timeoutMs: opts.timeoutMs,
+    signal: opts.signal,
+    // Docker cannot kill an exec: killing the container ends the program and everything it
+    // started; the pool then replaces the container.
+    kill: () => entry.container.kill().then(() => undefined),
+    onOutput: (kind, chunk) => {
+      // The runtime's own "no such command" message arrives on stdout before the exit code
+      // that proves it: hold it back until then, so it never shows as the program's output.
+      if (kind === 'stdout' && !firstChunkSeen && RUNTIME_FAILURE.test(chunk.toString('utf8', 0, 64))) heldBack = chunk;
+      else opts.onOutput(kind, chunk);
+      if (kind === 'stdout') firstChunkSeen = true;
+    },
+  });
+  const missing = result.timedOut || result.aborted ? undefined : commandNotFound(result.exitCode, result.stdout.toString('utf8'));
+  if (missing !== undefined) throw new CommandNotFoundError(missing || (opts.argv[0] ?? ''), entry.spec.image);
+  if (heldBack) opts.onOutput('stdout', heldBack);
+  return {
+    ...result,
+    usage: { wallMs: result.durationMs, cpuMs: 0, peakMemoryKb: 0n, via: 'exec' },
+    containerIntact: !result.timedOut && !result.aborted,
+  };
+}

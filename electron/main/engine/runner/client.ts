@@ -1,0 +1,342 @@
+// The host's end of the in-container runner (resources/runner): one attached exec per pooled
+// container, over which programs are run one at a time in a few milliseconds instead of a
+// `docker exec` each. See protocol.ts for the frames.
+import type Docker from 'dockerode';
+import type { Duplex } from 'node:stream';
+import { SANDBOX_USER } from '../container';
+import { LoomError } from '../errors';
+import { CappedBuffer, FrameDemuxer, type StreamKind } from '../output';
+import { RESOURCES_DIR } from '../resources';
+import {
+  decodeError,
+  decodeExit,
+  decodeReady,
+  decodeStarted,
+  encodeFrame,
+  encodeJsonFrame,
+  FrameParser,
+  FrameType,
+  MAX_CHUNK,
+  PROTOCOL_VERSION,
+  type ErrorCode,
+  type ExitInfo,
+  type Frame,
+  type ReadyInfo,
+  type RunRequest,
+} from './protocol';
+
+/** Where the runners are in every sandbox (shipped with the resources volume). */
+export const RUNNER_PY = `${RESOURCES_DIR}/runner/loom_runner.py`;
+export const RUNNER_JS = `${RESOURCES_DIR}/runner/loom-runner.js`;
+
+/** How long all candidates together may take to say READY before the caller falls back. */
+const START_TIMEOUT_MS = 10_000;
+/**
+ * The runner enforces deadlines itself; this is how long past a deadline (or a KILL) the host
+ * waits for EXIT before deciding the runner is wedged.
+ */
+const UNRESPONSIVE_GRACE_MS = 10_000;
+/** The runner's own stderr kept for error messages (its crash traceback, say). */
+const DIAGNOSTICS_BYTES = 4096;
+
+/**
+ * The runner went away while a program ran, or before: killed by the program (it runs as the
+ * same user), the OOM killer, a stopped container. The caller should replace the container or
+ * start a new runner; this client is no longer `alive`.
+ */
+export class RunnerDiedError extends LoomError {
+  override name = 'RunnerDiedError';
+  /** Whether the program had started: if not, running it elsewhere cannot run it twice. */
+  programStarted = false;
+}
+
+/** The runner refused the request without running anything (see ErrorCode). */
+export class RunnerRequestError extends LoomError {
+  override name = 'RunnerRequestError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunOptions {
+  argv: string[];
+  /** The program's whole environment (`baseEnv` plus the request's own, typically). */
+  env: Record<string, string>;
+  cwd: string;
+  /** Written to the program's stdin, which is then closed. */
+  stdin?: Uint8Array;
+  /** 0 or absent: no deadline. */
+  timeoutMs?: number;
+  /** Bytes of stdout and of stderr kept in the result (each); onOutput sees everything. */
+  maxOutputBytes: number;
+  onOutput?: (kind: StreamKind, chunk: Buffer) => void;
+  /** Aborting kills the program's process group; the result then says `aborted`. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  /** The exit status, or 128 + signal number when a signal ended the program. */
+  exitCode: number;
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  stdout: Buffer;
+  stderr: Buffer;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Program start to end, measured in the container by the runner. */
+  wallMs: number;
+  cpuMs: number;
+  peakRssKb: number;
+  /** From sending the request to receiving EXIT, measured on the host. */
+  durationMs: number;
+}
+
+interface ActiveRun {
+  id: number;
+  out: Record<StreamKind, CappedBuffer>;
+  onOutput?: (kind: StreamKind, chunk: Buffer) => void;
+  aborted: boolean;
+  programStarted: boolean;
+  started: number;
+  /** When a frame of this run last arrived: a runner still sending output is not wedged. */
+  lastFrame: number;
+  resolve: (result: RunResult) => void;
+  reject: (err: Error) => void;
+}
+
+type Runtime = 'python' | 'node' | 'custom';
+
+export class RunnerClient {
+  private readonly runs = new Map<number, ActiveRun>();
+  private nextId = 1;
+  private isAlive = true;
+  private diagnostics = '';
+
+  private constructor(
+    private readonly stream: Duplex,
+    readonly info: ReadyInfo,
+  ) {}
+
+  /**
+   * Starts a runner in the container: the interpreter of its runtime first, then the other one.
+   * Resolves null when none says READY within ~10 s (no python3 nor node in the image, a
+   * stopped container): the caller then runs programs with `docker exec`.
+   */
+  static async start(container: Docker.Container, runtime: Runtime): Promise<RunnerClient | null> {
+    const candidates = runtime === 'node' ? [['node', RUNNER_JS], ['python3', RUNNER_PY]] : [['python3', RUNNER_PY], ['node', RUNNER_JS]];
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (const argv of candidates) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      const client = await RunnerClient.tryStart(container, argv, remaining).catch(() => null);
+      if (client) return client;
+    }
+    return null;
+  }
+
+  private static async tryStart(container: Docker.Container, argv: string[], timeoutMs: number): Promise<RunnerClient | null> {
+    const exec = await container.exec({ Cmd: argv, User: SANDBOX_USER, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
+    const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+    // Frames are routed to the client once it exists; until then only READY matters.
+    let client: RunnerClient | undefined;
+    let diagnostics = '';
+    return await new Promise<RunnerClient | null>((resolve) => {
+      const fail = (): void => {
+        clearTimeout(timer);
+        stream.destroy();
+        resolve(null);
+      };
+      const timer = setTimeout(fail, timeoutMs);
+      const parser = new FrameParser((frame) => {
+        if (client) return client.onFrame(frame);
+        if (frame.type !== FrameType.READY) return fail();
+        const info = decodeReady(frame.payload);
+        if (info.version !== PROTOCOL_VERSION) return fail();
+        clearTimeout(timer);
+        client = new RunnerClient(stream, info);
+        client.diagnostics = diagnostics;
+        stream.once('close', () => client?.die('the runner exited'));
+        stream.once('end', () => client?.die('the runner exited'));
+        resolve(client);
+      });
+      const demux = new FrameDemuxer((kind, payload) => {
+        if (kind === 'stderr') {
+          if (client) client.note(payload);
+          else diagnostics = (diagnostics + payload.toString('utf8')).slice(-DIAGNOSTICS_BYTES);
+          return;
+        }
+        try {
+          parser.push(payload);
+        } catch (err) {
+          // Out of step: nothing after this can be trusted.
+          if (client) client.die(`the runner's output is corrupt: ${String(err)}`);
+          else fail();
+        }
+      });
+      stream.on('data', (chunk: Buffer) => demux.push(chunk));
+      stream.on('error', () => (client ? client.die('the runner connection failed') : fail()));
+      // Ended before READY: this interpreter is missing, or the runner failed at once.
+      const ended = (): void => {
+        if (!client) fail();
+      };
+      stream.once('end', ended);
+      stream.once('close', ended);
+    });
+  }
+
+  /** False once the runner has exited, been closed, or stopped making sense. */
+  get alive(): boolean {
+    return this.isAlive;
+  }
+
+  /** What `docker exec` would give a program as its environment: start a program's env from it. */
+  get baseEnv(): Record<string, string> {
+    return { ...this.info.env };
+  }
+
+  run(opts: RunOptions): Promise<RunResult> {
+    if (!this.isAlive) return Promise.reject(new RunnerDiedError(this.deathMessage('the runner is not running')));
+    const started = performance.now();
+    const out = { stdout: new CappedBuffer(opts.maxOutputBytes), stderr: new CappedBuffer(opts.maxOutputBytes) };
+    if (opts.signal?.aborted) {
+      // Nothing is started for a run cancelled before it began.
+      return Promise.resolve(resultOf({ exitCode: 137, signal: 'SIGKILL', timedOut: false, wallMs: 0, cpuMs: 0, peakRssKb: 0 }, out, true, started));
+    }
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+    return new Promise<RunResult>((resolve, reject) => {
+      let watchdog: NodeJS.Timeout | undefined;
+      const armWatchdog = (ms: number): void => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+          // Output still flowing (a slow reader of a big backlog, say) is progress, not a hang.
+          const quiet = performance.now() - run.lastFrame;
+          if (quiet < UNRESPONSIVE_GRACE_MS) armWatchdog(UNRESPONSIVE_GRACE_MS - quiet);
+          else this.die('the runner stopped responding');
+        }, ms);
+      };
+      const onAbort = (): void => {
+        run.aborted = true;
+        this.send(encodeFrame(FrameType.KILL, id));
+        armWatchdog(UNRESPONSIVE_GRACE_MS);
+      };
+      const settle = (): void => {
+        clearTimeout(watchdog);
+        opts.signal?.removeEventListener('abort', onAbort);
+        this.runs.delete(id);
+      };
+      const run: ActiveRun = {
+        id,
+        out,
+        onOutput: opts.onOutput,
+        aborted: false,
+        programStarted: false,
+        started,
+        lastFrame: started,
+        resolve: (result) => {
+          settle();
+          resolve(result);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      };
+      this.runs.set(id, run);
+      const request: RunRequest = { argv: opts.argv, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 0 };
+      this.send(encodeJsonFrame(FrameType.RUN, id, request));
+      const stdin = opts.stdin ?? new Uint8Array(0);
+      for (let at = 0; at < stdin.length; at += MAX_CHUNK) this.send(encodeFrame(FrameType.STDIN, id, stdin.subarray(at, at + MAX_CHUNK)));
+      this.send(encodeFrame(FrameType.STDIN_EOF, id));
+      if (opts.timeoutMs) armWatchdog(opts.timeoutMs + UNRESPONSIVE_GRACE_MS);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Ends the runner (and whatever it runs: it kills its program when its stdin closes). */
+  close(): void {
+    this.die('the runner was closed');
+  }
+
+  private send(frame: Buffer): void {
+    if (this.isAlive) this.stream.write(frame);
+  }
+
+  private note(stderr: Buffer): void {
+    this.diagnostics = (this.diagnostics + stderr.toString('utf8')).slice(-DIAGNOSTICS_BYTES);
+  }
+
+  private deathMessage(why: string): string {
+    const said = this.diagnostics.trim();
+    return said ? `${why}; it said: ${said}` : why;
+  }
+
+  private die(why: string): void {
+    if (!this.isAlive) return;
+    this.isAlive = false;
+    this.stream.destroy();
+    for (const run of [...this.runs.values()]) {
+      const err = new RunnerDiedError(this.deathMessage(why));
+      err.programStarted = run.programStarted;
+      run.reject(err);
+    }
+  }
+
+  private onFrame(frame: Frame): void {
+    const run = this.runs.get(frame.id);
+    if (!run) return;
+    run.lastFrame = performance.now();
+    switch (frame.type) {
+      case FrameType.STARTED:
+        decodeStarted(frame.payload);
+        run.programStarted = true;
+        break;
+      case FrameType.STDOUT:
+      case FrameType.STDERR: {
+        const kind: StreamKind = frame.type === FrameType.STDOUT ? 'stdout' : 'stderr';
+        run.out[kind].push(frame.payload);
+        try {
+          run.onOutput?.(kind, frame.payload);
+        } catch (err) {
+          // The caller's callback failed: stop the program and hand the error back, rather
+          // than let it escape from a socket event or be taken for a broken runner.
+          this.send(encodeFrame(FrameType.KILL, run.id));
+          run.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+        break;
+      }
+      case FrameType.EXIT:
+        run.resolve(resultOf(decodeExit(frame.payload), run.out, run.aborted, run.started));
+        break;
+      case FrameType.ERROR: {
+        const { code, message } = decodeError(frame.payload);
+        run.reject(new RunnerRequestError(code, message));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+function resultOf(exit: ExitInfo, out: Record<StreamKind, CappedBuffer>, aborted: boolean, started: number): RunResult {
+  return {
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    // A deadline that passed while the program was being cancelled is still a cancellation.
+    timedOut: exit.timedOut && !aborted,
+    aborted,
+    stdout: out.stdout.bytes(),
+    stderr: out.stderr.bytes(),
+    stdoutTruncated: out.stdout.truncated,
+    stderrTruncated: out.stderr.truncated,
+    wallMs: exit.wallMs,
+    cpuMs: exit.cpuMs,
+    peakRssKb: exit.peakRssKb,
+    durationMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,73 @@
+// The frame format on its own: reassembly from arbitrary pieces, and payload validation.
+import { describe, expect, it } from 'vitest';
+import {
+  decodeError,
+  decodeExit,
+  decodeReady,
+  encodeFrame,
+  encodeJsonFrame,
+  FrameParser,
+  FrameType,
+  HEADER_SIZE,
+  MAX_PAYLOAD,
+  ProtocolError,
+  type Frame,
+} from './protocol';
+
+function collect(): { parser: FrameParser; frames: Frame[] } {
+  const frames: Frame[] = [];
+  return { parser: new FrameParser((f) => frames.push({ ...f, payload: Buffer.from(f.payload) })), frames };
+}
+
+describe('runner frames', () => {
+  it('encodes type, execution id and length big-endian before the payload', () => {
+    const frame = encodeFrame(FrameType.STDOUT, 0x01020304, Buffer.from('hi'));
+    expect([...frame]).toEqual([0x83, 1, 2, 3, 4, 0, 0, 0, 2, 0x68, 0x69]);
+    expect(encodeFrame(FrameType.STDIN_EOF, 7).length).toBe(HEADER_SIZE);
+  });
+
+  it('reassembles frames split at every possible byte boundary', () => {
+    const stream = Buffer.concat([
+      encodeFrame(FrameType.STDOUT, 1, Buffer.from('hello')),
+      encodeFrame(FrameType.STDERR, 1, Buffer.alloc(0)),
+      encodeJsonFrame(FrameType.EXIT, 1, { exitCode: 0 }),
+    ]);
+    for (let cut1 = 0; cut1 <= stream.length; cut1++) {
+      for (let cut2 = cut1; cut2 <= stream.length; cut2 += 3) {
+        const { parser, frames } = collect();
+        parser.push(stream.subarray(0, cut1));
+        parser.push(stream.subarray(cut1, cut2));
+        parser.push(stream.subarray(cut2));
+        expect(frames.map((f) => [f.type, f.id, f.payload.toString()])).toEqual([
+          [FrameType.STDOUT, 1, 'hello'],
+          [FrameType.STDERR, 1, ''],
+          [FrameType.EXIT, 1, '{"exitCode":0}'],
+        ]);
+      }
+    }
+  });
+
+  it('reassembles a large payload fed one small piece at a time', () => {
+    const payload = Buffer.alloc(1 << 20, 7);
+    const stream = encodeFrame(FrameType.STDOUT, 9, payload);
+    const { parser, frames } = collect();
+    for (let at = 0; at < stream.length; at += 4093) parser.push(stream.subarray(at, at + 4093));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]?.payload.equals(payload)).toBe(true);
+  });
+
+  it('refuses a length past MAX_PAYLOAD instead of buffering forever', () => {
+    const head = Buffer.alloc(HEADER_SIZE);
+    head.writeUInt8(FrameType.STDOUT, 0);
+    head.writeUInt32BE(MAX_PAYLOAD + 1, 5);
+    expect(() => collect().parser.push(head)).toThrow(ProtocolError);
+  });
+
+  it('validates payloads from a runner that cannot be trusted', () => {
+    expect(() => decodeReady(Buffer.from('not json'))).toThrow(ProtocolError);
+    expect(() => decodeReady(Buffer.from('{"runner":"ruby"}'))).toThrow(ProtocolError);
+    expect(decodeReady(Buffer.from('{"runner":"node","pid":7,"version":1,"env":{"A":"1","B":2}}')).env).toEqual({ A: '1' });
+    expect(decodeExit(Buffer.from('{"exitCode":"0","timedOut":"yes"}'))).toMatchObject({ exitCode: -1, timedOut: false, signal: null });
+    expect(decodeError(Buffer.from('{"message":"x","code":"weird"}')).code).toBe('spawn_failed');
+  });
+});

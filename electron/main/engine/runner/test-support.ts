@@ -1,0 +1,85 @@
+// Helpers for the runner's tests (real engine, real containers). Not shipped.
+import type Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOptions } from '../container';
+import { currentOwner } from '../labels';
+import type { Runtime } from '../request';
+import { RESOURCES_DIR } from '../resources';
+import { docker } from '../test-support';
+
+const RESOURCES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../resources');
+/** What the resources volume ships (resources.ts SHIPPED plus the runner), laid out the same way. */
+const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner'];
+
+let shippedRoot: string | undefined;
+
+/**
+ * A copy of the shipped resources, bind-mounted read-only at /opt/loom/lib (the volume that
+ * resources.ts fills does not carry the runner until SHIPPED lists it). Readable by nobody.
+ */
+function resourcesRoot(): string {
+  if (shippedRoot) return shippedRoot;
+  const root = mkdtempSync(join(tmpdir(), 'loom-runner-test-'));
+  chmodSync(root, 0o755);
+  for (const sub of SHIPPED) {
+    const from = join(RESOURCES, sub);
+    const to = join(root, sub);
+    mkdirSync(to, { recursive: true, mode: 0o755 });
+    for (const dir of [dirname(to), to]) chmodSync(dir, 0o755);
+    for (const name of readdirSync(from)) {
+      if (!/\.(py|js)$/.test(name) || name.includes('.test.')) continue;
+      copyFileSync(join(from, name), join(to, name));
+      chmodSync(join(to, name), 0o644);
+    }
+  }
+  shippedRoot = root;
+  return root;
+}
+
+export function removeResourcesRoot(): void {
+  if (shippedRoot) rmSync(shippedRoot, { recursive: true, force: true });
+  shippedRoot = undefined;
+}
+
+export const OWNER_INSTANCE = `runner-test-${randomBytes(4).toString('hex')}`;
+
+/** A sandbox container made the way the engine makes them, started. */
+export async function startSandbox(image: string, runtime: Runtime, { memoryMb = 256, withRunner = true } = {}): Promise<Docker.Container> {
+  const imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
+  const spec = {
+    name: 'runner-test',
+    image,
+    runtime,
+    packages: [],
+    cpuCores: 1,
+    memoryMb,
+    storageMb: 100,
+    pidsLimit: 100,
+    network: 'none' as const,
+    env: {},
+    mounts: [],
+  };
+  const container = await docker.createContainer(
+    createOptions({
+      spec,
+      poolKey: randomBytes(8).toString('hex'),
+      owner: currentOwner(OWNER_INSTANCE),
+      extraMounts: withRunner ? [{ hostPath: resourcesRoot(), containerPath: RESOURCES_DIR, writable: false }] : [],
+      imageEnv,
+    }),
+  );
+  await container.start();
+  return container;
+}
+
+export async function removeSandbox(container: Docker.Container | undefined): Promise<void> {
+  await container?.remove({ force: true }).catch(() => undefined);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}

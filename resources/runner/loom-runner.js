@@ -1,0 +1,530 @@
+// Loom's in-container runner (Node 18+, CommonJS, built-in modules only), for images that have
+// node but no python3. The host starts it once per pooled container over one attached exec and
+// asks it to run programs one at a time.
+//
+// Protocol (electron/main/engine/runner/protocol.ts is the reference): binary frames both ways,
+//   [type u8][execution id u32 BE][payload length u32 BE][payload]
+// host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs}   0x02 STDIN bytes
+//                          0x03 STDIN_EOF                          0x04 KILL
+// runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
+//                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
+//                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
+//                          0x86 ERROR {message, code}   (the request was not run)
+// Output is forwarded as it arrives, at most 64 KiB a frame. One execution at a time: a RUN while
+// another runs gets ERROR code "busy". When stdin closes, the runner kills what runs and exits.
+//
+// Node cannot fork an initialised interpreter, so every program gets a fresh process; to be fast
+// one spare node is kept started (this file with --loom-spare), blocked reading its job from fd 3.
+// `node -e CODE` and `node FILE` are handed to the spare, which becomes that program (argv, env,
+// cwd, then the code run as node runs it); the next spare is started at once. Anything else is
+// spawned as it is. Every program has its own session (detached), so its whole process group is
+// SIGKILLed at the deadline, on KILL, and when it exits; leftovers that escaped the group are
+// found in /proc and killed before EXIT, so nothing survives into the next execution.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+const SPARE_FLAG = '--loom-spare';
+
+if (process.argv[2] === SPARE_FLAG) {
+  spare();
+} else {
+  server();
+}
+
+// -- the spare: becomes one program ------------------------------------------------------
+
+function spare() {
+  const Module = require('module');
+  const vm = require('vm');
+  // Built-in modules nearly every program loads (console.log on a pipe alone needs net and the
+  // streams: ~30 internal modules), loaded while nobody waits. A program cannot tell: built-ins
+  // are not in require.cache, and loading one has no side effects.
+  for (const name of ['net', 'stream', 'tty', 'util', 'os', 'url', 'child_process', 'string_decoder', 'fs/promises']) require(name);
+  const job = readJob();
+  if (!job) process.exit(0); // the runner is gone
+  // The program's CPU is what it used from here: node's own start-up happened before it existed.
+  const booted = process.resourceUsage();
+
+  // Registered before the program's own listeners; the runner reads this line after the exit.
+  process.on('exit', () => {
+    try {
+      const ru = process.resourceUsage();
+      const ownUs = ru.userCPUTime + ru.systemCPUTime - booted.userCPUTime - booted.systemCPUTime;
+      const children = childrenTicks('/proc/self/stat');
+      fs.writeSync(3, `${JSON.stringify({ cpuMs: ownUs / 1000 + children * 10, peakRssKb: ru.maxRSS })}\n`);
+    } catch {
+      // fd 3 closed by the program or the runner gone: the runner reports what it measured.
+    }
+  });
+
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  Object.assign(process.env, job.env);
+  process.chdir(job.cwd);
+  // NODE_PATH and HOME were read when this process started: read them again for require().
+  Module._initPaths();
+  delete require.cache[__filename];
+  // Nothing of the spare should look like the program's main module.
+  process.mainModule = undefined;
+
+  // Node's own options (-e CODE): what child_process.fork passes on, as node would.
+  process.execArgv = job.execArgv;
+  if (job.mode === 'eval') {
+    process.argv = [process.execPath, ...job.args];
+    process._eval = job.code;
+    runEval(Module, vm, job.code, job.cwd);
+  } else {
+    process.argv = [process.execPath, job.file, ...job.args];
+    // Node's own entry point for `node FILE`: CommonJS or ES module, require.main, all of it.
+    Module.runMain();
+  }
+}
+
+/** The job line from fd 3, read blocking: a spare has nothing else to do until then. */
+function readJob() {
+  const chunks = [];
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    let n;
+    try {
+      n = fs.readSync(3, buf, 0, buf.length, null);
+    } catch (err) {
+      if (err.code === 'EAGAIN' || err.code === 'EINTR') continue;
+      return null;
+    }
+    if (n === 0) return null;
+    const nl = buf.indexOf(10);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    if (nl !== -1 && nl < n) break;
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+}
+
+// What node does for `-e` (lib/internal/process/execution.js evalScript): module, exports,
+// require and __dirname are globals made by a CommonJS wrapper for a module named '[eval]' in the
+// cwd; __filename is '[eval]'; the code runs as a script in this context.
+function runEval(Module, vm, code, cwd) {
+  const mod = new Module('[eval]');
+  mod.filename = path.join(cwd, '[eval]');
+  mod.paths = Module._nodeModulePaths(cwd);
+  const wrapper =
+    'globalThis.module = module; globalThis.exports = exports; globalThis.__dirname = __dirname; ' +
+    'globalThis.require = require; return (main) => main();';
+  globalThis.__filename = '[eval]';
+  mod._compile(wrapper, '[eval]-wrapper')(() => vm.runInThisContext(code, { filename: '[eval]', displayErrors: true }));
+}
+
+/** cutime + cstime (clock ticks) of a /proc/PID/stat: the CPU of children that were waited for. */
+function childrenTicks(file) {
+  const f = statFields(fs.readFileSync(file, 'latin1'));
+  return Number(f[13]) + Number(f[14]);
+}
+
+/** The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses). */
+function statFields(stat) {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+// -- the server -------------------------------------------------------------------------
+
+function server() {
+  const { spawn } = require('child_process');
+  const { signals } = require('os').constants;
+  const vm = require('vm');
+
+  const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04;
+  const READY = 0x81, STARTED = 0x82, STDOUT = 0x83, STDERR = 0x84, EXIT = 0x85, ERROR = 0x86;
+  const PROTOCOL_VERSION = 1;
+  const HEADER = 9;
+  const CHUNK = 64 * 1024;
+  const MAX_PAYLOAD = 16 * 1024 * 1024;
+  // After the program exits and its group is killed, how long pipes still held open by
+  // something unkillable may delay EXIT.
+  const DRAIN_MS = 250;
+  const SWEEP_MS = 500;
+  // When the next spare starts: once the program ends, or after this long if it is still running.
+  // Not at once: on a one-CPU sandbox a booting node (~30 ms of CPU) would slow the program
+  // down, and most programs are done before this.
+  const SPARE_DELAY_MS = 100;
+  // Variables node reads only when it starts: a program whose value differs needs a fresh node.
+  const STARTUP_VARS = /^(NODE_(?!PATH$|ENV$|TLS_REJECT_UNAUTHORIZED$)|UV_)/;
+  const LOCALE_VARS = ['LC_ALL', 'LC_CTYPE', 'LANG'];
+
+  const initialEnv = { ...process.env };
+  const startTicks = Number(statFields(fs.readFileSync('/proc/self/stat', 'latin1'))[19]);
+  const execReal = realpath(process.execPath);
+  let inbuf = Buffer.alloc(0);
+  let job = null;
+  let spareChild = null;
+
+  const send = (type, id, payload = Buffer.alloc(0)) => {
+    const head = Buffer.allocUnsafe(HEADER);
+    head.writeUInt8(type, 0);
+    head.writeUInt32BE(id >>> 0, 1);
+    head.writeUInt32BE(payload.length, 5);
+    // Writes to a pipe are synchronous on Linux: frames leave in order, never interleaved.
+    process.stdout.write(Buffer.concat([head, payload]));
+  };
+  const sendJson = (type, id, body) => send(type, id, Buffer.from(JSON.stringify(body), 'utf8'));
+  const error = (id, code, message) => sendJson(ERROR, id, { message, code });
+  const sendOutput = (type, id, data) => {
+    for (let at = 0; at < data.length; at += CHUNK) send(type, id, data.subarray(at, at + CHUNK));
+  };
+
+  function startSpare() {
+    const child = spawn(process.execPath, [__filename, SPARE_FLAG], {
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      argv0: 'node',
+      cwd: '/',
+      env: initialEnv,
+    });
+    child.on('error', () => undefined);
+    child.once('exit', () => {
+      // A spare that died idle (killed by a program) is replaced when it is next needed.
+      if (spareChild === child) spareChild = null;
+    });
+    return child;
+  }
+
+  function takeSpare() {
+    const child = spareChild && spareChild.exitCode === null && spareChild.signalCode === null ? spareChild : startSpare();
+    spareChild = null;
+    return child;
+  }
+
+  // -- frames from the host ------------------------------------------------------------
+
+  process.stdin.on('data', (data) => {
+    inbuf = inbuf.length ? Buffer.concat([inbuf, data]) : data;
+    while (inbuf.length >= HEADER) {
+      const length = inbuf.readUInt32BE(5);
+      if (length > MAX_PAYLOAD) {
+        process.stderr.write(`loom-runner: frame of ${length} bytes, the stream is out of step\n`);
+        shutdown();
+        return;
+      }
+      if (inbuf.length < HEADER + length) break;
+      const type = inbuf[0];
+      const id = inbuf.readUInt32BE(1);
+      const payload = Buffer.from(inbuf.subarray(HEADER, HEADER + length));
+      inbuf = inbuf.subarray(HEADER + length);
+      try {
+        dispatch(type, id, payload);
+      } catch (err) {
+        // A request the runner did not foresee must not take the runner down.
+        process.stderr.write(`loom-runner: ${err && err.stack}\n`);
+        if (type === RUN && (!job || job.id !== id)) error(id, 'spawn_failed', `the runner could not start the program: ${err && err.message}`);
+      }
+    }
+  });
+  // The host is gone: nobody will read the output, nothing may outlive us.
+  process.stdin.on('end', shutdown);
+  process.stdout.on('error', shutdown);
+
+  function shutdown() {
+    if (job) killGroup(job.child.pid);
+    if (spareChild) killGroup(spareChild.pid);
+    process.exit(0);
+  }
+
+  function dispatch(type, id, payload) {
+    if (type === RUN) {
+      if (job) error(id, 'busy', `another execution (${job.id}) is running`);
+      else start(id, payload);
+      return;
+    }
+    if (!job || job.id !== id) return; // late frames of a finished execution
+    if (type === STDIN) {
+      if (!job.stdinClosed && payload.length) job.child.stdin.write(payload);
+    } else if (type === STDIN_EOF) {
+      if (!job.stdinClosed) job.child.stdin.end();
+      job.stdinClosed = true;
+    } else if (type === KILL) {
+      if (!job.exited) killGroup(job.child.pid);
+    }
+  }
+
+  // -- starting a program ---------------------------------------------------------------
+
+  function start(id, payload) {
+    let req;
+    try {
+      req = JSON.parse(payload.toString('utf8'));
+      const { argv, env, cwd } = req;
+      if (!Array.isArray(argv) || !argv.length || !argv.every((a) => typeof a === 'string')) throw new Error('argv must be a non-empty list of strings');
+      if (typeof env !== 'object' || env === null || !Object.values(env).every((v) => typeof v === 'string')) throw new Error('env must map strings to strings');
+      if (typeof cwd !== 'string' || !cwd) throw new Error('cwd must be a path');
+      if ([...argv, ...Object.keys(env), ...Object.values(env), cwd].some((s) => s.includes('\0'))) throw new Error('NUL byte in argv, env or cwd');
+    } catch (err) {
+      error(id, 'bad_request', `malformed RUN request: ${err.message}`);
+      return;
+    }
+    const { argv, env, cwd } = req;
+    const timeoutMs = Number(req.timeoutMs) || 0;
+    if (!isDir(cwd)) {
+      error(id, 'bad_cwd', `working directory ${cwd} does not exist`);
+      return;
+    }
+    const plan = nodePlan(argv, env, cwd);
+    const before = ownChildrenTicks();
+    let child;
+    if (plan) {
+      child = takeSpare();
+      if (child.pid === undefined) {
+        child.once('error', (err) => error(id, 'spawn_failed', `node: ${err.message}`));
+        return;
+      }
+      child.stdio[3].write(`${JSON.stringify({ ...plan, env, cwd })}\n`);
+    } else {
+      try {
+        child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env, cwd });
+      } catch (err) {
+        error(id, 'spawn_failed', `${argv[0]}: ${err.message}`);
+        return;
+      }
+      if (child.pid === undefined) {
+        // spawn reports a missing or unrunnable program by an 'error' event, not by throwing.
+        child.once('error', (err) => {
+          const code = err.code === 'ENOENT' ? 'not_found' : err.code === 'EACCES' ? 'not_executable' : 'spawn_failed';
+          error(id, code, `${argv[0]}: ${err.message}`);
+        });
+        return;
+      }
+    }
+    job = {
+      id,
+      child,
+      timeoutMs,
+      started: performance.now(),
+      before,
+      stdinClosed: false,
+      exited: null,
+      timedOut: false,
+      usage: null,
+      peakRssKb: 0,
+      timers: [],
+      finished: false,
+    };
+    watch(job, plan !== null);
+    sendJson(STARTED, id, { pid: child.pid });
+    if (plan) job.timers.push(setTimeout(ensureSpare, SPARE_DELAY_MS));
+  }
+
+  function ensureSpare() {
+    if (!spareChild) spareChild = startSpare();
+  }
+
+  function watch(j, fromSpare) {
+    const { child, id } = j;
+    child.stdin.on('error', () => undefined); // the program exited without reading its stdin
+    child.stdout.on('data', (d) => sendOutput(STDOUT, id, d));
+    child.stderr.on('data', (d) => sendOutput(STDERR, id, d));
+    if (fromSpare) {
+      let partial = '';
+      child.stdio[3].on('data', (d) => {
+        const lines = (partial + d.toString('utf8')).split('\n');
+        partial = lines.pop();
+        for (const line of lines) {
+          try {
+            const u = JSON.parse(line);
+            if (typeof u.cpuMs === 'number' && typeof u.peakRssKb === 'number') j.usage = u;
+          } catch {
+            // not ours: the program wrote to fd 3
+          }
+        }
+      });
+      child.stdio[3].on('error', () => undefined);
+    }
+    // Peak memory of a program that reports none (spawned as is, or killed): sampled.
+    const sample = () => {
+      const hwm = vmHwmKb(child.pid);
+      if (hwm > j.peakRssKb) j.peakRssKb = hwm;
+    };
+    sample();
+    j.timers.push(setInterval(sample, 50));
+    const { timeoutMs } = j;
+    if (timeoutMs > 0) {
+      j.timers.push(
+        setTimeout(() => {
+          if (j.exited) return;
+          j.timedOut = true;
+          killGroup(child.pid);
+        }, timeoutMs),
+      );
+    }
+    child.once('exit', (code, signal) => {
+      j.exited = { code, signal };
+      // Background processes must not outlive the program, nor hold its pipes open.
+      killGroup(child.pid);
+      sweep(child.pid);
+      j.timers.push(setTimeout(() => finish(j), DRAIN_MS));
+    });
+    child.once('close', () => finish(j));
+  }
+
+  function finish(j) {
+    if (j.finished || !j.exited) return;
+    j.finished = true;
+    for (const t of j.timers) clearTimeout(t);
+    for (const s of [j.child.stdin, j.child.stdout, j.child.stderr, j.child.stdio[3]]) {
+      if (s) s.destroy();
+    }
+    const { code, signal } = j.exited;
+    const signo = signal ? signals[signal] || 0 : 0;
+    const measuredCpu = (ownChildrenTicks() - j.before) * 10;
+    if (job === j) job = null;
+    sendJson(EXIT, j.id, {
+      exitCode: signal ? 128 + signo : code ?? 0,
+      signal: signal || null,
+      timedOut: j.timedOut,
+      wallMs: Math.round((performance.now() - j.started) * 1000) / 1000,
+      cpuMs: j.usage ? j.usage.cpuMs : measuredCpu,
+      peakRssKb: j.usage ? Math.max(j.usage.peakRssKb, j.peakRssKb) : j.peakRssKb,
+    });
+    setImmediate(ensureSpare);
+  }
+
+  function killGroup(pid) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
+  }
+
+  /** Kills whatever the program left behind, also what escaped its group or session. */
+  function sweep(pgid) {
+    const deadline = Date.now() + SWEEP_MS;
+    for (;;) {
+      let found = false;
+      let names;
+      try {
+        names = fs.readdirSync('/proc');
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const pid = Number(name);
+        if (!Number.isInteger(pid) || pid === 1 || pid === process.pid || (spareChild && pid === spareChild.pid)) continue;
+        let f;
+        try {
+          f = statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+        } catch {
+          continue;
+        }
+        if (f[0] === 'Z') continue;
+        const ppid = Number(f[1]);
+        const pgrp = Number(f[2]);
+        const session = Number(f[3]);
+        const start = Number(f[19]);
+        // Orphans go to PID 1 (docker-init): any that appeared since the runner started came
+        // from a program (the container's own main process is older).
+        const orphan = ppid === 1 && start >= startTicks;
+        if (pgrp === pgid || session === pgid || orphan) {
+          found = true;
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone meanwhile
+          }
+        }
+      }
+      if (!found || Date.now() >= deadline) return;
+      // Killed parents hand their children to PID 1: look again once they are gone.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    }
+  }
+
+  /** How to run argv in a spare, or null to spawn it as it is. */
+  function nodePlan(argv, env, cwd) {
+    const base = path.basename(argv[0]);
+    if (base !== 'node' && base !== 'nodejs') return null;
+    const exe = argv[0].includes('/') ? path.resolve(cwd, argv[0]) : which(argv[0], env.PATH ?? '');
+    if (!exe || realpath(exe) !== execReal) return null;
+    const keys = new Set([...Object.keys(env), ...Object.keys(initialEnv)]);
+    for (const key of keys) if (STARTUP_VARS.test(key) && env[key] !== initialEnv[key]) return null;
+    if (LOCALE_VARS.some((k) => env[k] !== initialEnv[k])) return null;
+    const args = argv.slice(1);
+    const first = args[0];
+    if (first === '-e' || first === '--eval' || (first ?? '').startsWith('--eval=')) {
+      const code = first.startsWith('--eval=') ? first.slice('--eval='.length) : args[1];
+      const rest = first.startsWith('--eval=') ? args.slice(1) : args.slice(2);
+      // Node would read a later '-x' as one of its own options.
+      if (code === undefined || rest.some((a) => a.startsWith('-'))) return null;
+      // Code that is not a plain CommonJS script (ES module syntax, top-level await: node
+      // detects those) or that imports dynamically (which a vm script cannot without an
+      // experimental flag) is left to a real node.
+      if (/\bimport\s*\(/.test(code)) return null;
+      try {
+        new vm.Script(code, { filename: '[eval]' });
+      } catch {
+        return null;
+      }
+      return { mode: 'eval', code, args: rest, execArgv: first.startsWith('--eval=') ? [first] : [first, code] };
+    }
+    if (first === undefined || first.startsWith('-')) return null;
+    const file = path.resolve(cwd, first);
+    // A missing file gets node's own error message from a real node.
+    if (!isFile(file)) return null;
+    return { mode: 'file', file, args: args.slice(1), execArgv: [] };
+  }
+
+  function ownChildrenTicks() {
+    try {
+      return childrenTicks('/proc/self/stat');
+    } catch {
+      return 0;
+    }
+  }
+
+  sendJson(READY, 0, { runner: 'node', pid: process.pid, version: PROTOCOL_VERSION, interpreter: process.version, env: initialEnv });
+  spareChild = startSpare();
+}
+
+function vmHwmKb(pid) {
+  try {
+    const m = /VmHWM:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function which(name, searchPath) {
+  for (const dir of searchPath.split(':')) {
+    const candidate = path.join(dir || '.', name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+function realpath(p) {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+function isDir(p) {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p) {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,897 @@
+# Loom's in-container runner (Python 3.8+, standard library only): a fork server.
+#
+# The host starts it once per pooled container over one attached exec and then asks it to run
+# programs one at a time. `python3 -c CODE` and `python3 FILE` are run in a child forked from this
+# already-initialised interpreter (modules pre-imported), which takes a few milliseconds instead
+# of a fresh interpreter's tens; every other command is forked and exec'd as it is.
+#
+# Protocol (electron/main/engine/runner/protocol.ts is the reference): binary frames both ways,
+#   [type u8][execution id u32 BE][payload length u32 BE][payload]
+# host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs}   0x02 STDIN bytes
+#                          0x03 STDIN_EOF                          0x04 KILL
+# runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
+#                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
+#                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
+#                          0x86 ERROR {message, code}   (the request was not run)
+# Output is forwarded as it arrives, at most 64 KiB a frame. One execution at a time: a RUN while
+# another runs gets ERROR code "busy". When stdin closes, the runner kills what runs and exits.
+#
+# Each program gets its own session (so its whole process group can be SIGKILLed at the deadline
+# or on KILL), pipes for stdin/stdout/stderr and nothing else of the server's: no descriptor, no
+# signal handler, no environment. When the program exits its group is killed too, and anything it
+# left running elsewhere (a setsid'd daemon) is found and killed before EXIT is sent, so nothing
+# survives into the next execution.
+#
+# A forked program is a fresh interpreter in everything it can observe (sys.argv, sys.path,
+# __main__, os.environ, stdio and their buffering, signal handlers, exit status, tracebacks,
+# atexit), with one exception: the str/bytes hash seed is the server's, so hash() values and set
+# order repeat across runs (a request with its own PYTHONHASHSEED gets a fresh interpreter).
+
+import os
+import sys
+
+# Pre-imports: what a forked child finds already in sys.modules costs it nothing. Each in a try:
+# the runner must serve even where a module is missing.
+import atexit
+import builtins
+import errno
+import gc
+import importlib
+import importlib.machinery
+import io
+import json
+import re
+import select
+import signal
+import subprocess
+import threading
+import time
+import traceback
+import types
+
+for _name in (
+    "runpy", "random", "collections", "functools", "itertools", "math", "datetime", "pathlib",
+    "typing", "enum", "dataclasses", "contextlib", "copy", "string", "struct", "base64",
+    "hashlib", "textwrap", "decimal", "fractions", "statistics", "shutil", "tempfile", "csv",
+    "uuid", "logging", "argparse", "heapq", "bisect", "operator", "pprint", "site", "asyncio",
+    "urllib.parse", "loom_trace",
+):
+    try:
+        importlib.import_module(_name)
+    except Exception:
+        pass
+
+RUN, STDIN, STDIN_EOF, KILL = 0x01, 0x02, 0x03, 0x04
+READY, STARTED, STDOUT, STDERR, EXIT, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
+PROTOCOL_VERSION = 1
+HEADER = 9
+CHUNK = 64 * 1024
+MAX_PAYLOAD = 16 * 1024 * 1024
+# After the program exits and its group is killed, how long output pipes still held open by
+# something unkillable may delay EXIT.
+DRAIN_SECONDS = 0.25
+# How long to keep hunting leftovers of a program that keep reappearing (a fork loop).
+SWEEP_SECONDS = 0.5
+
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+
+_PYTHON_NAME = re.compile(r"python(3(\.\d+)?)?$")
+# PYTHON* variables a forked child can honour itself; any other one that differs from the
+# server's changes how the interpreter starts (hash seed, warnings, -X options...), and such a
+# request is run by a fresh interpreter instead.
+_CHILD_HONOURS = {
+    "PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONBREAKPOINT",
+    "PYTHONASYNCIODEBUG", "PYTHONSTARTUP", "PYTHONUSERBASE",
+}
+# Locale variables decide stdio encodings at startup: a different locale means a fresh interpreter.
+_LOCALE_VARS = ("LC_ALL", "LC_CTYPE", "LANG")
+
+
+try:
+    import ctypes
+
+    _libc = ctypes.CDLL(None, use_errno=True)
+except Exception:  # no ctypes (a minimal build): the runner works, less hardened
+    _libc = None
+
+
+def _prctl(option, value):
+    try:
+        return _libc is not None and _libc.prctl(option, value, 0, 0, 0) == 0
+    except Exception:
+        return False
+
+
+def _initial_environ():
+    """The environment this process was started with: what `docker exec` gives a program."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            raw = f.read()
+        env = {}
+        for item in raw.split(b"\0"):
+            key, sep, value = item.partition(b"=")
+            if sep and key:
+                env[os.fsdecode(key)] = os.fsdecode(value)
+        return env
+    except OSError:
+        return dict(os.environ)
+
+
+def _proc_stat(pid):
+    """(state, ppid, pgrp, session, starttime) from /proc/PID/stat, or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: the fields start after the last ')'.
+    fields = data[data.rindex(b")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19])
+
+
+def _signal_name(signo):
+    try:
+        return signal.Signals(signo).name
+    except ValueError:
+        return "SIG%d" % signo
+
+
+class Job:
+    def __init__(self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None):
+        self.id = ident
+        self.pid = pid
+        self.popen = popen
+        self.stdin_fd = stdin_fd
+        self.out_fds = {out_fd: STDOUT, err_fd: STDERR}
+        self.pending = []  # stdin bytes not yet written (the program may not be reading)
+        self.stdin_eof = False
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_ms / 1000.0 if timeout_ms > 0 else None
+        self.timed_out = False
+        self.status = None
+        self.rusage = None
+        self.drain_until = None
+
+
+class Server:
+    def __init__(self):
+        self.job = None
+        self.inbuf = bytearray()
+        self.initial_env = _initial_environ()
+        self.start_cwd = os.getcwd()
+        self.pythonpath = os.environ.get("PYTHONPATH", "")
+        pp_entries = set(self._pythonpath_entries(self.pythonpath, self.start_cwd))
+        # sys.path as an interpreter started here has it, without its [0] (the runner's own
+        # directory) and without what PYTHONPATH added: the base every child builds on.
+        self.path_tail = [p for p in sys.path[1:] if p not in pp_entries]
+        self.user_site = getattr(sys.modules.get("site"), "USER_SITE", None)
+        self.executable = os.path.realpath(sys.executable)
+        self.pid = os.getpid()
+        self.start_ticks = _proc_stat(self.pid)[4]
+        # Orphans of programs come to us instead of PID 1, so they can be found and killed.
+        self.subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        # Programs run as our uid: not dumpable, they cannot ptrace us or write our memory
+        # through /proc/PID/mem, and so cannot plant code in the next execution's fork.
+        _prctl(PR_SET_DUMPABLE, 0)
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self.wake_w)
+        # Whatever the server itself allocated is never collected in the children: freezing it
+        # keeps their garbage collector from touching (and copying) the server's pages.
+        gc.collect()
+        gc.freeze()
+        # Every descriptor the server holds from now on, but for each job's pipes (which the
+        # child is told about): a child closes them all.
+        self.own_fds = set(int(n) for n in os.listdir("/proc/self/fd"))
+
+    @staticmethod
+    def _pythonpath_entries(value, cwd):
+        # As CPython does: every entry, an empty one too, made absolute against the cwd.
+        if not value:
+            return []
+        return [os.path.normpath(os.path.join(cwd, p)) if p else cwd for p in value.split(os.pathsep)]
+
+    # -- frames -------------------------------------------------------------------------
+
+    def send(self, ftype, ident, payload=b""):
+        data = bytes([ftype]) + ident.to_bytes(4, "big") + len(payload).to_bytes(4, "big") + payload
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(1, view)
+            except BlockingIOError:
+                select.select([], [1], [])
+                continue
+            view = view[n:]
+
+    def send_json(self, ftype, ident, body):
+        self.send(ftype, ident, json.dumps(body).encode())
+
+    def error(self, ident, code, message):
+        self.send_json(ERROR, ident, {"message": message, "code": code})
+
+    # -- main loop ------------------------------------------------------------------------
+
+    def serve(self):
+        self.send_json(READY, 0, {
+            "runner": "python",
+            "pid": self.pid,
+            "version": PROTOCOL_VERSION,
+            "interpreter": sys.version,
+            "env": self.initial_env,
+        })
+        while True:
+            job = self.job
+            poller = select.poll()
+            poller.register(0, select.POLLIN)
+            poller.register(self.wake_r, select.POLLIN)
+            timeout = None
+            if job:
+                for fd in job.out_fds:
+                    poller.register(fd, select.POLLIN)
+                if job.stdin_fd is not None and job.pending:
+                    poller.register(job.stdin_fd, select.POLLOUT)
+                now = time.monotonic()
+                wake_at = job.drain_until if job.status is not None else job.deadline
+                if wake_at is not None:
+                    timeout = max(0, int((wake_at - now) * 1000) + 1)
+            events = poller.poll(timeout)
+            for fd, ev in events:
+                if fd == 0:
+                    if not self.read_host():
+                        return
+                elif fd == self.wake_r:
+                    self.drain_wakeups()
+                    self.reap()
+                elif job is self.job and job is not None:
+                    if fd in job.out_fds:
+                        self.forward(job, fd)
+                    elif fd == job.stdin_fd:
+                        self.write_stdin(job)
+            self.tick()
+
+    def tick(self):
+        job = self.job
+        if job is None:
+            return
+        now = time.monotonic()
+        if job.status is None and job.deadline is not None and now >= job.deadline:
+            job.timed_out = True
+            job.deadline = None
+            self.kill_group(job)
+        if job.status is not None and (not job.out_fds or now >= job.drain_until):
+            self.finish(job)
+
+    def read_host(self):
+        try:
+            data = os.read(0, 1 << 16)
+        except InterruptedError:
+            return True
+        if not data:
+            # The host is gone: nobody will read the output, nothing may outlive us.
+            if self.job:
+                self.kill_group(self.job)
+            return False
+        self.inbuf += data
+        while len(self.inbuf) >= HEADER:
+            length = int.from_bytes(self.inbuf[5:9], "big")
+            if length > MAX_PAYLOAD:
+                sys.stderr.write("loom-runner: frame of %d bytes, the stream is out of step\n" % length)
+                if self.job:
+                    self.kill_group(self.job)
+                return False
+            if len(self.inbuf) < HEADER + length:
+                break
+            ftype = self.inbuf[0]
+            ident = int.from_bytes(self.inbuf[1:5], "big")
+            payload = bytes(self.inbuf[HEADER:HEADER + length])
+            del self.inbuf[:HEADER + length]
+            try:
+                self.dispatch(ftype, ident, payload)
+            except Exception:
+                # A request the runner did not foresee must not take the runner (and with it the
+                # container's fast path) down.
+                sys.stderr.write("loom-runner: %s\n" % traceback.format_exc())
+                if ftype == RUN and (self.job is None or self.job.id != ident):
+                    self.error(ident, "spawn_failed", "the runner could not start the program: %s" % sys.exc_info()[1])
+        return True
+
+    def dispatch(self, ftype, ident, payload):
+        job = self.job
+        if ftype == RUN:
+            if job is not None:
+                self.error(ident, "busy", "another execution (%d) is running" % job.id)
+            else:
+                self.start(ident, payload)
+            return
+        if job is None or job.id != ident:
+            return  # late frames of a finished execution
+        if ftype == STDIN:
+            if job.stdin_fd is not None and payload:
+                job.pending.append(payload)
+                self.write_stdin(job)
+        elif ftype == STDIN_EOF:
+            job.stdin_eof = True
+            self.write_stdin(job)
+        elif ftype == KILL:
+            if job.status is None:
+                self.kill_group(job)
+
+    # -- starting a program -------------------------------------------------------------
+
+    def start(self, ident, payload):
+        try:
+            req = json.loads(payload.decode("utf-8"))
+            argv = req["argv"]
+            env = req["env"]
+            cwd = req["cwd"]
+            timeout_ms = float(req.get("timeoutMs") or 0)
+            if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
+                raise ValueError("argv must be a non-empty list of strings")
+            if not (isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
+                raise ValueError("env must map strings to strings")
+            if not isinstance(cwd, str) or not cwd:
+                raise ValueError("cwd must be a path")
+            if any("\0" in s for s in argv + list(env) + list(env.values()) + [cwd]):
+                raise ValueError("NUL byte in argv, env or cwd")
+        except (ValueError, KeyError, TypeError) as exc:
+            self.error(ident, "bad_request", "malformed RUN request: %s" % exc)
+            return
+        if not os.path.isdir(cwd):
+            self.error(ident, "bad_cwd", "working directory %s does not exist" % cwd)
+            return
+        plan = self.python_plan(argv, env, cwd)
+        fds = []
+        try:
+            in_r, in_w = os.pipe()
+            fds += [in_r, in_w]
+            out_r, out_w = os.pipe()
+            fds += [out_r, out_w]
+            err_r, err_w = os.pipe()
+            fds += [err_r, err_w]
+            popen = None
+            if plan is not None:
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        _child(self, plan, argv, env, cwd, in_r, out_w, err_w, fds)
+                    finally:
+                        os._exit(1)  # _child never returns: this only guards against a bug in it
+            else:
+                popen = subprocess.Popen(
+                    argv, stdin=in_r, stdout=out_w, stderr=err_w, env=env, cwd=cwd,
+                    start_new_session=True, close_fds=True,
+                )
+                pid = popen.pid
+        except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            code = {errno.ENOENT: "not_found", errno.EACCES: "not_executable", errno.ENOEXEC: "not_executable",
+                    errno.EISDIR: "not_executable", errno.ENOTDIR: "not_found"}.get(exc.errno, "spawn_failed")
+            self.error(ident, code, "%s: %s" % (argv[0], exc.strerror or exc))
+            return
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+        for fd in (in_w, out_r, err_r):
+            os.set_blocking(fd, False)
+        self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen)
+        self.send_json(STARTED, ident, {"pid": pid})
+
+    def python_plan(self, argv, env, cwd):
+        """How to run argv inside a fork of this interpreter, or None to exec it as it is."""
+        if not _PYTHON_NAME.match(os.path.basename(argv[0])):
+            return None
+        exe = argv[0]
+        if "/" not in exe:
+            exe = _which(exe, env.get("PATH", os.defpath))
+            if exe is None:
+                return None
+        exe = os.path.join(cwd, exe)
+        if not self.same_interpreter(exe):
+            return None
+        for key in set(env) | set(self.initial_env):
+            if key.startswith("PYTHON") and key not in _CHILD_HONOURS and env.get(key) != self.initial_env.get(key):
+                return None
+        if any(env.get(k) != self.initial_env.get(k) for k in _LOCALE_VARS):
+            return None
+        args = argv[1:]
+        unbuffered = False
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            if arg == "-" or not arg.startswith("-"):
+                break
+            if arg.startswith("--"):
+                return None
+            for j in range(1, len(arg)):
+                ch = arg[j]
+                if ch == "u":
+                    unbuffered = True
+                elif ch == "c":
+                    if j + 1 < len(arg):
+                        return ("c", arg[j + 1:], args[i + 1:], unbuffered, exe)
+                    if i + 1 < len(args):
+                        return ("c", args[i + 1], args[i + 2:], unbuffered, exe)
+                    return None
+                else:
+                    return None
+            i += 1
+        if i >= len(args) or args[i] == "-":
+            return None  # the REPL or a script on stdin: the real thing
+        path = os.path.join(cwd, args[i])
+        # Anything but a plain source file (a directory or zip with __main__, a .pyc, a missing
+        # file and its error message) is left to the real interpreter.
+        if not os.path.isfile(path) or path.endswith((".pyc", ".pyo")):
+            return None
+        return ("file", args[i], args[i + 1:], unbuffered, exe)
+
+    def same_interpreter(self, exe):
+        try:
+            if os.path.realpath(exe) != self.executable or not os.access(exe, os.X_OK):
+                return False
+        except OSError:
+            return False
+        # A virtualenv's python is a link to the same binary but another sys.prefix.
+        bindir = os.path.dirname(os.path.abspath(exe))
+        return not any(os.path.exists(os.path.join(d, "pyvenv.cfg")) for d in (bindir, os.path.dirname(bindir)))
+
+    # -- running --------------------------------------------------------------------------
+
+    def forward(self, job, fd):
+        try:
+            data = os.read(fd, CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self.send(job.out_fds[fd], job.id, data)
+        else:
+            os.close(fd)
+            del job.out_fds[fd]
+
+    def write_stdin(self, job):
+        fd = job.stdin_fd
+        if fd is None:
+            job.pending = []
+            return
+        try:
+            while job.pending:
+                chunk = job.pending[0]
+                n = os.write(fd, chunk)
+                if n < len(chunk):
+                    job.pending[0] = chunk[n:]
+                    return
+                job.pending.pop(0)
+        except BlockingIOError:
+            return
+        except OSError:
+            # EPIPE: the program closed its stdin or exited; what it did not read is dropped.
+            job.pending = []
+            job.stdin_eof = True
+        if job.stdin_eof and not job.pending:
+            os.close(fd)
+            job.stdin_fd = None
+
+    def drain_wakeups(self):
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def reap(self):
+        while True:
+            try:
+                pid, status, rusage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            job = self.job
+            if job is not None and pid == job.pid and job.status is None:
+                job.status = status
+                job.rusage = rusage
+                if job.popen is not None:
+                    job.popen.returncode = 0  # reaped here: keep Popen from waiting on it again
+                # Background processes must not outlive the program, nor hold its pipes open.
+                self.kill_group(job)
+                if not self.subreaper or self.has_children():
+                    self.sweep(job)
+                job.drain_until = time.monotonic() + DRAIN_SECONDS
+
+    def kill_group(self, job):
+        try:
+            os.killpg(job.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    def has_children(self):
+        # As the subreaper we inherit every orphaned descendant of a program: with no child
+        # left, nothing the program started is alive anywhere, and /proc need not be searched.
+        try:
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return False
+        return True
+
+    def sweep(self, job):
+        """Kills whatever the program left behind, also what escaped its group or session."""
+        deadline = time.monotonic() + SWEEP_SECONDS
+        while True:
+            found = False
+            try:
+                pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
+            except OSError:
+                return
+            for pid in pids:
+                if pid in (1, self.pid):
+                    continue
+                st = _proc_stat(pid)
+                if st is None or st[0] == b"Z":
+                    continue
+                _, ppid, pgrp, session, start = st
+                orphan = ppid == self.pid if self.subreaper else (ppid == 1 and start >= self.start_ticks)
+                if pgrp == job.pid or session == job.pid or orphan:
+                    found = True
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            self.reap_others()
+            if not found or time.monotonic() >= deadline:
+                return
+            # Killed parents hand their children to us: look again once they are gone.
+            time.sleep(0.002)
+
+    def reap_others(self):
+        while True:
+            try:
+                pid, _, _ = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+
+    def finish(self, job):
+        # Whatever is still readable is sent; a pipe held open past the drain time is dropped.
+        for fd in list(job.out_fds):
+            for _ in range(64):
+                try:
+                    data = os.read(fd, CHUNK)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                self.send(job.out_fds[fd], job.id, data)
+            os.close(fd)
+        job.out_fds.clear()
+        if job.stdin_fd is not None:
+            os.close(job.stdin_fd)
+            job.stdin_fd = None
+        status = job.status
+        if os.WIFSIGNALED(status):
+            signo = os.WTERMSIG(status)
+            exit_code, sig = 128 + signo, _signal_name(signo)
+        else:
+            exit_code, sig = os.WEXITSTATUS(status), None
+        ru = job.rusage
+        self.job = None
+        self.send_json(EXIT, job.id, {
+            "exitCode": exit_code,
+            "signal": sig,
+            "timedOut": job.timed_out,
+            "wallMs": round((time.monotonic() - job.started) * 1000, 3),
+            "cpuMs": round((ru.ru_utime + ru.ru_stime) * 1000, 3),
+            "peakRssKb": ru.ru_maxrss,
+        })
+
+
+def _which(name, path):
+    for d in path.split(os.pathsep):
+        candidate = os.path.join(d or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+# -- the forked child ---------------------------------------------------------------------
+# Runs in the child only, and never returns into the server: every path ends in os._exit.
+
+
+def _child(server, plan, argv, env, cwd, in_r, out_w, err_w, job_fds):
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        os.dup2(in_r, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        _close_server_fds(server, job_fds)
+        # What a fresh interpreter has: Ctrl-C raises KeyboardInterrupt, SIGPIPE and SIGXFSZ
+        # are ignored (write errors come back as exceptions), nothing is blocked.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        _prctl(PR_SET_DUMPABLE, 1)
+        mode, target, rest, unbuffered, exe = plan
+        os.chdir(cwd)
+        _set_environ(server, env)
+        _set_sys(server, mode, target, rest, unbuffered, exe, argv, env, cwd)
+        main = _fresh_main(mode, target, cwd)
+    except BaseException:
+        try:
+            os.write(2, ("loom-runner: could not start the program\n" + traceback.format_exc()).encode())
+        finally:
+            os._exit(1)
+    _run_main(main, mode, target)
+
+
+def _close_server_fds(server, extra):
+    # The server's descriptors are known: those it had once started (listed then) and this
+    # job's pipe ends. Closing them by number spares the child a /proc listing.
+    for fd in server.own_fds | set(extra):
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _set_environ(server, env):
+    env = dict(env)
+    # PEP 538: where the server's interpreter coerced a C locale it put LC_CTYPE in its own
+    # environment, as a fresh interpreter would in the program's: keep doing so.
+    coerced = os.environ.get("LC_CTYPE")
+    if coerced and coerced != server.initial_env.get("LC_CTYPE") and "LC_CTYPE" not in env:
+        env["LC_CTYPE"] = coerced
+    tz = os.environ.get("TZ")
+    # Through os.environ so that putenv/unsetenv keep the C environment (seen by subprocesses
+    # and C libraries) the same. Only what differs is touched: usually a few variables.
+    for key in [k for k in os.environ if k not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+    if os.environ.get("TZ") != tz:
+        time.tzset()
+    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
+    _refresh_loom_trace()
+
+
+def _refresh_loom_trace():
+    # The trace library reads its context and span file from the environment when imported,
+    # which the server did before any program's environment existed: read them again.
+    mod = sys.modules.get("loom_trace")
+    if mod is None:
+        return
+    try:
+        tracer = mod.tracer
+        mod._sink = mod._Sink(os.environ.get("LOOM_TRACE_FILE", ""))
+        tracer.trace_id, tracer.parent_span_id = mod._context_from_env(os.environ)
+    except Exception:
+        # Another version of the library: let the program import it afresh.
+        del sys.modules["loom_trace"]
+
+
+def _set_sys(server, mode, target, rest, unbuffered, exe, argv, env, cwd):
+    if mode == "c":
+        sys.argv = ["-c"] + list(rest)
+        path0 = ""
+    else:
+        sys.argv = [target] + list(rest)
+        script = os.path.join(cwd, target)
+        # As CPython: follow the script's own symlinks, then its directory.
+        seen = 0
+        while os.path.islink(script) and seen < 40:
+            link = os.readlink(script)
+            script = link if os.path.isabs(link) else os.path.join(os.path.dirname(script), link)
+            seen += 1
+        path0 = os.path.dirname(os.path.abspath(script))
+    if hasattr(sys, "orig_argv"):
+        sys.orig_argv = list(argv)
+    sys.executable = os.path.abspath(exe)
+    if hasattr(sys, "_base_executable"):
+        sys._base_executable = sys.executable
+
+    pythonpath = env.get("PYTHONPATH", "")
+    pp = Server._pythonpath_entries(pythonpath, cwd)
+    entries = []
+    seen_paths = set()
+    for p in pp + server.path_tail:
+        if p not in seen_paths:
+            seen_paths.add(p)
+            entries.append(p)
+    sys.path[:] = [path0] + entries
+    _refresh_user_site(server)
+    # Finders cached by the server for other directories (the runner's own, PYTHONPATH's: a
+    # package directory that did not exist yet, or has changed since) could hide modules: forget
+    # them. The tail (stdlib, site-packages) is on the read-only root and cannot change.
+    tail = set(server.path_tail)
+    for key in [k for k in sys.path_importer_cache if k not in tail]:
+        del sys.path_importer_cache[key]
+
+    buffered = not (unbuffered or env.get("PYTHONUNBUFFERED"))
+    sys.stdin = sys.__stdin__ = _stdio(0, sys.stdin, False, True, "<stdin>", False)
+    sys.stdout = sys.__stdout__ = _stdio(1, sys.stdout, True, buffered, "<stdout>", False)
+    # Since 3.9 a non-interactive stderr is line-buffered.
+    sys.stderr = sys.__stderr__ = _stdio(2, sys.stderr, True, buffered, "<stderr>", sys.version_info >= (3, 9))
+
+
+def _refresh_user_site(server):
+    site = sys.modules.get("site")
+    if site is None or not getattr(site, "ENABLE_USER_SITE", False):
+        return
+    if server.user_site in sys.path:
+        sys.path.remove(server.user_site)
+    site.USER_BASE = None
+    site.USER_SITE = None
+    user_site = site.getusersitepackages()
+    if os.path.isdir(user_site) and user_site not in sys.path:
+        # Before the system's site-packages, as at startup; .pth files processed.
+        system = set(site.getsitepackages()) if hasattr(site, "getsitepackages") else set()
+        where = next((i for i, p in enumerate(sys.path) if p in system), len(sys.path))
+        site.addsitedir(user_site)
+        if user_site in sys.path:
+            sys.path.remove(user_site)
+            sys.path.insert(where, user_site)
+
+
+def _stdio(fd, like, write, buffered, name, line_buffering):
+    # As CPython's create_stdio: the encoding and errors of the server's (same locale, same
+    # PYTHONIOENCODING), the buffering of this program's.
+    raw = io.FileIO(fd, "wb" if write else "rb", closefd=False)
+    raw.name = name
+    if write:
+        buf = io.BufferedWriter(raw) if buffered else raw
+    else:
+        buf = io.BufferedReader(raw)
+    stream = io.TextIOWrapper(
+        buf,
+        encoding=getattr(like, "encoding", None) or "utf-8",
+        errors=getattr(like, "errors", None) or "strict",
+        newline="\n",
+        line_buffering=buffered and line_buffering,
+        write_through=write and not buffered,
+    )
+    stream.mode = "w" if write else "r"
+    return stream
+
+
+def _fresh_main(mode, target, cwd):
+    main = types.ModuleType("__main__")
+    d = main.__dict__
+    if sys.version_info < (3, 14):
+        d["__annotations__"] = {}
+    d["__builtins__"] = builtins
+    if mode == "c":
+        d["__loader__"] = importlib.machinery.BuiltinImporter
+    else:
+        path = os.path.abspath(os.path.join(cwd, target))
+        d["__file__"] = path
+        d["__cached__"] = None
+        d["__loader__"] = importlib.machinery.SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = main
+    return main
+
+
+def _execute(main, mode, target):
+    # compile + exec in __main__'s own dict, as `python -c` and `python FILE` do (rather than
+    # runpy, which would run the file in a temporary module and put its frames in tracebacks).
+    if mode == "c":
+        code = compile(target, "<string>", "exec", dont_inherit=True)
+    else:
+        path = main.__dict__["__file__"]
+        with io.open_code(path) as f:
+            source = f.read()
+        code = compile(source, path, "exec", dont_inherit=True)
+    exec(code, main.__dict__)
+
+
+def _run_main(main, mode, target):
+    status = 0
+    interrupted = False
+    try:
+        _execute(main, mode, target)
+    except SystemExit as exc:
+        status = _system_exit_status(exc)
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        _print_uncaught(exc)
+        status = 1
+    status = _finalize(status)
+    if interrupted:
+        # As CPython 3.8+: die of SIGINT, so the parent sees how the program ended.
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        except OSError:
+            pass
+        status = 130
+    os._exit(status)
+
+
+def _system_exit_status(exc):
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write("%s\n" % (code,))
+    except Exception:
+        pass
+    return 1
+
+
+def _own_frames(tb):
+    own = {_execute.__code__, _run_main.__code__}
+    while tb is not None and tb.tb_frame.f_code in own:
+        tb = tb.tb_next
+    return tb
+
+
+def _print_uncaught(exc):
+    # The traceback starts at the program's own code, as python's does (a syntax error has none).
+    tb = _own_frames(exc.__traceback__)
+    exc.__traceback__ = tb
+    sys.last_type, sys.last_value, sys.last_traceback = type(exc), exc, tb
+    if sys.version_info >= (3, 12):
+        sys.last_exc = exc
+    try:
+        sys.excepthook(type(exc), exc, tb)
+    except BaseException as hook_exc:
+        try:
+            sys.stderr.write("Error in sys.excepthook:\n")
+            traceback.print_exception(type(hook_exc), hook_exc, hook_exc.__traceback__)
+            sys.stderr.write("\nOriginal exception was:\n")
+            traceback.print_exception(type(exc), exc, tb)
+        except Exception:
+            pass
+
+
+def _finalize(status):
+    # What Py_FinalizeEx does that a program can observe: wait for non-daemon threads, run
+    # atexit handlers, flush stdio (a failed stdout flush turns the status into 120).
+    try:
+        threading._shutdown()
+    except BaseException:
+        pass
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None and not stream.closed:
+                stream.flush()
+        except Exception as exc:
+            if stream is sys.stdout:
+                try:
+                    sys.stderr.write("Exception ignored in: %r\n" % (stream,))
+                    sys.stderr.write("".join(traceback.format_exception_only(type(exc), exc)))
+                    sys.stderr.flush()
+                except Exception:
+                    pass
+            status = 120
+    return status
+
+
+def main():
+    if sys.version_info < (3, 8):
+        sys.stderr.write("loom-runner: Python 3.8+ is needed\n")
+        sys.exit(1)
+    server = Server()
+    try:
+        server.serve()
+    except BrokenPipeError:
+        pass  # the host went away
+    finally:
+        if server.job is not None:
+            server.kill_group(server.job)
+
+
+if __name__ == "__main__":
+    main()

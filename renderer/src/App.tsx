@@ -1,9 +1,33 @@
+// The window: top bar, the engine banner when it is down, then the workspace or the pool.
+import { useEffect } from 'react';
+import { useApp } from './store/app-store';
+import { useShortcuts } from './hooks/useShortcuts';
+import { TopBar } from './components/topbar/TopBar';
+import { EngineBanner } from './components/topbar/EngineBanner';
+import { Workspace } from './components/layout/Workspace';
+import { PoolPage } from './components/pool/PoolPage';
+import { Toasts } from './components/Toasts';
+import './App.css';
+
 export function App() {
-  const version = window.loom?.version;
+  const theme = useApp((s) => s.theme);
+  const view = useApp((s) => s.view);
+  useShortcuts();
+
+  useEffect(() => {
+    document.documentElement.dataset['theme'] = theme;
+  }, [theme]);
+
   return (
-    <main>
-      <h1>Loom Sandbox</h1>
-      {version ? <p>Version {version}</p> : null}
-    </main>
+    <div className="app">
+      <TopBar />
+      <EngineBanner />
+      {/* The workspace stays mounted under the pool page so the editor keeps its state. */}
+      <div className="view" hidden={view !== 'workspace'}>
+        <Workspace />
+      </div>
+      {view === 'pool' ? <PoolPage /> : null}
+      <Toasts />
+    </div>
   );
 }

@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // The type of `window.loom` comes from the preload's api.ts rather than its index.ts (whose
 // `LoomPreloadApi` is the same type) so that 'electron' and Node's types stay out of the
 // renderer's type check.

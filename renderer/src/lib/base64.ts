@@ -1,0 +1,30 @@
+// Bytes fields travel as base64 in proto3 JSON (stdout/stderr chunks, stdin, response output).
+// atob/btoa work on "binary strings", so bytes are moved through them in slices: one call per
+// byte would be slow for megabytes of output, and one String.fromCharCode(...all) call would
+// overflow the argument limit.
+
+const SLICE = 0x8000;
+
+export function base64ToBytes(base64: string): Uint8Array {
+  const binary = atob(base64);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += SLICE) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + SLICE));
+  }
+  return btoa(binary);
+}
+
+export function textToBase64(text: string): string {
+  return bytesToBase64(new TextEncoder().encode(text));
+}
+
+/** Decodes base64 to text; invalid UTF-8 becomes U+FFFD rather than an exception. */
+export function base64ToText(base64: string): string {
+  return new TextDecoder().decode(base64ToBytes(base64));
+}

@@ -1,0 +1,90 @@
+// The request form as the user edits it: numbers are kept as the text typed, so that a value
+// like "abc" can be shown and explained instead of silently becoming NaN. An empty field means
+// "the engine's default" (proto3 zero), which the form shows as a placeholder.
+import type { MountJson } from '../../../shared/gen/loom/v1/docker_pb';
+
+export type Runtime = 'python' | 'node' | 'custom';
+export type NetworkChoice = 'none' | 'bridge';
+
+export interface EnvRow {
+  /** Stable key for React and for error messages; not sent anywhere. */
+  id: number;
+  name: string;
+  value: string;
+}
+
+export interface FormState {
+  image: string;
+  packages: string[];
+  /** The text in the package input that has not been turned into a chip yet. */
+  packageDraft: string;
+  cpuCores: string;
+  memoryMb: string;
+  storageMb: string;
+  pidsLimit: string;
+  timeoutSeconds: string;
+  network: NetworkChoice;
+  maxExecutions: string;
+  rotationHours: string;
+  healthCheckSeconds: string;
+  autoCleanup: boolean;
+  env: EnvRow[];
+  workingDir: string;
+  configName: string;
+  /**
+   * The program the editor's code is handed to, as shell words: "python3 -c" runs
+   * ['python3', '-c', code]. Shown for the custom runtime; an advanced field otherwise.
+   */
+  command: string;
+  /** Parts of a reopened request that the form has no fields for, sent back unchanged. */
+  preserved: PreservedRequestParts;
+}
+
+export interface PreservedRequestParts {
+  configEnv?: Record<string, string>;
+  mounts?: MountJson[];
+  maxOutputBytes?: number;
+}
+
+export const DEFAULT_COMMANDS: Record<Runtime, string> = {
+  python: 'python3 -c',
+  node: 'node -e',
+  custom: 'python3 -c',
+};
+
+export function emptyForm(runtime: Runtime = 'python'): FormState {
+  return {
+    image: '',
+    packages: [],
+    packageDraft: '',
+    cpuCores: '',
+    memoryMb: '',
+    storageMb: '',
+    pidsLimit: '',
+    timeoutSeconds: '',
+    network: 'none',
+    maxExecutions: '',
+    rotationHours: '',
+    healthCheckSeconds: '',
+    autoCleanup: true,
+    env: [],
+    workingDir: '',
+    configName: '',
+    command: DEFAULT_COMMANDS[runtime],
+    preserved: {},
+  };
+}
+
+/** The numeric fields, for code that treats them alike (validation, placeholders). */
+export const NUMBER_FIELDS = [
+  'cpuCores',
+  'memoryMb',
+  'storageMb',
+  'pidsLimit',
+  'timeoutSeconds',
+  'maxExecutions',
+  'rotationHours',
+  'healthCheckSeconds',
+] as const satisfies readonly (keyof FormState)[];
+
+export type NumberField = (typeof NUMBER_FIELDS)[number];

@@ -1,0 +1,72 @@
+// A LoomClient for tests: records calls, lets the test emit events and decide replies.
+import type { EngineStatus, Example, LoomClient, LoomEvent, PoolContainer, RunRecord, RunSummary } from '../../../shared/api';
+import type { ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
+
+export class FakeClient implements LoomClient {
+  readonly listeners = new Set<(event: LoomEvent) => void>();
+  readonly started: ExecuteRequestJson[] = [];
+  readonly cancelled: string[] = [];
+  readonly deleted: string[] = [];
+  records = new Map<string, RunRecord>();
+  runs: RunSummary[] = [];
+  examples: Example[] = [];
+  containers: PoolContainer[] = [];
+  status: EngineStatus = { ok: true, address: 'unix:///var/run/docker.sock', version: '20.10.24', apiVersion: '1.41' };
+  /** Called inside startRun before it answers: a test can emit "early" events from here. */
+  beforeStartReply: ((runId: string) => void) | undefined;
+  startError: Error | undefined;
+  private next = 0;
+
+  emit(event: LoomEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  onEvent(listener: (event: LoomEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async engineStatus(): Promise<EngineStatus> {
+    return this.status;
+  }
+  async startRun(request: ExecuteRequestJson): Promise<{ runId: string }> {
+    if (this.startError) throw this.startError;
+    this.started.push(request);
+    const runId = `run-${++this.next}`;
+    this.beforeStartReply?.(runId);
+    return { runId };
+  }
+  async cancelRun(runId: string): Promise<void> {
+    this.cancelled.push(runId);
+  }
+  async listContainers(): Promise<PoolContainer[]> {
+    return this.containers;
+  }
+  readonly removed: string[] = [];
+  readonly rotated: string[] = [];
+  readonly prewarmed: { request: ExecuteRequestJson; count: number }[] = [];
+  async prewarm(request: ExecuteRequestJson, count: number): Promise<void> {
+    this.prewarmed.push({ request, count });
+  }
+  async removeContainer(id: string): Promise<void> {
+    this.removed.push(id);
+  }
+  async rotateContainer(id: string): Promise<void> {
+    this.rotated.push(id);
+  }
+  async pruneContainers(): Promise<{ removed: number }> {
+    return { removed: 0 };
+  }
+  async listRuns(): Promise<RunSummary[]> {
+    return this.runs;
+  }
+  async getRun(id: string): Promise<RunRecord | null> {
+    return this.records.get(id) ?? null;
+  }
+  async deleteRun(id: string): Promise<void> {
+    this.deleted.push(id);
+  }
+  async listExamples(): Promise<Example[]> {
+    return this.examples;
+  }
+}

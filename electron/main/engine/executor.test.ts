@@ -154,6 +154,18 @@ describe('executor', () => {
     expect(next.containerId).not.toBe(r.containerId);
   });
 
+  it('survives a program that kills the in-container runner: the next request gets a new container', async () => {
+    const config = { name: 'runner-killer' };
+    await warmUp(config);
+    const before = await executor.execute({ command: py('pass'), config });
+    const err = await executor.execute({ command: py('import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(5)'), config }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/runner died/);
+    const next = await executor.execute({ command: py("print('fine')"), config });
+    expect(text(next.stdout)).toBe('fine\n');
+    expect(next.containerId).not.toBe(before.containerId);
+  });
+
   it('runs Node on node:20-slim', async () => {
     const r = await executor.execute({ runtimeType: RuntimeType.NODE, command: ['node', '-e', 'console.log(process.version.split(".")[0], process.getuid())'] });
     expect(text(r.stdout)).toBe('v20 65534\n');

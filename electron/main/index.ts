@@ -63,7 +63,13 @@ void app.whenReady().then(async () => {
     callback(false),
   );
   try {
-    service = await createLoomService({ historyPath: join(app.getPath('userData'), 'history.sqlite') });
+    service = await createLoomService({
+      historyPath: join(app.getPath('userData'), 'history.sqlite'),
+      // The files shipped into sandboxes: beside the app when packaged (electron-builder's
+      // extraResources), in the project otherwise. The bundled main cannot find them by its
+      // own path.
+      executor: { resourcesRoot: app.isPackaged ? join(process.resourcesPath, 'resources') : join(app.getAppPath(), 'resources') },
+    });
   } catch (err) {
     dialog.showErrorBox('Loom Sandbox cannot start', err instanceof Error ? err.message : String(err));
     app.exit(1);

@@ -92,13 +92,15 @@ export const TOP_HELP = renderHelp({
   containers prune [--all]         remove containers whose owning process is gone, and parked ones
   images ls                        list the images that cache installed packages
   images prune                     remove package-cache images no container uses
+  doctor [--json]                  check the engine, runtime, limits and security defaults really hold
   ui [--port N]                    serve the Loom window to a browser on 127.0.0.1 until Ctrl+C
 
 Run 'loom COMMAND --help' for a command's options.
 
 Exit status: the program's own for exec; 124 exec timed out; 125 Loom could not run it
 (invalid request, engine unavailable, image pull or package install failed); 130 interrupted;
-2 bad command-line usage; 1 containers rm could not find every container named.`,
+2 bad command-line usage; 1 containers rm could not find every container named, or a doctor
+check failed.`,
 });
 
 export const IMAGES_HELP = renderHelp({

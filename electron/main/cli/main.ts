@@ -2,6 +2,7 @@
 // the status it returns.
 import { readFileSync } from 'node:fs';
 import { containersCommand } from './containers-command';
+import { doctorCommand } from './doctor-command';
 import { execCommand } from './exec-command';
 import { imagesCommand } from './images-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
@@ -40,11 +41,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await containersCommand(rest, io);
       case 'images':
         return await imagesCommand(rest, io);
+      case 'doctor':
+        return await doctorCommand(rest, io);
       case 'ui':
         return await uiCommand(rest, io);
       default:
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images or ui)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor or ui)\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
     }

@@ -1,8 +1,35 @@
 #!/usr/bin/env node
-// The `loom` command. The CLI is written in TypeScript and loaded through tsx so that it runs
-// straight from a clone after `npm ci`, with no build step.
-import { register } from 'tsx/esm/api';
+// The `loom` command. Runs the bundle made by scripts/build-cli.mjs (at `npm ci` and `npm run
+// build`) when it is newer than every source it was made from; otherwise the TypeScript
+// sources through tsx, so a fresh edit is never shadowed by a stale bundle.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-register();
-const { main } = await import('../electron/main/cli/main.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bundle = `${root}out/cli/bundle/loom.mjs`;
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function bundleIsFresh() {
+  if (!existsSync(bundle)) return false;
+  const built = statSync(bundle).mtimeMs;
+  return [`${root}electron/main`, `${root}shared`].every((dir) => newestSource(dir) <= built);
+}
+
+let main;
+if (bundleIsFresh()) {
+  ({ main } = await import(bundle));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../electron/main/cli/main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

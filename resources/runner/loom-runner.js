@@ -248,6 +248,20 @@ function server() {
 
   // -- starting a program ---------------------------------------------------------------
 
+  /** The first writable path with under 1 MiB or no inodes free, or null. */
+  function exhaustedSpace() {
+    for (const path of ['/tmp', '/dev/shm']) {
+      let st;
+      try {
+        st = fs.statfsSync(path);
+      } catch {
+        continue;
+      }
+      if (st.bavail * st.bsize < 1 << 20 || (st.files > 0 && st.ffree === 0)) return path;
+    }
+    return null;
+  }
+
   function start(id, payload) {
     let req;
     try {
@@ -263,6 +277,12 @@ function server() {
     }
     const { argv, env, cwd } = req;
     const timeoutMs = Number(req.timeoutMs) || 0;
+    const full = exhaustedSpace();
+    if (full) {
+      // A previous program filled the writable space: the host moves this run elsewhere.
+      error(id, 'exhausted', `${full} is full`);
+      return;
+    }
     if (!isDir(cwd)) {
       error(id, 'bad_cwd', `working directory ${cwd} does not exist`);
       return;

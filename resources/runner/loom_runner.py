@@ -154,6 +154,22 @@ class Job:
         self.drain_until = None
 
 
+WRITABLE_PATHS = ("/tmp", "/dev/shm")
+MIN_FREE_BYTES = 1 << 20
+
+
+def exhausted_space():
+    """The first writable path with under 1 MiB or no inodes free, or None."""
+    for path in WRITABLE_PATHS:
+        try:
+            st = os.statvfs(path)
+        except OSError:
+            continue
+        if st.f_bavail * st.f_frsize < MIN_FREE_BYTES or (st.f_files and st.f_favail == 0):
+            return path
+    return None
+
+
 class Server:
     def __init__(self):
         self.job = None
@@ -339,6 +355,12 @@ class Server:
                 raise ValueError("NUL byte in argv, env or cwd")
         except (ValueError, KeyError, TypeError) as exc:
             self.error(ident, "bad_request", "malformed RUN request: %s" % exc)
+            return
+        full = exhausted_space()
+        if full:
+            # A previous program filled the writable space: this container cannot serve the
+            # next one properly (no room for its files or its spans). The host moves it elsewhere.
+            self.error(ident, "exhausted", "%s is full" % full)
             return
         if not os.path.isdir(cwd):
             self.error(ident, "bad_cwd", "working directory %s does not exist" % cwd)

@@ -1,9 +1,10 @@
 // Running the program of one execution in a pooled container: through the in-container runner
 // when it is there (a few milliseconds, the timeout kills the program's process group), else
 // through docker exec (the timeout kills the whole container, which the pool then replaces).
+import type Docker from 'dockerode';
 import { SANDBOX_USER } from './container';
 import { CommandNotFoundError, ValidationError } from './errors';
-import { runExec } from './exec';
+import { ContainerGoneError, runExec } from './exec';
 import type { StreamKind } from './output';
 import type { PoolEntry } from './pool';
 import { RunnerRequestError, type RunnerClient } from './runner/client';
@@ -42,6 +43,8 @@ export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promis
       if (!(err instanceof RunnerRequestError)) throw err;
       if (err.code === 'not_found' || err.code === 'not_executable') throw new CommandNotFoundError(opts.argv[0] ?? '', entry.spec.image);
       if (err.code === 'bad_cwd') throw new ValidationError('working_dir', err.message);
+      // A container whose writable space a previous program filled: nothing ran; take another.
+      if (err.code === 'exhausted') throw new ContainerGoneError(err.message, { cause: err });
       // Anything else the runner refuses, plain docker exec may still manage.
     }
   }
@@ -113,6 +116,25 @@ async function viaExec(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramR
   return {
     ...result,
     usage: { wallMs: result.durationMs, cpuMs: 0, peakMemoryKb: 0n, via: 'exec' },
-    containerIntact: !result.timedOut && !result.aborted,
+    // Docker cannot kill an exec's process tree: a program that left processes behind would
+    // hand them to the next run, so its container is replaced instead.
+    containerIntact: !result.timedOut && !result.aborted && !(await leftProcessesBehind(entry.container)),
   };
+}
+
+/**
+ * Whether docker-init (PID 1) has a child besides the idle entrypoint and Loom's own runner
+ * and agent: asked of the engine, so a program cannot fake the answer. Errors count as yes.
+ */
+async function leftProcessesBehind(container: Docker.Container): Promise<boolean> {
+  try {
+    const [info, top] = await Promise.all([container.inspect(), container.top({ ps_args: '-o pid,ppid,args' }) as Promise<{ Titles: string[]; Processes: string[][] }>]);
+    const ppid = top.Titles.indexOf('PPID');
+    const args = top.Titles.indexOf('COMMAND');
+    const initPid = String(info.State.Pid);
+    const orphans = top.Processes.filter((p) => p[ppid] === initPid && !/^sleep infinity$/.test(p[args] ?? ''));
+    return orphans.length > 0;
+  } catch {
+    return true;
+  }
 }

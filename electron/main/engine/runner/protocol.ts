@@ -99,7 +99,7 @@ export interface ExitInfo {
  * (what `docker exec` reports as exit 127 / 126); bad_cwd: cwd is not a directory; busy: another
  * execution is running; bad_request: the RUN payload is malformed; spawn_failed: anything else.
  */
-export type ErrorCode = 'not_found' | 'not_executable' | 'bad_cwd' | 'busy' | 'bad_request' | 'spawn_failed';
+export type ErrorCode = 'not_found' | 'not_executable' | 'bad_cwd' | 'busy' | 'bad_request' | 'spawn_failed' | 'exhausted';
 
 export interface ErrorInfo {
   message: string;
@@ -218,7 +218,7 @@ export function decodeExit(payload: Buffer): ExitInfo {
   };
 }
 
-const ERROR_CODES: readonly ErrorCode[] = ['not_found', 'not_executable', 'bad_cwd', 'busy', 'bad_request', 'spawn_failed'];
+const ERROR_CODES: readonly ErrorCode[] = ['not_found', 'not_executable', 'bad_cwd', 'busy', 'bad_request', 'spawn_failed', 'exhausted'];
 
 export function decodeError(payload: Buffer): ErrorInfo {
   const v = parseJson(payload, 'ERROR');

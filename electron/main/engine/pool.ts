@@ -269,7 +269,9 @@ export class Pool {
       };
       group.entries.add(entry);
       void runner.then((client) => {
-        if (entry.state === 'removing') client?.close();
+        // A runner that comes up after its container left the pool (removed, parked, closed)
+        // would keep an engine connection, and the process, alive for nothing.
+        if (entry.state === 'removing' || !group.entries.has(entry) || this.closed) client?.close();
         else entry.runner = client;
       });
       if (this.closed) {

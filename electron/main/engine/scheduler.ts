@@ -70,6 +70,9 @@ export interface Scheduler {
   close(): Promise<void>;
 }
 
+/** How long start-up waits for the removal of what crashed Loom processes left behind. */
+const REAP_WAIT_MS = 5_000;
+
 /** How long a config counts as in use for background top-ups, and how often they run. */
 const RECENT_MS = 3_600_000;
 const TOP_UP_INTERVAL_MS = 15_000;
@@ -100,7 +103,10 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
 
   if (options.reapOrphans ?? true) {
     const orphans = (await listManaged(docker)).filter((c) => isOrphan(c));
-    await Promise.all(orphans.map((c) => removeContainer(docker, c.id).catch(onError)));
+    const reaping = Promise.all(orphans.map((c) => removeContainer(docker, c.id).catch(onError)));
+    // A stuck container (paused mid-exec, say) can make the engine sit on a removal: finish
+    // the clean-up in the background rather than never start.
+    await Promise.race([reaping, new Promise((resolve) => setTimeout(resolve, REAP_WAIT_MS).unref())]);
   }
 
   const imageOf = async (image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }> => {

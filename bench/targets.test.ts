@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateTargets, ratioText, TARGETS, verdict, type TargetFigures } from './targets';
+
+const passing: TargetFigures = {
+  warmP50Ms: 4,
+  warmP99Ms: 12,
+  rawExecP50Ms: 60,
+  warmNodeP50Ms: 10,
+  coldP50Ms: 200,
+  rawColdP50Ms: 180,
+  secondProcessContainerCreated: false,
+  throughputPerS: 350,
+  packagesInstallViolations: 0,
+  packagesCachedRuns: 15,
+  packagesCachedColdP50Ms: 250,
+  rssMb: 120,
+  rssPooledContainers: 16,
+};
+
+const byId = (f: TargetFigures): Record<string, boolean | null> => Object.fromEntries(evaluateTargets(f).map((t) => [t.id, t.met]));
+
+describe('evaluateTargets', () => {
+  it('has one row per target of issue 5, all met by figures inside them', () => {
+    const rows = evaluateTargets(passing);
+    expect(rows.map((r) => r.id)).toEqual([
+      'warmP50',
+      'warmP99',
+      'warmVsRawExec',
+      'warmNodeP50',
+      'coldVsRawCold',
+      'secondProcessReused',
+      'throughput',
+      'packagesNoInstall',
+      'packagesCachedVsCold',
+      'rss',
+    ]);
+    expect(rows.every((r) => r.met === true)).toBe(true);
+  });
+
+  it('treats the limits as inclusive', () => {
+    const met = byId({
+      ...passing,
+      warmP50Ms: TARGETS.warmP50Ms,
+      warmP99Ms: TARGETS.warmP99Ms,
+      rawExecP50Ms: TARGETS.warmP50Ms / TARGETS.warmVsRawExec,
+      coldP50Ms: 125,
+      rawColdP50Ms: 100,
+      throughputPerS: TARGETS.throughputPerS,
+      packagesCachedColdP50Ms: 187.5, // 1.5 x 125
+      rssMb: TARGETS.rssMb,
+    });
+    expect(Object.values(met).every((m) => m === true)).toBe(true);
+  });
+
+  it('reports each miss on its own row', () => {
+    const met = byId({
+      ...passing,
+      warmP50Ms: 7,
+      rawExecP50Ms: 50, // 7 / 50 = 0.14
+      coldP50Ms: 400, // 400 / 180 > 1.25; packages 250 / 400 is still fine
+      secondProcessContainerCreated: true,
+      throughputPerS: 120,
+      packagesInstallViolations: 2,
+      rssMb: 151,
+    });
+    expect(met).toEqual({
+      warmP50: false,
+      warmP99: true,
+      warmVsRawExec: false,
+      warmNodeP50: true,
+      coldVsRawCold: false,
+      secondProcessReused: false,
+      throughput: false,
+      packagesNoInstall: false,
+      packagesCachedVsCold: true,
+      rss: false,
+    });
+  });
+
+  it('says "not measured" rather than met or not when a figure is missing', () => {
+    const met = byId({
+      ...passing,
+      warmNodeP50Ms: Number.NaN,
+      rawColdP50Ms: Number.NaN,
+      secondProcessContainerCreated: null,
+      packagesInstallViolations: null,
+      packagesCachedColdP50Ms: Number.NaN,
+      rssPooledContainers: 12,
+    });
+    expect(met.warmNodeP50).toBeNull();
+    expect(met.coldVsRawCold).toBeNull();
+    expect(met.secondProcessReused).toBeNull();
+    expect(met.packagesNoInstall).toBeNull();
+    expect(met.packagesCachedVsCold).toBeNull();
+    expect(met.rss).toBeNull();
+    expect(met.warmP50).toBe(true);
+    expect([verdict(true), verdict(false), verdict(null)]).toEqual(['met', 'NOT MET', 'not measured']);
+  });
+
+  it('shows the ratio and both sides in the measured column', () => {
+    const row = evaluateTargets({ ...passing, coldP50Ms: 300, rawColdP50Ms: 200 }).find((r) => r.id === 'coldVsRawCold');
+    expect(row?.measured).toBe('1.50x (300.0 ms vs 200.0 ms)');
+    expect(row?.target).toBe('<= 1.25x');
+  });
+
+  it('never prints the limit itself for a ratio just past it', () => {
+    expect(ratioText(2.171, 1.25)).toBe('2.17');
+    expect(ratioText(0.10031, 0.1)).toBe('0.1003');
+    expect(ratioText(0.1, 0.1)).toBe('0.10');
+    expect(ratioText(Number.NaN, 0.1)).toBe('-');
+    const row = evaluateTargets({ ...passing, warmP50Ms: 9.17, rawExecP50Ms: 91.42 }).find((r) => r.id === 'warmVsRawExec');
+    expect(row?.measured).toBe('0.1003x (raw 91.4 ms)');
+    expect(row?.met).toBe(false);
+  });
+});

@@ -1,0 +1,126 @@
+// The targets of issue 5, checked against one run's figures. Pure: the bench reports the
+// outcome, it never fails on it (a busy machine would make it flaky, and it is not a test).
+import { fmt, ratio } from './stats';
+
+export const TARGETS = {
+  warmP50Ms: 5,
+  warmP99Ms: 15,
+  /** warm p50 / raw dockerode exec p50, same run. */
+  warmVsRawExec: 0.1,
+  warmNodeP50Ms: 15,
+  /** cold p50 / raw create + start + wait p50, same run. */
+  coldVsRawCold: 1.25,
+  throughputPerS: 300,
+  /** cold p50 with 2 cached packages / cold p50 without packages, same run. */
+  packagesCachedVsCold: 1.5,
+  rssMb: 150,
+} as const;
+
+/** What the targets are checked against; NaN (or null) means the figure was not measured. */
+export interface TargetFigures {
+  warmP50Ms: number;
+  warmP99Ms: number;
+  rawExecP50Ms: number;
+  warmNodeP50Ms: number;
+  coldP50Ms: number;
+  rawColdP50Ms: number;
+  /** containerCreated of the second `loom exec` process with the same config. */
+  secondProcessContainerCreated: boolean | null;
+  throughputPerS: number;
+  /** Cached-package cold runs that showed an install step (installLog, PACKAGES phase, packagesMs > 0). */
+  packagesInstallViolations: number | null;
+  packagesCachedRuns: number;
+  packagesCachedColdP50Ms: number;
+  rssMb: number;
+  rssPooledContainers: number;
+}
+
+export interface TargetResult {
+  /** Stable identifier, for the JSON output. */
+  id: string;
+  figure: string;
+  measured: string;
+  target: string;
+  /** null: not measured, so neither met nor not met. */
+  met: boolean | null;
+}
+
+const atMost = (value: number, limit: number): boolean | null => (Number.isFinite(value) ? value <= limit : null);
+const atLeast = (value: number, limit: number): boolean | null => (Number.isFinite(value) ? value >= limit : null);
+
+export function evaluateTargets(f: TargetFigures): TargetResult[] {
+  const warmVsRaw = ratio(f.warmP50Ms, f.rawExecP50Ms);
+  const coldVsRaw = ratio(f.coldP50Ms, f.rawColdP50Ms);
+  const pkgVsCold = ratio(f.packagesCachedColdP50Ms, f.coldP50Ms);
+  const ms = (x: number): string => (Number.isFinite(x) ? `${fmt(x)} ms` : '-');
+  const times = (x: number, limit: number): string => (Number.isFinite(x) ? `${ratioText(x, limit)}x` : '-');
+  return [
+    { id: 'warmP50', figure: 'warm p50 (python hello)', measured: ms(f.warmP50Ms), target: `<= ${TARGETS.warmP50Ms} ms`, met: atMost(f.warmP50Ms, TARGETS.warmP50Ms) },
+    { id: 'warmP99', figure: 'warm p99 (python hello)', measured: ms(f.warmP99Ms), target: `<= ${TARGETS.warmP99Ms} ms`, met: atMost(f.warmP99Ms, TARGETS.warmP99Ms) },
+    {
+      id: 'warmVsRawExec',
+      figure: 'warm p50 / raw dockerode exec p50',
+      measured: `${times(warmVsRaw, TARGETS.warmVsRawExec)} (raw ${ms(f.rawExecP50Ms)})`,
+      target: `<= ${TARGETS.warmVsRawExec}x`,
+      met: atMost(warmVsRaw, TARGETS.warmVsRawExec),
+    },
+    { id: 'warmNodeP50', figure: 'warm Node hello p50', measured: ms(f.warmNodeP50Ms), target: `<= ${TARGETS.warmNodeP50Ms} ms`, met: atMost(f.warmNodeP50Ms, TARGETS.warmNodeP50Ms) },
+    {
+      id: 'coldVsRawCold',
+      figure: 'cold p50 / raw create+start+wait p50',
+      measured: `${times(coldVsRaw, TARGETS.coldVsRawCold)} (${ms(f.coldP50Ms)} vs ${ms(f.rawColdP50Ms)})`,
+      target: `<= ${TARGETS.coldVsRawCold}x`,
+      met: atMost(coldVsRaw, TARGETS.coldVsRawCold),
+    },
+    {
+      id: 'secondProcessReused',
+      figure: 'second `loom exec` process, same config',
+      measured: f.secondProcessContainerCreated === null ? '-' : f.secondProcessContainerCreated ? 'created a container' : 'reused (containerCreated false)',
+      target: 'container reused',
+      met: f.secondProcessContainerCreated === null ? null : !f.secondProcessContainerCreated,
+    },
+    {
+      id: 'throughput',
+      figure: 'throughput, 4 containers, concurrency 8',
+      measured: Number.isFinite(f.throughputPerS) ? `${fmt(f.throughputPerS)}/s` : '-',
+      target: `>= ${TARGETS.throughputPerS}/s`,
+      met: atLeast(f.throughputPerS, TARGETS.throughputPerS),
+    },
+    {
+      id: 'packagesNoInstall',
+      figure: 'new container, same 2 packages: install step',
+      measured: f.packagesInstallViolations === null ? '-' : `${f.packagesInstallViolations} of ${f.packagesCachedRuns} cached runs installed`,
+      target: 'none',
+      met: f.packagesInstallViolations === null || f.packagesCachedRuns === 0 ? null : f.packagesInstallViolations === 0,
+    },
+    {
+      id: 'packagesCachedVsCold',
+      figure: 'cold p50 with 2 cached packages / cold p50',
+      measured: `${times(pkgVsCold, TARGETS.packagesCachedVsCold)} (${ms(f.packagesCachedColdP50Ms)})`,
+      target: `<= ${TARGETS.packagesCachedVsCold}x`,
+      met: atMost(pkgVsCold, TARGETS.packagesCachedVsCold),
+    },
+    {
+      id: 'rss',
+      figure: `host process RSS, ${f.rssPooledContainers} pooled containers`,
+      measured: Number.isFinite(f.rssMb) ? `${fmt(f.rssMb)} MB` : '-',
+      target: `<= ${TARGETS.rssMb} MB (16 pooled)`,
+      met: f.rssPooledContainers < 16 ? null : atMost(f.rssMb, TARGETS.rssMb),
+    },
+  ];
+}
+
+/**
+ * A ratio with 2 decimals, or as many more (up to 5) as it takes not to print the limit itself
+ * for a ratio that is not the limit: 0.1003 against 0.1 reads 0.1003, not 0.10.
+ */
+export function ratioText(x: number, limit: number): string {
+  if (!Number.isFinite(x)) return '-';
+  let digits = 2;
+  while (digits < 5 && x !== limit && Number(x.toFixed(digits)) === limit) digits++;
+  return x.toFixed(digits);
+}
+
+export function verdict(met: boolean | null): string {
+  return met === null ? 'not measured' : met ? 'met' : 'NOT MET';
+}

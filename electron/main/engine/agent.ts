@@ -99,7 +99,9 @@ export class ContainerAgent {
     });
     stream.on('data', (chunk: Buffer) => demux.push(chunk));
     stream.on('error', () => undefined);
-    if (!(await ready)) {
+    // Closed while starting (the container was released or removed): let go of the stream,
+    // or its open connection keeps the process alive.
+    if (!(await ready) || !this.alive) {
       stream.destroy();
       return false;
     }

@@ -440,8 +440,11 @@ function server() {
         const session = Number(f[3]);
         const start = Number(f[19]);
         // Orphans go to PID 1 (docker-init): any that appeared since the runner started came
-        // from a program (the container's own main process is older).
-        const orphan = ppid === 1 && start >= startTicks;
+        // from a program. Not the container's own main process (`sleep infinity`): it is in
+        // docker-init's session (1), which no program can join (each runs in a session of its
+        // own), and it is not always older than the runner: on a busy machine docker-init forks
+        // it after the first docker execs have started.
+        const orphan = ppid === 1 && session !== 1 && start >= startTicks;
         if (pgrp === pgid || session === pgid || orphan) {
           found = true;
           try {

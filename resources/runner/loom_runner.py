@@ -556,7 +556,9 @@ class Server:
                 if st is None or st[0] == b"Z":
                     continue
                 _, ppid, pgrp, session, start = st
-                orphan = ppid == self.pid if self.subreaper else (ppid == 1 and start >= self.start_ticks)
+                # Not the container's main process: it is in docker-init's session (1), which no
+                # program can join, and may start after the runner on a busy machine.
+                orphan = ppid == self.pid if self.subreaper else (ppid == 1 and session != 1 and start >= self.start_ticks)
                 if pgrp == job.pid or session == job.pid or orphan:
                     found = True
                     try:

@@ -161,8 +161,11 @@ describe('runDoctor on the real engine', () => {
 
   it('removes the probe container when interrupted', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
-    await expect(runDoctor(docker, address, { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
+    const running = runDoctor(docker, address, { signal: controller.signal });
+    // Interrupt while the probe container exists (a fixed delay is too late on a quiet machine).
+    for (let i = 0; i < 500 && (await probeContainers()).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    await expect(running).rejects.toBeInstanceOf(AbortedError);
     expect(await probeContainers()).toEqual([]);
   });
 

@@ -4,7 +4,7 @@ import { connectDocker } from '../engine/docker-client';
 import { runDoctor, type DoctorCheck } from '../engine/doctor';
 import { UsageError, flag, parseWithPositionals, splitArgs, stringOption, type ParsedValues } from './args';
 import { EXIT, note, reportLoomError, reportUsage, writeJson, type Io } from './format';
-import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
+import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, wrap, type CommandHelp } from './help';
 
 /** Some check failed: the sandbox is not what Loom promises on this engine. */
 export const DOCTOR_FAILED = 1;
@@ -86,9 +86,9 @@ export function render(checks: DoctorCheck[], summary: { ok: number; warn: numbe
   const indent = ' '.repeat(2 + titleWidth);
   const lines: string[] = [];
   for (const c of checks) {
-    const detail = wrap(c.detail, LINE_WIDTH - indent.length);
+    const detail = wrap(c.detail, LINE_WIDTH - indent.length, 30);
     lines.push(`${MARK[c.status]} ${c.title.padEnd(titleWidth)}${detail[0] ?? ''}`, ...detail.slice(1).map((l) => indent + l));
-    if (c.fix && c.status !== 'ok') lines.push(...wrap(`fix: ${c.fix}`, LINE_WIDTH - indent.length).map((l) => indent + l));
+    if (c.fix && c.status !== 'ok') lines.push(...wrap(`fix: ${c.fix}`, LINE_WIDTH - indent.length, 30).map((l) => indent + l));
   }
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const verdict = summary.fail
@@ -98,20 +98,4 @@ export function render(checks: DoctorCheck[], summary: { ok: number; warn: numbe
       : 'The sandbox holds.';
   lines.push('', `${summary.ok} ok, ${plural(summary.warn, 'warning')}, ${summary.fail} failed. ${verdict}`);
   return `${lines.join('\n')}\n`;
-}
-
-/** Splits text into lines of at most `width` characters at spaces (a longer word gets its own line). */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > Math.max(width, 30)) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) lines.push(line);
-  return lines;
 }

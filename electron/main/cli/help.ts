@@ -39,12 +39,15 @@ export function renderOptions(docs: readonly OptionDoc[]): string {
 
 const LINE_WIDTH = 100;
 
-/** Splits text into lines of at most `width` characters at spaces (a longer word gets its own line). */
-function wrap(text: string, width: number): string[] {
+/**
+ * Splits text into lines of at most `width` (never under `minWidth`) characters at spaces
+ * (a longer word gets its own line).
+ */
+export function wrap(text: string, width: number, minWidth = 20): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(' ')) {
-    if (line && line.length + 1 + word.length > Math.max(width, 20)) {
+    if (line && line.length + 1 + word.length > Math.max(width, minWidth)) {
       lines.push(line);
       line = word;
     } else {

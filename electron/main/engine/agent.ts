@@ -3,6 +3,7 @@
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_USER } from './container';
+import { openExec } from './exec';
 import { FrameDemuxer } from './output';
 import { AGENT_JS, AGENT_PY } from './resources';
 
@@ -80,8 +81,7 @@ export class ContainerAgent {
   }
 
   private async tryStart(container: Docker.Container, argv: string[]): Promise<boolean> {
-    const exec = await container.exec({ Cmd: argv, User: SANDBOX_USER, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
-    const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+    const { stream } = await openExec(container, { argv, user: SANDBOX_USER });
     let onReady: () => void = () => undefined;
     const ready = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);

@@ -5,11 +5,14 @@ import type { Duplex } from 'node:stream';
 import { LoomError } from './errors';
 import { CappedBuffer, FrameDemuxer, type StreamKind } from './output';
 
-export interface ExecOptions {
+export interface OpenExecOptions {
   argv: string[];
   env?: Record<string, string>;
   user?: string;
   workingDir?: string;
+}
+
+export interface ExecOptions extends OpenExecOptions {
   /** Written to the program's stdin, which is then closed (an empty array closes it at once). */
   stdin?: Uint8Array;
   maxOutputBytes: number;
@@ -44,7 +47,8 @@ export class ContainerStoppedError extends LoomError {
   override name = 'ContainerStoppedError';
 }
 
-export async function runExec(container: Docker.Container, opts: ExecOptions): Promise<ExecResult> {
+/** Creates an exec with stdin, stdout and stderr attached and starts it: its raw stream. */
+export async function openExec(container: Docker.Container, opts: OpenExecOptions): Promise<{ exec: Docker.Exec; stream: Duplex }> {
   const exec = await container.exec({
     Cmd: opts.argv,
     Env: opts.env ? Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) : undefined,
@@ -54,9 +58,23 @@ export async function runExec(container: Docker.Container, opts: ExecOptions): P
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
-  }).catch(gone);
+  });
+  // An engine that refuses the start (the container stopped or went away since the create)
+  // answers without upgrading the connection, and docker-modem keeps the request body open
+  // for stdin all the same: that socket would keep the process alive forever. Abort it.
+  const abort = new AbortController();
+  try {
+    const stream = (await exec.start({ hijack: true, stdin: true, abortSignal: abort.signal })) as Duplex;
+    return { exec, stream };
+  } catch (err) {
+    abort.abort();
+    throw err;
+  }
+}
+
+export async function runExec(container: Docker.Container, opts: ExecOptions): Promise<ExecResult> {
+  const { exec, stream } = await openExec(container, opts).catch(gone);
   const started = performance.now();
-  const stream = (await exec.start({ hijack: true, stdin: true }).catch(gone)) as Duplex;
   const out = { stdout: new CappedBuffer(opts.maxOutputBytes), stderr: new CappedBuffer(opts.maxOutputBytes) };
   const demux = new FrameDemuxer((kind, payload) => {
     out[kind].push(payload);

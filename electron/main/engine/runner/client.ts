@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_USER } from '../container';
 import { LoomError } from '../errors';
+import { openExec } from '../exec';
 import { CappedBuffer, FrameDemuxer, type StreamKind } from '../output';
 import { RESOURCES_DIR } from '../resources';
 import {
@@ -139,8 +140,7 @@ export class RunnerClient {
   }
 
   private static async tryStart(container: Docker.Container, argv: string[], timeoutMs: number): Promise<RunnerClient | null> {
-    const exec = await container.exec({ Cmd: argv, User: SANDBOX_USER, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false });
-    const stream = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+    const { stream } = await openExec(container, { argv, user: SANDBOX_USER });
     // Frames are routed to the client once it exists; until then only READY matters.
     let client: RunnerClient | undefined;
     let diagnostics = '';

@@ -95,8 +95,15 @@ export async function runExec(container: Docker.Container, opts: ExecOptions): P
     if (killing) return;
     if (why === 'timeout') timedOut = true;
     else aborted = true;
-    killing = (opts.kill?.() ?? Promise.resolve()).catch(() => undefined).then(() => {
-      setTimeout(() => stream.destroy(), KILL_GRACE_MS).unref();
+    // The engine may never answer the kill (a container paused while an exec was being set
+    // up wedges dockerd 20.10 on it): give up on it, and on the stream, after the grace.
+    const killed = (opts.kill?.() ?? Promise.resolve()).then(
+      () => true,
+      () => true,
+    );
+    killing = Promise.race([killed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), KILL_GRACE_MS).unref())]).then((answered) => {
+      if (answered) setTimeout(() => stream.destroy(), KILL_GRACE_MS).unref();
+      else stream.destroy();
     });
   };
   const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;

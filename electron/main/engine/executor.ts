@@ -15,8 +15,8 @@ import {
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
 import { SANDBOX_USER } from './container';
-import { AbortedError, CommandNotFoundError, LoomError, ValidationError } from './errors';
-import { ContainerGoneError, runExec } from './exec';
+import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
+import { ContainerGoneError, ContainerStoppedError, runExec } from './exec';
 import { runProgram, type ProgramResult } from './program';
 import { RunnerDiedError } from './runner/client';
 import type { Acquired, PoolEntry } from './pool';
@@ -25,6 +25,9 @@ import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptio
 import { ExecutionTrace } from './tracing/execution-trace';
 import { OtlpSink, otlpEndpointFromEnv } from './tracing/otlp';
 import { newTraceId, startSpan, type HostSpan, type TraceSink } from './tracing/tracer';
+
+/** Warm containers found dead in a row before the run gives up (a new one is made past the pool's idle ones). */
+const MAX_GONE_RETRIES = 8;
 
 export type ExecuteRequestInput = ExecuteRequest | MessageInitShape<typeof ExecuteRequestSchema>;
 export type ExecuteEventInput = MessageInitShape<typeof ExecuteEventSchema>['event'];
@@ -193,7 +196,9 @@ async function executeOnce(
         emit({ case: 'done', value: response });
         return response;
       } catch (err) {
-        if (err instanceof ContainerGoneError && !acquired.created && attempt === 0) continue;
+        // Several warm containers may have died together (an engine restart): try the next.
+        if (err instanceof ContainerGoneError && !acquired.created && attempt < MAX_GONE_RETRIES) continue;
+        if (err instanceof ContainerGoneError) throw new ContainerStoppedError(`the container is not running (stopped or removed from outside Loom): ${err.message}`, { cause: err });
         throw err;
       }
     }
@@ -253,6 +258,9 @@ async function runOn(
       // caller may take another container.
       if (err instanceof RunnerDiedError && !err.programStarted) throw new ContainerGoneError(err.message, { cause: err });
       if (err instanceof RunnerDiedError) {
+        // The runner died because its container did (killed, paused, removed, engine gone)?
+        const stopped = await stoppedDuringRun(entry);
+        if (stopped) throw new ContainerStoppedError(stopped, { cause: err });
         const oom = await sawOomKill(entry);
         throw new LoomError(
           oom
@@ -265,7 +273,8 @@ async function runOn(
     }
     timings.runMs = result.durationMs;
     // Everything the program's spans wrote is in the file by now: collect the rest.
-    await entry.agent?.flush(executionId);
+    // (Not from a container that is being replaced: its agent is gone, or frozen if paused.)
+    if (result.containerIntact) await entry.agent?.flush(executionId);
     trace.add(
       run
         .setAttribute('loom.exit_code', result.exitCode)
@@ -277,6 +286,14 @@ async function runOn(
     );
     healthy = result.containerIntact;
     if (result.aborted) throw new AbortedError('the execution was cancelled');
+    // A SIGKILL the deadline did not send: the program's own, or its container's end.
+    if (result.exitCode === 137 && !result.timedOut) {
+      const stopped = await stoppedDuringRun(entry);
+      if (stopped) {
+        healthy = false;
+        throw new ContainerStoppedError(stopped);
+      }
+    }
     const oomKilled = result.exitCode === 137 && !result.timedOut && (await sawOomKill(entry));
     emit({ case: 'phase', value: { phase: Phase.DONE, detail: result.timedOut ? 'timed out' : `exit ${result.exitCode}` } });
     return create(ExecuteResponseSchema, {
@@ -319,6 +336,31 @@ async function sawOomKill(entry: PoolEntry): Promise<boolean> {
     return count > seen;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Why the container can no longer run the program (it stopped, was paused or removed, or the
+ * engine stopped answering), or undefined when it still runs. The engine may take a moment
+ * to record a container's end after its streams closed: asked a few times over ~500 ms.
+ */
+async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
+  for (let i = 0; ; i++) {
+    let state: { Running: boolean; Paused: boolean; OOMKilled: boolean; ExitCode: number };
+    try {
+      const inspected = entry.container.inspect();
+      inspected.catch(() => undefined);
+      state = (await Promise.race([inspected, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5_000).unref())])).State;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return 'the container was removed (from outside Loom) while the program ran; a new one serves the next run';
+      return `the container stopped answering while the program ran: the Docker engine did not answer (${describeCause(err)}); a new container serves the next run`;
+    }
+    if (state.Paused) return 'the container was paused (from outside Loom) while the program ran; it is replaced';
+    if (!state.Running) {
+      return `the container stopped while the program ran (${state.OOMKilled ? 'out of memory' : `killed from outside Loom or by the engine, exit ${state.ExitCode}`}); a new one serves the next run`;
+    }
+    if (i >= 5) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

@@ -1,11 +1,15 @@
 // The warm pool: containers grouped by pool key, one execution per container at a time, a
 // bounded number per key with a FIFO wait queue, rotation by use count and age, health checks.
 import type Docker from 'dockerode';
-import { ClosedError, AbortedError } from './errors';
+import { ClosedError, AbortedError, LoomError } from './errors';
 import type { ContainerAgent } from './agent';
 import type { PullProgress } from './images';
 import type { RunnerClient } from './runner/client';
 import type { ContainerSpec, LifecycleSpec } from './request';
+
+/** How long close() waits for the engine to remove containers. */
+const CLOSE_REMOVAL_TIMEOUT_MS = 15_000;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export type EntryState = 'creating' | 'idle' | 'busy' | 'removing';
 
@@ -213,7 +217,16 @@ export class Pool {
       }
     }
     await Promise.all(parking);
-    while (this.removals.size) await Promise.all([...this.removals]);
+    // A removal the engine never answers (a wedged container) must not hold close() forever.
+    const deadline = Date.now() + CLOSE_REMOVAL_TIMEOUT_MS;
+    while (this.removals.size) {
+      const left = deadline - Date.now();
+      const done = left > 0 && (await Promise.race([Promise.all([...this.removals]).then(() => true), sleep(left).then(() => false)]));
+      if (!done) {
+        this.opts.onError?.(new LoomError(`close(): ${this.removals.size} container removal(s) got no answer from the engine within ${CLOSE_REMOVAL_TIMEOUT_MS / 1000} s; left to the engine`));
+        return;
+      }
+    }
   }
 
   private group(key: string, lifecycle: LifecycleSpec): Group {
@@ -237,6 +250,12 @@ export class Pool {
       entry.lifecycle = lifecycle;
       if (this.expired(entry)) {
         this.retire(entry, false);
+        continue;
+      }
+      // Its runner or agent connection closed while it idled: the container died with them
+      // (killed from outside, engine restarted). Do not hand it out.
+      if (brokenHelpers(entry)) {
+        this.retire(entry, lifecycle.autoCleanup === false);
         continue;
       }
       entry.state = 'busy';

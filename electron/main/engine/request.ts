@@ -13,6 +13,7 @@ import {
   MIN_MEMORY_MB,
 } from '../../../shared/defaults';
 import { ValidationError } from './errors';
+import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../shared/request-rules';
 
 export type Runtime = 'python' | 'node' | 'custom';
 export type Network = 'none' | 'bridge';
@@ -77,26 +78,7 @@ const RUNTIME_NAMES: Record<number, Runtime | undefined> = {
   [RuntimeType.CUSTOM]: 'custom',
 };
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const CONFIG_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-// Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest], lowercase path.
-const IMAGE_REF =
-  /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-const PIP_VERSION_CLAUSE = String.raw`(?:===|==|!=|~=|>=|<=|>|<)[A-Za-z0-9.*+!_-]+`;
-// A PEP 508 requirement without URLs, markers or spaces: name[extras]specifiers.
-const PIP_REQUIREMENT = new RegExp(
-  String.raw`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._-]+(?:,[A-Za-z0-9._-]+)*\])?` +
-    `(?:${PIP_VERSION_CLAUSE}(?:,${PIP_VERSION_CLAUSE})*)?$`,
-);
-// An npm name (optionally scoped) with an optional version, range or tag, without spaces.
-const NPM_SPEC = /^(?:@[a-z0-9~][a-z0-9._~-]*\/)?[a-z0-9~][a-z0-9._~-]*(?:@[A-Za-z0-9.^~<>=*+_|-]+)?$/;
-const LOCAL_PACKAGE_FILE: Record<'python' | 'node', RegExp> = {
-  python: /\.(?:whl|tar\.gz|zip)$/,
-  node: /\.(?:tgz|tar\.gz)$/,
-};
-const MAX_COMMAND_BYTES = 1024 * 1024;
 const MAX_ENV_VALUE_BYTES = 128 * 1024;
-const MAX_PACKAGES = 200;
 
 export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): NormalizedRequest {
   const config = req.config;

@@ -134,20 +134,27 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       const image = plan
         ? (await packageCache.imageFor(spec, plan, () => hooks.onPhase?.('packages', spec.packages.join(' ')), hooks.onInstallLog)).image
         : spec.image;
-      let container: Docker.Container;
-      try {
-        const volume = await resources.ensure(docker, spec.image);
-        let imageEnv = imageEnvs.get(image);
-        if (!imageEnv) {
-          imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
-          imageEnvs.set(image, imageEnv);
+      let container: Docker.Container | undefined;
+      for (let attempt = 0; !container; attempt++) {
+        try {
+          const volume = await resources.ensure(docker, spec.image);
+          let imageEnv = imageEnvs.get(image);
+          if (!imageEnv) {
+            imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
+            imageEnvs.set(image, imageEnv);
+          }
+          container = await docker.createContainer(createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv }));
+        } catch (err) {
+          // The image may have been removed since we last saw it.
+          presentImages.delete(spec.image);
+          imageEnvs.delete(image);
+          // Then get it back as a first use would (a pull), or fail as that would: ImagePullError.
+          if (attempt === 0 && image === spec.image && isNoSuchImage(err)) {
+            await imageOf(spec.image, hooks);
+            continue;
+          }
+          throw explainCreateError(err, spec);
         }
-        container = await docker.createContainer(createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv }));
-      } catch (err) {
-        // The image may have been removed since we last saw it.
-        presentImages.delete(spec.image);
-        imageEnvs.delete(image);
-        throw explainCreateError(err, spec);
       }
       let agent: ContainerAgent | null = null;
       try {
@@ -228,6 +235,10 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       return pool.close(options.parkOnClose ? (entry) => park(docker, entry.id, entry.key, options.idleTtlMs ?? DEFAULT_IDLE_TTL_MS) : undefined);
     },
   };
+}
+
+function isNoSuchImage(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404 && /no such image/i.test(describeCause(err));
 }
 
 /** Turns the engine's refusals of a create into errors that name what to change. */

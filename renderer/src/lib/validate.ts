@@ -1,31 +1,14 @@
-// The request form's rules, checked as the user types. They mirror the engine's own checks
-// (electron/main/engine/request.ts), so that a request the form lets through is one the engine
+// The request form's rules, checked as the user types, with the engine's own patterns
+// (shared/request-rules.ts), so that a request the form lets through is one the engine
 // accepts; the engine still validates everything, and its ValidationError is shown if the two
 // ever disagree. Pure: no DOM, no store.
 import { MAX_LIMITS, MIN_MEMORY_MB } from '../../../shared/defaults';
 import { NUMBER_FIELDS, type FormState, type NumberField, type Runtime } from './form-state';
 import { ShellWordsError, splitShellWords } from './shell-words';
+import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../shared/request-rules';
 
 /** Field key → message. Env rows use `env.<id>.name`, chips `packages.<index>`. */
 export type FormErrors = Partial<Record<string, string>>;
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const CONFIG_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-// Docker's reference grammar, simplified as the engine has it: [registry[:port]/]path[:tag][@digest].
-const IMAGE_REF =
-  /^(?:[A-Za-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
-const PIP_VERSION_CLAUSE = String.raw`(?:===|==|!=|~=|>=|<=|>|<)[A-Za-z0-9.*+!_-]+`;
-const PIP_REQUIREMENT = new RegExp(
-  String.raw`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\[[A-Za-z0-9._-]+(?:,[A-Za-z0-9._-]+)*\])?` +
-    `(?:${PIP_VERSION_CLAUSE}(?:,${PIP_VERSION_CLAUSE})*)?$`,
-);
-const NPM_SPEC = /^(?:@[a-z0-9~][a-z0-9._~-]*\/)?[a-z0-9~][a-z0-9._~-]*(?:@[A-Za-z0-9.^~<>=*+_|-]+)?$/;
-const LOCAL_PACKAGE_FILE: Record<'python' | 'node', RegExp> = {
-  python: /\.(?:whl|tar\.gz|zip)$/,
-  node: /\.(?:tgz|tar\.gz)$/,
-};
-const MAX_PACKAGES = 200;
-const MAX_COMMAND_BYTES = 1024 * 1024;
 
 interface NumberRule {
   integer: boolean;

@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineUnavailableError, ValidationError } from './errors';
+import { NO_ANSWER, within } from './deadline';
 
 export interface EngineInfo {
   address: string;
@@ -81,18 +82,11 @@ export function connectDocker(explicit?: string): { docker: Docker; address: str
 
 /** Asks the engine for its version; an engine that does not answer becomes EngineUnavailableError. */
 export async function pingEngine(docker: Docker, address: string, timeoutMs = 10_000): Promise<EngineInfo> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const version = await Promise.race([
-      docker.version(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    const version = await within(docker.version(), timeoutMs);
+    if (version === NO_ANSWER) throw new Error(`no answer within ${timeoutMs} ms`);
     return { address, version: version.Version, apiVersion: version.ApiVersion, os: version.Os };
   } catch (cause) {
     throw new EngineUnavailableError(address, cause);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -35,7 +35,7 @@ describe('openExec', () => {
       import { connectDocker } from ${JSON.stringify(join(HERE, 'docker-client.ts'))};
       import { openExec } from ${JSON.stringify(join(HERE, 'exec.ts'))};
       const { docker } = connectDocker();
-      const c = await docker.createContainer({ Image: ${JSON.stringify(DEFAULT_IMAGES.python)}, Entrypoint: ['sleep'], Cmd: ['infinity'], Labels: { 'dev.loom.test': 'exec' } });
+      const c = await docker.createContainer({ Image: ${JSON.stringify(DEFAULT_IMAGES.python)}, Entrypoint: ['sleep'], Cmd: ['infinity'], Labels: { 'dev.loom.test': 'exec' }, HostConfig: { NetworkMode: 'none' } });
       await c.start();
       const create = c.exec.bind(c);
       c.exec = async (opts) => {

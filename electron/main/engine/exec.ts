@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { LoomError } from './errors';
 import { CappedBuffer, FrameDemuxer, type StreamKind } from './output';
+import { NO_ANSWER, within } from './deadline';
 
 export interface OpenExecOptions {
   argv: string[];
@@ -95,15 +96,11 @@ export async function runExec(container: Docker.Container, opts: ExecOptions): P
     if (killing) return;
     if (why === 'timeout') timedOut = true;
     else aborted = true;
-    // The engine may never answer the kill (a container paused while an exec was being set
-    // up wedges dockerd 20.10 on it): give up on it, and on the stream, after the grace.
-    const killed = (opts.kill?.() ?? Promise.resolve()).then(
-      () => true,
-      () => true,
-    );
-    killing = Promise.race([killed, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), KILL_GRACE_MS).unref())]).then((answered) => {
-      if (answered) setTimeout(() => stream.destroy(), KILL_GRACE_MS).unref();
-      else stream.destroy();
+    // The engine may never answer the kill: then give up on it, and on the stream, at once.
+    const killed = (opts.kill?.() ?? Promise.resolve()).catch(() => undefined);
+    killing = within(killed, KILL_GRACE_MS).then((answer) => {
+      if (answer === NO_ANSWER) stream.destroy();
+      else setTimeout(() => stream.destroy(), KILL_GRACE_MS).unref();
     });
   };
   const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;

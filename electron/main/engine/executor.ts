@@ -15,6 +15,7 @@ import {
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
 import { SANDBOX_USER } from './container';
+import { NO_ANSWER, within } from './deadline';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './exec';
 import { runProgram, type ProgramResult } from './program';
@@ -158,8 +159,8 @@ async function executeOnce(
     end(image.setAttribute('loom.pulled', pulled), 'ok');
     timings.imageMs = performance.now() - t;
 
-    // A warm container that died since its last use (killed or removed from outside) is
-    // replaced once, transparently: the caller never sees it.
+    // A warm container that died since its last use (killed or removed from outside, an
+    // engine restart) is replaced transparently: the caller never sees it.
     for (let attempt = 0; ; attempt++) {
       t = performance.now();
       phase(Phase.CONTAINER, 'acquiring');
@@ -196,7 +197,8 @@ async function executeOnce(
         emit({ case: 'done', value: response });
         return response;
       } catch (err) {
-        // Several warm containers may have died together (an engine restart): try the next.
+        // Several warm containers may have died together (an engine restart): try the next,
+        // up to a bound. A new container that is already gone is reported, not retried.
         if (err instanceof ContainerGoneError && !acquired.created && attempt < MAX_GONE_RETRIES) continue;
         if (err instanceof ContainerGoneError) throw new ContainerStoppedError(`the container is not running (stopped or removed from outside Loom): ${err.message}`, { cause: err });
         throw err;
@@ -286,15 +288,16 @@ async function runOn(
     );
     healthy = result.containerIntact;
     if (result.aborted) throw new AbortedError('the execution was cancelled');
-    // A SIGKILL the deadline did not send: the program's own, or its container's end.
-    if (result.exitCode === 137 && !result.timedOut) {
+    const oomKilled = result.exitCode === 137 && !result.timedOut && (await sawOomKill(entry));
+    // A SIGKILL that neither the deadline nor the memory limit sent: the program's own, or
+    // its container's end.
+    if (result.exitCode === 137 && !result.timedOut && !oomKilled) {
       const stopped = await stoppedDuringRun(entry);
       if (stopped) {
         healthy = false;
         throw new ContainerStoppedError(stopped);
       }
     }
-    const oomKilled = result.exitCode === 137 && !result.timedOut && (await sawOomKill(entry));
     emit({ case: 'phase', value: { phase: Phase.DONE, detail: result.timedOut ? 'timed out' : `exit ${result.exitCode}` } });
     return create(ExecuteResponseSchema, {
       exitCode: result.exitCode,
@@ -348,9 +351,9 @@ async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
   for (let i = 0; ; i++) {
     let state: { Running: boolean; Paused: boolean; OOMKilled: boolean; ExitCode: number };
     try {
-      const inspected = entry.container.inspect();
-      inspected.catch(() => undefined);
-      state = (await Promise.race([inspected, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5_000).unref())])).State;
+      const inspected = await within(entry.container.inspect(), 5_000);
+      if (inspected === NO_ANSWER) throw new Error('no answer within 5 s');
+      state = inspected.State;
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return 'the container was removed (from outside Loom) while the program ran; a new one serves the next run';
       return `the container stopped answering while the program ran: the Docker engine did not answer (${describeCause(err)}); a new container serves the next run`;

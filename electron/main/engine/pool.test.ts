@@ -5,24 +5,37 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, ClosedError } from './errors';
 import { Pool } from './pool';
 import type { ContainerSpec, LifecycleSpec } from './request';
+import type { RunnerClient } from './runner/client';
 
 const spec = { name: 'p' } as ContainerSpec;
 const lifecycle: LifecycleSpec = { maxExecutions: 1000, rotationMs: 3_600_000, healthCheckMs: 60_000, autoCleanup: true };
 
-function makePool(maxPerKey = 2) {
+interface StandIns {
+  /** The runner each new container gets (default none). */
+  runner?: () => RunnerClient | null;
+  /** How removals go (default: at once). */
+  remove?: (id: string) => Promise<void>;
+  closeTimeoutMs?: number;
+}
+
+function makePool(maxPerKey = 2, standIns: StandIns = {}) {
   let n = 0;
   const removed: string[] = [];
+  const errors: unknown[] = [];
   const pool = new Pool({
     maxPerKey,
     create: async () => {
       const id = `c${++n}`;
-      return { id, name: id, container: { id } as Docker.Container, agent: null, runner: Promise.resolve(null) };
+      return { id, name: id, container: { id } as Docker.Container, agent: null, runner: Promise.resolve(standIns.runner?.() ?? null) };
     },
     remove: async (c) => {
+      await standIns.remove?.(c.id);
       removed.push(c.id);
     },
+    onError: (err) => errors.push(err),
+    closeTimeoutMs: standIns.closeTimeoutMs,
   });
-  return { pool, removed, created: () => n };
+  return { pool, removed, errors, created: () => n };
 }
 
 describe('Pool', () => {
@@ -87,5 +100,35 @@ describe('Pool', () => {
     const b = await pool.acquire('k2', spec, lifecycle);
     expect(a.entry.id).not.toBe(b.entry.id);
     expect(b.created).toBe(true);
+  });
+
+  it('does not hand out an idle container whose runner died while it idled, and removes it', async () => {
+    // What an engine restart does to every pooled container: their runner connections close.
+    const runners: { alive: boolean; close: () => void }[] = [];
+    const { pool, removed } = makePool(2, {
+      runner: () => {
+        const r = { alive: true, close: () => undefined };
+        runners.push(r);
+        return r as unknown as RunnerClient;
+      },
+    });
+    const a = await pool.acquire('k', spec, lifecycle);
+    await new Promise((r) => setTimeout(r, 0)); // the runner promise settles
+    pool.release(a.entry, true);
+    runners[0]!.alive = false;
+    const b = await pool.acquire('k', spec, lifecycle);
+    expect(b.created).toBe(true);
+    expect(b.entry.id).toBe('c2');
+    expect(removed).toEqual(['c1']);
+  });
+
+  it('close() stops waiting for a removal the engine never answers, and says so', async () => {
+    const { pool, errors } = makePool(1, { remove: () => new Promise(() => undefined), closeTimeoutMs: 100 });
+    const a = await pool.acquire('k', spec, lifecycle);
+    pool.release(a.entry, true);
+    const started = Date.now();
+    await pool.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(String(errors[0])).toMatch(/1 container removal\(s\) got no answer from the engine within 0\.1 s/);
   });
 });

@@ -6,10 +6,8 @@ import type { ContainerAgent } from './agent';
 import type { PullProgress } from './images';
 import type { RunnerClient } from './runner/client';
 import type { ContainerSpec, LifecycleSpec } from './request';
+import { NO_ANSWER, within } from './deadline';
 
-/** How long close() waits for the engine to remove containers. */
-const CLOSE_REMOVAL_TIMEOUT_MS = 15_000;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export type EntryState = 'creating' | 'idle' | 'busy' | 'removing';
 
@@ -72,6 +70,8 @@ export interface PoolOptions {
   /** Removes a container for good; failures are reported to onError and otherwise ignored. */
   remove: (container: Docker.Container) => Promise<void>;
   onError?: (err: unknown) => void;
+  /** How long close() waits for the engine to remove containers (default 15 s). */
+  closeTimeoutMs?: number;
 }
 
 interface Waiter {
@@ -218,12 +218,11 @@ export class Pool {
     }
     await Promise.all(parking);
     // A removal the engine never answers (a wedged container) must not hold close() forever.
-    const deadline = Date.now() + CLOSE_REMOVAL_TIMEOUT_MS;
+    const waitMs = this.opts.closeTimeoutMs ?? 15_000;
+    const deadline = Date.now() + waitMs;
     while (this.removals.size) {
-      const left = deadline - Date.now();
-      const done = left > 0 && (await Promise.race([Promise.all([...this.removals]).then(() => true), sleep(left).then(() => false)]));
-      if (!done) {
-        this.opts.onError?.(new LoomError(`close(): ${this.removals.size} container removal(s) got no answer from the engine within ${CLOSE_REMOVAL_TIMEOUT_MS / 1000} s; left to the engine`));
+      if ((await within(Promise.all([...this.removals]), deadline - Date.now())) === NO_ANSWER) {
+        this.opts.onError?.(new LoomError(`close(): ${this.removals.size} container removal(s) got no answer from the engine within ${waitMs / 1000} s; left to the engine`));
         return;
       }
     }

@@ -9,6 +9,7 @@ import { ContainerAgent } from './agent';
 import { RunnerClient } from './runner/client';
 import { createOptions } from './container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
+import { within } from './deadline';
 import { connectDocker, pingEngine, type EngineInfo } from './docker-client';
 import { ClosedError, LoomError, ValidationError, describeCause } from './errors';
 import { ensureImage } from './images';
@@ -106,7 +107,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     const reaping = Promise.all(orphans.map((c) => removeContainer(docker, c.id).catch(onError)));
     // A stuck container (paused mid-exec, say) can make the engine sit on a removal: finish
     // the clean-up in the background rather than never start.
-    await Promise.race([reaping, new Promise((resolve) => setTimeout(resolve, REAP_WAIT_MS).unref())]);
+    await within(reaping, REAP_WAIT_MS);
   }
 
   const imageOf = async (image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }> => {

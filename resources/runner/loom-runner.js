@@ -10,6 +10,7 @@
 //                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
 //                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
 //                          0x86 ERROR {message, code}   (the request was not run)
+//                          0x87 SPANS bytes appended to the RUN's spanFile (the trace library's)
 // Output is forwarded as it arrives, at most 64 KiB a frame. One execution at a time: a RUN while
 // another runs gets ERROR code "busy". When stdin closes, the runner kills what runs and exits.
 //
@@ -134,8 +135,8 @@ function server() {
   const vm = require('vm');
 
   const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04;
-  const READY = 0x81, STARTED = 0x82, STDOUT = 0x83, STDERR = 0x84, EXIT = 0x85, ERROR = 0x86;
-  const PROTOCOL_VERSION = 1;
+  const READY = 0x81, STARTED = 0x82, STDOUT = 0x83, STDERR = 0x84, EXIT = 0x85, ERROR = 0x86, SPANS = 0x87;
+  const PROTOCOL_VERSION = 2;
   const HEADER = 9;
   const CHUNK = 64 * 1024;
   const MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -143,6 +144,8 @@ function server() {
   // something unkillable may delay EXIT.
   const DRAIN_MS = 250;
   const SWEEP_MS = 500;
+  // How often the span file of a running program is read for new records.
+  const SPAN_POLL_MS = 20;
   // When the next spare starts: once the program ends, or after this long if it is still running.
   // Not at once: on a one-CPU sandbox a booting node (~30 ms of CPU) would slow the program
   // down, and most programs are done before this.
@@ -271,6 +274,7 @@ function server() {
       if (typeof env !== 'object' || env === null || !Object.values(env).every((v) => typeof v === 'string')) throw new Error('env must map strings to strings');
       if (typeof cwd !== 'string' || !cwd) throw new Error('cwd must be a path');
       if ([...argv, ...Object.keys(env), ...Object.values(env), cwd].some((s) => s.includes('\0'))) throw new Error('NUL byte in argv, env or cwd');
+      if (req.spanFile != null && (typeof req.spanFile !== 'string' || req.spanFile.includes('\0'))) throw new Error('spanFile must be a path');
     } catch (err) {
       error(id, 'bad_request', `malformed RUN request: ${err.message}`);
       return;
@@ -326,6 +330,8 @@ function server() {
       peakRssKb: 0,
       timers: [],
       finished: false,
+      spanPath: req.spanFile || null,
+      spanFd: null,
     };
     watch(job, plan !== null);
     sendJson(STARTED, id, { pid: child.pid });
@@ -364,6 +370,7 @@ function server() {
     };
     sample();
     j.timers.push(setInterval(sample, 50));
+    if (j.spanPath) j.timers.push(setInterval(() => followSpans(j, false), SPAN_POLL_MS));
     const { timeoutMs } = j;
     if (timeoutMs > 0) {
       j.timers.push(
@@ -391,6 +398,7 @@ function server() {
     for (const s of [j.child.stdin, j.child.stdout, j.child.stderr, j.child.stdio[3]]) {
       if (s) s.destroy();
     }
+    followSpans(j, true);
     const { code, signal } = j.exited;
     const signo = signal ? signals[signal] || 0 : 0;
     const measuredCpu = (ownChildrenTicks() - j.before) * 10;
@@ -404,6 +412,48 @@ function server() {
       peakRssKb: j.usage ? Math.max(j.usage.peakRssKb, j.peakRssKb) : j.peakRssKb,
     });
     setImmediate(ensureSpare);
+  }
+
+  /**
+   * Sends what the program's tracing appended to its span file since the last call; the final
+   * call (after the program and its group are gone) sends the rest and removes the file.
+   */
+  function followSpans(j, final) {
+    if (!j.spanPath) return;
+    if (j.spanFd === null) {
+      try {
+        // The program owns /tmp: no following a symlink, no blocking on a FIFO, and nothing
+        // but a regular file is read (not /dev/zero, say).
+        const fd = fs.openSync(j.spanPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+        if (fs.fstatSync(fd).isFile()) j.spanFd = fd;
+        else fs.closeSync(fd);
+      } catch {
+        // not written yet
+      }
+    }
+    if (j.spanFd !== null) {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      for (;;) {
+        let n = 0;
+        try {
+          n = fs.readSync(j.spanFd, buf, 0, CHUNK, null);
+        } catch {
+          n = 0;
+        }
+        if (n === 0) break;
+        send(SPANS, j.id, Buffer.from(buf.subarray(0, n)));
+      }
+    }
+    if (final) {
+      if (j.spanFd !== null) fs.closeSync(j.spanFd);
+      j.spanFd = null;
+      try {
+        fs.unlinkSync(j.spanPath);
+      } catch {
+        // never written
+      }
+      j.spanPath = null;
+    }
   }
 
   function killGroup(pid) {

@@ -13,6 +13,7 @@
 #                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
 #                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
 #                          0x86 ERROR {message, code}   (the request was not run)
+#                          0x87 SPANS bytes appended to the RUN's spanFile (the trace library's)
 # Output is forwarded as it arrives, at most 64 KiB a frame. One execution at a time: a RUN while
 # another runs gets ERROR code "busy". When stdin closes, the runner kills what runs and exits.
 #
@@ -30,8 +31,7 @@
 import os
 import sys
 
-# Pre-imports: what a forked child finds already in sys.modules costs it nothing. Each in a try:
-# the runner must serve even where a module is missing.
+# What the runner itself needs. More is imported while it idles (PREIMPORTS, below).
 import atexit
 import builtins
 import errno
@@ -43,27 +43,36 @@ import json
 import re
 import select
 import signal
+import stat
 import subprocess
 import threading
 import time
 import traceback
 import types
 
-for _name in (
-    "runpy", "random", "collections", "functools", "itertools", "math", "datetime", "pathlib",
-    "typing", "enum", "dataclasses", "contextlib", "copy", "string", "struct", "base64",
-    "hashlib", "textwrap", "decimal", "fractions", "statistics", "shutil", "tempfile", "csv",
-    "uuid", "logging", "argparse", "heapq", "bisect", "operator", "pprint", "site", "asyncio",
-    "urllib.parse", "loom_trace",
-):
+# Pre-imports: what a forked child finds already in sys.modules costs it nothing. They are
+# imported one at a time while the runner idles, not before READY: together they take ~80 ms,
+# which the first program of a new container would otherwise wait for.
+PREIMPORTS = [
+    "loom_trace", "runpy", "random", "collections", "functools", "itertools", "math", "datetime",
+    "pathlib", "typing", "enum", "dataclasses", "contextlib", "copy", "string", "struct",
+    "base64", "hashlib", "textwrap", "decimal", "fractions", "statistics", "shutil", "tempfile",
+    "csv", "uuid", "logging", "argparse", "heapq", "bisect", "operator", "pprint", "asyncio",
+    "urllib.parse",
+]
+
+
+def _preimport_next():
+    """Imports the next module of PREIMPORTS (one missing from the image is skipped)."""
+    name = PREIMPORTS.pop(0)
     try:
-        importlib.import_module(_name)
+        importlib.import_module(name)
     except Exception:
         pass
 
 RUN, STDIN, STDIN_EOF, KILL = 0x01, 0x02, 0x03, 0x04
-READY, STARTED, STDOUT, STDERR, EXIT, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
-PROTOCOL_VERSION = 1
+READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87
+PROTOCOL_VERSION = 2
 HEADER = 9
 CHUNK = 64 * 1024
 MAX_PAYLOAD = 16 * 1024 * 1024
@@ -72,6 +81,8 @@ MAX_PAYLOAD = 16 * 1024 * 1024
 DRAIN_SECONDS = 0.25
 # How long to keep hunting leftovers of a program that keep reappearing (a fork loop).
 SWEEP_SECONDS = 0.5
+# How often the span file of a running program is read for new records.
+SPAN_POLL_SECONDS = 0.02
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -138,7 +149,7 @@ def _signal_name(signo):
 
 
 class Job:
-    def __init__(self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None):
+    def __init__(self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None, span_path=None):
         self.id = ident
         self.pid = pid
         self.popen = popen
@@ -152,6 +163,9 @@ class Job:
         self.status = None
         self.rusage = None
         self.drain_until = None
+        self.span_path = span_path
+        self.span_fd = None
+        self.span_next = self.started + SPAN_POLL_SECONDS
 
 
 WRITABLE_PATHS = ("/tmp", "/dev/shm")
@@ -252,9 +266,15 @@ class Server:
                     poller.register(job.stdin_fd, select.POLLOUT)
                 now = time.monotonic()
                 wake_at = job.drain_until if job.status is not None else job.deadline
+                if job.span_path is not None and job.status is None:
+                    wake_at = job.span_next if wake_at is None else min(wake_at, job.span_next)
                 if wake_at is not None:
                     timeout = max(0, int((wake_at - now) * 1000) + 1)
+            elif PREIMPORTS:
+                timeout = 0  # idle: look for a request, else import the next module
             events = poller.poll(timeout)
+            if not events and self.job is None and PREIMPORTS:
+                _preimport_next()
             for fd, ev in events:
                 if fd == 0:
                     if not self.read_host():
@@ -278,6 +298,9 @@ class Server:
             job.timed_out = True
             job.deadline = None
             self.kill_group(job)
+        if job.span_path is not None and job.status is None and now >= job.span_next:
+            self.follow_spans(job)
+            job.span_next = now + SPAN_POLL_SECONDS
         if job.status is not None and (not job.out_fds or now >= job.drain_until):
             self.finish(job)
 
@@ -345,6 +368,9 @@ class Server:
             env = req["env"]
             cwd = req["cwd"]
             timeout_ms = float(req.get("timeoutMs") or 0)
+            span_path = req.get("spanFile") or None
+            if span_path is not None and (not isinstance(span_path, str) or "\0" in span_path):
+                raise ValueError("spanFile must be a path")
             if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
                 raise ValueError("argv must be a non-empty list of strings")
             if not (isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
@@ -399,7 +425,7 @@ class Server:
             os.close(fd)
         for fd in (in_w, out_r, err_r):
             os.set_blocking(fd, False)
-        self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen)
+        self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen, span_path)
         self.send_json(STARTED, ident, {"pid": pid})
 
     def python_plan(self, argv, env, cwd):
@@ -474,6 +500,42 @@ class Server:
         else:
             os.close(fd)
             del job.out_fds[fd]
+
+    def follow_spans(self, job, final=False):
+        """Sends what the program's tracing appended to its span file since the last call; the
+        final call (after the program and its group are gone) sends the rest and removes it."""
+        if job.span_path is None:
+            return
+        if job.span_fd is None:
+            try:
+                # The program owns /tmp: no following a symlink, no blocking on a FIFO, and
+                # nothing but a regular file is read (not /dev/zero, say).
+                fd = os.open(job.span_path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            except OSError:
+                fd = None
+            if fd is not None:
+                if stat.S_ISREG(os.fstat(fd).st_mode):
+                    job.span_fd = fd
+                else:
+                    os.close(fd)
+        if job.span_fd is not None:
+            while True:
+                try:
+                    data = os.read(job.span_fd, CHUNK)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                self.send(SPANS, job.id, data)
+        if final:
+            if job.span_fd is not None:
+                os.close(job.span_fd)
+                job.span_fd = None
+            try:
+                os.unlink(job.span_path)
+            except OSError:
+                pass
+            job.span_path = None
 
     def write_stdin(self, job):
         fd = job.stdin_fd
@@ -596,6 +658,7 @@ class Server:
         if job.stdin_fd is not None:
             os.close(job.stdin_fd)
             job.stdin_fd = None
+        self.follow_spans(job, final=True)
         status = job.status
         if os.WIFSIGNALED(status):
             signo = os.WTERMSIG(status)

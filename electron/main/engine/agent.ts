@@ -1,5 +1,6 @@
-// The host's end of the in-container agent (resources/agent): one long-lived exec per pooled
-// container that carries span records out, apart from the program's own output.
+// The host's end of the in-container agent (resources/agent): one long-lived exec that carries
+// span records out, apart from the program's own output, in a container whose programs run by
+// docker exec (no runner there: the runner sends the spans of the programs it starts itself).
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_USER } from './container';

@@ -19,14 +19,10 @@ afterAll(async () => {
 
 const py = (code: string) => ['python3', '-c', code];
 
-/** Runs until the config's container serves programs through its runner (it starts after the first run). */
+/** Makes the config's container, and checks it serves programs through its runner (from its first run on). */
 async function warmUp(config: { name: string }): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const r = await executor.execute({ command: py('pass'), config });
-    if (r.usage?.via === 'runner') return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the in-container runner never became ready');
+  const r = await executor.execute({ command: py('pass'), config });
+  expect(r.usage?.via, 'the first run of a new container goes by its runner').toBe('runner');
 }
 
 describe('executor', () => {
@@ -139,19 +135,26 @@ describe('executor', () => {
     expect(r.usage?.wallMs).toBeGreaterThanOrEqual(r.usage!.cpuMs * 0.9);
     expect(Number(r.usage?.peakMemoryKb)).toBeGreaterThan(64 * 1024);
     expect(r.timings?.runMs).toBeGreaterThanOrEqual(r.usage!.wallMs);
-    // The first run of a cold container does not wait for the runner: docker exec serves it.
+    // The first run of a cold container waits for the runner: it goes by the runner too.
     const cold = await executor.execute({ command: py('pass'), config: { name: 'usage-cold' } });
-    expect(cold.usage?.via).toBe('exec');
+    expect(cold.containerCreated).toBe(true);
+    expect(cold.usage?.via).toBe('runner');
   });
 
-  it('kills a runaway run by docker exec (before the runner is up) by replacing its container', async () => {
-    const config = { name: 'timeout-exec' };
-    const r = await executor.execute({ command: py('while True: pass'), timeoutSeconds: 2, config });
-    expect(r.usage?.via).toBe('exec');
-    expect(r.timedOut).toBe(true);
-    const next = await executor.execute({ command: py("print('alive')"), config });
-    expect(text(next.stdout)).toBe('alive\n');
-    expect(next.containerId).not.toBe(r.containerId);
+  it('kills a runaway run by docker exec (no runner) by replacing its container', async () => {
+    const execOnly = await createExecutor({ minIdlePerConfig: 0, runner: false });
+    try {
+      const config = { name: 'timeout-exec' };
+      const r = await execOnly.execute({ command: py('while True: pass'), timeoutSeconds: 2, config });
+      expect(r.usage?.via).toBe('exec');
+      expect(r.timedOut).toBe(true);
+      const next = await execOnly.execute({ command: py("print('alive')"), config });
+      expect(next.usage?.via).toBe('exec');
+      expect(text(next.stdout)).toBe('alive\n');
+      expect(next.containerId).not.toBe(r.containerId);
+    } finally {
+      await execOnly.close();
+    }
   });
 
   it('survives a program that kills the in-container runner: the next request gets a new container', async () => {

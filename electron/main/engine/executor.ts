@@ -225,12 +225,9 @@ async function runOn(
 ): Promise<ExecuteResponse> {
   let healthy = false;
   const executionId = randomUUID();
-  // The trace library appends finished spans to this file; the agent carries them out live.
+  // The trace library appends finished spans to this file; the runner (or the agent) carries
+  // them out live.
   const spanFile = `${WRITABLE_DIR}/.loom-spans-${executionId}.jsonl`;
-  entry.agent?.watch(executionId, spanFile, {
-    onLine: (line) => trace.addContainerLine(line),
-    onOversized: (count) => (trace.malformed += count),
-  });
   const run = root.child('docker.run', { 'loom.command': req.run.argv[0] ?? '', 'loom.container_id': entry.id });
   try {
     emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: req.run.argv[0] ?? '' } });
@@ -252,6 +249,12 @@ async function runOn(
         timeoutMs: req.run.timeoutMs,
         signal: opts.signal,
         onOutput: (kind, chunk) => emit({ case: kind, value: chunk }),
+        spans: {
+          id: executionId,
+          file: spanFile,
+          onLine: (line) => trace.addContainerLine(line),
+          onOversized: (count) => (trace.malformed += count),
+        },
       });
     } catch (err) {
       // The program never ran (a missing command, a bad working directory): the container is fine.
@@ -274,9 +277,6 @@ async function runOn(
       throw err;
     }
     timings.runMs = result.durationMs;
-    // Everything the program's spans wrote is in the file by now: collect the rest.
-    // (Not from a container that is being replaced: its agent is gone, or frozen if paused.)
-    if (result.containerIntact) await entry.agent?.flush(executionId);
     trace.add(
       run
         .setAttribute('loom.exit_code', result.exitCode)

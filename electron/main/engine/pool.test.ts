@@ -26,7 +26,7 @@ function makePool(maxPerKey = 2, standIns: StandIns = {}) {
     maxPerKey,
     create: async () => {
       const id = `c${++n}`;
-      return { id, name: id, container: { id } as Docker.Container, agent: null, runner: Promise.resolve(standIns.runner?.() ?? null) };
+      return { id, name: id, container: { id } as Docker.Container, runner: Promise.resolve(standIns.runner?.() ?? null) };
     },
     remove: async (c) => {
       await standIns.remove?.(c.id);

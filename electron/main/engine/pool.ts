@@ -17,8 +17,11 @@ export interface PoolEntry {
   readonly key: string;
   readonly spec: ContainerSpec;
   readonly container: Docker.Container;
-  /** The in-container agent that carries spans out; null where the image cannot run it. */
-  readonly agent: ContainerAgent | null;
+  /**
+   * The in-container agent that carries spans out of programs run by docker exec; started on
+   * the first such run (programs the runner starts have their spans sent by the runner).
+   */
+  agent: ContainerAgent | null;
   /**
    * The in-container runner programs start from; null until it is ready, or where it cannot
    * run (docker exec serves meanwhile).
@@ -56,8 +59,7 @@ export interface MadeContainer {
   id: string;
   name: string;
   container: Docker.Container;
-  agent: ContainerAgent | null;
-  /** The runner, starting: a cold start does not wait for it (its first program runs by exec). */
+  /** The runner, starting (null where none can run: docker exec serves there). */
   runner: Promise<RunnerClient | null>;
   /** A warm container taken over from another Loom process rather than created. */
   reused?: boolean;
@@ -91,6 +93,8 @@ interface Group {
 export class Pool {
   private readonly groups = new Map<string, Group>();
   private readonly removals = new Set<Promise<void>>();
+  /** Containers being created (and their runners started): close() waits for them too. */
+  private readonly creations = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(private readonly opts: PoolOptions) {}
@@ -220,6 +224,8 @@ export class Pool {
     // A removal the engine never answers (a wedged container) must not hold close() forever.
     const waitMs = this.opts.closeTimeoutMs ?? 15_000;
     const deadline = Date.now() + waitMs;
+    // A creation under way retires its container itself once it sees the pool closed.
+    await within(Promise.allSettled([...this.creations]), waitMs);
     while (this.removals.size) {
       if ((await within(Promise.all([...this.removals]), deadline - Date.now())) === NO_ANSWER) {
         this.opts.onError?.(new LoomError(`close(): ${this.removals.size} container removal(s) got no answer from the engine within ${waitMs / 1000} s; left to the engine`));
@@ -264,7 +270,14 @@ export class Pool {
     return undefined;
   }
 
-  private async createEntry(
+  private createEntry(group: Group, spec: ContainerSpec, lifecycle: LifecycleSpec, hooks: PrepareHooks): Promise<{ entry: PoolEntry; reused: boolean }> {
+    const creation = this.createEntryNow(group, spec, lifecycle, hooks);
+    this.creations.add(creation);
+    void creation.catch(() => undefined).finally(() => this.creations.delete(creation));
+    return creation;
+  }
+
+  private async createEntryNow(
     group: Group,
     spec: ContainerSpec,
     lifecycle: LifecycleSpec,
@@ -276,6 +289,7 @@ export class Pool {
       const now = Date.now();
       const entry: PoolEntry = {
         ...made,
+        agent: null,
         runner: null,
         key: group.key,
         spec,
@@ -286,12 +300,14 @@ export class Pool {
         executions: 1,
       };
       group.entries.add(entry);
-      void runner.then((client) => {
-        // A runner that comes up after its container left the pool (removed, parked, closed)
-        // would keep an engine connection, and the process, alive for nothing.
-        if (entry.state === 'removing' || !group.entries.has(entry) || this.closed) client?.close();
-        else entry.runner = client;
-      });
+      // The first program waits for the runner rather than go by docker exec: it is up in
+      // about the time an exec of the program takes to start (and its leftover check after),
+      // and then serves that program and every later one. Where none can start, exec serves.
+      const client = await runner;
+      // A runner whose container left the pool meanwhile (removed, closed) would keep an engine
+      // connection, and the process, alive for nothing.
+      if (entry.state === 'removing' || !group.entries.has(entry) || this.closed) client?.close();
+      else entry.runner = client;
       if (this.closed) {
         this.retire(entry, false);
         throw new ClosedError('the executor is closed');

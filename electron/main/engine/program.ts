@@ -2,12 +2,21 @@
 // when it is there (a few milliseconds, the timeout kills the program's process group), else
 // through docker exec (the timeout kills the whole container, which the pool then replaces).
 import type Docker from 'dockerode';
+import { ContainerAgent, type WatchHandlers } from './agent';
 import { SANDBOX_USER } from './container';
 import { CommandNotFoundError, ValidationError } from './errors';
 import { ContainerGoneError, runExec } from './exec';
 import type { StreamKind } from './output';
 import type { PoolEntry } from './pool';
 import { RunnerRequestError, type RunnerClient } from './runner/client';
+import { SpanLineSplitter } from './tracing/span-lines';
+
+/** Where the program's trace library writes its spans, and who gets them as they come. */
+export interface SpanTarget extends WatchHandlers {
+  /** Unique per execution. */
+  id: string;
+  file: string;
+}
 
 export interface ProgramOptions {
   argv: string[];
@@ -19,6 +28,7 @@ export interface ProgramOptions {
   maxOutputBytes: number;
   signal?: AbortSignal;
   onOutput: (kind: StreamKind, chunk: Buffer) => void;
+  spans: SpanTarget;
 }
 
 export interface ProgramResult {
@@ -52,6 +62,8 @@ export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promis
 }
 
 async function viaRunner(runner: RunnerClient, opts: ProgramOptions): Promise<ProgramResult> {
+  // The runner follows the span file itself: no round trip to the agent, no second process.
+  const lines = new SpanLineSplitter(opts.spans.onLine, () => opts.spans.onOversized(1));
   const r = await runner.run({
     argv: opts.argv,
     env: { ...runner.baseEnv, ...opts.env },
@@ -61,7 +73,10 @@ async function viaRunner(runner: RunnerClient, opts: ProgramOptions): Promise<Pr
     maxOutputBytes: opts.maxOutputBytes,
     signal: opts.signal,
     onOutput: opts.onOutput,
+    spanFile: opts.spans.file,
+    onSpans: (chunk) => lines.push(chunk),
   });
+  lines.end();
   return {
     ...r,
     usage: { wallMs: r.wallMs, cpuMs: r.cpuMs, peakMemoryKb: BigInt(Math.round(r.peakRssKb)), via: 'runner' },
@@ -88,6 +103,20 @@ function commandNotFound(exitCode: number, stdout: string): string | undefined {
 }
 
 async function viaExec(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramResult> {
+  // No runner here (none in this image, or it refused the request): the agent carries the
+  // spans out. It is started on first need, and reads the span file from its start, so nothing
+  // written before it is up is lost.
+  const agent = (entry.agent ??= new ContainerAgent(entry.container, entry.spec.runtime));
+  agent.watch(opts.spans.id, opts.spans.file, opts.spans);
+  try {
+    return await execWithSpans(entry, opts, agent);
+  } catch (err) {
+    void agent.flush(opts.spans.id); // ends the watch
+    throw err;
+  }
+}
+
+async function execWithSpans(entry: PoolEntry, opts: ProgramOptions, agent: ContainerAgent): Promise<ProgramResult> {
   let firstChunkSeen = false;
   let heldBack: Buffer | undefined;
   const result = await runExec(entry.container, {
@@ -113,12 +142,16 @@ async function viaExec(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramR
   const missing = result.timedOut || result.aborted ? undefined : commandNotFound(result.exitCode, result.stdout.toString('utf8'));
   if (missing !== undefined) throw new CommandNotFoundError(missing || (opts.argv[0] ?? ''), entry.spec.image);
   if (heldBack) opts.onOutput('stdout', heldBack);
+  // Docker cannot kill an exec's process tree: a program that left processes behind would
+  // hand them to the next run, so its container is replaced instead.
+  const containerIntact = !result.timedOut && !result.aborted && !(await leftProcessesBehind(entry.container));
+  // Everything the program's spans wrote is in the file by now: collect the rest (not from a
+  // container being replaced: its agent is gone, or frozen if it was paused).
+  if (containerIntact) await agent.flush(opts.spans.id);
   return {
     ...result,
     usage: { wallMs: result.durationMs, cpuMs: 0, peakMemoryKb: 0n, via: 'exec' },
-    // Docker cannot kill an exec's process tree: a program that left processes behind would
-    // hand them to the next run, so its container is replaced instead.
-    containerIntact: !result.timedOut && !result.aborted && !(await leftProcessesBehind(entry.container)),
+    containerIntact,
   };
 }
 

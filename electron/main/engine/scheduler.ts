@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { ContainerState, RuntimeType, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
 import { create } from '@bufbuild/protobuf';
 import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
-import { ContainerAgent } from './agent';
 import { RunnerClient } from './runner/client';
 import { createOptions } from './container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
@@ -49,10 +48,14 @@ export interface SchedulerOptions {
   minIdlePerConfig?: number;
   /** The resources/ folder to ship into sandboxes (default: the project's own). */
   resourcesRoot?: string;
+  /**
+   * Whether programs start from the in-container runner (default true). false: every program
+   * by docker exec, as in an image with neither python3 nor node (for tests and comparisons).
+   */
+  runner?: boolean;
   /** Called with background failures (removals, health checks) that reach no caller. */
   onError?: (err: unknown) => void;
 }
-
 
 export interface Scheduler {
   readonly docker: Docker;
@@ -118,6 +121,8 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     return result;
   };
 
+  const startRunner = (container: Docker.Container, runtime: ContainerSpec['runtime']): Promise<RunnerClient | null> =>
+    options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime).catch(() => null);
   const pool = new Pool({
     maxPerKey: options.maxContainersPerKey ?? 4,
     onError,
@@ -127,8 +132,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       const claimed = await claimParked(docker, key, owner).catch(() => null);
       if (claimed) {
         const container = docker.getContainer(claimed.id);
-        const agent = new ContainerAgent(container, spec.runtime);
-        return { ...claimed, container, agent, runner: RunnerClient.start(container, spec.runtime), reused: true };
+        return { ...claimed, container, runner: startRunner(container, spec.runtime), reused: true };
       }
       hooks.onPhase?.('container', 'creating');
       const plan = planInstall(spec, sources);
@@ -157,17 +161,12 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
           throw explainCreateError(err, spec);
         }
       }
-      let agent: ContainerAgent | null = null;
       try {
         await container.start();
-        agent = new ContainerAgent(container, spec.runtime);
-        // Programs start from the runner in a few milliseconds once it is up; until then (the
-        // first program of a cold start) docker exec serves, so nobody waits for it.
-        const runner = RunnerClient.start(container, spec.runtime).catch(() => null);
+        const runner = startRunner(container, spec.runtime);
         const info = await container.inspect();
-        return { id: container.id, name: info.Name.replace(/^\//, ''), container, agent, runner };
+        return { id: container.id, name: info.Name.replace(/^\//, ''), container, runner };
       } catch (err) {
-        agent?.close();
         await removeContainer(docker, container.id).catch(onError);
         throw err;
       }

@@ -76,6 +76,9 @@ export interface RunOptions {
   onOutput?: (kind: StreamKind, chunk: Buffer) => void;
   /** Aborting kills the program's process group; the result then says `aborted`. */
   signal?: AbortSignal;
+  /** The file the program's trace library writes: its bytes reach onSpans as they are appended. */
+  spanFile?: string;
+  onSpans?: (chunk: Buffer) => void;
 }
 
 export interface RunResult {
@@ -100,6 +103,7 @@ interface ActiveRun {
   id: number;
   out: Record<StreamKind, CappedBuffer>;
   onOutput?: (kind: StreamKind, chunk: Buffer) => void;
+  onSpans?: (chunk: Buffer) => void;
   aborted: boolean;
   programStarted: boolean;
   started: number;
@@ -233,6 +237,7 @@ export class RunnerClient {
         id,
         out,
         onOutput: opts.onOutput,
+        onSpans: opts.onSpans,
         aborted: false,
         programStarted: false,
         started,
@@ -247,7 +252,7 @@ export class RunnerClient {
         },
       };
       this.runs.set(id, run);
-      const request: RunRequest = { argv: opts.argv, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 0 };
+      const request: RunRequest = { argv: opts.argv, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 0, spanFile: opts.spanFile };
       this.send(encodeJsonFrame(FrameType.RUN, id, request));
       const stdin = opts.stdin ?? new Uint8Array(0);
       for (let at = 0; at < stdin.length; at += MAX_CHUNK) this.send(encodeFrame(FrameType.STDIN, id, stdin.subarray(at, at + MAX_CHUNK)));
@@ -309,6 +314,9 @@ export class RunnerClient {
         }
         break;
       }
+      case FrameType.SPANS:
+        run.onSpans?.(frame.payload);
+        break;
       case FrameType.EXIT:
         run.resolve(resultOf(decodeExit(frame.payload), run.out, run.aborted, run.started));
         break;

@@ -6,7 +6,7 @@ import { SANDBOX_USER } from '../container';
 import { runExec } from '../exec';
 import { requireEngineAndImages, text } from '../test-support';
 import { RunnerClient, RunnerDiedError, type RunOptions, type RunResult } from './client';
-import { percentile, removeResourcesRoot, removeSandbox, startSandbox } from './test-support';
+import { percentile, removeResourcesRoot, removeSandbox, runWithSpans, startSandbox } from './test-support';
 
 const IMAGE = 'node:20-slim';
 let container: Docker.Container;
@@ -35,6 +35,29 @@ const js = (code: string, ...args: string[]): string[] => ['node', '-e', code, .
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('node runner', () => {
+  it('follows the span file while the program runs, sends the rest at its end, then removes it', async () => {
+    const file = '/tmp/.loom-spans-test-js.jsonl';
+    const code = `const fs = require('fs');
+const f = fs.openSync('${file}', 'a');
+fs.writeSync(f, '{"a":1}\\n');
+setTimeout(() => {
+  fs.writeSync(f, '{"b":');
+  setTimeout(() => fs.writeSync(f, '2}\\n{"c":3}'), 50);
+}, 300);`;
+    const { r, spans } = await runWithSpans(run, js(code), file);
+    expect(r.exitCode, text(r.stderr)).toBe(0);
+    expect(spans.bytes).toBe('{"a":1}\n{"b":2}\n{"c":3}');
+    expect(spans.leadMs).toBeGreaterThan(100);
+    const gone = await run(js(`console.log(require('fs').existsSync('${file}'))`));
+    expect(text(gone.stdout)).toBe('false\n');
+  });
+
+  it('reads nothing but a regular file there: a symlink to /dev/zero ends the run as usual', async () => {
+    const zero = await runWithSpans(run, js("require('fs').symlinkSync('/dev/zero', '/tmp/.loom-spans-zero')"), '/tmp/.loom-spans-zero');
+    expect(zero.r.exitCode, text(zero.r.stderr)).toBe(0);
+    expect(zero.spans.chunks).toBe(0);
+  });
+
   it('says READY as the node runner with the container environment', () => {
     expect(client.info.runner).toBe('node');
     expect(client.baseEnv.NODE_PATH).toContain('/opt/loom/lib/trace/node');

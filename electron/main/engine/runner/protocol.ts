@@ -7,8 +7,9 @@
 //   [type u8][execution id u32 big-endian][payload length u32 big-endian][payload]
 //
 // Host → runner, on the runner's stdin (raw bytes: Docker does not frame stdin):
-//   RUN        0x01  JSON RunRequest {argv, env, cwd, timeoutMs}: start a program. `env` is the
-//                    whole environment of the program (nothing is inherited from the runner).
+//   RUN        0x01  JSON RunRequest {argv, env, cwd, timeoutMs, spanFile?}: start a program.
+//                    `env` is the whole environment of the program (nothing is inherited from
+//                    the runner).
 //   STDIN      0x02  bytes for the program's stdin (the host sends at most MAX_CHUNK a frame)
 //   STDIN_EOF  0x03  (empty) close the program's stdin once everything before it is written
 //   KILL       0x04  (empty) SIGKILL the program's whole process group now
@@ -22,8 +23,11 @@
 //   EXIT       0x85  JSON ExitInfo: the program (and its process group) is gone; last frame of
 //                    that execution
 //   ERROR      0x86  JSON {message, code}: the request could not be run (no STARTED, no EXIT)
+//   SPANS      0x87  bytes appended to the RUN's spanFile, read every ~20 ms while the program
+//                    runs and once more after it ends (before EXIT; the file is then removed).
+//                    The bytes are the program's: the host splits and validates the records.
 //
-// Within one execution the order is: STARTED, any STDOUT/STDERR, EXIT; or only ERROR. Output of
+// Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. Output of
 // each stream arrives in order; the relative order of stdout and stderr is the order the runner
 // read them in. The runner's own stderr (Docker's stderr stream) carries only its diagnostics.
 // Frames for an execution id that is not the current one are ignored by the runner.
@@ -39,11 +43,12 @@ export const FrameType = {
   STDERR: 0x84,
   EXIT: 0x85,
   ERROR: 0x86,
+  SPANS: 0x87,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** Bumped on any incompatible change; READY carries it, and the client refuses another one. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const HEADER_SIZE = 9;
 /** The largest STDIN/STDOUT/STDERR payload either side sends in one frame. */
 export const MAX_CHUNK = 64 * 1024;
@@ -59,6 +64,8 @@ export interface RunRequest {
   cwd: string;
   /** 0: no deadline. The runner SIGKILLs the process group at the deadline. */
   timeoutMs: number;
+  /** The file the program's trace library appends span records to: followed, sent as SPANS. */
+  spanFile?: string;
 }
 
 export interface ReadyInfo {

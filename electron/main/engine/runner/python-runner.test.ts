@@ -7,7 +7,7 @@ import { runExec } from '../exec';
 import type { StreamKind } from '../output';
 import { requireEngineAndImages, text } from '../test-support';
 import { RunnerClient, RunnerDiedError, RunnerRequestError, type RunOptions, type RunResult } from './client';
-import { percentile, removeResourcesRoot, removeSandbox, startSandbox } from './test-support';
+import { percentile, removeResourcesRoot, removeSandbox, runWithSpans, startSandbox } from './test-support';
 
 const IMAGE = 'python:3.11-slim';
 let container: Docker.Container;
@@ -237,6 +237,32 @@ describe('python runner', () => {
     await expect(second).rejects.toMatchObject({ code: 'busy' });
     expect(text((await slow).stdout)).toBe('first\n');
     expect(client.alive).toBe(true);
+  });
+
+  it('follows the span file while the program runs, sends the rest at its end, then removes it', async () => {
+    const file = '/tmp/.loom-spans-test-py.jsonl';
+    const code = `import time
+f = open('${file}', 'a')
+f.write('{"a":1}\\n'); f.flush()
+time.sleep(0.3)
+f.write('{"b":'); f.flush()
+time.sleep(0.05)
+f.write('2}\\n{"c":3}'); f.flush()`;
+    const { r, spans } = await runWithSpans(run, py(code), file);
+    expect(r.exitCode, text(r.stderr)).toBe(0);
+    expect(spans.bytes).toBe('{"a":1}\n{"b":2}\n{"c":3}');
+    expect(spans.leadMs).toBeGreaterThan(100);
+    const gone = await run(py(`import os; print(os.path.exists('${file}'))`));
+    expect(text(gone.stdout)).toBe('False\n');
+  });
+
+  it('reads nothing but a regular file there: a FIFO or a symlink to /dev/zero ends the run as usual', async () => {
+    const fifo = await runWithSpans(run, py("import os; os.mkfifo('/tmp/.loom-spans-fifo')"), '/tmp/.loom-spans-fifo');
+    expect(fifo.r.exitCode, text(fifo.r.stderr)).toBe(0);
+    expect(fifo.spans.chunks).toBe(0);
+    const zero = await runWithSpans(run, py("import os; os.symlink('/dev/zero', '/tmp/.loom-spans-zero')"), '/tmp/.loom-spans-zero');
+    expect(zero.r.exitCode, text(zero.r.stderr)).toBe(0);
+    expect(zero.spans.chunks).toBe(0);
   });
 
   it('kills the program when the caller aborts', async () => {

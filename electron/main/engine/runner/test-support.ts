@@ -10,6 +10,7 @@ import { currentOwner } from '../labels';
 import type { Runtime } from '../request';
 import { RESOURCES_DIR } from '../resources';
 import { docker } from '../test-support';
+import type { RunOptions, RunResult } from './client';
 
 const RESOURCES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../resources');
 /** What the resources volume ships (resources.ts SHIPPED plus the runner), laid out the same way. */
@@ -82,4 +83,27 @@ export async function removeSandbox(container: Docker.Container | undefined): Pr
 
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+}
+
+/** What a run sent as SPANS: the bytes, and whether any came before the program had ended. */
+export interface SpansSeen {
+  bytes: string;
+  chunks: number;
+  /** ms from the first SPANS frame to the run's end (> 0: they came while it ran). */
+  leadMs: number;
+}
+
+/** Runs `argv` with a span file and collects what the runner sends of it. */
+export async function runWithSpans(run: (argv: string[], extra: Partial<RunOptions>) => Promise<RunResult>, argv: string[], spanFile: string): Promise<{ r: RunResult; spans: SpansSeen }> {
+  const chunks: Buffer[] = [];
+  let first = 0;
+  const r = await run(argv, {
+    spanFile,
+    onSpans: (chunk) => {
+      if (!first) first = performance.now();
+      chunks.push(chunk);
+    },
+  });
+  const end = performance.now();
+  return { r, spans: { bytes: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length, leadMs: first ? end - first : 0 } };
 }

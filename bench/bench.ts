@@ -17,9 +17,7 @@
 //             read). Removal is NOT timed: it is awaited after the clock stops.
 //   warm      executor.execute() of the same request, caller's view, after a warm-up that
 //             repeats a run until one reports usage.via 'runner' (a new container's first
-//             program waits for its runner; runs that still went by exec are counted). Each
-//             rawExec and warm sample starts after a pause of SETTLE_MS, so that the engine's
-//             background work of the sample before (runc tearing an exec down) lands on neither.
+//             program waits for its runner; runs that still went by exec are counted).
 //   cold      execute() with lifecycle.maxExecutions 1: every run creates a container. The
 //             pool removes the spent container in the background; the bench waits (untimed)
 //             for that removal to finish before the next run, so both cold paths start from a
@@ -158,8 +156,6 @@ const RUNNER_WAIT_MS = 30_000;
 const CLI_TIMEOUT_MS = 60_000;
 /** How long a `loom exec` process may stay after parking its container before the bench stops it. */
 const EXIT_GRACE_MS = 3_000;
-/** The pause before each rawExec and warm sample (see the header). */
-const SETTLE_MS = 30;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---------------------------------------------------------------- clean-up
@@ -881,18 +877,12 @@ async function main(): Promise<void> {
       warmContainerIds.add(r.response.containerId);
       samples.warm.push(r.ms);
     };
-    // Each sample starts from a settled engine: a docker exec leaves runc's teardown running in
-    // the background for some milliseconds, which would land on whichever sample came next.
-    const settled = async (sample: () => Promise<void>): Promise<void> => {
-      await sleep(SETTLE_MS);
-      await sample();
-    };
     if (i % 2 === 0) {
-      await settled(runRaw);
-      await settled(runLoom);
+      await runRaw();
+      await runLoom();
     } else {
-      await settled(runLoom);
-      await settled(runRaw);
+      await runLoom();
+      await runRaw();
     }
   }
   log(`warm: raw p50 ${fmt(percentile(samples.rawExec, 50))} ms, loom p50 ${fmt(percentile(samples.warm, 50))} ms (warm-up ${warmWait.runs} runs; ${problems.warmViaExec} timed runs by exec)`);

@@ -1,11 +1,11 @@
-// Loom's in-container runner (Node 18+, CommonJS, built-in modules only), for images that have
-// node but no python3. The host starts it once per pooled container over one attached exec and
-// asks it to run programs one at a time.
+// Loom's in-container runner (Node 18+, CommonJS, built-in modules only): the main process of
+// a Node container (or, in a container that idles, started by one attached exec where there is
+// node but no python3). The host asks it to run programs one at a time.
 //
 // Protocol (electron/main/engine/runner/protocol.ts is the reference): binary frames both ways,
 //   [type u8][execution id u32 BE][payload length u32 BE][payload]
 // host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs}   0x02 STDIN bytes
-//                          0x03 STDIN_EOF                          0x04 KILL
+//                          0x03 STDIN_EOF   0x04 KILL   0x05 HELLO (say READY again)
 // runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
 //                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
 //                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
@@ -134,7 +134,7 @@ function server() {
   const { signals } = require('os').constants;
   const vm = require('vm');
 
-  const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04;
+  const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04, HELLO = 0x05;
   const READY = 0x81, STARTED = 0x82, STDOUT = 0x83, STDERR = 0x84, EXIT = 0x85, ERROR = 0x86, SPANS = 0x87;
   const PROTOCOL_VERSION = 2;
   const HEADER = 9;
@@ -184,6 +184,7 @@ function server() {
       env: initialEnv,
     });
     child.on('error', () => undefined);
+    preferForOom(child.pid);
     child.once('exit', () => {
       // A spare that died idle (killed by a program) is replaced when it is next needed.
       if (spareChild === child) spareChild = null;
@@ -233,6 +234,11 @@ function server() {
   }
 
   function dispatch(type, id, payload) {
+    if (type === HELLO) {
+      // A new host attached (the container's main process outlives each host's stream).
+      ready();
+      return;
+    }
     if (type === RUN) {
       if (job) error(id, 'busy', `another execution (${job.id}) is running`);
       else start(id, payload);
@@ -304,6 +310,7 @@ function server() {
     } else {
       try {
         child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env, cwd });
+        preferForOom(child.pid);
       } catch (err) {
         error(id, 'spawn_failed', `${argv[0]}: ${err.message}`);
         return;
@@ -552,8 +559,22 @@ function server() {
     }
   }
 
-  sendJson(READY, 0, { runner: 'node', pid: process.pid, version: PROTOCOL_VERSION, interpreter: process.version, env: initialEnv });
+  const ready = () => sendJson(READY, 0, { runner: 'node', pid: process.pid, version: PROTOCOL_VERSION, interpreter: process.version, env: initialEnv });
+  ready();
   spareChild = startSpare();
+}
+
+/**
+ * Makes `pid` the OOM killer's first choice in the container, before the runner (which may be
+ * its main process: its death would stop the container).
+ */
+function preferForOom(pid) {
+  if (pid === undefined) return;
+  try {
+    fs.writeFileSync(`/proc/${pid}/oom_score_adj`, '1000');
+  } catch {
+    // gone already, or not ours to change
+  }
 }
 
 function vmHwmKb(pid) {

@@ -1,14 +1,14 @@
 # Loom's in-container runner (Python 3.8+, standard library only): a fork server.
 #
-# The host starts it once per pooled container over one attached exec and then asks it to run
-# programs one at a time. `python3 -c CODE` and `python3 FILE` are run in a child forked from this
+# It is a pooled container's main process (or, in a container that idles, started by one
+# attached exec); the host asks it to run programs one at a time. `python3 -c CODE` and `python3 FILE` are run in a child forked from this
 # already-initialised interpreter (modules pre-imported), which takes a few milliseconds instead
 # of a fresh interpreter's tens; every other command is forked and exec'd as it is.
 #
 # Protocol (electron/main/engine/runner/protocol.ts is the reference): binary frames both ways,
 #   [type u8][execution id u32 BE][payload length u32 BE][payload]
-# host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs}   0x02 STDIN bytes
-#                          0x03 STDIN_EOF                          0x04 KILL
+# host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs, spanFile}   0x02 STDIN bytes
+#                          0x03 STDIN_EOF   0x04 KILL   0x05 HELLO (say READY again)
 # runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
 #                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
 #                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
@@ -62,6 +62,23 @@ PREIMPORTS = [
 ]
 
 
+def _memory_limit():
+    """The container's memory limit in bytes (cgroup v2 or v1), or None."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                value = f.read().strip()
+        except OSError:
+            continue
+        return None if value == "max" else int(value)
+    return None
+
+
+# A small sandbox keeps its memory for the program (the pre-imports take ~10 MB).
+if (_memory_limit() or 1 << 62) < 128 << 20:
+    PREIMPORTS.clear()
+
+
 def _preimport_next():
     """Imports the next module of PREIMPORTS (one missing from the image is skipped)."""
     name = PREIMPORTS.pop(0)
@@ -70,7 +87,7 @@ def _preimport_next():
     except Exception:
         pass
 
-RUN, STDIN, STDIN_EOF, KILL = 0x01, 0x02, 0x03, 0x04
+RUN, STDIN, STDIN_EOF, KILL, HELLO = 0x01, 0x02, 0x03, 0x04, 0x05
 READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87
 PROTOCOL_VERSION = 2
 HEADER = 9
@@ -245,7 +262,7 @@ class Server:
 
     # -- main loop ------------------------------------------------------------------------
 
-    def serve(self):
+    def ready(self):
         self.send_json(READY, 0, {
             "runner": "python",
             "pid": self.pid,
@@ -253,6 +270,9 @@ class Server:
             "interpreter": sys.version,
             "env": self.initial_env,
         })
+
+    def serve(self):
+        self.ready()
         while True:
             job = self.job
             poller = select.poll()
@@ -340,6 +360,10 @@ class Server:
 
     def dispatch(self, ftype, ident, payload):
         job = self.job
+        if ftype == HELLO:
+            # A new host attached (the container's main process outlives each host's stream).
+            self.ready()
+            return
         if ftype == RUN:
             if job is not None:
                 self.error(ident, "busy", "another execution (%d) is running" % job.id)
@@ -414,6 +438,7 @@ class Server:
                     start_new_session=True, close_fds=True,
                 )
                 pid = popen.pid
+                _prefer_for_oom(pid)
         except OSError as exc:
             for fd in fds:
                 os.close(fd)
@@ -689,6 +714,16 @@ def _which(name, path):
 # Runs in the child only, and never returns into the server: every path ends in os._exit.
 
 
+def _prefer_for_oom(pid):
+    """Makes `pid` the OOM killer's first choice in the container, before the runner (which may
+    be its main process: its death would stop the container)."""
+    try:
+        with open("/proc/%d/oom_score_adj" % pid, "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
+
+
 def _child(server, plan, argv, env, cwd, in_r, out_w, err_w, job_fds):
     try:
         signal.set_wakeup_fd(-1)
@@ -703,6 +738,7 @@ def _child(server, plan, argv, env, cwd, in_r, out_w, err_w, job_fds):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         _prctl(PR_SET_DUMPABLE, 1)
+        _prefer_for_oom(os.getpid())  # (once dumpable: /proc/self is then ours to write)
         mode, target, rest, unbuffered, exe = plan
         os.chdir(cwd)
         _set_environ(server, env)

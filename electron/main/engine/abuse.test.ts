@@ -106,18 +106,18 @@ print(json.dumps(procs))
 const HELPER = /^(python3|node) \/opt\/loom\/lib\/(runner\/loom_runner\.py|runner\/loom-runner\.js|agent\/loom_agent\.py|agent\/loom-agent\.js)$/;
 
 /**
- * Loom's own processes: docker-init (pid 1), the entrypoint `sleep infinity` (the oldest child
- * of pid 1), and the runner (in a container of the runner path) or the agent (exec path: the
- * first program run by docker exec starts it). Both are started by docker exec, so their parent
- * is outside the container (ppid 0), which no program can arrange: a fork of the runner (its
- * cmdline is the runner's) is not mistaken for it.
+ * Loom's own processes: docker-init (pid 1); the container's main process, its oldest child:
+ * the runner (runner path) or `sleep infinity` (exec path); and on the exec path the agent,
+ * started by docker exec, so its parent is outside the container (ppid 0), which no program
+ * can arrange. A fork of the runner (its cmdline is the runner's) is not mistaken for it: it is
+ * not the oldest child of pid 1.
  */
 function isLoomProcess(p: Proc, all: Proc[]): boolean {
   if (p.pid === 1) return true;
   // 'runc init': a docker exec being set up right now (the agent of a new exec-path container).
   if (p.ppid === 0 && (HELPER.test(p.cmd) || p.cmd === 'runc init')) return true;
   const oldestChildOfInit = Math.min(...all.filter((q) => q.ppid === 1).map((q) => q.pid));
-  return p.ppid === 1 && p.pid === oldestChildOfInit && p.cmd === 'sleep infinity';
+  return p.ppid === 1 && p.pid === oldestChildOfInit && (p.cmd === 'sleep infinity' || HELPER.test(p.cmd));
 }
 
 /** The host is fine: the engine answers and the host can still start processes. */

@@ -31,6 +31,12 @@ export interface CreateInput {
   imageEnv?: string[];
   /** The image to start from when it is not spec.image (a derived image with packages). */
   image?: string;
+  /**
+   * The runner's command line, run as the container's main process with stdin open (see
+   * runner/client.ts RunnerClient.attach). Without it the container idles on `sleep infinity`
+   * and programs (and any runner) start in it by docker exec.
+   */
+  runner?: string[];
 }
 
 export function containerName(spec: ContainerSpec, poolKey: string): string {
@@ -39,7 +45,7 @@ export function containerName(spec: ContainerSpec, poolKey: string): string {
 }
 
 export function createOptions(input: CreateInput): Docker.ContainerCreateOptions {
-  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image } = input;
+  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image, runner } = input;
   const fromImage = (name: string): string[] => {
     const entry = imageEnv.find((e) => e.startsWith(`${name}=`));
     return entry ? entry.slice(name.length + 1).split(':').filter(Boolean) : [];
@@ -66,18 +72,21 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
   return {
     name: containerName(spec, poolKey),
     Image: image,
-    // The container only idles; programs run in it by exec. docker-init (Init) is PID 1 so
-    // that orphaned processes are reaped instead of filling the pids limit with zombies.
-    Entrypoint: ['sleep'],
-    Cmd: ['infinity'],
+    // The runner serves programs; without one the container only idles and programs run in it
+    // by exec. docker-init (Init) is PID 1 so that orphaned processes are reaped instead of
+    // filling the pids limit with zombies. A runner's stdin stays open across attaches
+    // (StdinOnce false): the next Loom process that claims the container attaches again.
+    Entrypoint: runner ?? ['sleep'],
+    Cmd: runner ? [] : ['infinity'],
     User: SANDBOX_USER,
     WorkingDir: WRITABLE_DIR,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     Tty: false,
-    OpenStdin: false,
-    AttachStdin: false,
-    AttachStdout: false,
-    AttachStderr: false,
+    OpenStdin: Boolean(runner),
+    StdinOnce: false,
+    AttachStdin: Boolean(runner),
+    AttachStdout: Boolean(runner),
+    AttachStderr: Boolean(runner),
     NetworkDisabled: spec.network === 'none',
     Labels: {
       [LABEL.managed]: 'true',

@@ -60,13 +60,27 @@ export async function openExec(container: Docker.Container, opts: OpenExecOption
     AttachStderr: true,
     Tty: false,
   });
-  // An engine that refuses the start (the container stopped or went away since the create)
-  // answers without upgrading the connection, and docker-modem keeps the request body open
-  // for stdin all the same: that socket would keep the process alive forever. Abort it.
+  return { exec, stream: await hijacked((abortSignal) => exec.start({ hijack: true, stdin: true, abortSignal })) };
+}
+
+/**
+ * Attaches to the container's main process: stdin, stdout and stderr on one raw stream (the
+ * container must have been created with OpenStdin). Before the container starts, nothing it
+ * writes is missed.
+ */
+export function openAttach(container: Docker.Container): Promise<Duplex> {
+  return hijacked((abortSignal) => container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true, abortSignal }));
+}
+
+/**
+ * A hijacked request with stdin. An engine that refuses it (the container stopped or went away
+ * meanwhile) answers without upgrading the connection, and docker-modem keeps the request body
+ * open for stdin all the same: that socket would keep the process alive forever. Abort it.
+ */
+async function hijacked(open: (signal: AbortSignal) => Promise<unknown>): Promise<Duplex> {
   const abort = new AbortController();
   try {
-    const stream = (await exec.start({ hijack: true, stdin: true, abortSignal: abort.signal })) as Duplex;
-    return { exec, stream };
+    return (await open(abort.signal)) as Duplex;
   } catch (err) {
     abort.abort();
     throw err;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
 import { CommandNotFoundError, ValidationError } from './errors';
 import { createExecutor, type Executor } from './executor';
-import { containersOf, requireEngineAndImages, text } from './test-support';
+import { containersOf, docker, requireEngineAndImages, text } from './test-support';
 
 let executor: Executor;
 
@@ -190,6 +190,20 @@ describe('executor', () => {
     // The container stays usable after that error.
     const again = await executor.execute({ runtimeType: RuntimeType.CUSTOM, command: ['node', '-e', 'console.log(3)'], config });
     expect(again.containerCreated).toBe(false);
+  });
+
+  it('serves from the runner as the main process, and falls back to an idling container where the image lacks its interpreter', async () => {
+    const runnerMain = await executor.execute({ command: py("print('main')"), config: { name: 'runner-main' } });
+    const inspected = await docker.getContainer(runnerMain.containerId).inspect();
+    expect(inspected.Config.Entrypoint).toEqual(['python3', '/opt/loom/lib/runner/loom_runner.py']);
+    expect(runnerMain.usage?.via).toBe('runner');
+    // A Python request on an image without python3: the runner cannot be its main process, so
+    // the container idles and the node runner is started in it by exec instead.
+    const config = { name: 'no-python', imageSource: { case: 'customImage' as const, value: 'node:20-slim' } };
+    const r = await executor.execute({ runtimeType: RuntimeType.PYTHON, command: ['node', '-e', 'console.log(6*7)'], config });
+    expect(text(r.stdout)).toBe('42\n');
+    expect(r.usage?.via).toBe('runner');
+    expect((await docker.getContainer(r.containerId).inspect()).Config.Entrypoint).toEqual(['sleep']);
   });
 
   it('refuses bad requests with the field named, before touching the engine', async () => {

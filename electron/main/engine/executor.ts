@@ -360,7 +360,13 @@ async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
     }
     if (state.Paused) return 'the container was paused (from outside Loom) while the program ran; it is replaced';
     if (!state.Running) {
-      return `the container stopped while the program ran (${state.OOMKilled ? 'out of memory' : `killed from outside Loom or by the engine, exit ${state.ExitCode}`}); a new one serves the next run`;
+      // A runner that is the main process takes the container with it, whoever killed it.
+      const why = state.OOMKilled
+        ? 'out of memory'
+        : entry.runner?.isMainProcess
+          ? `the runner died: it is the container's main process, killed by the program, the OOM killer or from outside Loom; exit ${state.ExitCode}`
+          : `killed from outside Loom or by the engine, exit ${state.ExitCode}`;
+      return `the container stopped while the program ran (${why}); a new one serves the next run`;
     }
     if (i >= 5) return undefined;
     await new Promise((resolve) => setTimeout(resolve, 100));

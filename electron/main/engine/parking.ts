@@ -45,9 +45,9 @@ export async function park(docker: Docker, id: string, key: string, ttlMs = DEFA
 
 /**
  * Claims a parked, running, unexpired container of `key` for `owner`, freshest first.
- * Resolves to its id and new name, or null when there is none to be had.
+ * Resolves to its id, new name and main command, or null when there is none to be had.
  */
-export async function claimParked(docker: Docker, key: string, owner: Owner): Promise<{ id: string; name: string; createdAtMs: number } | null> {
+export async function claimParked(docker: Docker, key: string, owner: Owner): Promise<{ id: string; name: string; createdAtMs: number; command: string } | null> {
   const listed = await docker.listContainers({
     filters: { name: [`loom-idle-${key}-`], label: [`${LABEL.managed}=true`], status: ['running'] },
   });
@@ -67,7 +67,7 @@ export async function claimParked(docker: Docker, key: string, owner: Owner): Pr
     }
     const name = ownedName(owner, c.Id);
     await docker.getContainer(c.Id).rename({ name });
-    return { id: c.Id, name, createdAtMs: c.Created * 1000 };
+    return { id: c.Id, name, createdAtMs: c.Created * 1000, command: c.Command };
   }
   return null;
 }

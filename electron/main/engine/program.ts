@@ -8,7 +8,7 @@ import { CommandNotFoundError, ValidationError } from './errors';
 import { ContainerGoneError, runExec } from './exec';
 import type { StreamKind } from './output';
 import type { PoolEntry } from './pool';
-import { RunnerRequestError, type RunnerClient } from './runner/client';
+import { isRunnerCommand, RunnerRequestError, type RunnerClient } from './runner/client';
 import { SpanLineSplitter } from './tracing/span-lines';
 
 /** Where the program's trace library writes its spans, and who gets them as they come. */
@@ -165,7 +165,9 @@ async function leftProcessesBehind(container: Docker.Container): Promise<boolean
     const ppid = top.Titles.indexOf('PPID');
     const args = top.Titles.indexOf('COMMAND');
     const initPid = String(info.State.Pid);
-    const orphans = top.Processes.filter((p) => p[ppid] === initPid && !/^sleep infinity$/.test(p[args] ?? ''));
+    // The container's own main process: the idle entrypoint, or the runner.
+    const main = (cmd: string): boolean => cmd === 'sleep infinity' || isRunnerCommand(cmd);
+    const orphans = top.Processes.filter((p) => p[ppid] === initPid && !main(p[args] ?? ''));
     return orphans.length > 0;
   } catch {
     return true;

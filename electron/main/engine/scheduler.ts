@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { ContainerState, RuntimeType, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
 import { create } from '@bufbuild/protobuf';
 import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
-import { RunnerClient } from './runner/client';
+import { isRunnerCommand, RunnerClient, runnerCommand } from './runner/client';
 import { createOptions } from './container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
 import { within } from './deadline';
@@ -16,7 +16,7 @@ import { currentOwner, type Owner } from './labels';
 import { PackageCache } from './package-cache';
 import { planInstall, type PackageSources } from './packages';
 import { claimParked, DEFAULT_IDLE_TTL_MS, park } from './parking';
-import { Pool, type Acquired, type PoolEntry, type PrepareHooks } from './pool';
+import { Pool, type Acquired, type MadeContainer, type PoolEntry, type PrepareHooks } from './pool';
 
 export type { PrepareHooks };
 import { poolKeyOf, type ContainerSpec, type LifecycleSpec } from './request';
@@ -121,8 +121,64 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     return result;
   };
 
+  // Images that lack the interpreter of a runner as the main process: their containers idle on
+  // sleep and start programs (and any runner) by docker exec.
+  const noRunnerMain = new Set<string>();
+
+  /** Creates and starts a container of `image`; its runner is its main process when `runner`. */
+  const createStarted = async (spec: ContainerSpec, key: string, image: string, runner: string[] | undefined, hooks: PrepareHooks): Promise<MadeContainer | null> => {
+    let createOpts: Docker.ContainerCreateOptions | undefined;
+    let container: Docker.Container | undefined;
+    for (let attempt = 0; !container; attempt++) {
+      try {
+        const volume = await resources.ensure(docker, spec.image);
+        let imageEnv = imageEnvs.get(image);
+        if (!imageEnv) {
+          imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
+          imageEnvs.set(image, imageEnv);
+        }
+        createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv, runner });
+        container = await docker.createContainer(createOpts);
+      } catch (err) {
+        // The image may have been removed since we last saw it.
+        presentImages.delete(spec.image);
+        imageEnvs.delete(image);
+        // Then get it back as a first use would (a pull), or fail as that would: ImagePullError.
+        if (attempt === 0 && image === spec.image && isNoSuchImage(err)) {
+          await imageOf(spec.image, hooks);
+          continue;
+        }
+        throw explainCreateError(err, spec);
+      }
+    }
+    const made = container;
+    try {
+      let client: Promise<RunnerClient | null>;
+      if (runner) {
+        // Attached before it starts: the runner's READY is the container's first word.
+        const attached = await RunnerClient.attach(made, () => made.start());
+        if (!attached) {
+          const exit = await made.inspect().then((i) => i.State.ExitCode, () => undefined);
+          await removeContainer(docker, made.id).catch(onError);
+          // 126/127: no such interpreter in the image. Anything else (too little memory for
+          // the runner, say) concerns this container only.
+          if (exit === 126 || exit === 127) noRunnerMain.add(image);
+          return null;
+        }
+        client = Promise.resolve(attached);
+      } else {
+        await made.start();
+        client = startRunner(made, spec.runtime);
+      }
+      return { id: made.id, name: createOpts?.name ?? made.id, container: made, runner: client };
+    } catch (err) {
+      await removeContainer(docker, made.id).catch(onError);
+      throw err;
+    }
+  };
   const startRunner = (container: Docker.Container, runtime: ContainerSpec['runtime']): Promise<RunnerClient | null> =>
     options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime).catch(() => null);
+
   const pool = new Pool({
     maxPerKey: options.maxContainersPerKey ?? 4,
     onError,
@@ -132,44 +188,19 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       const claimed = await claimParked(docker, key, owner).catch(() => null);
       if (claimed) {
         const container = docker.getContainer(claimed.id);
-        return { ...claimed, container, runner: startRunner(container, spec.runtime), reused: true };
+        const runner = isRunnerCommand(claimed.command) ? RunnerClient.attach(container).catch(() => null) : startRunner(container, spec.runtime);
+        return { ...claimed, container, runner, reused: true };
       }
       hooks.onPhase?.('container', 'creating');
       const plan = planInstall(spec, sources);
       const image = plan
         ? (await packageCache.imageFor(spec, plan, () => hooks.onPhase?.('packages', spec.packages.join(' ')), hooks.onInstallLog)).image
         : spec.image;
-      let container: Docker.Container | undefined;
-      for (let attempt = 0; !container; attempt++) {
-        try {
-          const volume = await resources.ensure(docker, spec.image);
-          let imageEnv = imageEnvs.get(image);
-          if (!imageEnv) {
-            imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
-            imageEnvs.set(image, imageEnv);
-          }
-          container = await docker.createContainer(createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv }));
-        } catch (err) {
-          // The image may have been removed since we last saw it.
-          presentImages.delete(spec.image);
-          imageEnvs.delete(image);
-          // Then get it back as a first use would (a pull), or fail as that would: ImagePullError.
-          if (attempt === 0 && image === spec.image && isNoSuchImage(err)) {
-            await imageOf(spec.image, hooks);
-            continue;
-          }
-          throw explainCreateError(err, spec);
-        }
-      }
-      try {
-        await container.start();
-        const runner = startRunner(container, spec.runtime);
-        const info = await container.inspect();
-        return { id: container.id, name: info.Name.replace(/^\//, ''), container, runner };
-      } catch (err) {
-        await removeContainer(docker, container.id).catch(onError);
-        throw err;
-      }
+      // The runner as the main process: no docker exec to start it (~50 ms less to a first
+      // program). Where it does not come up, an idling container instead.
+      const runner = options.runner === false || noRunnerMain.has(image) ? undefined : runnerCommand(spec.runtime);
+      const made = await createStarted(spec, key, image, runner, hooks);
+      return made ?? (await createStarted(spec, key, image, undefined, hooks))!;
     },
   });
 

@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_USER } from '../container';
 import { LoomError } from '../errors';
-import { openExec } from '../exec';
+import { openAttach, openExec } from '../exec';
 import { CappedBuffer, FrameDemuxer, type StreamKind } from '../output';
 import { RESOURCES_DIR } from '../resources';
 import {
@@ -29,6 +29,21 @@ import {
 /** Where the runners are in every sandbox (shipped with the resources volume). */
 export const RUNNER_PY = `${RESOURCES_DIR}/runner/loom_runner.py`;
 export const RUNNER_JS = `${RESOURCES_DIR}/runner/loom-runner.js`;
+
+/**
+ * The runner of a runtime as a container's main process (createOptions `runner`); none for a
+ * custom image, which may have neither interpreter.
+ */
+export function runnerCommand(runtime: Runtime): string[] | undefined {
+  if (runtime === 'python') return ['python3', RUNNER_PY];
+  if (runtime === 'node') return ['node', RUNNER_JS];
+  return undefined;
+}
+
+/** Whether a container's main command (as `docker ps` shows it) is a runner. */
+export function isRunnerCommand(command: string): boolean {
+  return command === `python3 ${RUNNER_PY}` || command === `node ${RUNNER_JS}`;
+}
 
 /** How long all candidates together may take to say READY before the caller falls back. */
 const START_TIMEOUT_MS = 10_000;
@@ -121,6 +136,9 @@ export class RunnerClient {
   private isAlive = true;
   private diagnostics = '';
 
+  /** Whether the runner is its container's main process (its death stops the container). */
+  isMainProcess = false;
+
   private constructor(
     private readonly stream: Duplex,
     readonly info: ReadyInfo,
@@ -145,10 +163,34 @@ export class RunnerClient {
 
   private static async tryStart(container: Docker.Container, argv: string[], timeoutMs: number): Promise<RunnerClient | null> {
     const { stream } = await openExec(container, { argv, user: SANDBOX_USER });
+    return RunnerClient.over(stream, timeoutMs);
+  }
+
+  /**
+   * The runner that is the container's main process (created with runnerCommand()). Attached
+   * before the container starts (`start`), it is heard from its first READY on; attached to a
+   * running container (one another Loom process parked), it is asked for READY again. Null when
+   * no READY comes within ~10 s: the runner did not start (the image lacks its interpreter).
+   */
+  static async attach(container: Docker.Container, start?: () => Promise<unknown>): Promise<RunnerClient | null> {
+    const stream = await openAttach(container);
+    const ready = RunnerClient.over(stream, START_TIMEOUT_MS);
+    if (start) await start().catch((err: unknown) => {
+      stream.destroy();
+      throw err;
+    });
+    else stream.write(encodeFrame(FrameType.HELLO, 0));
+    const client = await ready;
+    if (client) client.isMainProcess = true;
+    return client;
+  }
+
+  /** Waits for READY on a runner's stream, then serves it; null when none comes in time. */
+  private static over(stream: Duplex, timeoutMs: number): Promise<RunnerClient | null> {
     // Frames are routed to the client once it exists; until then only READY matters.
     let client: RunnerClient | undefined;
     let diagnostics = '';
-    return await new Promise<RunnerClient | null>((resolve) => {
+    return new Promise<RunnerClient | null>((resolve) => {
       const fail = (): void => {
         clearTimeout(timer);
         stream.destroy();

@@ -1,6 +1,7 @@
 // The wire protocol between the host and the in-container runner (resources/runner/
-// loom_runner.py and loom-runner.js). The runner is started once per pooled container over one
-// attached exec (stdin, stdout, stderr; Tty false) and runs one program at a time for the host.
+// loom_runner.py and loom-runner.js). The runner is a pooled container's main process, attached
+// to (stdin, stdout, stderr; Tty false), or, in a container that idles, started once over one
+// attached exec; it runs one program at a time for the host.
 //
 // Every message, in both directions, is one binary frame:
 //
@@ -13,10 +14,12 @@
 //   STDIN      0x02  bytes for the program's stdin (the host sends at most MAX_CHUNK a frame)
 //   STDIN_EOF  0x03  (empty) close the program's stdin once everything before it is written
 //   KILL       0x04  (empty) SIGKILL the program's whole process group now
+//   HELLO      0x05  (empty, id 0) say READY again: a host attached to a runner that is the
+//                    container's main process, which outlives each host's stream
 //
 // Runner → host, on the runner's stdout, which Docker multiplexes into its own frames (so one
 // runner frame can be split across Docker frames and reads: the host reassembles):
-//   READY      0x81  JSON ReadyInfo, once, execution id 0: the runner serves requests
+//   READY      0x81  JSON ReadyInfo, execution id 0, at start and after each HELLO: the runner serves
 //   STARTED    0x82  JSON {pid}: the program runs (sent before any of its output)
 //   STDOUT     0x83  bytes of the program's stdout, forwarded as they arrive, ≤ MAX_CHUNK a frame
 //   STDERR     0x84  bytes of the program's stderr, likewise
@@ -37,6 +40,7 @@ export const FrameType = {
   STDIN: 0x02,
   STDIN_EOF: 0x03,
   KILL: 0x04,
+  HELLO: 0x05,
   READY: 0x81,
   STARTED: 0x82,
   STDOUT: 0x83,

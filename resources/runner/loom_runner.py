@@ -86,6 +86,10 @@ def _preimport_next():
         importlib.import_module(name)
     except Exception:
         pass
+    if not PREIMPORTS:
+        # As at start (see Server): what the modules allocated is never collected in children.
+        gc.collect()
+        gc.freeze()
 
 RUN, STDIN, STDIN_EOF, KILL, HELLO = 0x01, 0x02, 0x03, 0x04, 0x05
 READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87

@@ -36,7 +36,10 @@ describe('openExec', () => {
       import { openExec } from ${JSON.stringify(join(HERE, 'exec.ts'))};
       const { docker } = connectDocker();
       const c = await docker.createContainer({ Image: ${JSON.stringify(DEFAULT_IMAGES.python)}, Entrypoint: ['sleep'], Cmd: ['infinity'], Labels: { 'dev.loom.test': 'exec' }, HostConfig: { NetworkMode: 'none' } });
-      await c.start();
+      await c.start().catch(async (err) => {
+        await c.remove({ force: true });
+        throw err;
+      });
       const create = c.exec.bind(c);
       c.exec = async (opts) => {
         const exec = await create(opts);

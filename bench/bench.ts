@@ -18,6 +18,7 @@
 //   warm      executor.execute() of the same request, caller's view, after a warm-up that
 //             repeats a run until one reports usage.via 'runner' (a new container's first
 //             program waits for its runner; runs that still went by exec are counted).
+//             rawExec and warm alternate in blocks of WARM_BLOCK runs (see there why).
 //   cold      execute() with lifecycle.maxExecutions 1: every run creates a container. The
 //             pool removes the spent container in the background; the bench waits (untimed)
 //             for that removal to finish before the next run, so both cold paths start from a
@@ -35,9 +36,10 @@
 //             was out and the container parked. The container is removed afterwards.
 //   rss       this process's RSS with 16 pooled containers (4 configs x 4), next to its RSS
 //             before any executor existed.
-// rawCold/cold/packages and rawExec/warm are interleaved (order rotating) so that noise from
-// other users of the engine hits every side of each ratio alike. The header carries the load
-// average: on a shared, busy machine the medians are noisy, the ratios less so.
+// rawCold/cold/packages (one by one) and rawExec/warm (in blocks) are interleaved, order
+// rotating, so that noise from other users of the engine hits every side of each ratio alike.
+// The header carries the load average: on a shared, busy machine the medians are noisy, the
+// ratios less so.
 //
 // Clean-up: every container the bench or its executors made is removed (also on SIGINT or
 // SIGTERM); the package cache images this run built are removed at exit, after the report.
@@ -156,6 +158,8 @@ const RUNNER_WAIT_MS = 30_000;
 const CLI_TIMEOUT_MS = 60_000;
 /** How long a `loom exec` process may stay after parking its container before the bench stops it. */
 const EXIT_GRACE_MS = 3_000;
+/** rawExec and warm samples are taken in blocks of this many a side (see the warm phase). */
+const WARM_BLOCK = 10;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---------------------------------------------------------------- clean-up
@@ -863,26 +867,27 @@ async function main(): Promise<void> {
   await rawContainer.start();
   check(problems, 'rawExec warm-up', await rawExec(docker, rawContainer, PY_HELLO));
   const warmWait = await warmUpToRunner(executor, pyWarmRequest, 'warm', problems);
-  for (let i = 0; i < opts.nWarm; i++) {
-    const runRaw = async (): Promise<void> => {
-      const r = await rawExec(docker, rawContainer, PY_HELLO);
-      check(problems, `rawExec #${i}`, r);
-      samples.rawExec.push(r.ms);
-    };
-    const runLoom = async (): Promise<void> => {
-      const r = await loomRun(executor, pyWarmRequest);
-      check(problems, `warm #${i}`, r);
-      if (r.response.containerCreated) problems.warmButCreated++;
-      if (r.via !== 'runner') problems.warmViaExec++;
-      warmContainerIds.add(r.response.containerId);
-      samples.warm.push(r.ms);
-    };
-    if (i % 2 === 0) {
-      await runRaw();
-      await runLoom();
-    } else {
-      await runLoom();
-      await runRaw();
+  const runRaw = async (i: number): Promise<void> => {
+    const r = await rawExec(docker, rawContainer, PY_HELLO);
+    check(problems, `rawExec #${i}`, r);
+    samples.rawExec.push(r.ms);
+  };
+  const runLoom = async (i: number): Promise<void> => {
+    const r = await loomRun(executor, pyWarmRequest);
+    check(problems, `warm #${i}`, r);
+    if (r.response.containerCreated) problems.warmButCreated++;
+    if (r.via !== 'runner') problems.warmViaExec++;
+    warmContainerIds.add(r.response.containerId);
+    samples.warm.push(r.ms);
+  };
+  // In blocks of WARM_BLOCK runs a side, the order alternating: a slow drift of the machine
+  // hits both sides, and no sample pays for the engine's teardown of the other side's sample
+  // just before it (a raw docker exec leaves runc and containerd cleaning up for milliseconds
+  // after its stream ends; measured: right before a Loom run, it doubled that run's time).
+  for (let first = 0, block = 0; first < opts.nWarm; first += WARM_BLOCK, block++) {
+    const ids = Array.from({ length: Math.min(WARM_BLOCK, opts.nWarm - first) }, (_, k) => first + k);
+    for (const side of block % 2 === 0 ? [runRaw, runLoom] : [runLoom, runRaw]) {
+      for (const i of ids) await side(i);
     }
   }
   log(`warm: raw p50 ${fmt(percentile(samples.rawExec, 50))} ms, loom p50 ${fmt(percentile(samples.warm, 50))} ms (warm-up ${warmWait.runs} runs; ${problems.warmViaExec} timed runs by exec)`);

@@ -208,6 +208,7 @@ def exhausted_space():
 class Server:
     def __init__(self):
         self.job = None
+        self.held = None  # frames kept back to leave in one write (see finish)
         self.inbuf = bytearray()
         self.initial_env = _initial_environ()
         self.start_cwd = os.getcwd()
@@ -249,6 +250,12 @@ class Server:
 
     def send(self, ftype, ident, payload=b""):
         data = bytes([ftype]) + ident.to_bytes(4, "big") + len(payload).to_bytes(4, "big") + payload
+        if self.held is not None:
+            self.held.append(data)
+        else:
+            self.write_out(data)
+
+    def write_out(self, data):
         view = memoryview(data)
         while view:
             try:
@@ -672,6 +679,16 @@ class Server:
                 return
 
     def finish(self, job):
+        # The last output, the spans and EXIT leave in one write: one wakeup of everything
+        # between here and the host instead of one per frame.
+        self.held = []
+        try:
+            self.finish_held(job)
+        finally:
+            held, self.held = self.held, None
+            self.write_out(b"".join(held))
+
+    def finish_held(self, job):
         # Whatever is still readable is sent; a pipe held open past the drain time is dropped.
         for fd in list(job.out_fds):
             for _ in range(64):

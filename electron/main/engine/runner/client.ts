@@ -295,10 +295,12 @@ export class RunnerClient {
       };
       this.runs.set(id, run);
       const request: RunRequest = { argv: opts.argv, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 0, spanFile: opts.spanFile };
-      this.send(encodeJsonFrame(FrameType.RUN, id, request));
+      // One write for the request and its stdin: one wakeup on the way in rather than one per frame.
+      const frames = [encodeJsonFrame(FrameType.RUN, id, request)];
       const stdin = opts.stdin ?? new Uint8Array(0);
-      for (let at = 0; at < stdin.length; at += MAX_CHUNK) this.send(encodeFrame(FrameType.STDIN, id, stdin.subarray(at, at + MAX_CHUNK)));
-      this.send(encodeFrame(FrameType.STDIN_EOF, id));
+      for (let at = 0; at < stdin.length; at += MAX_CHUNK) frames.push(encodeFrame(FrameType.STDIN, id, stdin.subarray(at, at + MAX_CHUNK)));
+      frames.push(encodeFrame(FrameType.STDIN_EOF, id));
+      this.send(Buffer.concat(frames));
       if (opts.timeoutMs) armWatchdog(opts.timeoutMs + UNRESPONSIVE_GRACE_MS);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -23,8 +23,8 @@ export interface PoolEntry {
    */
   agent: ContainerAgent | null;
   /**
-   * The in-container runner programs start from; null until it is ready, or where it cannot
-   * run (docker exec serves meanwhile).
+   * The in-container runner programs start from (ready before the entry is handed out); null
+   * where none can run: docker exec serves there.
    */
   runner: RunnerClient | null;
   readonly createdAt: number;

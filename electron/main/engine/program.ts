@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import { ContainerAgent, type WatchHandlers } from './agent';
 import { SANDBOX_USER } from './container';
 import { CommandNotFoundError, ValidationError } from './errors';
-import { ContainerGoneError, runExec } from './exec';
+import { ContainerGoneError, runExec, type ExecResult } from './exec';
 import type { StreamKind } from './output';
 import type { PoolEntry } from './pool';
 import { isRunnerCommand, RunnerRequestError, type RunnerClient } from './runner/client';
@@ -31,15 +31,8 @@ export interface ProgramOptions {
   spans: SpanTarget;
 }
 
-export interface ProgramResult {
-  exitCode: number;
-  stdout: Buffer;
-  stderr: Buffer;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
-  timedOut: boolean;
-  aborted: boolean;
-  durationMs: number;
+/** A run by either path: what a docker exec run reports, plus its usage and the container's state. */
+export interface ProgramResult extends ExecResult {
   usage: { wallMs: number; cpuMs: number; peakMemoryKb: bigint; via: 'runner' | 'exec' };
   /** Whether the container is fit for another run afterwards. */
   containerIntact: boolean;

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANDBOX_USER } from '../container';
 import { runExec } from '../exec';
 import { requireEngineAndImages, text } from '../test-support';
-import { RunnerClient, RunnerDiedError, type RunOptions, type RunResult } from './client';
-import { percentile, removeResourcesRoot, removeSandbox, runWithSpans, startSandbox } from './test-support';
+import { RunnerClient, RunnerDiedError, type RunResult } from './client';
+import { percentile, removeSandboxWithRunner, runOn, runWithSpans, sandboxWithRunner, type RunExtra } from './test-support';
 
 const IMAGE = 'node:20-slim';
 let container: Docker.Container;
@@ -14,22 +14,13 @@ let client: RunnerClient;
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  container = await startSandbox(IMAGE, 'node');
-  const started = await RunnerClient.start(container, 'node');
-  if (!started) throw new Error('the node runner did not start');
-  client = started;
+  ({ container, client } = await sandboxWithRunner(IMAGE, 'node'));
 });
 
-afterAll(async () => {
-  client?.close();
-  await removeSandbox(container);
-  removeResourcesRoot();
-});
+afterAll(() => removeSandboxWithRunner(container, client));
 
-type Extra = Partial<Omit<RunOptions, 'env'>> & { env?: Record<string, string> };
-
-function run(argv: string[], extra: Extra = {}, on: RunnerClient = client): Promise<RunResult> {
-  return on.run({ cwd: '/tmp', timeoutMs: 30_000, maxOutputBytes: 16 << 20, ...extra, argv, env: { ...on.baseEnv, ...extra.env } });
+function run(argv: string[], extra: RunExtra = {}, on: RunnerClient = client): Promise<RunResult> {
+  return runOn(on, argv, extra);
 }
 const js = (code: string, ...args: string[]): string[] => ['node', '-e', code, ...args];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -6,8 +6,8 @@ import { SANDBOX_USER } from '../container';
 import { runExec } from '../exec';
 import type { StreamKind } from '../output';
 import { requireEngineAndImages, text } from '../test-support';
-import { RunnerClient, RunnerDiedError, RunnerRequestError, type RunOptions, type RunResult } from './client';
-import { percentile, removeResourcesRoot, removeSandbox, runWithSpans, startSandbox } from './test-support';
+import { RunnerClient, RunnerDiedError, RunnerRequestError, type RunResult } from './client';
+import { percentile, removeSandbox, removeSandboxWithRunner, runOn, runWithSpans, sandboxWithRunner, startSandbox, type RunExtra } from './test-support';
 
 const IMAGE = 'python:3.11-slim';
 let container: Docker.Container;
@@ -15,22 +15,13 @@ let client: RunnerClient;
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  container = await startSandbox(IMAGE, 'python');
-  const started = await RunnerClient.start(container, 'python');
-  if (!started) throw new Error('the python runner did not start');
-  client = started;
+  ({ container, client } = await sandboxWithRunner(IMAGE, 'python'));
 });
 
-afterAll(async () => {
-  client?.close();
-  await removeSandbox(container);
-  removeResourcesRoot();
-});
+afterAll(() => removeSandboxWithRunner(container, client));
 
-type Extra = Partial<Omit<RunOptions, 'env'>> & { env?: Record<string, string> };
-
-function run(argv: string[], extra: Extra = {}, on: RunnerClient = client): Promise<RunResult> {
-  return on.run({ cwd: '/tmp', timeoutMs: 30_000, maxOutputBytes: 16 << 20, ...extra, argv, env: { ...on.baseEnv, ...extra.env } });
+function run(argv: string[], extra: RunExtra = {}, on: RunnerClient = client): Promise<RunResult> {
+  return runOn(on, argv, extra);
 }
 const py = (code: string, ...args: string[]): string[] => ['python3', '-c', code, ...args];
 

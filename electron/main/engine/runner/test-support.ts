@@ -10,7 +10,7 @@ import { currentOwner } from '../labels';
 import type { Runtime } from '../request';
 import { RESOURCES_DIR } from '../resources';
 import { docker } from '../test-support';
-import type { RunOptions, RunResult } from './client';
+import { RunnerClient, type RunOptions, type RunResult } from './client';
 
 const RESOURCES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../resources');
 /** What the resources volume ships (resources.ts SHIPPED plus the runner), laid out the same way. */
@@ -79,6 +79,29 @@ export async function startSandbox(image: string, runtime: Runtime, { memoryMb =
 
 export async function removeSandbox(container: Docker.Container | undefined): Promise<void> {
   await container?.remove({ force: true }).catch(() => undefined);
+}
+
+/** A sandbox of `image` with its runner started by exec (for a test file's beforeAll). */
+export async function sandboxWithRunner(image: string, runtime: 'python' | 'node'): Promise<{ container: Docker.Container; client: RunnerClient }> {
+  const container = await startSandbox(image, runtime);
+  const client = await RunnerClient.start(container, runtime);
+  if (!client) throw new Error(`the ${runtime} runner did not start`);
+  return { container, client };
+}
+
+/** Undoes sandboxWithRunner (for afterAll), also after a failed start. */
+export async function removeSandboxWithRunner(container: Docker.Container | undefined, client: RunnerClient | undefined): Promise<void> {
+  client?.close();
+  await removeSandbox(container);
+  removeResourcesRoot();
+}
+
+/** What a runner test may set of a run; `env` is added to the runner's own environment. */
+export type RunExtra = Partial<Omit<RunOptions, 'env'>> & { env?: Record<string, string> };
+
+/** Runs `argv` as the runner tests do: in /tmp, 30 s deadline, 16 MB kept of each stream. */
+export function runOn(client: RunnerClient, argv: string[], extra: RunExtra = {}): Promise<RunResult> {
+  return client.run({ cwd: '/tmp', timeoutMs: 30_000, maxOutputBytes: 16 << 20, ...extra, argv, env: { ...client.baseEnv, ...extra.env } });
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -1,6 +1,6 @@
-// A local pip index for the packages figure: tiny pure-Python wheels zipped by the host's
-// python3 (a wheel is a zip with metadata), laid out as a PEP 503 "simple" index in a
-// directory, so that no network is needed. The index is bind-mounted into the install
+// A local pip index for the bench's packages figure and the engine's package tests: tiny
+// pure-Python wheels zipped by the host's python3 (a wheel is a zip with metadata), laid out
+// as a PEP 503 "simple" index in a directory, so that no network is needed. The index is bind-mounted into the install
 // container, where pip runs as nobody (65534): every directory is 0755 and every file 0644.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';

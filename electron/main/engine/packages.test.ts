@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLocalIndex, type LocalIndex } from '../../../bench/wheels';
 import { Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
 import { PackageInstallError, ValidationError } from './errors';
 import { createExecutor, type Executor } from './executor';
@@ -14,36 +15,13 @@ import { docker, requireEngineAndImages, text } from './test-support';
 let dir: string;
 let executor: Executor;
 let npmTarball: string;
-
-/** A minimal pure-Python wheel, zipped by the host's python3 (a wheel is a zip with metadata). */
-function buildWheel(outDir: string, name: string, version: string, value: string): string {
-  const file = join(outDir, `${name}-${version}-py3-none-any.whl`);
-  const script = `
-import sys, zipfile
-name, version, value, path = sys.argv[1:5]
-info = f"{name}-{version}.dist-info"
-files = {
-  f"{name}/__init__.py": f"VALUE = {value!r}\\n",
-  f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n",
-  f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: loom-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-}
-files[f"{info}/RECORD"] = "".join(f"{p},,\\n" for p in list(files) + [f"{info}/RECORD"])
-with zipfile.ZipFile(path, "w") as z:
-  for p, body in files.items(): z.writestr(p, body)
-`;
-  execFileSync('python3', ['-c', script, name, version, value, file]);
-  return file;
-}
+let pipIndex: LocalIndex | undefined;
 
 beforeAll(async () => {
   await requireEngineAndImages();
   dir = mkdtempSync(join(tmpdir(), 'loom-pkgs-'));
-  // A PEP 503 index laid out in a directory: /<project>/index.html listing its files.
-  const index = join(dir, 'index');
-  mkdirSync(join(index, 'loomdemo'), { recursive: true });
-  const wheel = buildWheel(join(index, 'loomdemo'), 'loomdemo', '1.0', 'installed from the local index');
-  const wheelName = wheel.split('/').pop();
-  writeFileSync(join(index, 'loomdemo', 'index.html'), `<html><body><a href="${wheelName}">${wheelName}</a></body></html>`);
+  // A PEP 503 index laid out in a directory, with one wheel (the bench's own builder).
+  pipIndex = buildLocalIndex([{ name: 'loomdemo', version: '1.0', value: 'installed from the local index' }]);
   // An npm package packed to a tarball, as `npm pack` makes it.
   const pkg = join(dir, 'npm-pkg');
   mkdirSync(pkg);
@@ -51,7 +29,7 @@ beforeAll(async () => {
   writeFileSync(join(pkg, 'index.js'), "module.exports = { value: 'installed from a local tarball' };\n");
   const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: pkg }).toString().trim();
   npmTarball = join(dir, packed);
-  executor = await createExecutor({ packageSources: { pipIndexUrl: index }, minIdlePerConfig: 0 });
+  executor = await createExecutor({ packageSources: { pipIndexUrl: pipIndex.index }, minIdlePerConfig: 0 });
 });
 
 afterAll(async () => {
@@ -59,6 +37,7 @@ afterAll(async () => {
   // The derived images this file made (their containers are gone now, so none is in use).
   await prunePackageImages(docker);
   if (dir) rmSync(dir, { recursive: true, force: true });
+  pipIndex?.remove();
 });
 
 describe('packages', () => {

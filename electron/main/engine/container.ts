@@ -39,6 +39,31 @@ export interface CreateInput {
   runner?: string[];
 }
 
+/** Loom's module directories: installed packages first, then the trace libraries. */
+const LOOM_MODULE_DIRS: Record<'PYTHONPATH' | 'NODE_PATH', readonly string[]> = {
+  PYTHONPATH: [PYTHON_PACKAGES_DIR, PYTHON_LIB_DIR],
+  NODE_PATH: [`${NODE_PACKAGES_DIR}/node_modules`, NODE_LIB_DIR],
+};
+
+/**
+ * A user's env (config.env or the request's) with any PYTHONPATH or NODE_PATH of theirs extended
+ * by Loom's module directories instead of replacing them: otherwise `loom_trace`,
+ * `loom-trace.js` and the installed packages stop being importable. The user's entries come
+ * first, so their own modules win a name clash (as PYTHONPATH/NODE_PATH win over site-packages
+ * on their machine); Loom's come after, where only names the user does not define resolve to
+ * them. Like any env var, the user's value replaces the image's.
+ */
+export function withLoomModuleDirs(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  for (const [name, dirs] of Object.entries(LOOM_MODULE_DIRS)) {
+    const value = env[name];
+    if (value === undefined) continue;
+    const own = value.split(':').filter(Boolean);
+    out[name] = [...own, ...dirs.filter((d) => !own.includes(d))].join(':');
+  }
+  return out;
+}
+
 export function containerName(spec: ContainerSpec, poolKey: string): string {
   const label = spec.name ? spec.name.toLowerCase().replace(/[^a-z0-9_.-]/g, '-') : spec.runtime;
   return `loom-${label}-${poolKey.slice(0, 8)}-${randomBytes(3).toString('hex')}`;
@@ -53,12 +78,12 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
   const env: Record<string, string> = {
     HOME: WRITABLE_DIR,
     TMPDIR: WRITABLE_DIR,
-    PYTHONPATH: [PYTHON_PACKAGES_DIR, PYTHON_LIB_DIR, ...fromImage('PYTHONPATH')].join(':'),
+    PYTHONPATH: [...LOOM_MODULE_DIRS.PYTHONPATH, ...fromImage('PYTHONPATH')].join(':'),
     PYTHONDONTWRITEBYTECODE: '1',
     PYTHONUNBUFFERED: '1',
-    NODE_PATH: [`${NODE_PACKAGES_DIR}/node_modules`, NODE_LIB_DIR, ...fromImage('NODE_PATH')].join(':'),
+    NODE_PATH: [...LOOM_MODULE_DIRS.NODE_PATH, ...fromImage('NODE_PATH')].join(':'),
     ...extraEnv,
-    ...spec.env,
+    ...withLoomModuleDirs(spec.env),
   };
   const mounts: Docker.MountSettings[] = [...spec.mounts, ...extraMounts].map((m) => ({
     Type: 'bind',

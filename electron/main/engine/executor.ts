@@ -14,7 +14,7 @@ import {
   type ExecuteRequest,
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
-import { SANDBOX_USER } from './container';
+import { SANDBOX_USER, withLoomModuleDirs } from './container';
 import { NO_ANSWER, within } from './deadline';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './exec';
@@ -236,7 +236,8 @@ async function runOn(
       result = await runProgram(entry, {
         argv: req.run.argv,
         env: {
-          ...req.run.env,
+          // A PYTHONPATH/NODE_PATH of the request's replaces the container's, so Loom's module dirs are added to it.
+          ...withLoomModuleDirs(req.run.env),
           LOOM_EXECUTION_ID: executionId,
           TRACEPARENT: `00-${trace.traceId}-${root.spanId}-01`,
           LOOM_TRACE_ID: trace.traceId,

@@ -7,6 +7,7 @@ import { VERSION_ARG_PREFIX } from '../preload/api';
 import { bindIpc } from './api/ipc';
 import { trustedRenderer } from './api/trusted-sender';
 import { createLoomService, type LoomService } from './app/service';
+import { denyPermissionRequest, lockContents, mainWindowOptions } from './window-policy';
 
 const RENDERER_INDEX = join(import.meta.dirname, '../renderer/index.html');
 /** A service that hangs while removing its containers must not keep the app from quitting. */
@@ -15,20 +16,9 @@ const CLOSE_TIMEOUT_MS = 15_000;
 let mainWindow: BrowserWindow | null = null;
 
 function createWindow(): BrowserWindow {
-  const window = new BrowserWindow({
-    width: 1280,
-    height: 800,
-    show: false,
-    title: 'Loom Sandbox',
-    webPreferences: {
-      preload: join(import.meta.dirname, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      additionalArguments: [`${VERSION_ARG_PREFIX}${app.getVersion()}`],
-    },
-  });
+  const window = new BrowserWindow(
+    mainWindowOptions(join(import.meta.dirname, '../preload/index.cjs'), [`${VERSION_ARG_PREFIX}${app.getVersion()}`]),
+  );
   window.once('ready-to-show', () => window.show());
   window.on('closed', () => {
     if (mainWindow === window) mainWindow = null;
@@ -44,14 +34,9 @@ function createWindow(): BrowserWindow {
   return window;
 }
 
-// The page never leaves the app: no navigation, no new windows, no webviews, no permissions.
-// The CSP itself is a meta tag in renderer/index.html so that it also holds when the page is
-// served without Electron.
-app.on('web-contents-created', (_event, contents) => {
-  contents.on('will-navigate', (event) => event.preventDefault());
-  contents.on('will-attach-webview', (event) => event.preventDefault());
-  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-});
+// The page never leaves the app: no navigation, no new windows, no webviews (window-policy.ts).
+// Every web contents, not only our window's, so that nothing created later escapes the lock.
+app.on('web-contents-created', (_event, contents) => lockContents(contents));
 
 app.enableSandbox();
 
@@ -59,9 +44,7 @@ let service: LoomService | null = null;
 let unbindIpc: (() => void) | null = null;
 
 void app.whenReady().then(async () => {
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) =>
-    callback(false),
-  );
+  session.defaultSession.setPermissionRequestHandler(denyPermissionRequest);
   try {
     service = await createLoomService({
       historyPath: join(app.getPath('userData'), 'history.sqlite'),

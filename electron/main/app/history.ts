@@ -1,8 +1,9 @@
 // The run history: one SQLite row per run, kept across restarts of the app. The request and
-// the response are stored in their proto3 JSON form, exactly as the UI receives them.
-import Database from 'better-sqlite3';
+// the response are stored in their proto3 JSON form, exactly as the UI receives them. The SQL
+// is plain enough for both drivers in ./sqlite (better-sqlite3 in Node, node:sqlite in Electron).
 import type { RunRecord, RunStatus, RunSummary, SerializedError } from '../../../shared/api';
 import type { ExecuteRequestJson, ExecuteResponseJson, SpanJson } from '../../../shared/gen/loom/v1/docker_pb';
+import { inTransaction, openSqlite, type SqliteDatabase, type SqliteDriver } from './sqlite';
 
 /** Above this a response loses spans (never output) until it fits: SQLite rows are read whole. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -18,6 +19,8 @@ export interface RunOutcome {
 
 export interface RunHistoryOptions {
   maxResponseBytes?: number;
+  /** The SQLite driver; by default the one this process can load (see ./sqlite). */
+  driver?: SqliteDriver;
 }
 
 // Each entry moves the schema one version up; user_version records how far a file has come,
@@ -62,21 +65,26 @@ interface RecordRow extends SummaryRow {
 const SUMMARY_COLUMNS = 'id, started_at, finished_at, status, exit_code, duration_ms, container_created, runtime, title';
 
 export class RunHistory {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly maxResponseBytes: number;
+  // node:sqlite throws on a second close(); better-sqlite3 does not. Tracked here for both.
+  private open = true;
 
-  constructor(path: string, options: RunHistoryOptions = {}) {
+  constructor(
+    private readonly path: string,
+    options: RunHistoryOptions = {},
+  ) {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    this.db = new Database(path);
+    this.db = openSqlite(path, options.driver);
     try {
       // WAL: the UI reads the list while a run's row is written, without either waiting.
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('busy_timeout = 5000');
+      this.db.exec('PRAGMA journal_mode = WAL');
+      this.db.exec('PRAGMA busy_timeout = 5000');
       this.migrate();
       // A row still running belongs to a process that died mid-run: nothing will finish it.
       this.db.prepare("UPDATE runs SET status = 'interrupted' WHERE status = 'running'").run();
     } catch (err) {
-      this.db.close();
+      this.close();
       throw err;
     }
   }
@@ -110,22 +118,20 @@ export class RunHistory {
         error: outcome.error ? JSON.stringify(outcome.error) : null,
         truncated: Number(stored?.truncated ?? false),
       });
-    const row = this.db.prepare<[string], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`).get(id);
+    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`).get(id) as SummaryRow | undefined;
     return row ? toSummary(row) : null;
   }
 
   /** Newest first. */
   list(limit = 500): RunSummary[] {
-    return this.db
-      .prepare<[number], SummaryRow>(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`)
-      .all(limit)
-      .map(toSummary);
+    const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as SummaryRow[];
+    return rows.map(toSummary);
   }
 
   get(id: string): RunRecord | null {
-    const row = this.db
-      .prepare<[string], RecordRow>(`SELECT ${SUMMARY_COLUMNS}, request_json, response_json, error_json FROM runs WHERE id = ?`)
-      .get(id);
+    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS}, request_json, response_json, error_json FROM runs WHERE id = ?`).get(id) as
+      | RecordRow
+      | undefined;
     if (!row) return null;
     const record: RunRecord = { ...toSummary(row), request: JSON.parse(row.request_json) as ExecuteRequestJson };
     if (row.response_json !== null) record.response = JSON.parse(row.response_json) as ExecuteResponseJson;
@@ -138,19 +144,21 @@ export class RunHistory {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.open) return;
+    this.open = false;
+    this.db.close();
   }
 
   private migrate(): void {
-    const current = Number(this.db.pragma('user_version', { simple: true }));
+    const { user_version: current } = this.db.prepare('PRAGMA user_version').get() as { user_version: number };
     if (current > MIGRATIONS.length) {
-      throw new Error(`the run history at ${this.db.name} has schema version ${current}, newer than this build knows (${MIGRATIONS.length})`);
+      throw new Error(`the run history at ${this.path} has schema version ${current}, newer than this build knows (${MIGRATIONS.length})`);
     }
     MIGRATIONS.slice(current).forEach((sql, i) => {
-      this.db.transaction(() => {
+      inTransaction(this.db, () => {
         this.db.exec(sql);
-        this.db.pragma(`user_version = ${current + i + 1}`);
-      })();
+        this.db.exec(`PRAGMA user_version = ${current + i + 1}`);
+      });
     });
   }
 }

@@ -102,9 +102,12 @@ export async function runWithShortcut(page: Page): Promise<string> {
   return shownRunId(page);
 }
 
-/** Clicks Run and returns the new run's id. */
+/**
+ * Clicks Run and returns the new run's id. From the Stdin tab too: running switches to the
+ * Output tab, which is not on screen (so has no previous run to tell apart) until then.
+ */
 export async function clickRun(page: Page): Promise<string> {
-  const before = await outputPane(page).getAttribute('data-run-id');
+  const before = (await outputPane(page).count()) > 0 ? await outputPane(page).getAttribute('data-run-id') : null;
   await page.getByTestId('run-button').click();
   const pane = outputPane(page);
   await expect(pane).toHaveAttribute('data-run-id', /.+/, { timeout: 15_000 });

@@ -40,3 +40,46 @@ test('a run is in the history after the host restarts, and opening it shows its 
   await page.getByTestId('tab-output').click();
   await saveScreenshot(page, 'history-after-restart');
 });
+
+test('Run again on a past run starts a new run of the same code, listed in the history with its own output', async ({ page, loom }) => {
+  await openApp(page, loom);
+  await typeProgram(page, ['import uuid', "print('fresh', uuid.uuid4().hex)"].join('\n'));
+  const firstId = await clickRun(page);
+  expect(await waitForRunEnd(page)).toBe('ok');
+  const lines = page.getByTestId('output-lines');
+  const firstOutput = (await lines.getByTestId('stdout-segment').filter({ hasText: /^fresh [0-9a-f]{32}$/ }).textContent()) ?? '';
+  expect(firstOutput).toMatch(/^fresh [0-9a-f]{32}$/);
+
+  // The editor moves on to other code: Run again takes the past run's, not the editor's.
+  await typeProgram(page, "print('something else')");
+  const items = page.getByTestId('history-item');
+  const count = await items.count();
+  const first = page.locator(`[data-testid="history-item"][data-run-id="${firstId}"]`);
+  await first.hover();
+  await first.getByTestId('history-rerun').click();
+
+  await expect(items).toHaveCount(count + 1);
+  // The new run is listed first, under the same title, and shown.
+  const newest = items.first();
+  await expect(newest).not.toHaveAttribute('data-run-id', firstId);
+  const rerunId = (await newest.getAttribute('data-run-id')) ?? '';
+  await expect(outputPane(page)).toHaveAttribute('data-run-id', rerunId);
+  expect(await waitForRunEnd(page)).toBe('ok');
+  await expect(newest).toHaveAttribute('data-status', 'ok');
+  await expect(newest.locator('.history-title')).toHaveText((await first.locator('.history-title').textContent()) ?? '');
+  await expect(newest.getByTestId('history-start-badge')).toHaveText('warm');
+
+  // Fresh output: a new uuid, not the first run's output replayed.
+  const rerunSegment = lines.getByTestId('stdout-segment').filter({ hasText: /^fresh [0-9a-f]{32}$/ });
+  await expect(rerunSegment).toHaveCount(1);
+  expect(await rerunSegment.textContent()).not.toBe(firstOutput);
+  // The past run's code came back into the editor.
+  await expect(page.locator('[data-testid="editor"] .view-lines')).toContainText('uuid.uuid4().hex');
+  // And the engine ran exactly the same request.
+  const [before, after] = await Promise.all([loom.service.getRun(firstId), loom.service.getRun(rerunId)]);
+  expect(after?.request.command).toEqual(before?.request.command);
+  expect(after?.request.command?.at(-1)).toBe("import uuid\nprint('fresh', uuid.uuid4().hex)");
+  // The first run is still there, unchanged.
+  await expect(first).toHaveAttribute('data-status', 'ok');
+  expect(before?.response?.stdout).not.toBe(after?.response?.stdout);
+});

@@ -2,7 +2,7 @@
 // the program's own spans under it, nested as the program nested them, errors marked.
 import type { Locator, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { appendLines, goToEndOfProgram, openApp, runWithShortcut, saveScreenshot, waitForRunEnd } from './helpers';
+import { appendLines, goToEndOfProgram, openApp, runWithShortcut, saveScreenshot, typeProgram, waitForRunEnd } from './helpers';
 
 /** The tree row of the span with this name. */
 function row(page: Page, name: string): Locator {
@@ -25,6 +25,8 @@ test("the guide's Example 1 with a nested span and a failing one shows as a tree
   await page.getByTestId('sidebar-tab-examples').click();
   const example = page.locator('[data-testid="example-item"][data-example-id="data-processing"]');
   await expect(example).toContainText('Example 1');
+  await expect(page.getByTestId('example-item')).not.toHaveCount(0);
+  await saveScreenshot(page, 'examples');
   await example.click();
   await expect(page.locator('[data-testid="editor"] .view-lines')).toContainText('load_data');
 
@@ -91,4 +93,35 @@ test("the guide's Example 1 with a nested span and a failing one shows as a tree
   await outer.getByTestId('trace-toggle').click();
   await expect(outer).toHaveAttribute('aria-expanded', 'false');
   await expect(nested).toHaveCount(0);
+});
+
+test('spans show in the Trace tab while the program runs, each as soon as it ends', async ({ page, loom }) => {
+  await openApp(page, loom);
+  await typeProgram(
+    page,
+    [
+      'import time',
+      'from loom_trace import trace_span',
+      "with trace_span('early_step'): print('early', flush=True)",
+      'time.sleep(8)',
+      "with trace_span('late_step'): print('late')",
+    ].join('\n'),
+  );
+  await runWithShortcut(page);
+  await page.getByTestId('tab-trace').click();
+  const badges = page.getByTestId('run-badges');
+
+  // The first span is in the tree while the run is still going, and the second is not yet.
+  await expect(row(page, 'early_step')).toHaveCount(1, { timeout: 30_000 });
+  await expect(badges).toHaveAttribute('data-status', 'running');
+  await expect(row(page, 'late_step')).toHaveCount(0);
+  await expect(page.getByTestId('tab-trace').locator('.count')).toHaveText(/^[1-9]\d*$/);
+  await saveScreenshot(page, 'trace-live');
+
+  // At the end the rest arrives, under the host's docker.execute.
+  await expect(badges).toHaveAttribute('data-status', 'ok', { timeout: 60_000 });
+  await expect(row(page, 'late_step')).toHaveCount(1);
+  await expect(row(page, 'docker.execute')).toHaveCount(1);
+  expect(await level(row(page, 'early_step'))).toBeGreaterThan(await level(row(page, 'docker.execute')));
+  expect(await level(row(page, 'late_step'))).toBe(await level(row(page, 'early_step')));
 });

@@ -34,6 +34,27 @@ describe('applyProgress', () => {
     expect(layerFraction(p.pull!.layers[1]!)).toBe(0);
   });
 
+  it("takes the engine's first pull message (its id is the tag) as a status line, not a layer", () => {
+    const p = applyProgress(emptyProgress(), [
+      { pull: { image: 'python:3.11-slim', layer: '3.11-slim', status: 'Pulling from library/python' } },
+      { pull: { image: 'python:3.11-slim', layer: 'a2318d6c47ec', status: 'Already exists' } },
+    ]);
+    expect(p.pull?.status).toBe('Pulling from library/python');
+    expect(p.pull?.layers.map((l) => l.id)).toEqual(['a2318d6c47ec']);
+    expect(pullFraction(p.pull!)).toBe(1);
+  });
+
+  it('puts extraction after the download on a layer\'s bar', () => {
+    const layer = (events: { status: string; current?: number; total?: number }[]) =>
+      applyProgress(
+        emptyProgress(),
+        events.map((e) => ({ pull: { image: 'img', layer: 'a', ...e } })),
+      ).pull!.layers[0]!;
+    expect(layerFraction(layer([{ status: 'Downloading', current: 100, total: 100 }]))).toBe(0.5);
+    expect(layerFraction(layer([{ status: 'Downloading', current: 100, total: 100 }, { status: 'Download complete' }]))).toBe(0.5);
+    expect(layerFraction(layer([{ status: 'Download complete' }, { status: 'Extracting', current: 50, total: 100 }]))).toBe(0.75);
+  });
+
   it('keeps the install log bounded', () => {
     const events = Array.from({ length: MAX_INSTALL_LINES + 10 }, (_, i) => ({ installLog: `line ${i}\n` }));
     const p = applyProgress(emptyProgress(), events);

@@ -20,6 +20,8 @@ export interface LayerProgress {
   status: string;
   current: number;
   total: number;
+  /** Downloading, downloaded (checksum, waiting to extract), or extracting: each has its own current/total. */
+  stage: 'download' | 'downloaded' | 'extract';
   done: boolean;
 }
 
@@ -78,11 +80,21 @@ export function applyProgress(progress: RunProgress, events: readonly ExecuteEve
 
 // "Download complete" is not done: extraction follows.
 const DONE_STATUSES = /^(pull complete|already exists)$/i;
+const DOWNLOADED_STATUSES = /^(verifying checksum|download complete)$/i;
+
+function stageOf(status: string, before: LayerProgress['stage'] | undefined): LayerProgress['stage'] {
+  if (/^extracting/i.test(status)) return 'extract';
+  if (DOWNLOADED_STATUSES.test(status)) return 'downloaded';
+  if (/^downloading/i.test(status)) return 'download';
+  return before ?? 'download';
+}
 
 function applyPull(state: PullState | undefined, event: PullProgressJson): PullState {
   const image = event.image ?? state?.image ?? '';
   const layers = state?.layers ?? [];
-  if (!event.layer) return { image, layers, status: event.status ?? state?.status ?? '' };
+  // The engine's first message carries the tag where layer messages carry a layer id
+  // ({"status": "Pulling from library/python", "id": "3.11-slim"}): a status line, not a layer.
+  if (!event.layer || /^pulling from /i.test(event.status ?? '')) return { image, layers, status: event.status ?? state?.status ?? '' };
   const status = event.status ?? '';
   const current = num(event.current);
   const total = num(event.total);
@@ -91,10 +103,11 @@ function applyPull(state: PullState | undefined, event: PullProgressJson): PullS
   const layer: LayerProgress = {
     id: event.layer,
     status,
-    // "Extracting" restarts current at 0 with its own total; keep the larger total seen so the
-    // bar does not jump back when a layer moves from download to extraction.
+    // Statuses without figures ("Download complete") keep the last ones; "Extracting" starts
+    // again at 0 with its own total, which layerFraction places in the second half of the bar.
     current: total > 0 ? current : (before?.current ?? 0),
     total: total > 0 ? total : (before?.total ?? 0),
+    stage: stageOf(status, before?.stage),
     done: DONE_STATUSES.test(status),
   };
   const next = index >= 0 ? layers.map((l, i) => (i === index ? layer : l)) : [...layers, layer];
@@ -110,13 +123,20 @@ export function pullFraction(pull: PullState): number | undefined {
   for (const layer of pull.layers) {
     if (layer.total <= 0) continue;
     total += layer.total;
-    current += layer.done ? layer.total : Math.min(layer.current, layer.total);
+    current += layer.total * (layerFraction(layer) ?? 0);
   }
   if (total === 0) return pull.layers.length > 0 && pull.layers.every((l) => l.done) ? 1 : undefined;
   return current / total;
 }
 
+/**
+ * A layer's progress from 0 to 1: its download is the first half, its extraction the second,
+ * so the bar never jumps back when extraction starts counting from 0 again.
+ */
 export function layerFraction(layer: LayerProgress): number | undefined {
   if (layer.done) return 1;
-  return layer.total > 0 ? Math.min(1, layer.current / layer.total) : undefined;
+  if (layer.stage === 'downloaded') return 0.5;
+  if (layer.total <= 0) return undefined;
+  const part = Math.min(1, layer.current / layer.total) / 2;
+  return layer.stage === 'extract' ? 0.5 + part : part;
 }

@@ -71,7 +71,7 @@ export function PoolPage() {
           className="btn btn-sm"
           disabled={busy !== null}
           onClick={() => run('prune', pruneContainers)}
-          title="Remove idle containers of this pool and those of Loom processes that are gone"
+          title="Remove parked containers (kept warm by loom exec) and those of Loom processes that are gone; this window's own pool stays"
           data-testid="prune-button"
         >
           {busy === 'prune' ? <Spinner size={13} /> : <Icon name="trash" size={13} />}
@@ -96,8 +96,8 @@ export function PoolPage() {
           <section key={g.key} className="pool-group" aria-label={`Config ${g.configName || g.key}`} data-testid="pool-group">
             <header className="pool-group-head">
               <span className={`badge badge-outline runtime-${g.runtime}`}>{g.runtime || '?'}</span>
-              {g.configName ? <strong>{g.configName}</strong> : null}
-              <span className="pool-config mono" title={g.config}>
+              {g.configName ? <strong data-testid="pool-config-name">{g.configName}</strong> : null}
+              <span className="pool-config mono" title={g.config} data-testid="pool-config">
                 {g.config}
               </span>
               <div className="toolbar-spacer" />

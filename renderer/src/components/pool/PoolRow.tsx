@@ -39,7 +39,9 @@ export const PoolRow = memo(function PoolRow({ c, now }: { c: PoolContainer; now
         </span>
       </td>
       <td className="num">{created > 0 ? formatAge(created, now) : '—'}</td>
-      <td className="num">{info.executions ?? 0}</td>
+      <td className="num" data-testid="pool-executions">
+        {info.executions ?? 0}
+      </td>
       <td className="pool-usage">
         <UsageBar fraction={c.cpuPercent !== undefined ? c.cpuPercent / 100 : undefined} label="CPU" />
         <span className="num">{c.cpuPercent !== undefined ? `${c.cpuPercent.toFixed(1)}%` : '—'}</span>

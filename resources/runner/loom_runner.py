@@ -23,6 +23,9 @@
 # left running elsewhere (a setsid'd daemon) is found and killed before EXIT is sent, so nothing
 # survives into the next execution.
 #
+# The child that runs the next python program is forked ahead (a "spare": see Server.fork_spare),
+# so that a request waits neither for the fork nor for the set-up no program can influence.
+#
 # A forked program is a fresh interpreter in everything it can observe (sys.argv, sys.path,
 # __main__, os.environ, stdio and their buffering, signal handlers, exit status, tracebacks,
 # atexit), with one exception: the str/bytes hash seed is the server's, so hash() values and set
@@ -40,6 +43,7 @@ import importlib
 import importlib.machinery
 import io
 import json
+import marshal
 import re
 import select
 import signal
@@ -189,6 +193,32 @@ class Job:
         self.span_next = self.started + SPAN_POLL_SECONDS
 
 
+class Spare:
+    """A child forked ahead of the next python program, waiting for it on a pipe (see _spare)."""
+
+    def __init__(self, pid, job_w, in_w, out_r, err_r):
+        self.pid = pid
+        self.job_w = job_w
+        self.fds = (in_w, out_r, err_r)
+
+    def give(self, plan, argv, env, cwd):
+        """Sends the program; OSError (EPIPE) if this spare died waiting."""
+        view = memoryview(marshal.dumps((plan, argv, env, cwd)))
+        while view:
+            view = view[os.write(self.job_w, view):]
+        os.close(self.job_w)
+        self.job_w = None
+
+    def discard(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        for fd in (self.job_w,) + self.fds:
+            if fd is not None:
+                os.close(fd)
+
+
 WRITABLE_PATHS = ("/tmp", "/dev/shm")
 MIN_FREE_BYTES = 1 << 20
 
@@ -208,6 +238,7 @@ def exhausted_space():
 class Server:
     def __init__(self):
         self.job = None
+        self.spare = None
         self.held = None  # frames kept back to leave in one write (see finish)
         self.inbuf = bytearray()
         self.initial_env = _initial_environ()
@@ -319,6 +350,9 @@ class Server:
                     elif fd == job.stdin_fd:
                         self.write_stdin(job)
             self.tick()
+            if self.job is None and self.spare is None and not PREIMPORTS:
+                # Idle, with every module imported: the next program's child is forked now.
+                self.spare = self.fork_spare()
 
     def tick(self):
         job = self.job
@@ -427,42 +461,77 @@ class Server:
             self.error(ident, "bad_cwd", "working directory %s does not exist" % cwd)
             return
         plan = self.python_plan(argv, env, cwd)
-        fds = []
+        popen = None
         try:
-            in_r, in_w = os.pipe()
-            fds += [in_r, in_w]
-            out_r, out_w = os.pipe()
-            fds += [out_r, out_w]
-            err_r, err_w = os.pipe()
-            fds += [err_r, err_w]
-            popen = None
             if plan is not None:
-                pid = os.fork()
-                if pid == 0:
-                    try:
-                        _child(self, plan, argv, env, cwd, in_r, out_w, err_w, fds)
-                    finally:
-                        os._exit(1)  # _child never returns: this only guards against a bug in it
+                spare = self.take_spare(plan, argv, env, cwd)
+                pid = spare.pid
+                in_w, out_r, err_r = spare.fds
             else:
-                popen = subprocess.Popen(
-                    argv, stdin=in_r, stdout=out_w, stderr=err_w, env=env, cwd=cwd,
-                    start_new_session=True, close_fds=True,
-                )
+                # No program may run while a spare waits (see fork_spare).
+                self.discard_spare()
+                in_w, out_r, err_r, popen = _popen(argv, env, cwd)
                 pid = popen.pid
                 _prefer_for_oom(pid)
         except OSError as exc:
-            for fd in fds:
-                os.close(fd)
             code = {errno.ENOENT: "not_found", errno.EACCES: "not_executable", errno.ENOEXEC: "not_executable",
                     errno.EISDIR: "not_executable", errno.ENOTDIR: "not_found"}.get(exc.errno, "spawn_failed")
             self.error(ident, code, "%s: %s" % (argv[0], exc.strerror or exc))
             return
-        for fd in (in_r, out_w, err_w):
-            os.close(fd)
         for fd in (in_w, out_r, err_r):
             os.set_blocking(fd, False)
         self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen, span_path)
         self.send_json(STARTED, ident, {"pid": pid})
+
+    def fork_spare(self):
+        """Forks the child for the next python program and lets it do, before there is one,
+        all that does not depend on it (the fork itself, ~1.2 ms for a server with its modules
+        imported; the session, stdio, descriptors, signals); None if it cannot be forked now.
+        Only while no program runs: a spare must never be reachable by program code (it will
+        run the next program, and it is dumpable), so one is forked after a program and its
+        leftovers are gone, and discarded before a program it does not run starts."""
+        fds = []
+        try:
+            for _ in range(4):
+                fds += os.pipe()
+            in_r, in_w, out_r, out_w, err_r, err_w, job_r, job_w = fds
+            pid = os.fork()
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            return None
+        if pid == 0:
+            try:
+                _spare(self, in_r, out_w, err_w, job_r, fds)
+            finally:
+                os._exit(1)  # _spare never returns: this only guards against a bug in it
+        for fd in (in_r, out_w, err_w, job_r):
+            os.close(fd)
+        return Spare(pid, job_w, in_w, out_r, err_r)
+
+    def take_spare(self, plan, argv, env, cwd):
+        """The waiting spare (or a new one) with the program given to it. OSError if none can be forked."""
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            try:
+                spare.give(plan, argv, env, cwd)
+                return spare
+            except OSError:
+                spare.discard()  # it died waiting (killed, or the OOM killer's choice)
+        spare = self.fork_spare()
+        if spare is None:
+            raise OSError(errno.EAGAIN, "cannot fork")
+        try:
+            spare.give(plan, argv, env, cwd)
+        except OSError:
+            spare.discard()
+            raise
+        return spare
+
+    def discard_spare(self):
+        if self.spare is not None:
+            self.spare.discard()
+            self.spare = None
 
     def python_plan(self, argv, env, cwd):
         """How to run argv inside a fork of this interpreter, or None to exec it as it is."""
@@ -611,6 +680,9 @@ class Server:
                 return
             if pid == 0:
                 return
+            if self.spare is not None and pid == self.spare.pid:
+                self.discard_spare()  # died waiting: another is forked when idle
+                continue
             job = self.job
             if job is not None and pid == job.pid and job.status is None:
                 job.status = status
@@ -745,7 +817,27 @@ def _prefer_for_oom(pid):
         pass
 
 
-def _child(server, plan, argv, env, cwd, in_r, out_w, err_w, job_fds):
+def _popen(argv, env, cwd):
+    """Starts a program that is not run by a fork of this interpreter: (stdin, stdout, stderr, popen)."""
+    fds = []
+    try:
+        for _ in range(3):
+            fds += os.pipe()
+        in_r, in_w, out_r, out_w, err_r, err_w = fds
+        popen = subprocess.Popen(
+            argv, stdin=in_r, stdout=out_w, stderr=err_w, env=env, cwd=cwd,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    for fd in (in_r, out_w, err_w):
+        os.close(fd)
+    return in_w, out_r, err_r, popen
+
+
+def _spare(server, in_r, out_w, err_w, job_r, job_fds):
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -753,13 +845,29 @@ def _child(server, plan, argv, env, cwd, in_r, out_w, err_w, job_fds):
         os.dup2(in_r, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        _close_server_fds(server, job_fds)
+        _close_server_fds(server, [fd for fd in job_fds if fd != job_r])
         # What a fresh interpreter has: Ctrl-C raises KeyboardInterrupt, SIGPIPE and SIGXFSZ
         # are ignored (write errors come back as exceptions), nothing is blocked.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
         _prctl(PR_SET_DUMPABLE, 1)
         _prefer_for_oom(os.getpid())  # (once dumpable: /proc/self is then ours to write)
+        # Finders cached by the server for directories off the read-only tail (the runner's
+        # own, PYTHONPATH's: a package directory that did not exist yet, or has changed since)
+        # could hide modules: forget them. The stdlib and site-packages cannot change.
+        tail = set(server.path_tail)
+        for key in [k for k in sys.path_importer_cache if k not in tail]:
+            del sys.path_importer_cache[key]
+        chunks = []
+        while True:
+            data = os.read(job_r, 1 << 16)
+            if not data:
+                break
+            chunks.append(data)
+        os.close(job_r)
+        if not chunks:
+            os._exit(0)  # the server is gone, or discarded this spare
+        plan, argv, env, cwd = marshal.loads(b"".join(chunks))
         mode, target, rest, unbuffered, exe = plan
         os.chdir(cwd)
         _set_environ(server, env)
@@ -850,12 +958,6 @@ def _set_sys(server, mode, target, rest, unbuffered, exe, argv, env, cwd):
             entries.append(p)
     sys.path[:] = [path0] + entries
     _refresh_user_site(server)
-    # Finders cached by the server for other directories (the runner's own, PYTHONPATH's: a
-    # package directory that did not exist yet, or has changed since) could hide modules: forget
-    # them. The tail (stdlib, site-packages) is on the read-only root and cannot change.
-    tail = set(server.path_tail)
-    for key in [k for k in sys.path_importer_cache if k not in tail]:
-        del sys.path_importer_cache[key]
 
     buffered = not (unbuffered or env.get("PYTHONUNBUFFERED"))
     sys.stdin = sys.__stdin__ = _stdio(0, sys.stdin, False, True, "<stdin>", False)
@@ -1035,6 +1137,7 @@ def main():
     finally:
         if server.job is not None:
             server.kill_group(server.job)
+        server.discard_spare()
 
 
 if __name__ == "__main__":

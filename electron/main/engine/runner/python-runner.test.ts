@@ -24,6 +24,7 @@ function run(argv: string[], extra: RunExtra = {}, on: RunnerClient = client): P
   return runOn(on, argv, extra);
 }
 const py = (code: string, ...args: string[]): string[] => ['python3', '-c', code, ...args];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('python runner', () => {
   it('says READY as the python runner with the container environment', () => {
@@ -153,6 +154,33 @@ describe('python runner', () => {
     const r = await run(py("import os\nfor fd in sorted(os.listdir('/proc/self/fd'), key=int):\n  try: print(fd, os.readlink('/proc/self/fd/' + fd))\n  except OSError: pass"));
     // (The listing's own descriptor is closed again by the time it is read.)
     expect(text(r.stdout).trim().split('\n')).toEqual([expect.stringMatching(/^0 pipe:/), expect.stringMatching(/^1 pipe:/), expect.stringMatching(/^2 pipe:/)]);
+  });
+
+  // The child of the next program is forked ahead ("spare", loom_runner.py fork_spare): it must
+  // never exist while a program runs, and one that died waiting must not cost a run.
+  it('forks the next child ahead, never while a program runs, and replaces one that died waiting', async () => {
+    const runners = "import os\nn = 0\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try: n += 'loom_runner.py' in open('/proc/%s/cmdline' % p).read()\n  except OSError: pass\nprint(n)";
+    // A python program sees the server and itself (a fork of it): no spare.
+    expect(text((await run(py(runners))).stdout)).toBe('2\n');
+    // Between runs the spare waits: server + spare.
+    const between = async (): Promise<number[]> => {
+      await sleep(100);
+      const top = await container.top({ ps_args: '-eo pid,args' });
+      return top.Processes.filter((p) => p.join(' ').includes('loom_runner.py')).map((p) => Number(p[0]));
+    };
+    const pids = await between();
+    expect(pids).toHaveLength(2);
+    // Another command runs with the spare gone (it is discarded first): only the server is left.
+    const sh = await run(['sh', '-c', 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < $f; echo; done']);
+    expect(text(sh.stdout).split('\n').filter((l) => /^python3 \S*loom_runner\.py/.test(l))).toHaveLength(1);
+    // The spare killed while it waits: the next run still works, by a new one.
+    const spare = (await between()).sort((a, b) => a - b).at(-1)!;
+    await (await container.exec({ Cmd: ['kill', '-9', String(spare)], User: 'root' })).start({});
+    await sleep(100);
+    const r = await run(py("import os; print('after', os.getpid())"));
+    expect(text(r.stdout)).toMatch(/^after \d+\n$/);
+    expect(r.exitCode).toBe(0);
+    expect(await between()).toHaveLength(2);
   });
 
   it('kills background children after the run, also those that left the session', async () => {

@@ -21,6 +21,9 @@
 // spawned as it is. Every program has its own session (detached), so its whole process group is
 // SIGKILLed at the deadline, on KILL, and when it exits; leftovers that escaped the group are
 // found in /proc and killed before EXIT, so nothing survives into the next execution.
+// A program in a spare sees what `node` would show it, with one known exception: the spare's
+// own 'exit' and 'uncaughtExceptionMonitor' listeners (listenerCount, and the line of node's
+// events.js in the stack of an error thrown by an exit listener).
 'use strict';
 
 const fs = require('fs');
@@ -43,21 +46,55 @@ function spare() {
   // streams: ~30 internal modules), loaded while nobody waits. A program cannot tell: built-ins
   // are not in require.cache, and loading one has no side effects.
   for (const name of ['net', 'stream', 'tty', 'util', 'os', 'url', 'child_process', 'string_decoder', 'fs/promises']) require(name);
+  // More of what a first console.log costs (~3 ms): the stdio streams (fds 1 and 2 already are
+  // the program's pipes), and the formatting code, run once so that it is compiled.
+  // (The getters of process.stdout and process.stderr create them.)
+  require('util').format('%s %d %j %o', process.stdout.isTTY, 1, {}, [process.stderr.isTTY]);
+  // The wrapper that makes `node -e`'s globals, compiled now (~1 ms); the module it belongs
+  // to is given the program's cwd once the job is known.
+  const evalModule = new Module('[eval]');
+  const enterEval = evalModule._compile(
+    'globalThis.module = module; globalThis.exports = exports; globalThis.__dirname = __dirname; ' +
+      'globalThis.require = require; return (main) => main();',
+    '[eval]-wrapper',
+  );
   const job = readJob();
   if (!job) process.exit(0); // the runner is gone
   // The program's CPU is what it used from here: node's own start-up happened before it existed.
   const booted = process.resourceUsage();
 
-  // Registered before the program's own listeners; the runner reads this line after the exit.
-  process.on('exit', () => {
+  // An uncaught exception or unhandled rejection emits 'exit' before node prints it: such an
+  // end is left to node (see lastWord).
+  let fatal = false;
+  process.on('uncaughtExceptionMonitor', () => {
+    fatal = process.listenerCount('uncaughtException') === 0 && !process.hasUncaughtExceptionCaptureCallback();
+  });
+  // Registered before the program's own listeners. Where it is the last one (the program added
+  // none), it sends the runner its last word (usage and exit code), closes its stdio and ends
+  // the way process.exit() does: the runner can report the end at once instead of after node
+  // has torn its environment down and the kernel its memory (~4 ms). Otherwise (listeners to
+  // run after it, or a fatal error still to be printed) it only leaves the usage, and the end
+  // is node's, exactly as without it.
+  process.on('exit', function lastWord() {
+    const listeners = process.rawListeners('exit');
+    const last = listeners[listeners.length - 1] === lastWord && !fatal;
+    const ru = process.resourceUsage();
+    const ownUs = ru.userCPUTime + ru.systemCPUTime - booted.userCPUTime - booted.systemCPUTime;
+    const usage = { cpuMs: ownUs / 1000 + childrenTicks('/proc/self/stat') * 10, peakRssKb: ru.maxRSS, exitCode: last ? (process.exitCode | 0) & 0xff : null };
     try {
-      const ru = process.resourceUsage();
-      const ownUs = ru.userCPUTime + ru.systemCPUTime - booted.userCPUTime - booted.systemCPUTime;
-      const children = childrenTicks('/proc/self/stat');
-      fs.writeSync(3, `${JSON.stringify({ cpuMs: ownUs / 1000 + children * 10, peakRssKb: ru.maxRSS })}\n`);
+      fs.writeSync(3, `${JSON.stringify(usage)}\n`);
     } catch {
-      // fd 3 closed by the program or the runner gone: the runner reports what it measured.
+      return; // fd 3 closed by the program or the runner gone: the runner reports what it measured
     }
+    if (!last) return;
+    for (const fd of [1, 2, 3]) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // closed by the program
+      }
+    }
+    process.reallyExit(process.exitCode || 0);
   });
 
   for (const key of Object.keys(process.env)) delete process.env[key];
@@ -74,7 +111,7 @@ function spare() {
   if (job.mode === 'eval') {
     process.argv = [process.execPath, ...job.args];
     process._eval = job.code;
-    runEval(Module, vm, job.code, job.cwd);
+    runEval(evalModule, enterEval, vm, job.code, job.cwd);
   } else {
     process.argv = [process.execPath, job.file, ...job.args];
     // Node's own entry point for `node FILE`: CommonJS or ES module, require.main, all of it.
@@ -104,16 +141,15 @@ function readJob() {
 
 // What node does for `-e` (lib/internal/process/execution.js evalScript): module, exports,
 // require and __dirname are globals made by a CommonJS wrapper for a module named '[eval]' in the
-// cwd; __filename is '[eval]'; the code runs as a script in this context.
-function runEval(Module, vm, code, cwd) {
-  const mod = new Module('[eval]');
+// cwd (compiled before the job came: `enter`); __filename is '[eval]'; the code runs as a script
+// in this context.
+function runEval(mod, enter, vm, code, cwd) {
   mod.filename = path.join(cwd, '[eval]');
-  mod.paths = Module._nodeModulePaths(cwd);
-  const wrapper =
-    'globalThis.module = module; globalThis.exports = exports; globalThis.__dirname = __dirname; ' +
-    'globalThis.require = require; return (main) => main();';
+  mod.paths = require('module')._nodeModulePaths(cwd);
   globalThis.__filename = '[eval]';
-  mod._compile(wrapper, '[eval]-wrapper')(() => vm.runInThisContext(code, { filename: '[eval]', displayErrors: true }));
+  // Made when the wrapper was compiled, while this file was still the main module.
+  globalThis.require.main = process.mainModule;
+  enter(() => vm.runInThisContext(code, { filename: '[eval]', displayErrors: true }));
 }
 
 /** cutime + cstime (clock ticks) of a /proc/PID/stat: the CPU of children that were waited for. */
@@ -336,6 +372,7 @@ function server() {
       usage: null,
       peakRssKb: 0,
       timers: [],
+      open: 0,
       finished: false,
       spanPath: req.spanFile || null,
       spanFd: null,
@@ -360,12 +397,16 @@ function server() {
         const lines = (partial + d.toString('utf8')).split('\n');
         partial = lines.pop();
         for (const line of lines) {
+          let u;
           try {
-            const u = JSON.parse(line);
-            if (typeof u.cpuMs === 'number' && typeof u.peakRssKb === 'number') j.usage = u;
+            u = JSON.parse(line);
           } catch {
-            // not ours: the program wrote to fd 3
+            continue; // not ours: the program wrote to fd 3
           }
+          if (typeof u.cpuMs !== 'number' || typeof u.peakRssKb !== 'number') continue;
+          j.usage = u;
+          // The spare's last word: the program is over, the process is only being torn down.
+          if (Number.isInteger(u.exitCode)) ended(j, u.exitCode, null);
         }
       });
       child.stdio[3].on('error', () => undefined);
@@ -388,18 +429,31 @@ function server() {
         }, timeoutMs),
       );
     }
-    child.once('exit', (code, signal) => {
-      j.exited = { code, signal };
-      // Background processes must not outlive the program, nor hold its pipes open.
-      killGroup(child.pid);
-      sweep(child.pid);
-      j.timers.push(setTimeout(() => finish(j), DRAIN_MS));
-    });
-    child.once('close', () => finish(j));
+    child.once('exit', (code, signal) => ended(j, code, signal));
+    // Done when the program has ended and its output pipes are closed (the last of them at
+    // most DRAIN_MS later).
+    for (const stream of [child.stdout, child.stderr, child.stdio[3]]) {
+      if (!stream) continue;
+      j.open++;
+      stream.once('close', () => {
+        j.open--;
+        finish(j);
+      });
+    }
   }
 
-  function finish(j) {
-    if (j.finished || !j.exited) return;
+  function ended(j, code, signal) {
+    if (j.exited) return;
+    j.exited = { code, signal };
+    // Background processes must not outlive the program, nor hold its pipes open.
+    killGroup(j.child.pid);
+    sweep(j.child.pid);
+    j.timers.push(setTimeout(() => finish(j, true), DRAIN_MS));
+    finish(j);
+  }
+
+  function finish(j, drained = false) {
+    if (j.finished || !j.exited || (j.open > 0 && !drained)) return;
     j.finished = true;
     for (const t of j.timers) clearTimeout(t);
     for (const s of [j.child.stdin, j.child.stdout, j.child.stderr, j.child.stdio[3]]) {
@@ -471,11 +525,15 @@ function server() {
     }
   }
 
-  /** Kills whatever the program left behind, also what escaped its group or session. */
-  function sweep(pgid) {
+  /**
+   * Kills whatever the program (process `root`, leader of its own session) left behind, also
+   * what escaped its group or session. `root` itself may still be exiting (after its last
+   * word): it is killed too, but not waited for.
+   */
+  function sweep(root) {
     const deadline = Date.now() + SWEEP_MS;
     for (;;) {
-      let found = false;
+      const procs = new Map();
       let names;
       try {
         names = fs.readdirSync('/proc');
@@ -485,25 +543,27 @@ function server() {
       for (const name of names) {
         const pid = Number(name);
         if (!Number.isInteger(pid) || pid === 1 || pid === process.pid || (spareChild && pid === spareChild.pid)) continue;
-        let f;
         try {
-          f = statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+          const f = statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
+          if (f[0] !== 'Z') procs.set(pid, { ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: Number(f[19]) });
         } catch {
-          continue;
+          // gone meanwhile
         }
-        if (f[0] === 'Z') continue;
-        const ppid = Number(f[1]);
-        const pgrp = Number(f[2]);
-        const session = Number(f[3]);
-        const start = Number(f[19]);
+      }
+      const descends = (pid) => {
+        for (let p = pid, hops = 0; p > 1 && hops < 64; p = procs.get(p)?.ppid ?? 0, hops++) if (p === root) return true;
+        return false;
+      };
+      let found = false;
+      for (const [pid, p] of procs) {
         // Orphans go to PID 1 (docker-init): any that appeared since the runner started came
         // from a program. Not the container's own main process (`sleep infinity`): it is in
         // docker-init's session (1), which no program can join (each runs in a session of its
         // own), and it is not always older than the runner: on a busy machine docker-init forks
         // it after the first docker execs have started.
-        const orphan = ppid === 1 && session !== 1 && start >= startTicks;
-        if (pgrp === pgid || session === pgid || orphan) {
-          found = true;
+        const orphan = p.ppid === 1 && p.session !== 1 && p.start >= startTicks;
+        if (p.pgrp === root || p.session === root || orphan || descends(pid)) {
+          if (pid !== root) found = true;
           try {
             process.kill(pid, 'SIGKILL');
           } catch {

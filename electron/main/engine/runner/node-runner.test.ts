@@ -125,6 +125,11 @@ setTimeout(() => {
       ['node', '/tmp/f.js', 'x', '-y'],
       ['node', '/tmp/missing.js'],
       ['node', '-p', '6*7'],
+      // The spare ends itself once the program's exit listeners are done (loom-runner.js lastWord).
+      js("process.on('exit', (c) => { console.log('bye', c); process.exitCode = 6 }); process.once('exit', () => console.error('once')); process.prependListener('exit', () => console.log('first'))"),
+      js("setTimeout(() => { throw new Error('late') }, 5); process.on('exit', (c) => console.log('exit', c))"),
+      js('process.exitCode = 300'),
+      js("process.stdout.write('x'.repeat(1000)); process.exit(2)"),
     ];
     for (const argv of programs) {
       const stdin = Buffer.from('abc\ndef');

@@ -165,7 +165,7 @@ describe('python runner', () => {
     // Between runs the spare waits: server + spare.
     const between = async (): Promise<number[]> => {
       await sleep(100);
-      const top = await container.top({ ps_args: '-eo pid,args' });
+      const top = (await container.top({ ps_args: '-eo pid,args' })) as { Processes: string[][] };
       return top.Processes.filter((p) => p.join(' ').includes('loom_runner.py')).map((p) => Number(p[0]));
     };
     const pids = await between();

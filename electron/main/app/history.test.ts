@@ -1,11 +1,16 @@
 // The run history on a real SQLite file: round trips, order, restarts, crashes, big responses;
-// once per driver this Node can load (better-sqlite3 on Node 20, node:sqlite on Node 22.13+,
-// which is what Electron's main process uses).
+// once per driver: better-sqlite3 here on Node 20, and node:sqlite, which is what Electron's main
+// process uses, on a Node of the version Electron embeds (Node 20 has no node:sqlite). That half
+// runs in a child vitest under that Node (see the end of this file), so it runs on every
+// `npm test` instead of being skipped.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { JsonTestResults } from 'vitest/reporters';
 import type { RunSummary } from '../../../shared/api';
 import type { ExecuteResponseJson, SpanJson } from '../../../shared/gen/loom/v1/docker_pb';
 import { RunHistory, type RunHistoryOptions } from './history';
@@ -28,16 +33,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Why `driver` cannot be loaded by this Node, or null when it can. */
-function unavailable(driver: SqliteDriver): string | null {
-  try {
-    openSqlite(':memory:', driver).close();
-    return null;
-  } catch (err) {
-    return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ');
-  }
-}
-
 /** Runs `body` on the history file opened read-only, outside RunHistory. */
 function withRaw<T>(driver: SqliteDriver, body: (raw: SqliteDatabase) => T): T {
   const raw = openSqlite(path, driver, { readonly: true });
@@ -54,20 +49,11 @@ const openInChild = (driver: SqliteDriver): string =>
     ? `const db = new (require('node:sqlite').DatabaseSync)(${JSON.stringify(path)});`
     : `const db = require('better-sqlite3')(${JSON.stringify(path)});`;
 
-describe('defaultDriver', () => {
-  it('is node:sqlite inside Electron and better-sqlite3 in plain Node', () => {
-    expect(defaultDriver({ node: '24.11.1', electron: '40.8.5', chrome: '144.0.7559.60' })).toBe('node:sqlite');
-    expect(defaultDriver({ node: '20.20.2' })).toBe('better-sqlite3');
-    // This test process is plain Node.
-    expect(defaultDriver()).toBe('better-sqlite3');
-  });
-});
+const suiteTitle = (driver: SqliteDriver): string => `RunHistory on ${driver}`;
 
-for (const driver of ['better-sqlite3', 'node:sqlite'] as const) {
-  const reason = unavailable(driver);
-  const title = reason === null ? `RunHistory on ${driver}` : `RunHistory on ${driver} (not loadable by Node ${process.version}: ${reason})`;
-
-  describe.skipIf(reason !== null)(title, () => {
+/** The same tests for each driver. */
+function historySuite(driver: SqliteDriver): void {
+  describe(suiteTitle(driver), () => {
     const openHistory = (options?: RunHistoryOptions): RunHistory => {
       const h = new RunHistory(path, { driver, ...options });
       open.push(h);
@@ -217,3 +203,79 @@ for (const driver of ['better-sqlite3', 'node:sqlite'] as const) {
     });
   });
 }
+
+// Set in the child vitest that runs the node:sqlite half: that child registers nothing else, so
+// it neither spawns a child of its own nor runs the better-sqlite3 half (whose addon is built for
+// Node 20's ABI and cannot load in Node 24).
+const NODE_SQLITE_CHILD = 'LOOM_HISTORY_NODE_SQLITE_CHILD';
+
+if (process.env[NODE_SQLITE_CHILD] === '1') {
+  historySuite('node:sqlite');
+} else {
+  describe('defaultDriver', () => {
+    it('is node:sqlite inside Electron and better-sqlite3 in plain Node', () => {
+      expect(defaultDriver({ node: '24.11.1', electron: '40.8.5', chrome: '144.0.7559.60' })).toBe('node:sqlite');
+      expect(defaultDriver({ node: '20.20.2' })).toBe('better-sqlite3');
+      // This test process is plain Node.
+      expect(defaultDriver()).toBe('better-sqlite3');
+    });
+  });
+
+  historySuite('better-sqlite3');
+
+  describe(`${suiteTitle('node:sqlite')}, on the Node Electron embeds`, () => {
+    const thisFile = fileURLToPath(import.meta.url);
+    const root = resolve(dirname(thisFile), '../../..');
+
+    /** The names of the tests under the suite titled `title` among `tasks`, at any depth. */
+    const testNames = (tasks: readonly TaskLike[], title: string, inside = false): string[] =>
+      tasks.flatMap((t) => {
+        if (t.type === 'suite') return testNames(t.tasks, title, inside || t.name === title);
+        return inside ? [t.name] : [];
+      });
+
+    it('passes every test of the better-sqlite3 suite, run by a child vitest under that Node', ({ task }) => {
+      const expected = testNames(task.file.tasks, suiteTitle('better-sqlite3'));
+      expect(expected.length).toBeGreaterThan(0);
+
+      // Never a skip: without that Node the half of the history Electron runs goes untested.
+      const fetch = spawnSync(process.execPath, [join(root, 'scripts/electron-node.mjs')], { cwd: root, encoding: 'utf8', timeout: 90_000 });
+      if (fetch.status !== 0) {
+        throw new Error(
+          `No Node of the version Electron embeds to test node:sqlite on (${fetch.error?.message ?? fetch.stderr.trim()}). ` +
+            'It is fetched from the npm registry into node_modules/.cache/electron-node/ by `node scripts/electron-node.mjs`, on linux-x64 only: run that with the registry reachable.',
+        );
+      }
+      const node = fetch.stdout.trim();
+
+      const reportFile = join(dir, 'node-sqlite-report.json');
+      const env: NodeJS.ProcessEnv = { ...process.env, [NODE_SQLITE_CHILD]: '1' };
+      // This process's vitest worker variables would confuse the child's vitest, and CI's report
+      // path would have the child overwrite the report of the whole run.
+      for (const key of Object.keys(env)) if (key.startsWith('VITEST') || key === 'LOOM_VITEST_REPORT') delete env[key];
+      const child = spawnSync(
+        node,
+        [join(root, 'node_modules/vitest/vitest.mjs'), 'run', relative(root, thisFile), '--reporter=json', `--outputFile=${reportFile}`],
+        { cwd: root, env, encoding: 'utf8', timeout: 90_000 },
+      );
+      const childOutput = `child vitest on ${node}: status ${child.status}, signal ${child.signal}, ${child.error?.message ?? ''}\n${child.stderr}`;
+      expect(existsSync(reportFile), childOutput).toBe(true);
+
+      const report = JSON.parse(readFileSync(reportFile, 'utf8')) as JsonTestResults;
+      const results = report.testResults.flatMap((file) => file.assertionResults);
+      const notPassed = results.filter((r) => r.status !== 'passed').map((r) => `${r.fullName}: ${r.status}\n${(r.failureMessages ?? []).join('\n')}`);
+      expect(notPassed, childOutput).toEqual([]);
+      // The same tests by name, and as many: none left out, none added, none skipped.
+      expect(results.map((r) => [...r.ancestorTitles, r.title].join(' > ')).sort()).toEqual(
+        expected.map((name) => `${suiteTitle('node:sqlite')} > ${name}`).sort(),
+      );
+      expect(report.testResults.map((file) => [file.status, file.message]), childOutput).toEqual([['passed', '']]);
+      expect(child.status, childOutput).toBe(0);
+      // A fetch takes about 5 s and the child about 1 s; the spawns block this worker, so their own
+      // timeouts (90 s each) are what stops a hang, inside this test's.
+    }, 200_000);
+  });
+}
+
+/** The part of vitest's task tree `testNames` reads. */
+type TaskLike = { type: 'suite'; name: string; tasks: readonly TaskLike[] } | { type: 'test'; name: string };

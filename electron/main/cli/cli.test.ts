@@ -15,10 +15,14 @@ import { gunzipSync } from 'node:zlib';
 import { create } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS } from '../../../shared/defaults';
-import { ExecuteEventSchema } from '../../../shared/gen/loom/v1/docker_pb';
+import { buildLocalIndex } from '../../../bench/wheels';
+import { ExecuteEventSchema, ExecuteRequestSchema, NetworkMode, RuntimeType } from '../../../shared/gen/loom/v1/docker_pb';
 import { listManaged, removeContainer, type ManagedContainer } from '../engine/containers';
 import { connectDocker } from '../engine/docker-client';
 import { LABEL } from '../engine/labels';
+import { BASE_IMAGE_LABEL, PACKAGES_LABEL } from '../engine/package-cache';
+import { normalizeRequest } from '../engine/request';
+import { createScheduler } from '../engine/scheduler';
 import { ProgressReporter } from './progress';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -585,7 +589,8 @@ describe('warm across processes', () => {
     const a = JSON.parse(first.stdout) as { containerId: string; containerCreated: boolean };
     expect(a.containerCreated).toBe(true);
     const parked = (await lsJson()).find((c) => c.id === a.containerId);
-    expect(parked?.name).toMatch(/^loom-idle-[0-9a-f]{16}-\d+-[0-9a-f]{12}$/);
+    // Parked with its expiry and the one execution it has served.
+    expect(parked?.name).toMatch(/^loom-idle-[0-9a-f]{16}-\d+-1-[0-9a-f]{12}$/);
     expect(parked?.engineState).toBe('running');
 
     const second = await loom(args);
@@ -601,11 +606,136 @@ describe('warm across processes', () => {
   });
 });
 
+interface ExecJson {
+  containerId: string;
+  containerCreated: boolean;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `loom exec --json ARGS` that must succeed; its JSON (the container is then ours to remove). */
+async function execJson(args: string[]): Promise<ExecJson> {
+  const r = await loom(['exec', '--json', ...args]);
+  expect(r.code, r.stderr + r.stdout).toBe(0);
+  const out = JSON.parse(r.stdout) as ExecJson;
+  madeIds.add(out.containerId);
+  return out;
+}
+
+describe('exec options reach the container', () => {
+  it('--cpus, --memory, --storage, --pids, --network bridge, --image, repeated --package, --max-executions, --rotation-hours', async () => {
+    const index = buildLocalIndex([
+      { name: 'loomclia', version: '1.0', value: 'from a' },
+      { name: 'loomclib', version: '2.0', value: 'from b' },
+    ]);
+    // A tag only this run uses, so that the container's base image can only come from --image.
+    const image = `loom-clitest-py:${run}`;
+    await docker.getImage(IMAGE).tag({ repo: 'loom-clitest-py', tag: run });
+    const name = `opts-${run}`;
+    let id = '';
+    let derived = '';
+    try {
+      const out = await execJson([
+        '--keep-warm', '120', '--name', name, '--image', image,
+        '--cpus', '1.5', '--memory', '96', '--storage', '48', '--pids', '77', '--network', 'bridge',
+        '--max-executions', '5', '--rotation-hours', '2',
+        '--pip-index-url', index.index, '--package', 'loomclib==2.0', '--package', 'loomclia==1.0',
+        '--', 'python3', '-c', 'import loomclia, loomclib; print(loomclia.VALUE, loomclib.VALUE)',
+      ]);
+      id = out.containerId;
+      expect(out).toMatchObject({ exitCode: 0, stdout: 'from a from b\n', containerCreated: true });
+
+      // Kept warm: the container outlives the process, as the options made it.
+      const info = await docker.getContainer(id).inspect();
+      expect(info.HostConfig.NanoCpus).toBe(1_500_000_000);
+      expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024);
+      expect(info.HostConfig.MemorySwap).toBe(96 * 1024 * 1024);
+      expect(info.HostConfig.PidsLimit).toBe(77);
+      expect(info.HostConfig.Tmpfs?.['/tmp']).toMatch(/(^|,)size=48m(,|$)/);
+      expect(info.HostConfig.NetworkMode).toBe('bridge');
+      expect(info.NetworkSettings.Networks.bridge?.IPAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(info.Config.Labels).toMatchObject({ [LABEL.configName]: name, [LABEL.runtime]: 'python' });
+
+      // Both packages, installed on top of the --image base, in the image the container runs.
+      derived = info.Config.Image;
+      const labels = (await docker.getImage(derived).inspect()).Config.Labels ?? {};
+      expect(labels[BASE_IMAGE_LABEL]).toBe(image);
+      expect(labels[PACKAGES_LABEL]).toBe('loomclia==1.0 loomclib==2.0');
+
+      // The lifecycle is no label of its own: it is part of the pool key, which must be the
+      // key of exactly this config with 5 executions and 2 hours.
+      const scheduler = await createScheduler({ packageSources: { pipIndexUrl: index.index }, reapOrphans: false, minIdlePerConfig: 0 });
+      try {
+        const request = (lifecycle: { maxExecutions: number; rotationIntervalHours: number }) =>
+          normalizeRequest(
+            create(ExecuteRequestSchema, {
+              runtimeType: RuntimeType.PYTHON,
+              command: ['true'],
+              config: {
+                name,
+                runtimeType: RuntimeType.PYTHON,
+                imageSource: { case: 'baseImage', value: image },
+                packages: ['loomclib==2.0', 'loomclia==1.0'],
+                networkMode: NetworkMode.BRIDGE,
+                resourceLimits: { cpuCores: 1.5, memoryMb: 96n, storageMb: 48n, pidsLimit: 77 },
+                lifecycle,
+              },
+            }),
+            { allowHostMounts: false },
+          );
+        const keyOf = (lifecycle: { maxExecutions: number; rotationIntervalHours: number }): string => {
+          const { container, lifecycle: lc } = request(lifecycle);
+          return scheduler.poolKey(container, lc);
+        };
+        expect(info.Config.Labels[LABEL.poolKey]).toBe(keyOf({ maxExecutions: 5, rotationIntervalHours: 2 }));
+        expect(keyOf({ maxExecutions: 5, rotationIntervalHours: 3 })).not.toBe(keyOf({ maxExecutions: 5, rotationIntervalHours: 2 }));
+        expect(keyOf({ maxExecutions: 6, rotationIntervalHours: 2 })).not.toBe(keyOf({ maxExecutions: 5, rotationIntervalHours: 2 }));
+      } finally {
+        await scheduler.close();
+      }
+    } finally {
+      if (id) await removeContainer(docker, id);
+      if (derived) await docker.getImage(derived).remove().catch(() => undefined);
+      await docker.getImage(image).remove().catch(() => undefined);
+      index.remove();
+    }
+  });
+
+  it('--max-executions retires a warm container after that many runs, across processes', async () => {
+    const args = (n: number, tag: string): string[] => ['--keep-warm', '120', '--name', `${tag}-${run}`, '--max-executions', String(n), '--', 'python3', '-c', 'print(1)'];
+    // 1: each process gets a new container, and none is left parked.
+    const a = await execJson(args(1, 'max1'));
+    expect(a.containerCreated).toBe(true);
+    expect(await exists(a.containerId)).toBe(false);
+    const b = await execJson(args(1, 'max1'));
+    expect(b.containerCreated).toBe(true);
+    expect(b.containerId).not.toBe(a.containerId);
+    expect(await exists(b.containerId)).toBe(false);
+
+    // 2: the second process takes the parked container and retires it; the third makes a new one.
+    const c1 = await execJson(args(2, 'max2'));
+    expect(c1.containerCreated).toBe(true);
+    expect((await lsJson()).find((c) => c.id === c1.containerId)?.name).toMatch(/^loom-idle-[0-9a-f]{16}-\d+-1-[0-9a-f]{12}$/);
+    const c2 = await execJson(args(2, 'max2'));
+    expect(c2.containerCreated).toBe(false);
+    expect(c2.containerId).toBe(c1.containerId);
+    expect(await exists(c1.containerId)).toBe(false);
+    const c3 = await execJson(args(2, 'max2'));
+    expect(c3.containerCreated).toBe(true);
+    expect(c3.containerId).not.toBe(c1.containerId);
+    await removeContainer(docker, c3.containerId);
+  });
+});
+
 describe('loom containers', () => {
   it('ls --json shows a container of a running loom exec, gone once it finishes', async () => {
     const name = `clils-${run}`;
     const exec = loom(['exec', '--name', name, '--', 'python3', '-c', 'import time; time.sleep(5)'], { timeoutMs: 60_000 });
-    const seen = await poll('the exec container in ls --json', 20_000, async () => (await lsJson()).find((c) => c.configName === name && c.ownerAlive));
+    // Listed from its creation on: wait until it has started (a loaded machine shows "created" first).
+    const seen = await poll('the exec container running in ls --json', 20_000, async () =>
+      (await lsJson()).find((c) => c.configName === name && c.ownerAlive && c.engineState === 'running'),
+    );
     expect(seen).toMatchObject({ image: IMAGE, runtime: 'python', engineState: 'running', ownerAlive: true, ownerHost: hostname() });
     expect(seen.name).toContain(`loom-${name}-`);
 
@@ -674,11 +804,14 @@ describe.concurrent('help and version', () => {
   });
 
   it.each([
-    [['--help'], ['exec', 'containers', '--version']],
+    [['--help'], ['exec', 'containers', 'images', '--version']],
     [['containers', '--help'], ['ls', 'rm', 'prune']],
     [['containers', 'ls', '--help'], ['--json', '--host']],
     [['containers', 'rm', '--help'], ['ID...', '--host']],
     [['containers', 'prune', '-h'], ['--all', '--host']],
+    [['images', '--help'], ['ls', 'prune', 'package']],
+    [['images', 'ls', '--help'], ['--json', '--host']],
+    [['images', 'prune', '-h'], ['--host']],
   ])('loom %j mentions %j', async (args, words) => {
     const r = await loom(args);
     expect(r.code).toBe(0);

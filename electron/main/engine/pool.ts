@@ -64,6 +64,8 @@ export interface MadeContainer {
   /** A warm container taken over from another Loom process rather than created. */
   reused?: boolean;
   createdAtMs?: number;
+  /** Executions a reused container served before (they count towards max_executions). */
+  executions?: number;
 }
 
 export interface PoolOptions {
@@ -163,7 +165,8 @@ export class Pool {
     );
     for (const r of made) {
       if (r.status === 'fulfilled') {
-        r.value.entry.executions = 0;
+        // Made ahead of any request: take back the execution createEntry counted.
+        r.value.entry.executions--;
         this.release(r.value.entry, true);
       }
     }
@@ -285,7 +288,7 @@ export class Pool {
   ): Promise<{ entry: PoolEntry; reused: boolean }> {
     group.creating++;
     try {
-      const { reused = false, createdAtMs, runner, ...made } = await this.opts.create(spec, group.key, hooks);
+      const { reused = false, createdAtMs, executions: servedBefore = 0, runner, ...made } = await this.opts.create(spec, group.key, hooks);
       const now = Date.now();
       const entry: PoolEntry = {
         ...made,
@@ -297,7 +300,7 @@ export class Pool {
         createdAt: createdAtMs ?? now,
         lastUsedAt: now,
         state: 'busy',
-        executions: 1,
+        executions: servedBefore + 1,
       };
       group.entries.add(entry);
       // The first program waits for the runner rather than go by docker exec: it is up in

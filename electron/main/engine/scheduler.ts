@@ -263,7 +263,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     healthCheck: () => pool.healthCheck(),
     close: () => {
       clearInterval(topUpTimer);
-      return pool.close(options.parkOnClose ? (entry) => park(docker, entry.id, entry.key, options.idleTtlMs ?? DEFAULT_IDLE_TTL_MS) : undefined);
+      return pool.close(options.parkOnClose ? (entry) => park(docker, entry.id, entry.key, options.idleTtlMs ?? DEFAULT_IDLE_TTL_MS, entry.executions) : undefined);
     },
   };
 }

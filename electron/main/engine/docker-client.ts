@@ -22,12 +22,15 @@ export function defaultSockets(env: NodeJS.ProcessEnv = process.env): string[] {
   return candidates;
 }
 
-/** The engine address to use: an explicit one, else DOCKER_HOST, else the first socket that exists. */
-export function resolveDockerHost(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * The engine address to use: an explicit one, else DOCKER_HOST, else the first socket that
+ * exists. (`exists` is there so that a test can stand for a machine without Docker's socket.)
+ */
+export function resolveDockerHost(explicit?: string, env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = existsSync): string {
   if (explicit) return explicit;
   if (env.DOCKER_HOST) return env.DOCKER_HOST;
   if (process.platform === 'win32') return 'npipe:////./pipe/docker_engine';
-  const found = defaultSockets(env).find((p) => existsSync(p));
+  const found = defaultSockets(env).find((p) => exists(p));
   return `unix://${found ?? '/var/run/docker.sock'}`;
 }
 

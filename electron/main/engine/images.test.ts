@@ -1,6 +1,5 @@
 // ensureImage against the real engine and a real registry on loopback (Debian's docker-registry):
 // every pull below goes through the engine's own pull path, progress stream and errors included.
-import Docker from 'dockerode';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,12 +8,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
+import { connectDocker } from './docker-client';
+import { createExecutor } from './executor';
 import { ensureImage, withDefaultTag, type PullProgress } from './images';
 
 const BASE = 'python:3.11-slim';
 const REGISTRY_BIN = '/usr/bin/docker-registry';
 
-const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+// The engine the project would use (DOCKER_HOST, else the local sockets). The registry listens on
+// this machine's loopback, so the engine must run here too.
+const { docker } = connectDocker();
 const run = randomBytes(4).toString('hex');
 let dir = '';
 let registry: ChildProcess | undefined;
@@ -276,6 +280,50 @@ describe('ensureImage', () => {
       (e: unknown) => e,
     );
     expect((err as Error).name).toBe('AbortedError');
+  });
+});
+
+describe('pulling through the executor', () => {
+  it('streams the pull progress of a missing custom image before the program runs', async () => {
+    const ref = await seed(`exec-${run}`);
+    expect(await imageExists(ref)).toBe(false);
+    const executor = await createExecutor({ docker, minIdlePerConfig: 0, reapOrphans: false });
+    const events: ExecuteEvent[] = [];
+    try {
+      for await (const event of executor.stream({
+        runtimeType: RuntimeType.CUSTOM,
+        command: ['python3', '-c', 'print("ran after the pull")'],
+        config: { imageSource: { case: 'customImage', value: ref } },
+      })) {
+        events.push(event);
+      }
+    } finally {
+      await executor.close();
+    }
+    const cases = events.map((e) => e.event.case);
+    const firstPull = cases.indexOf('pull');
+    const lastPull = cases.lastIndexOf('pull');
+    const firstStdout = cases.indexOf('stdout');
+    const phaseAt = (p: Phase): number => events.findIndex((e) => e.event.case === 'phase' && e.event.value.phase === p);
+    expect(firstPull).toBeGreaterThan(-1);
+    expect(firstStdout).toBeGreaterThan(-1);
+    // Image phase, its pull, then the container, then the program's output; `done` last.
+    expect(phaseAt(Phase.IMAGE)).toBeLessThan(firstPull);
+    expect(lastPull).toBeLessThan(phaseAt(Phase.CONTAINER));
+    expect(phaseAt(Phase.RUNNING)).toBeLessThan(firstStdout);
+    expect(lastPull).toBeLessThan(firstStdout);
+    expect(cases.at(-1)).toBe('done');
+
+    const pulls = events.flatMap((e) => (e.event.case === 'pull' ? [e.event.value] : []));
+    expect(pulls.every((p) => p.image === ref)).toBe(true);
+    // The layer of random bytes only the registry has: really downloaded, with byte counts.
+    expect(pulls.some((p) => p.layer !== '' && p.status === 'Pull complete')).toBe(true);
+    expect(pulls.some((p) => p.current > 0 && p.total >= p.current)).toBe(true);
+    const stdout = Buffer.concat(events.flatMap((e) => (e.event.case === 'stdout' ? [e.event.value] : []))).toString('utf8');
+    expect(stdout).toBe('ran after the pull\n');
+    const done = events.at(-1)?.event;
+    expect(done?.case === 'done' && done.value.containerCreated).toBe(true);
+    expect(await imageExists(ref)).toBe(true);
   });
 });
 

@@ -23,8 +23,9 @@
 # left running elsewhere (a setsid'd daemon) is found and killed before EXIT is sent, so nothing
 # survives into the next execution.
 #
-# The child that runs the next python program is forked ahead (a "spare": see Server.fork_spare),
-# so that a request waits neither for the fork nor for the set-up no program can influence.
+# The child that runs the next python program is forked ahead, while the current one runs (a
+# "spare": see Server.fork_spare), so that a request waits neither for the fork nor for the
+# set-up no program can influence.
 #
 # A forked program is a fresh interpreter in everything it can observe (sys.argv, sys.path,
 # __main__, os.environ, stdio and their buffering, signal handlers, exit status, tracebacks,
@@ -266,9 +267,6 @@ class Server:
         # keeps their garbage collector from touching (and copying) the server's pages.
         gc.collect()
         gc.freeze()
-        # Every descriptor the server holds from now on, but for each job's pipes (which the
-        # child is told about): a child closes them all.
-        self.own_fds = set(int(n) for n in os.listdir("/proc/self/fd"))
 
     @staticmethod
     def _pythonpath_entries(value, cwd):
@@ -350,8 +348,9 @@ class Server:
                     elif fd == job.stdin_fd:
                         self.write_stdin(job)
             self.tick()
-            if self.job is None and self.spare is None and not PREIMPORTS:
-                # Idle, with every module imported: the next program's child is forked now.
+            if self.spare is None and not PREIMPORTS:
+                # Every module imported: the next program's child is forked now (also while a
+                # program runs: on the other CPU, or in its pauses, rather than before the next).
                 self.spare = self.fork_spare()
 
     def tick(self):
@@ -468,8 +467,6 @@ class Server:
                 pid = spare.pid
                 in_w, out_r, err_r = spare.fds
             else:
-                # No program may run while a spare waits (see fork_spare).
-                self.discard_spare()
                 in_w, out_r, err_r, popen = _popen(argv, env, cwd)
                 pid = popen.pid
                 _prefer_for_oom(pid)
@@ -487,9 +484,9 @@ class Server:
         """Forks the child for the next python program and lets it do, before there is one,
         all that does not depend on it (the fork itself, ~1.2 ms for a server with its modules
         imported; the session, stdio, descriptors, signals); None if it cannot be forked now.
-        Only while no program runs: a spare must never be reachable by program code (it will
-        run the next program, and it is dumpable), so one is forked after a program and its
-        leftovers are gone, and discarded before a program it does not run starts."""
+        A program running meanwhile cannot reach it: it stays undumpable (no ptrace, no
+        /proc/PID/mem, no /proc/PID/fd) until it has its own program, is continued before it
+        gets one (in case it was stopped), and is replaced if it was killed."""
         fds = []
         try:
             for _ in range(4):
@@ -502,7 +499,7 @@ class Server:
             return None
         if pid == 0:
             try:
-                _spare(self, in_r, out_w, err_w, job_r, fds)
+                _spare(self, in_r, out_w, err_w, job_r)
             finally:
                 os._exit(1)  # _spare never returns: this only guards against a bug in it
         for fd in (in_r, out_w, err_w, job_r):
@@ -514,6 +511,7 @@ class Server:
         spare, self.spare = self.spare, None
         if spare is not None:
             try:
+                os.kill(spare.pid, signal.SIGCONT)
                 spare.give(plan, argv, env, cwd)
                 return spare
             except OSError:
@@ -703,12 +701,15 @@ class Server:
 
     def has_children(self):
         # As the subreaper we inherit every orphaned descendant of a program: with no child
-        # left, nothing the program started is alive anywhere, and /proc need not be searched.
+        # left but the spare, nothing the program started is alive anywhere, and /proc need
+        # not be searched.
         try:
-            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return False
-        return True
+            with open("/proc/%d/task/%d/children" % (self.pid, self.pid), "rb") as f:
+                children = set(int(p) for p in f.read().split())
+        except OSError:
+            return True
+        children.discard(self.spare.pid if self.spare is not None else None)
+        return bool(children)
 
     def sweep(self, job):
         """Kills whatever the program left behind, also what escaped its group or session."""
@@ -720,7 +721,7 @@ class Server:
             except OSError:
                 return
             for pid in pids:
-                if pid in (1, self.pid):
+                if pid in (1, self.pid) or (self.spare is not None and pid == self.spare.pid):
                     continue
                 st = _proc_stat(pid)
                 if st is None or st[0] == b"Z":
@@ -837,7 +838,7 @@ def _popen(argv, env, cwd):
     return in_w, out_r, err_r, popen
 
 
-def _spare(server, in_r, out_w, err_w, job_r, job_fds):
+def _spare(server, in_r, out_w, err_w, job_r):
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -845,13 +846,20 @@ def _spare(server, in_r, out_w, err_w, job_r, job_fds):
         os.dup2(in_r, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        _close_server_fds(server, [fd for fd in job_fds if fd != job_r])
+        # Nothing else of the server's: not its own descriptors, not those of the program
+        # running meanwhile (holding its stdin's write end would keep EOF from it).
+        os.dup2(job_r, 3)
+        job_r = 3
+        for fd in [int(n) for n in os.listdir("/proc/self/fd")]:
+            if fd > 3:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass  # the listing's own descriptor
         # What a fresh interpreter has: Ctrl-C raises KeyboardInterrupt, SIGPIPE and SIGXFSZ
         # are ignored (write errors come back as exceptions), nothing is blocked.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        _prctl(PR_SET_DUMPABLE, 1)
-        _prefer_for_oom(os.getpid())  # (once dumpable: /proc/self is then ours to write)
         # Finders cached by the server for directories off the read-only tail (the runner's
         # own, PYTHONPATH's: a package directory that did not exist yet, or has changed since)
         # could hide modules: forget them. The stdlib and site-packages cannot change.
@@ -868,6 +876,8 @@ def _spare(server, in_r, out_w, err_w, job_r, job_fds):
         if not chunks:
             os._exit(0)  # the server is gone, or discarded this spare
         plan, argv, env, cwd = marshal.loads(b"".join(chunks))
+        _prctl(PR_SET_DUMPABLE, 1)
+        _prefer_for_oom(os.getpid())  # (once dumpable: /proc/self is then ours to write)
         mode, target, rest, unbuffered, exe = plan
         os.chdir(cwd)
         _set_environ(server, env)
@@ -879,17 +889,6 @@ def _spare(server, in_r, out_w, err_w, job_r, job_fds):
         finally:
             os._exit(1)
     _run_main(main, mode, target)
-
-
-def _close_server_fds(server, extra):
-    # The server's descriptors are known: those it had once started (listed then) and this
-    # job's pipe ends. Closing them by number spares the child a /proc listing.
-    for fd in server.own_fds | set(extra):
-        if fd > 2:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
 
 def _set_environ(server, env):

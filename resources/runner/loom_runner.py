@@ -110,7 +110,10 @@ SWEEP_SECONDS = 0.5
 # How often the span file of a running program is read for new records.
 SPAN_POLL_SECONDS = 0.02
 
+PR_SET_NAME = 15
 PR_SET_DUMPABLE = 4
+# The name a waiting spare goes by (/proc/PID/comm), so that it can be told from a program.
+SPARE_NAME = b"loom-spare"
 PR_SET_CHILD_SUBREAPER = 36
 
 _PYTHON_NAME = re.compile(r"python(3(\.\d+)?)?$")
@@ -131,6 +134,14 @@ try:
     _libc = ctypes.CDLL(None, use_errno=True)
 except Exception:  # no ctypes (a minimal build): the runner works, less hardened
     _libc = None
+
+
+def _set_name(name):
+    """Sets this process's name (comm): what ps and /proc/PID/stat show."""
+    try:
+        return _libc is not None and _libc.prctl(PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0) == 0
+    except Exception:
+        return False
 
 
 def _prctl(option, value):
@@ -251,6 +262,11 @@ class Server:
         self.path_tail = [p for p in sys.path[1:] if p not in pp_entries]
         self.user_site = getattr(sys.modules.get("site"), "USER_SITE", None)
         self.executable = os.path.realpath(sys.executable)
+        try:
+            with open("/proc/self/comm", "rb") as f:
+                self.name = f.read().rstrip(b"\n")
+        except OSError:
+            self.name = b"python3"
         self.pid = os.getpid()
         self.start_ticks = _proc_stat(self.pid)[4]
         # Orphans of programs come to us instead of PID 1, so they can be found and killed.
@@ -492,7 +508,13 @@ class Server:
             for _ in range(4):
                 fds += os.pipe()
             in_r, in_w, out_r, out_w, err_r, err_w, job_r, job_w = fds
-            pid = os.fork()
+            # Named before the fork, so that the spare has its name from its first instant.
+            _set_name(SPARE_NAME)
+            try:
+                pid = os.fork()
+            finally:
+                if os.getpid() == self.pid:
+                    _set_name(self.name)
         except OSError:
             for fd in fds:
                 os.close(fd)
@@ -876,6 +898,7 @@ def _spare(server, in_r, out_w, err_w, job_r):
         if not chunks:
             os._exit(0)  # the server is gone, or discarded this spare
         plan, argv, env, cwd = marshal.loads(b"".join(chunks))
+        _set_name(server.name)
         _prctl(PR_SET_DUMPABLE, 1)
         _prefer_for_oom(os.getpid())  # (once dumpable: /proc/self is then ours to write)
         mode, target, rest, unbuffered, exe = plan

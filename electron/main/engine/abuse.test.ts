@@ -80,10 +80,12 @@ interface Proc {
   pid: number;
   ppid: number;
   state: string;
+  /** The name in /proc/PID/stat (comm). */
+  comm: string;
   cmd: string;
 }
 
-// Lists every process of the container but itself (pid, ppid, state, cmdline).
+// Lists every process of the container but itself (pid, ppid, state, comm, cmdline).
 const PROCESS_PROBE = `
 import json, os
 me = os.getpid()
@@ -99,7 +101,8 @@ for p in os.listdir('/proc'):
     except OSError:
         continue
     fields = st[st.rindex(b')') + 2:].split()
-    procs.append({'pid': int(p), 'ppid': int(fields[1]), 'state': fields[0].decode(), 'cmd': cmd})
+    comm = st[st.index(b'(') + 1:st.rindex(b')')].decode('utf-8', 'replace')
+    procs.append({'pid': int(p), 'ppid': int(fields[1]), 'state': fields[0].decode(), 'comm': comm, 'cmd': cmd})
 print(json.dumps(procs))
 `;
 
@@ -110,14 +113,18 @@ const HELPER = /^(python3|node) \/opt\/loom\/lib\/(runner\/loom_runner\.py|runne
  * the runner (runner path) or `sleep infinity` (exec path); and on the exec path the agent,
  * started by docker exec, so its parent is outside the container (ppid 0), which no program
  * can arrange. A fork of the runner (its cmdline is the runner's) is not mistaken for it: it is
- * not the oldest child of pid 1.
+ * not the oldest child of pid 1. The Python runner's spare (the child forked for the next
+ * program, named loom-spare while it waits) is the runner's child of that name.
  */
 function isLoomProcess(p: Proc, all: Proc[]): boolean {
   if (p.pid === 1) return true;
   // 'runc init': a docker exec being set up right now (the agent of a new exec-path container).
   if (p.ppid === 0 && (HELPER.test(p.cmd) || p.cmd === 'runc init')) return true;
   const oldestChildOfInit = Math.min(...all.filter((q) => q.ppid === 1).map((q) => q.pid));
-  return p.ppid === 1 && p.pid === oldestChildOfInit && (p.cmd === 'sleep infinity' || HELPER.test(p.cmd));
+  const isMain = (q: Proc): boolean => q.ppid === 1 && q.pid === oldestChildOfInit && (q.cmd === 'sleep infinity' || HELPER.test(q.cmd));
+  if (isMain(p)) return true;
+  const parent = all.find((q) => q.pid === p.ppid);
+  return p.comm === 'loom-spare' && HELPER.test(p.cmd) && parent !== undefined && HELPER.test(parent.cmd) && (isMain(parent) || parent.ppid === 0);
 }
 
 /** The host is fine: the engine answers and the host can still start processes. */

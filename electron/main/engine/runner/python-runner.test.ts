@@ -159,16 +159,21 @@ describe('python runner', () => {
   // loom_runner.py fork_spare): the program must not be able to reach into it, and a spare it
   // stopped or killed must not cost the next run.
   it('forks the next child ahead, out of the running program’s reach', async () => {
-    const probe = `import os, signal
+    // (The spare is forked once this program has started: it looks until it is there.)
+    const probe = `import os, signal, time
 me, server = os.getpid(), os.getppid()
-spares = []
-for p in filter(str.isdigit, os.listdir('/proc')):
-    try:
-        if 'loom_runner.py' in open('/proc/%s/cmdline' % p).read() and int(p) not in (me, server):
-            spares.append(int(p))
-    except OSError:
-        pass
-print(len(spares))
+for _ in range(500):
+    spares = []
+    for p in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            if 'loom_runner.py' in open('/proc/%s/cmdline' % p).read() and int(p) not in (me, server):
+                spares.append(int(p))
+        except OSError:
+            pass
+    if spares:
+        break
+    time.sleep(0.01)
+print(len(spares), open('/proc/%d/comm' % spares[0]).read().strip())
 for what in ('fd', 'environ', 'mem'):
     try:
         os.listdir('/proc/%d/fd' % spares[0]) if what == 'fd' else open('/proc/%d/%s' % (spares[0], what), 'rb').read(1)
@@ -177,7 +182,7 @@ for what in ('fd', 'environ', 'mem'):
         print(what, type(e).__name__)
 os.kill(spares[0], getattr(signal, os.environ['DO']))`;
     const stopped = await run(py(probe), { env: { DO: 'SIGSTOP' } });
-    expect(text(stopped.stdout), text(stopped.stderr)).toBe('1\nfd PermissionError\nenviron PermissionError\nmem PermissionError\n');
+    expect(text(stopped.stdout), text(stopped.stderr)).toBe('1 loom-spare\nfd PermissionError\nenviron PermissionError\nmem PermissionError\n');
     const afterStop = await run(py("print('after stop')"));
     expect([afterStop.exitCode, text(afterStop.stdout)]).toEqual([0, 'after stop\n']);
     const killed = await run(py(probe), { env: { DO: 'SIGKILL' } });

@@ -14,8 +14,9 @@
 #                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
 #                          0x86 ERROR {message, code}   (the request was not run)
 #                          0x87 SPANS bytes appended to the RUN's spanFile (the trace library's)
-# Output is forwarded as it arrives, at most 64 KiB a frame. One execution at a time: a RUN while
-# another runs gets ERROR code "busy". When stdin closes, the runner kills what runs and exits.
+# Output is forwarded as it arrives (held up to 2 ms for more), at most 64 KiB a frame. One
+# execution at a time: a RUN while another runs gets ERROR code "busy". When stdin closes, the
+# runner kills what runs and exits.
 #
 # Each program gets its own session (so its whole process group can be SIGKILLed at the deadline
 # or on KILL), pipes for stdin/stdout/stderr and nothing else of the server's: no descriptor, no
@@ -109,6 +110,10 @@ DRAIN_SECONDS = 0.25
 SWEEP_SECONDS = 0.5
 # How often the span file of a running program is read for new records.
 SPAN_POLL_SECONDS = 0.02
+# How long output waits for more (or for the program's end) before it is sent: a short
+# program's output and its EXIT then leave in one write, one pass through the engine's attach
+# stream instead of two.
+OUTPUT_HOLD_SECONDS = 0.002
 
 PR_SET_NAME = 15
 PR_SET_DUMPABLE = 4
@@ -203,6 +208,9 @@ class Job:
         self.span_path = span_path
         self.span_fd = None
         self.span_next = self.started + SPAN_POLL_SECONDS
+        self.out_held = []  # output frames not sent yet (see OUTPUT_HOLD_SECONDS)
+        self.out_held_bytes = 0
+        self.flush_at = None
 
 
 class Spare:
@@ -293,8 +301,12 @@ class Server:
 
     # -- frames -------------------------------------------------------------------------
 
+    @staticmethod
+    def frame(ftype, ident, payload=b""):
+        return bytes([ftype]) + ident.to_bytes(4, "big") + len(payload).to_bytes(4, "big") + payload
+
     def send(self, ftype, ident, payload=b""):
-        data = bytes([ftype]) + ident.to_bytes(4, "big") + len(payload).to_bytes(4, "big") + payload
+        data = self.frame(ftype, ident, payload)
         if self.held is not None:
             self.held.append(data)
         else:
@@ -344,6 +356,8 @@ class Server:
                 wake_at = job.drain_until if job.status is not None else job.deadline
                 if job.span_path is not None and job.status is None:
                     wake_at = job.span_next if wake_at is None else min(wake_at, job.span_next)
+                if job.flush_at is not None:
+                    wake_at = job.flush_at if wake_at is None else min(wake_at, job.flush_at)
                 if wake_at is not None:
                     timeout = max(0, int((wake_at - now) * 1000) + 1)
             elif PREIMPORTS:
@@ -378,6 +392,8 @@ class Server:
             job.timed_out = True
             job.deadline = None
             self.kill_group(job)
+        if job.flush_at is not None and now >= job.flush_at:
+            self.flush_output(job)
         if job.span_path is not None and job.status is None and now >= job.span_next:
             self.follow_spans(job)
             job.span_next = now + SPAN_POLL_SECONDS
@@ -621,10 +637,22 @@ class Server:
         except OSError:
             data = b""
         if data:
-            self.send(job.out_fds[fd], job.id, data)
+            job.out_held.append(self.frame(job.out_fds[fd], job.id, data))
+            job.out_held_bytes += len(data)
+            if job.flush_at is None:
+                job.flush_at = time.monotonic() + OUTPUT_HOLD_SECONDS
+            if job.out_held_bytes >= CHUNK:
+                self.flush_output(job)
         else:
             os.close(fd)
             del job.out_fds[fd]
+
+    def flush_output(self, job):
+        held, job.out_held = job.out_held, []
+        job.out_held_bytes = 0
+        job.flush_at = None
+        if held:
+            self.write_out(b"".join(held))
 
     def follow_spans(self, job, final=False):
         """Sends what the program's tracing appended to its span file since the last call; the
@@ -776,7 +804,7 @@ class Server:
     def finish(self, job):
         # The last output, the spans and EXIT leave in one write: one wakeup of everything
         # between here and the host instead of one per frame.
-        self.held = []
+        self.held, job.out_held = job.out_held, []
         try:
             self.finish_held(job)
         finally:

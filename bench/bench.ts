@@ -19,6 +19,12 @@
 //             repeats a run until one reports usage.via 'runner' (a new container's first
 //             program waits for its runner; runs that still went by exec are counted).
 //             rawExec and warm alternate in blocks of WARM_BLOCK runs (see there why).
+//   warm node execute() of a node hello after the same warm-up, each run after an untimed pause
+//             of NODE_PACE_MS: a program arriving at an idle container, as one from a person or
+//             an agent between its steps does. Node cannot fork, so every program needs a fresh
+//             node (isolation), which the runner starts ahead, while idle (~30 ms of CPU here).
+//             The same runs back to back are reported too (warmNodeBackToBack): there each run
+//             waits for the start-up of the node the previous one began.
 //   cold      execute() with lifecycle.maxExecutions 1: every run creates a container. The
 //             pool removes the spent container in the background; the bench waits (untimed)
 //             for that removal to finish before the next run, so both cold paths start from a
@@ -28,7 +34,8 @@
 //             the result as an image (packagesFirstInstallMs); the timed runs must start from
 //             that image with no install step (violations are counted).
 //   throughput  8 workers sharing one executor key with 4 pre-warmed containers, each with its
-//             runner up; the raw baseline is the same with 4 raw containers.
+//             runner up; the raw baseline is the same with 4 raw containers. 1000 Loom runs and
+//             200 raw ones, each side in two blocks (raw, Loom, Loom, raw), 1 s apart (untimed).
 //   second process  `node bin/loom.js exec --json --keep-warm 120` twice in a row: the second
 //             must claim the container the first parked. Wall time is spawn to exit; a process
 //             still running 3 s after its container was parked is stopped (by its pid) and
@@ -79,10 +86,11 @@ const USAGE = `usage: npm run bench [-- [--json] [--quick] [--n-warm N] [--n-col
   --quick              halve every count
   --n-warm N           warm runs per figure (default 50)
   --n-cold N           cold runs per figure, with and without packages (default 15)
-  --throughput-total N executions in the throughput run (default 200)`;
+  --throughput-total N Loom executions in the throughput run (default 1000; the raw baseline
+                       runs a fifth as many, at least 40: it is ten times slower)`;
 
 function parseArgs(argv: string[]): Options {
-  const opts = { json: false, quick: false, nWarm: 50, nCold: 15, throughputTotal: 200 };
+  const opts = { json: false, quick: false, nWarm: 50, nCold: 15, throughputTotal: 1000 };
   const count = (flag: string, raw: string | undefined): number => {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 1) usage(`${flag} needs a whole number >= 1, got '${raw ?? ''}'`);
@@ -160,6 +168,12 @@ const CLI_TIMEOUT_MS = 60_000;
 const EXIT_GRACE_MS = 3_000;
 /** rawExec and warm samples are taken in blocks of this many a side (see the warm phase). */
 const WARM_BLOCK = 10;
+/** The raw side's runs in the throughput figure, for `loomTotal` Loom runs. */
+const rawThroughputTotal = (loomTotal: number): number => Math.max(40, Math.round(loomTotal / 5));
+/** The untimed pause between throughput blocks (see there). */
+const BLOCK_SETTLE_MS = 1000;
+/** The untimed pause before each warm node run (see the header). */
+const NODE_PACE_MS = 100;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 // ---------------------------------------------------------------- clean-up
@@ -717,6 +731,7 @@ async function main(): Promise<void> {
     rawExec: [] as number[],
     warm: [] as number[],
     warmNode: [] as number[],
+    warmNodeBackToBack: [] as number[],
     throughputLatency: [] as number[],
     rawThroughputLatency: [] as number[],
   };
@@ -899,14 +914,22 @@ async function main(): Promise<void> {
   // --- warm node.
   log('warm node: warm-up');
   const warmNodeWait = await warmUpToRunner(executor, nodeWarmRequest, 'warm node', problems);
-  for (let i = 0; i < opts.nWarm; i++) {
+  const runNode = async (i: number, into: number[]): Promise<void> => {
     const r = await loomRun(executor, nodeWarmRequest);
     check(problems, `warm node #${i}`, r);
     if (r.response.containerCreated) problems.warmButCreated++;
     if (r.via !== 'runner') problems.warmNodeViaExec++;
-    samples.warmNode.push(r.ms);
+    into.push(r.ms);
+  };
+  for (let i = 0; i < opts.nWarm; i++) {
+    await sleep(NODE_PACE_MS);
+    await runNode(i, samples.warmNode);
   }
-  log(`warm node: p50 ${fmt(percentile(samples.warmNode, 50))} ms (warm-up ${warmNodeWait.runs} runs; ${problems.warmNodeViaExec} timed runs by exec)`);
+  for (let i = 0; i < Math.ceil(opts.nWarm / 2); i++) await runNode(i, samples.warmNodeBackToBack);
+  log(
+    `warm node: p50 ${fmt(percentile(samples.warmNode, 50))} ms ${NODE_PACE_MS} ms apart, ${fmt(percentile(samples.warmNodeBackToBack, 50))} ms back to back ` +
+      `(warm-up ${warmNodeWait.runs} runs; ${problems.warmNodeViaExec} timed runs by exec)`,
+  );
   endPhase('warmNode');
 
   // --- throughput: 4 pre-warmed containers with their runners up, 8 workers; the raw baseline
@@ -969,18 +992,25 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
     return performance.now() - t0;
   };
-  const firstHalf = Math.ceil(opts.throughputTotal / 2);
-  const secondHalf = opts.throughputTotal - firstHalf;
+  // Loom's blocks last ~1.5 s each (a 0.3 s block measured the ramp as much as the rate); the
+  // raw side, ten times slower, runs a fifth as many.
+  const totals = { loom: opts.throughputTotal, raw: rawThroughputTotal(opts.throughputTotal) };
+  const half = (kind: 'raw' | 'loom'): [number, number] => [Math.ceil(totals[kind] / 2), Math.floor(totals[kind] / 2)];
   const wall = { raw: 0, loom: 0 };
-  wall.raw += await block('raw', firstHalf);
-  wall.loom += await block('loom', firstHalf);
-  if (secondHalf) {
-    wall.loom += await block('loom', secondHalf);
-    wall.raw += await block('raw', secondHalf);
-  }
+  // Between blocks, an untimed pause: the engine is still tearing down the last block's execs
+  // (runc, containerd) for a while after their streams end, and the next block must not pay for
+  // them (as in the warm blocks).
+  const settle = (): Promise<void> => sleep(BLOCK_SETTLE_MS);
+  wall.raw += await block('raw', half('raw')[0]);
+  await settle();
+  wall.loom += await block('loom', half('loom')[0]);
+  await settle();
+  wall.loom += await block('loom', half('loom')[1]);
+  await settle();
+  wall.raw += await block('raw', half('raw')[1]);
   const throughputWallMs = wall.loom;
-  const throughputPerS = (opts.throughputTotal / wall.loom) * 1000;
-  const rawThroughputPerS = (opts.throughputTotal / wall.raw) * 1000;
+  const throughputPerS = (totals.loom / wall.loom) * 1000;
+  const rawThroughputPerS = (totals.raw / wall.raw) * 1000;
   log(`throughput: raw ${fmt(rawThroughputPerS)}/s, loom ${fmt(throughputPerS)}/s (${problems.throughputViaExec} runs by exec)`);
   for (const c of rawPool) await removeQuietly(docker, c.id);
   for (const name of [...rawCreated]) if (name.startsWith('loom-bench-rawtp-')) rawCreated.delete(name);
@@ -1007,6 +1037,7 @@ async function main(): Promise<void> {
     rawExec: summarize(samples.rawExec),
     warm: summarize(samples.warm),
     warmNode: summarize(samples.warmNode),
+    warmNodeBackToBack: summarize(samples.warmNodeBackToBack),
     rawCold: summarize(samples.rawCold),
     cold: summarize(samples.cold),
     coldContainerMs: summarize(samples.coldContainerMs),
@@ -1062,6 +1093,9 @@ async function main(): Promise<void> {
       rawExecP99Ms: round(s.rawExec.p99),
       warmNodeP50Ms: round(s.warmNode.p50),
       warmNodeP99Ms: round(s.warmNode.p99),
+      warmNodePaceMs: NODE_PACE_MS,
+      warmNodeBackToBackP50Ms: round(s.warmNodeBackToBack.p50),
+      warmNodeBackToBackP99Ms: round(s.warmNodeBackToBack.p99),
       coldP50Ms: round(s.cold.p50),
       coldP99Ms: round(s.cold.p99),
       coldContainerMsP50: round(s.coldContainerMs.p50),
@@ -1137,6 +1171,7 @@ async function main(): Promise<void> {
         rawExec: fig(s.rawExec),
         warm: fig(s.warm),
         warmNode: fig(s.warmNode),
+        warmNodeBackToBack: fig(s.warmNodeBackToBack),
         rawCold: fig(s.rawCold),
         cold: fig(s.cold),
         coldContainerMs: fig(s.coldContainerMs),
@@ -1154,7 +1189,8 @@ async function main(): Promise<void> {
       [
         row('rawExec    dockerode exec, python hello', s.rawExec),
         row('warm       Loom, python hello (runner)', s.warm),
-        row('warm node  Loom, node hello (runner)', s.warmNode),
+        row(`warm node  Loom, node hello (runner), ${NODE_PACE_MS} ms apart`, s.warmNode),
+        row('  back to back (waits for node start-up)', s.warmNodeBackToBack),
         row('rawCold    dockerode create+start+wait', s.rawCold),
         row('cold       Loom, maxExecutions 1', s.cold),
         row('  cold timings.containerMs', s.coldContainerMs),
@@ -1191,7 +1227,7 @@ async function main(): Promise<void> {
         `cache image ${cacheImage?.tag ?? '-'} (removed at exit)` +
         (packagesCacheImageMissing ? `; the cache image was gone before ${packagesCacheImageMissing} run(s) (removed from outside)` : ''),
       `throughput               ${fmt(throughputPerS)} executions/s vs raw ${fmt(rawThroughputPerS)}/s = ${fmt(throughputVsRawRatio, 2)}x  ` +
-        `(${opts.throughputTotal} runs each, ${opts.concurrency} workers, ${opts.containers} pre-warmed containers, Loom ${(throughputWallMs / 1000).toFixed(1)} s; ` +
+        `(${opts.throughputTotal} Loom runs, ${rawThroughputTotal(opts.throughputTotal)} raw, ${opts.concurrency} workers, ${opts.containers} pre-warmed containers, Loom ${(throughputWallMs / 1000).toFixed(1)} s; ` +
         `${problems.throughputViaExec} runs by exec, runners up after ${throughputWait.runs} warm-up runs)`,
       `loom exec processes      first ${cliLine(cli.first, cli.firstWallMs)}; second ${cli.second ? cliLine(cli.second, cli.secondWallMs) : 'not started'}; ` +
         `same container ${cli.sameContainer ? 'yes' : 'no'}; second / first ${fmt(secondVsFirstProcessRatio, 2)}x ` +

@@ -1,6 +1,7 @@
 // Live figures for the Pool page, computed the way `docker stats` computes them, and a one-line
 // summary of the config a container was made with, read back from the engine.
 import type Docker from 'dockerode';
+import { cpuLimit } from '../engine/container';
 
 export interface LiveFigures {
   cpuPercent?: number;
@@ -71,10 +72,8 @@ export function configSummary(inspect: Docker.ContainerInspectInfo | undefined, 
   const parts = [inspect?.Config.Image || fallbackImage];
   const host = inspect?.HostConfig;
   if (host?.Memory) parts.push(`${Math.round(host.Memory / (1024 * 1024))} MB`);
-  if (host?.NanoCpus) {
-    const cpus = host.NanoCpus / 1e9;
-    parts.push(`${cpus} CPU${cpus === 1 ? '' : 's'}`);
-  }
+  const cpus = cpuLimit(host);
+  if (cpus !== undefined) parts.push(`${Math.round(cpus * 100) / 100} CPU${cpus === 1 ? '' : 's'}`);
   const tmpSize = /size=(\w+)/.exec(host?.Tmpfs?.['/tmp'] ?? '')?.[1];
   if (tmpSize) parts.push(`${tmpSize.replace(/m$/, ' MB')} /tmp`);
   if (host?.PidsLimit) parts.push(`${host.PidsLimit} pids`);

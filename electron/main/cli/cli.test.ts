@@ -648,7 +648,7 @@ describe('exec options reach the container', () => {
 
       // Kept warm: the container outlives the process, as the options made it.
       const info = await docker.getContainer(id).inspect();
-      expect(info.HostConfig.NanoCpus).toBe(1_500_000_000);
+      expect([info.HostConfig.CpuQuota, info.HostConfig.CpuPeriod]).toEqual([15_000, 10_000]);
       expect(info.HostConfig.Memory).toBe(96 * 1024 * 1024);
       expect(info.HostConfig.MemorySwap).toBe(96 * 1024 * 1024);
       expect(info.HostConfig.PidsLimit).toBe(77);

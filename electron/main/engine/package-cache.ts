@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { NODE_PACKAGES_DIR, PACKAGES_DIR, PYTHON_PACKAGES_DIR, SANDBOX_USER } from './container';
+import { cpuQuota, NODE_PACKAGES_DIR, PACKAGES_DIR, PYTHON_PACKAGES_DIR, SANDBOX_USER } from './container';
 import { removeContainer } from './containers';
 import { LABEL, type Owner } from './labels';
 import { installPackages, type InstallPlan, type PackageSources } from './packages';
@@ -81,7 +81,7 @@ export class PackageCache {
         SecurityOpt: ['no-new-privileges'],
         Memory: spec.memoryMb * 1024 * 1024,
         MemorySwap: spec.memoryMb * 1024 * 1024,
-        NanoCpus: Math.round(spec.cpuCores * 1e9),
+        ...cpuQuota(spec.cpuCores),
         PidsLimit: spec.pidsLimit,
         Tmpfs: { [WRITABLE_DIR]: `rw,nosuid,nodev,exec,size=${spec.storageMb}m,mode=1777` },
         Mounts: plan.mounts.map((m) => ({ Type: 'bind', Source: m.hostPath, Target: m.containerPath, ReadOnly: true })),

@@ -89,7 +89,8 @@ describe('sandbox security defaults', () => {
     const hc = info.HostConfig;
     expect(hc.Memory).toBe(512 * 1024 * 1024);
     expect(hc.MemorySwap).toBe(512 * 1024 * 1024);
-    expect(hc.NanoCpus).toBe(1e9);
+    // 1 CPU as a 1 ms quota per 10 ms period (container.ts cpuQuota says why not NanoCpus).
+    expect([hc.NanoCpus, hc.CpuPeriod, hc.CpuQuota]).toEqual([0, 10_000, 10_000]);
     expect(hc.PidsLimit).toBe(100);
     expect(hc.ReadonlyRootfs).toBe(true);
     expect(hc.CapDrop).toEqual(['ALL']);

@@ -121,6 +121,17 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     return result;
   };
 
+  // The engine's CPUs, asked once. A CPU limit is a CFS quota (container.ts cpuQuota), which the
+  // engine accepts beyond its CPUs (as no limit at all), unlike NanoCpus: the request is refused here.
+  let engineCpus: Promise<number | undefined> | undefined;
+  const checkCpus = async (spec: ContainerSpec): Promise<void> => {
+    engineCpus ??= docker.info().then((i: { NCPU?: number }) => i.NCPU, () => undefined);
+    const cpus = await engineCpus;
+    if (cpus && spec.cpuCores > cpus) {
+      throw new ValidationError('config.resource_limits.cpu_cores', `${spec.cpuCores} is more than the engine has: ${cpus} CPU${cpus === 1 ? '' : 's'}`);
+    }
+  };
+
   // Images that lack the interpreter of a runner as the main process: their containers idle on
   // sleep and start programs (and any runner) by docker exec.
   const noRunnerMain = new Set<string>();
@@ -230,6 +241,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     poolKey: keyOf,
     ensureImage: imageOf,
     async acquire(spec, lifecycle, hooks) {
+      await checkCpus(spec);
       await imageOf(spec.image, hooks);
       hooks?.onPhase?.('container', 'acquiring');
       const key = keyOf(spec, lifecycle);
@@ -240,6 +252,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     },
     release: (entry, healthy) => pool.release(entry, healthy),
     async prewarm(spec, lifecycle, count, hooks) {
+      await checkCpus(spec);
       await imageOf(spec.image, hooks);
       await pool.prewarm(keyOf(spec, lifecycle), spec, lifecycle, count, hooks);
     },
@@ -275,7 +288,7 @@ function isNoSuchImage(err: unknown): boolean {
 /** Turns the engine's refusals of a create into errors that name what to change. */
 function explainCreateError(err: unknown, spec: ContainerSpec): Error {
   const message = describeCause(err);
-  if (/NanoCPUs|CPUs available|Range of CPUs/i.test(message)) {
+  if (/NanoCPUs|CPUs available|Range of CPUs|cpu quota|cpu period/i.test(message)) {
     return new ValidationError('config.resource_limits.cpu_cores', `${spec.cpuCores} is more than the engine allows: ${message}`);
   }
   if (/Minimum memory limit/i.test(message)) {

@@ -115,11 +115,11 @@ SPAN_POLL_SECONDS = 0.02
 # stream instead of two.
 OUTPUT_HOLD_SECONDS = 0.002
 
-PR_SET_NAME = 15
 PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
+PR_SET_CHILD_SUBREAPER = 36
 # The name a waiting spare goes by (/proc/PID/comm), so that it can be told from a program.
 SPARE_NAME = b"loom-spare"
-PR_SET_CHILD_SUBREAPER = 36
 
 _PYTHON_NAME = re.compile(r"python(3(\.\d+)?)?$")
 # PYTHON* variables a forked child can honour itself; any other one that differs from the
@@ -729,7 +729,7 @@ class Server:
             if pid == 0:
                 return
             if self.spare is not None and pid == self.spare.pid:
-                self.discard_spare()  # died waiting: another is forked when idle
+                self.discard_spare()  # died waiting: the serve loop forks another
                 continue
             job = self.job
             if job is not None and pid == job.pid and job.status is None:

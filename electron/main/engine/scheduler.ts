@@ -138,7 +138,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
 
   /** Creates and starts a container of `image`; its runner is its main process when `runner`. */
   const createStarted = async (spec: ContainerSpec, key: string, image: string, runner: string[] | undefined, hooks: PrepareHooks): Promise<MadeContainer | null> => {
-    let createOpts: Docker.ContainerCreateOptions | undefined;
+    let name = '';
     let container: Docker.Container | undefined;
     for (let attempt = 0; !container; attempt++) {
       try {
@@ -148,7 +148,8 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
           imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
           imageEnvs.set(image, imageEnv);
         }
-        createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv, runner });
+        const createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv, runner });
+        name = createOpts.name ?? '';
         container = await docker.createContainer(createOpts);
       } catch (err) {
         // The image may have been removed since we last saw it.
@@ -181,7 +182,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
         await made.start();
         client = startRunner(made, spec.runtime);
       }
-      return { id: made.id, name: createOpts?.name ?? made.id, container: made, runner: client };
+      return { id: made.id, name: name || made.id, container: made, runner: client };
     } catch (err) {
       await removeContainer(docker, made.id).catch(onError);
       throw err;
@@ -288,7 +289,8 @@ function isNoSuchImage(err: unknown): boolean {
 /** Turns the engine's refusals of a create into errors that name what to change. */
 function explainCreateError(err: unknown, spec: ContainerSpec): Error {
   const message = describeCause(err);
-  if (/NanoCPUs|CPUs available|Range of CPUs|cpu quota|cpu period/i.test(message)) {
+  // NanoCpus' refusals, and the quota's ("CPU cfs quota can not be less than 1ms ...").
+  if (/NanoCPUs|CPUs available|Range of CPUs|cfs (quota|period)/i.test(message)) {
     return new ValidationError('config.resource_limits.cpu_cores', `${spec.cpuCores} is more than the engine allows: ${message}`);
   }
   if (/Minimum memory limit/i.test(message)) {

@@ -268,6 +268,7 @@ class Server:
         # sys.path as an interpreter started here has it, without its [0] (the runner's own
         # directory) and without what PYTHONPATH added: the base every child builds on.
         self.path_tail = [p for p in sys.path[1:] if p not in pp_entries]
+        self.finders_kept = -1  # see forget_finders
         self.user_site = getattr(sys.modules.get("site"), "USER_SITE", None)
         self.executable = os.path.realpath(sys.executable)
         try:
@@ -524,6 +525,9 @@ class Server:
             for _ in range(4):
                 fds += os.pipe()
             in_r, in_w, out_r, out_w, err_r, err_w, job_r, job_w = fds
+            # Found here rather than in the child: every page the child touches is a copy.
+            top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
+            self.forget_finders()
             # Named before the fork, so that the spare has its name from its first instant.
             _set_name(SPARE_NAME)
             try:
@@ -537,12 +541,24 @@ class Server:
             return None
         if pid == 0:
             try:
-                _spare(self, in_r, out_w, err_w, job_r)
+                _spare(self, in_r, out_w, err_w, job_r, top_fd)
             finally:
                 os._exit(1)  # _spare never returns: this only guards against a bug in it
         for fd in (in_r, out_w, err_w, job_r):
             os.close(fd)
         return Spare(pid, job_w, in_w, out_r, err_r)
+
+    def forget_finders(self):
+        """Drops the import finders cached for directories off the read-only tail (the runner's
+        own, PYTHONPATH's: a package directory that did not exist yet, or has changed since),
+        which could hide modules from a program. The stdlib and site-packages cannot change.
+        Only the server imports, so the cache only grows while modules are pre-imported."""
+        cache = sys.path_importer_cache
+        if len(cache) != self.finders_kept:
+            tail = set(self.path_tail)
+            for key in [k for k in cache if k not in tail]:
+                del cache[key]
+            self.finders_kept = len(cache)
 
     def take_spare(self, plan, argv, env, cwd):
         """The waiting spare (or a new one) with the program given to it. OSError if none can be forked."""
@@ -862,10 +878,15 @@ def _prefer_for_oom(pid):
     """Makes `pid` the OOM killer's first choice in the container, before the runner (which may
     be its main process: its death would stop the container)."""
     try:
-        with open("/proc/%d/oom_score_adj" % pid, "w") as f:
-            f.write("1000")
+        fd = os.open("/proc/%d/oom_score_adj" % pid, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.write(fd, b"1000")
     except OSError:
         pass
+    finally:
+        os.close(fd)
 
 
 def _popen(argv, env, cwd):
@@ -888,7 +909,7 @@ def _popen(argv, env, cwd):
     return in_w, out_r, err_r, popen
 
 
-def _spare(server, in_r, out_w, err_w, job_r):
+def _spare(server, in_r, out_w, err_w, job_r, top_fd):
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -900,22 +921,11 @@ def _spare(server, in_r, out_w, err_w, job_r):
         # running meanwhile (holding its stdin's write end would keep EOF from it).
         os.dup2(job_r, 3)
         job_r = 3
-        for fd in [int(n) for n in os.listdir("/proc/self/fd")]:
-            if fd > 3:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass  # the listing's own descriptor
+        os.closerange(4, top_fd + 1)
         # What a fresh interpreter has: Ctrl-C raises KeyboardInterrupt, SIGPIPE and SIGXFSZ
         # are ignored (write errors come back as exceptions), nothing is blocked.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        # Finders cached by the server for directories off the read-only tail (the runner's
-        # own, PYTHONPATH's: a package directory that did not exist yet, or has changed since)
-        # could hide modules: forget them. The stdlib and site-packages cannot change.
-        tail = set(server.path_tail)
-        for key in [k for k in sys.path_importer_cache if k not in tail]:
-            del sys.path_importer_cache[key]
         chunks = []
         while True:
             data = os.read(job_r, 1 << 16)

@@ -321,6 +321,25 @@ f.write('2}\\n{"c":3}'); f.flush()`;
     expect(text(without.stderr)).toContain("ModuleNotFoundError: No module named 'newpkg'");
   });
 
+  it('imports from a PYTHONPATH directory of the container that appeared after the runner started', async () => {
+    // The server looked for its pre-imports in /tmp/later before it existed and cached that it
+    // does not: a forked program must look again.
+    const later = await sandboxWithRunner(IMAGE, 'python', { PYTHONPATH: '/tmp/later' });
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect(text((await run(py('print(1)'), {}, later.client)).stdout)).toBe('1\n');
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the pre-imports run while idle
+      }
+      await run(py("import os; os.makedirs('/tmp/later'); open('/tmp/later/latemod.py', 'w').write('X = 7\\n')"), {}, later.client);
+      const r = await run(py('import latemod; print(latemod.X)'), {}, later.client);
+      expect(text(r.stderr)).toBe('');
+      expect(text(r.stdout)).toBe('7\n');
+    } finally {
+      await removeSandbox(later.container);
+      later.client.close();
+    }
+  });
+
   it('gives loom_trace the run’s own trace context and span file', async () => {
     const traceId = 'ab'.repeat(16);
     const env = { TRACEPARENT: `00-${traceId}-${'cd'.repeat(8)}-01`, LOOM_TRACE_FILE: '/tmp/spans.jsonl' };

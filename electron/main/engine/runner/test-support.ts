@@ -49,7 +49,11 @@ export function removeResourcesRoot(): void {
 export const OWNER_INSTANCE = `runner-test-${randomBytes(4).toString('hex')}`;
 
 /** A sandbox container made the way the engine makes them, started. */
-export async function startSandbox(image: string, runtime: Runtime, { memoryMb = 256, withRunner = true } = {}): Promise<Docker.Container> {
+export async function startSandbox(
+  image: string,
+  runtime: Runtime,
+  { memoryMb = 256, withRunner = true, env = {} as Record<string, string> } = {},
+): Promise<Docker.Container> {
   const imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
   const spec = {
     name: 'runner-test',
@@ -61,7 +65,7 @@ export async function startSandbox(image: string, runtime: Runtime, { memoryMb =
     storageMb: 100,
     pidsLimit: 100,
     network: 'none' as const,
-    env: {},
+    env,
     mounts: [],
   };
   const container = await docker.createContainer(
@@ -82,8 +86,12 @@ export async function removeSandbox(container: Docker.Container | undefined): Pr
 }
 
 /** A sandbox of `image` with its runner started by exec (for a test file's beforeAll). */
-export async function sandboxWithRunner(image: string, runtime: 'python' | 'node'): Promise<{ container: Docker.Container; client: RunnerClient }> {
-  const container = await startSandbox(image, runtime);
+export async function sandboxWithRunner(
+  image: string,
+  runtime: 'python' | 'node',
+  env: Record<string, string> = {},
+): Promise<{ container: Docker.Container; client: RunnerClient }> {
+  const container = await startSandbox(image, runtime, { env });
   const client = await RunnerClient.start(container, runtime);
   if (!client) throw new Error(`the ${runtime} runner did not start`);
   return { container, client };

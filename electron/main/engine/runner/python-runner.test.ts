@@ -25,6 +25,17 @@ function run(argv: string[], extra: RunExtra = {}, on: RunnerClient = client): P
 }
 const py = (code: string, ...args: string[]): string[] => ['python3', '-c', code, ...args];
 
+/**
+ * Lets the runner finish its pre-imports, which it does only while idle (between runs), and
+ * after which it keeps a spare child forked ahead.
+ */
+async function settle(on: RunnerClient = client): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    expect(text((await run(py('print(1)'), {}, on)).stdout)).toBe('1\n');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe('python runner', () => {
   it('says READY as the python runner with the container environment', () => {
     expect(client.info.runner).toBe('python');
@@ -160,6 +171,7 @@ describe('python runner', () => {
   // stopped or killed must not cost the next run.
   it('forks the next child ahead, out of the running program’s reach', async () => {
     // (The spare is forked once this program has started: it looks until it is there.)
+    await settle();
     const probe = `import os, signal, time
 me, server = os.getpid(), os.getppid()
 for _ in range(500):
@@ -326,10 +338,7 @@ f.write('2}\\n{"c":3}'); f.flush()`;
     // does not: a forked program must look again.
     const later = await sandboxWithRunner(IMAGE, 'python', { PYTHONPATH: '/tmp/later' });
     try {
-      for (let i = 0; i < 5; i++) {
-        expect(text((await run(py('print(1)'), {}, later.client)).stdout)).toBe('1\n');
-        await new Promise((resolve) => setTimeout(resolve, 100)); // the pre-imports run while idle
-      }
+      await settle(later.client);
       await run(py("import os; os.makedirs('/tmp/later'); open('/tmp/later/latemod.py', 'w').write('X = 7\\n')"), {}, later.client);
       const r = await run(py('import latemod; print(latemod.X)'), {}, later.client);
       expect(text(r.stderr)).toBe('');

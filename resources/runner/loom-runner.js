@@ -6,6 +6,7 @@
 //   [type u8][execution id u32 BE][payload length u32 BE][payload]
 // host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs}   0x02 STDIN bytes
 //                          0x03 STDIN_EOF   0x04 KILL   0x05 HELLO (say READY again)
+//                          0x06 PING silenceMs u32 BE (the host is alive; see watchHost)
 // runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
 //                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
 //                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
@@ -170,7 +171,7 @@ function server() {
   const { signals } = require('os').constants;
   const vm = require('vm');
 
-  const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04, HELLO = 0x05;
+  const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04, HELLO = 0x05, PING = 0x06;
   const READY = 0x81, STARTED = 0x82, STDOUT = 0x83, STDERR = 0x84, EXIT = 0x85, ERROR = 0x86, SPANS = 0x87;
   const PROTOCOL_VERSION = 2;
   const HEADER = 9;
@@ -195,6 +196,10 @@ function server() {
   const execReal = realpath(process.execPath);
   let inbuf = Buffer.alloc(0);
   let job = null;
+  // The host's PING: how long it may stay silent while a program runs (0: it does not ping),
+  // and when it was last heard.
+  let hostSilenceMs = 0;
+  let heardAt = Date.now();
   let spareChild = null;
 
   const send = (type, id, payload = Buffer.alloc(0)) => {
@@ -237,6 +242,7 @@ function server() {
   // -- frames from the host ------------------------------------------------------------
 
   process.stdin.on('data', (data) => {
+    heardAt = Date.now();
     inbuf = inbuf.length ? Buffer.concat([inbuf, data]) : data;
     while (inbuf.length >= HEADER) {
       const length = inbuf.readUInt32BE(5);
@@ -271,8 +277,14 @@ function server() {
 
   function dispatch(type, id, payload) {
     if (type === HELLO) {
-      // A new host attached (the container's main process outlives each host's stream).
+      // A new host attached (the container's main process outlives each host's stream); it
+      // says itself whether it pings.
+      hostSilenceMs = 0;
       ready();
+      return;
+    }
+    if (type === PING) {
+      hostSilenceMs = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
       return;
     }
     if (type === RUN) {
@@ -429,6 +441,7 @@ function server() {
         }, timeoutMs),
       );
     }
+    watchHost(j);
     child.once('exit', (code, signal) => ended(j, code, signal));
     // Done when the program has ended and its output pipes are closed (the last of them at
     // most DRAIN_MS later).
@@ -440,6 +453,21 @@ function server() {
         finish(j);
       });
     }
+  }
+
+  /**
+   * Kills the program when the host stops saying it is alive: it died without closing the
+   * stream (which stays open for the next host), and nobody will read what the program does.
+   */
+  function watchHost(j) {
+    if (!hostSilenceMs) return;
+    const check = () => {
+      if (j.exited || !hostSilenceMs) return;
+      const silentFor = Date.now() - heardAt;
+      if (silentFor >= hostSilenceMs) killGroup(j.child.pid);
+      else j.timers.push(setTimeout(check, hostSilenceMs - silentFor));
+    };
+    j.timers.push(setTimeout(check, hostSilenceMs));
   }
 
   function ended(j, code, signal) {

@@ -9,6 +9,7 @@
 #   [type u8][execution id u32 BE][payload length u32 BE][payload]
 # host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs, spanFile}   0x02 STDIN bytes
 #                          0x03 STDIN_EOF   0x04 KILL   0x05 HELLO (say READY again)
+#                          0x06 PING silenceMs u32 BE (the host is alive; see Server.tick)
 # runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
 #                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
 #                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
@@ -97,7 +98,7 @@ def _preimport_next():
         gc.collect()
         gc.freeze()
 
-RUN, STDIN, STDIN_EOF, KILL, HELLO = 0x01, 0x02, 0x03, 0x04, 0x05
+RUN, STDIN, STDIN_EOF, KILL, HELLO, PING = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
 READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87
 PROTOCOL_VERSION = 2
 HEADER = 9
@@ -211,6 +212,7 @@ class Job:
         self.out_held = []  # output frames not sent yet (see OUTPUT_HOLD_SECONDS)
         self.out_held_bytes = 0
         self.flush_at = None
+        self.host_gone = False  # killed for the host's silence (see Server.tick)
 
 
 class Spare:
@@ -259,6 +261,10 @@ class Server:
     def __init__(self):
         self.job = None
         self.spare = None
+        # The host's PING: how long it may stay silent while a program runs (None: it does not
+        # ping), and when it was last heard.
+        self.host_silence = None
+        self.heard = time.monotonic()
         self.held = None  # frames kept back to leave in one write (see finish)
         self.inbuf = bytearray()
         self.initial_env = _initial_environ()
@@ -359,6 +365,9 @@ class Server:
                     wake_at = job.span_next if wake_at is None else min(wake_at, job.span_next)
                 if job.flush_at is not None:
                     wake_at = job.flush_at if wake_at is None else min(wake_at, job.flush_at)
+                if job.status is None and self.host_silence is not None:
+                    gone_at = self.heard + self.host_silence
+                    wake_at = gone_at if wake_at is None else min(wake_at, gone_at)
                 if wake_at is not None:
                     timeout = max(0, int((wake_at - now) * 1000) + 1)
             elif PREIMPORTS:
@@ -393,6 +402,11 @@ class Server:
             job.timed_out = True
             job.deadline = None
             self.kill_group(job)
+        if job.status is None and self.host_silence is not None and now >= self.heard + self.host_silence and not job.host_gone:
+            # The host stopped saying it is alive: it died without closing the stream (which
+            # stays open for the next host), and nobody will read what the program does.
+            job.host_gone = True
+            self.kill_group(job)
         if job.flush_at is not None and now >= job.flush_at:
             self.flush_output(job)
         if job.span_path is not None and job.status is None and now >= job.span_next:
@@ -411,6 +425,7 @@ class Server:
             if self.job:
                 self.kill_group(self.job)
             return False
+        self.heard = time.monotonic()
         self.inbuf += data
         while len(self.inbuf) >= HEADER:
             length = int.from_bytes(self.inbuf[5:9], "big")
@@ -438,8 +453,14 @@ class Server:
     def dispatch(self, ftype, ident, payload):
         job = self.job
         if ftype == HELLO:
-            # A new host attached (the container's main process outlives each host's stream).
+            # A new host attached (the container's main process outlives each host's stream);
+            # it says itself whether it pings.
+            self.host_silence = None
             self.ready()
+            return
+        if ftype == PING:
+            silence_ms = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
+            self.host_silence = silence_ms / 1000.0 if silence_ms else None
             return
         if ftype == RUN:
             if job is not None:

@@ -19,6 +19,7 @@ import { buildLocalIndex } from '../../../bench/wheels';
 import { ExecuteEventSchema, ExecuteRequestSchema, NetworkMode, RuntimeType } from '../../../shared/gen/loom/v1/docker_pb';
 import { listManaged, removeContainer, type ManagedContainer } from '../engine/containers';
 import { connectDocker } from '../engine/docker-client';
+import { HOST_SILENCE_MS } from '../engine/runner/client';
 import { LABEL } from '../engine/labels';
 import { BASE_IMAGE_LABEL, PACKAGES_LABEL } from '../engine/package-cache';
 import { normalizeRequest } from '../engine/request';
@@ -345,6 +346,34 @@ describe.concurrent('loom exec', () => {
     expect(JSON.parse(json.stdout)).toEqual({ error: { name: 'AbortedError', message: 'interrupted by SIGTERM', signal: 'SIGTERM' } });
     const left = (await listManaged(docker)).filter((c) => c.ownerPid === plain.pid || c.ownerPid === json.pid);
     expect(left).toEqual([]);
+  });
+
+  it('SIGKILL: the runner kills the orphaned program once the dead process has been silent for HOST_SILENCE_MS', async ({ expect }) => {
+    // Nothing of the CLI runs after SIGKILL: its container stays (the next Loom process reaps
+    // it), and the runner, which outlives its host's stream, must stop the program itself
+    // rather than let it run to its timeout for nobody.
+    const marker = 4000 + Math.floor(Math.random() * 1000); // the program's `sleep N`, to find in the container
+    const program = `import subprocess; print("ready", flush=True); subprocess.run(["sleep", "${marker}"])`;
+    let killedAt = 0;
+    const r = await loom(['exec', '--timeout', '120', '--', 'python3', '-c', program], {
+      timeoutMs: 30_000,
+      onStdout: (text, child) => {
+        if (!killedAt && text.includes('ready')) {
+          child.kill('SIGKILL');
+          killedAt = Date.now();
+        }
+      },
+    });
+    expect(r.signal).toBe('SIGKILL');
+    const container = (await listManaged(docker)).find((c) => c.ownerPid === r.pid);
+    if (!container) throw new Error('the killed process left no container');
+    madeIds.add(container.id); // removed after the file, as the next Loom process would
+    const sleeping = async (): Promise<boolean> =>
+      ((await docker.getContainer(container.id).top()).Processes ?? []).some((p) => p.join(' ').includes(`sleep ${marker}`));
+    expect(await sleeping()).toBe(true);
+    await poll('the runner to kill the orphaned program', HOST_SILENCE_MS + 10_000, async () => ((await sleeping()) ? undefined : true));
+    // Not before the silence (less the ping interval the process may have had left).
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(HOST_SILENCE_MS * 0.8 - 500);
   });
 });
 

@@ -15,6 +15,7 @@ import {
   decodeStarted,
   encodeFrame,
   encodeJsonFrame,
+  encodePing,
   FrameParser,
   FrameType,
   MAX_CHUNK,
@@ -52,6 +53,12 @@ const START_TIMEOUT_MS = 10_000;
  * waits for EXIT before deciding the runner is wedged.
  */
 const UNRESPONSIVE_GRACE_MS = 10_000;
+/**
+ * A runner that is the container's main process outlives this process's stream, and gets no EOF
+ * when this process dies (killed, crashed): after this long without a PING it kills the program,
+ * which would otherwise run to its timeout (300 s by default) for nobody.
+ */
+export const HOST_SILENCE_MS = 10_000;
 /** The runner's own stderr kept for error messages (its crash traceback, say). */
 const DIAGNOSTICS_BYTES = 4096;
 
@@ -94,6 +101,13 @@ export interface RunOptions {
   /** The file the program's trace library writes: its bytes reach onSpans as they are appended. */
   spanFile?: string;
   onSpans?: (chunk: Buffer) => void;
+  /**
+   * How long the runner may hear nothing from this process while the program runs before it
+   * kills the program as orphaned (default HOST_SILENCE_MS); it is pinged a fifth of that apart.
+   */
+  hostSilenceMs?: number;
+  /** How often it is pinged: only tests make it longer than the silence, to play a dead host. */
+  pingEveryMs?: number;
 }
 
 export interface RunResult {
@@ -270,7 +284,11 @@ export class RunnerClient {
         this.send(encodeFrame(FrameType.KILL, id));
         armWatchdog(UNRESPONSIVE_GRACE_MS);
       };
+      const silenceMs = opts.hostSilenceMs ?? HOST_SILENCE_MS;
+      const pinger = setInterval(() => this.send(encodePing(silenceMs)), opts.pingEveryMs ?? silenceMs / 5);
+      pinger.unref();
       const settle = (): void => {
+        clearInterval(pinger);
         clearTimeout(watchdog);
         opts.signal?.removeEventListener('abort', onAbort);
         this.runs.delete(id);
@@ -296,7 +314,7 @@ export class RunnerClient {
       this.runs.set(id, run);
       const request: RunRequest = { argv: opts.argv, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 0, spanFile: opts.spanFile };
       // One write for the request and its stdin: one wakeup on the way in rather than one per frame.
-      const frames = [encodeJsonFrame(FrameType.RUN, id, request)];
+      const frames = [encodePing(silenceMs), encodeJsonFrame(FrameType.RUN, id, request)];
       const stdin = opts.stdin ?? new Uint8Array(0);
       for (let at = 0; at < stdin.length; at += MAX_CHUNK) frames.push(encodeFrame(FrameType.STDIN, id, stdin.subarray(at, at + MAX_CHUNK)));
       frames.push(encodeFrame(FrameType.STDIN_EOF, id));

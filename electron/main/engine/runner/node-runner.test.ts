@@ -189,6 +189,16 @@ setTimeout(() => {
     expect(text((await run(js("console.log('after')"))).stdout)).toBe('after\n');
   });
 
+  it('kills a program whose host went silent (died without closing the stream); a pinging host’s is left alone', async () => {
+    const silent = await run(js("console.log('started'); setTimeout(() => {}, 30000)"), { hostSilenceMs: 1000, pingEveryMs: 60_000 });
+    expect(silent).toMatchObject({ exitCode: 137, signal: 'SIGKILL', timedOut: false, aborted: false });
+    expect(text(silent.stdout)).toBe('started\n');
+    expect(silent.wallMs).toBeGreaterThanOrEqual(900);
+    expect(silent.wallMs).toBeLessThan(5000);
+    const pinged = await run(js("setTimeout(() => console.log('done'), 2500)"), { hostSilenceMs: 1000 });
+    expect([pinged.exitCode, text(pinged.stdout)]).toEqual([0, 'done\n']);
+  });
+
   it('requires modules from NODE_PATH: the trace library', async () => {
     const r = await run(js("const { tracer, traceSpanSync } = require('loom-trace.js'); traceSpanSync('x', () => 1); console.log(tracer.traceId)"), {
       env: { LOOM_TRACE_ID: 'ef'.repeat(16), LOOM_SPAN_ID: '12'.repeat(8), LOOM_TRACE_FILE: '/tmp/nspans.jsonl' },

@@ -16,6 +16,10 @@
 //   KILL       0x04  (empty) SIGKILL the program's whole process group now
 //   HELLO      0x05  (empty, id 0) say READY again: a host attached to a runner that is the
 //                    container's main process, which outlives each host's stream
+//   PING       0x06  u32 BE silenceMs, id 0: the host is alive. Until the next HELLO, a program
+//                    that runs while nothing has come from the host for silenceMs is killed (as
+//                    by KILL): its host died without closing the stream, which the runner cannot
+//                    see otherwise when it is the container's main process. 0: no such limit.
 //
 // Runner → host, on the runner's stdout, which Docker multiplexes into its own frames (so one
 // runner frame can be split across Docker frames and reads: the host reassembles):
@@ -41,6 +45,7 @@ export const FrameType = {
   STDIN_EOF: 0x03,
   KILL: 0x04,
   HELLO: 0x05,
+  PING: 0x06,
   READY: 0x81,
   STARTED: 0x82,
   STDOUT: 0x83,
@@ -121,6 +126,13 @@ export interface Frame {
   type: number;
   id: number;
   payload: Buffer;
+}
+
+/** A PING frame (see above): the host is alive, and may stay silent for `silenceMs`. */
+export function encodePing(silenceMs: number): Buffer {
+  const payload = Buffer.alloc(4);
+  payload.writeUInt32BE(silenceMs, 0);
+  return encodeFrame(FrameType.PING, 0, payload);
 }
 
 export function encodeFrame(type: FrameType, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {

@@ -224,6 +224,16 @@ os.kill(spares[0], getattr(signal, os.environ['DO']))`;
     expect(text(next.stdout)).toBe('ok False\n');
   });
 
+  it('kills a program whose host went silent (died without closing the stream); a pinging host’s is left alone', async () => {
+    const silent = await run(py("import time; print('started', flush=True); time.sleep(30)"), { hostSilenceMs: 1000, pingEveryMs: 60_000 });
+    expect(silent).toMatchObject({ exitCode: 137, signal: 'SIGKILL', timedOut: false, aborted: false });
+    expect(text(silent.stdout)).toBe('started\n');
+    expect(silent.wallMs).toBeGreaterThanOrEqual(900);
+    expect(silent.wallMs).toBeLessThan(5000);
+    const pinged = await run(py("import time; time.sleep(2.5); print('done')"), { hostSilenceMs: 1000 });
+    expect([pinged.exitCode, text(pinged.stdout)]).toEqual([0, 'done\n']);
+  });
+
   it('delivers 10 MB of stdout whole in ≤ 64 KB chunks, or capped and flagged', async () => {
     const code = "import sys; sys.stdout.write('x' * 10_000_000)";
     const chunks: number[] = [];

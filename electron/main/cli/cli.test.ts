@@ -369,7 +369,7 @@ describe.concurrent('loom exec', () => {
     if (!container) throw new Error('the killed process left no container');
     madeIds.add(container.id); // removed after the file, as the next Loom process would
     const sleeping = async (): Promise<boolean> =>
-      ((await docker.getContainer(container.id).top()).Processes ?? []).some((p) => p.join(' ').includes(`sleep ${marker}`));
+      (((await docker.getContainer(container.id).top()) as { Processes?: string[][] }).Processes ?? []).some((p) => p.join(' ').includes(`sleep ${marker}`));
     expect(await sleeping()).toBe(true);
     await poll('the runner to kill the orphaned program', HOST_SILENCE_MS + 10_000, async () => ((await sleeping()) ? undefined : true));
     // Not before the silence (less the ping interval the process may have had left).

@@ -18,8 +18,9 @@
 // Node cannot fork an initialised interpreter, so every program gets a fresh process; to be fast
 // one spare node is kept started (this file with --loom-spare), blocked reading its job from fd 3.
 // `node -e CODE` and `node FILE` are handed to the spare, which becomes that program (argv, env,
-// cwd, then the code run as node runs it); the next spare is started at once. Anything else is
-// spawned as it is. Every program has its own session (detached), so its whole process group is
+// cwd, then the code run as node runs it); the next spare is started once the program and all
+// it left are gone, so that no program ever runs beside a waiting spare (see ensureSpare).
+// Anything else is spawned as it is (the waiting spare discarded first). Every program has its own session (detached), so its whole process group is
 // SIGKILLed at the deadline, on KILL, and when it exits; leftovers that escaped the group are
 // found in /proc and killed before EXIT, so nothing survives into the next execution.
 // A program in a spare sees what `node` would show it, with one known exception: the spare's
@@ -183,10 +184,6 @@ function server() {
   const SWEEP_MS = 500;
   // How often the span file of a running program is read for new records.
   const SPAN_POLL_MS = 20;
-  // When the next spare starts: once the program ends, or after this long if it is still running.
-  // Not at once: on a one-CPU sandbox a booting node (~30 ms of CPU) would slow the program
-  // down, and most programs are done before this.
-  const SPARE_DELAY_MS = 100;
   // Variables node reads only when it starts: a program whose value differs needs a fresh node.
   const STARTUP_VARS = /^(NODE_(?!PATH$|ENV$|TLS_REJECT_UNAUTHORIZED$)|UV_)/;
   const LOCALE_VARS = ['LC_ALL', 'LC_CTYPE', 'LANG'];
@@ -236,6 +233,11 @@ function server() {
   function takeSpare() {
     const child = spareChild && spareChild.exitCode === null && spareChild.signalCode === null ? spareChild : startSpare();
     spareChild = null;
+    try {
+      process.kill(child.pid, 'SIGCONT'); // in case something that escaped a sweep stopped it
+    } catch {
+      // not running (it died, or never started): the caller and its exit handler see to it
+    }
     return child;
   }
 
@@ -356,6 +358,7 @@ function server() {
       }
       child.stdio[3].write(`${JSON.stringify({ ...plan, env, cwd })}\n`);
     } else {
+      discardSpare();
       try {
         child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env, cwd });
         preferForOom(child.pid);
@@ -391,11 +394,20 @@ function server() {
     };
     watch(job, plan !== null);
     sendJson(STARTED, id, { pid: child.pid });
-    if (plan) job.timers.push(setTimeout(ensureSpare, SPARE_DELAY_MS));
   }
 
+  // No program ever runs beside a waiting spare: the spare is the same user's and dumpable (node
+  // cannot say otherwise), so a program could write a job of its own into its pipe through
+  // /proc/PID/fd and so run code as the next execution, or stop it. The next spare starts once
+  // the program and all it left behind are gone (see finish); a program that does not use the
+  // spare has it discarded first.
   function ensureSpare() {
     if (!spareChild) spareChild = startSpare();
+  }
+
+  function discardSpare() {
+    if (spareChild) killGroup(spareChild.pid);
+    spareChild = null;
   }
 
   function watch(j, fromSpare) {

@@ -199,6 +199,17 @@ setTimeout(() => {
     expect([pinged.exitCode, text(pinged.stdout)]).toEqual([0, 'done\n']);
   });
 
+  it('runs no program beside a waiting spare (it could write the next job into its pipe)', async () => {
+    // (Not counting the program itself, a former spare.)
+    const spares = "require('fs').readdirSync('/proc').filter((p) => /^\\d+$/.test(p) && p !== String(process.pid)).filter((p) => { try { return require('fs').readFileSync('/proc/' + p + '/cmdline', 'utf8').includes('--loom-spare'); } catch { return false; } }).length";
+    // In a spare, past the moment the next spare used to start (100 ms in); then by spawn.
+    const inSpare = await run(js(`setTimeout(() => console.log(${spares}), 300)`));
+    expect(text(inSpare.stdout)).toBe('0\n');
+    const spawned = await run(['node', '--no-warnings', '-e', `console.log(${spares})`]);
+    expect(text(spawned.stdout)).toBe('0\n');
+    expect(text((await run(js("console.log('next')"))).stdout)).toBe('next\n');
+  });
+
   it('requires modules from NODE_PATH: the trace library', async () => {
     const r = await run(js("const { tracer, traceSpanSync } = require('loom-trace.js'); traceSpanSync('x', () => 1); console.log(tracer.traceId)"), {
       env: { LOOM_TRACE_ID: 'ef'.repeat(16), LOOM_SPAN_ID: '12'.repeat(8), LOOM_TRACE_FILE: '/tmp/nspans.jsonl' },
@@ -235,9 +246,10 @@ describe('node runner killed by the program', () => {
     if (!victim) throw new Error('no runner');
     await expect(run(js(`process.kill(${victim.info.pid}, 'SIGKILL'); setTimeout(() => {}, 200)`), {}, victim)).rejects.toBeInstanceOf(RunnerDiedError);
     expect(victim.alive).toBe(false);
-    // Its spare noticed (fd 3 closed) and went away too: only this file's runner has one.
+    // Its spare noticed (fd 3 closed) and went away too (and this file's runner discards its own
+    // before it starts sh: no program runs beside a spare).
     await sleep(1000);
     const ps = await run(['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done']);
-    expect(text(ps.stdout).match(/--loom-spare/g)).toHaveLength(1);
+    expect(text(ps.stdout)).not.toContain('--loom-spare');
   });
 });

@@ -201,6 +201,12 @@ describe.concurrent('loom exec', () => {
     expect(out.containerId).toMatch(/^[0-9a-f]{64}$/);
     expect(typeof out.durationMs).toBe('number');
     expect(out.timings).toBeTypeOf('object');
+    // What the program used, as the runner measured it in the container.
+    const usage = out.usage as { wallMs: number; cpuMs: number; peakMemoryKb: number; via: string };
+    expect(usage.via).toBe('runner');
+    expect(usage.wallMs).toBeGreaterThan(0);
+    expect(usage.cpuMs).toBeGreaterThan(0);
+    expect(usage.peakMemoryKb).toBeGreaterThan(1000);
     // The program's stderr is in the object, not on ours; no progress either.
     expect(r.stderr).toBe('');
   });
@@ -624,9 +630,11 @@ describe('warm across processes', () => {
 
     const second = await loom(args);
     expect(second.code, second.stderr).toBe(0);
-    const b = JSON.parse(second.stdout) as { containerId: string; containerCreated: boolean };
+    const b = JSON.parse(second.stdout) as { containerId: string; containerCreated: boolean; usage: { via: string } };
     expect(b.containerCreated).toBe(false);
     expect(b.containerId).toBe(a.containerId);
+    // Through the parked container's own runner, attached again: not a docker exec fallback.
+    expect(b.usage.via).toBe('runner');
 
     // prune removes parked containers at once.
     const pruned = await loom(['containers', 'prune']);

@@ -62,8 +62,9 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     help: {
       usage: ['loom containers prune [--all] [--host ADDRESS]'],
       summary:
-        'Removes managed containers whose owning Loom process is gone (crashed, killed). With --all, removes\n' +
-        'every managed container, including those of running Loom processes.',
+        'Removes managed containers whose owning Loom process is gone (crashed, killed) and the idle ones kept\n' +
+        'warm for the next loom exec (at once, not when their time is up). With --all, removes every managed\n' +
+        'container, including those of running Loom processes.',
       options: [{ name: 'all', help: 'remove every managed container, not only orphans' }, HOST_OPTION, HELP_OPTION],
     },
     async run(docker, values, positionals, io) {

@@ -97,11 +97,13 @@ export const EXEC_HELP = renderHelp({
   summary:
     'Runs COMMAND in a fresh, locked-down container (non-root, read-only root, no capabilities, no network\n' +
     "unless --network bridge) and streams its stdout and stderr live to ours. Options end at '--' or at the\n" +
-    'first argument that is not an option. The container is removed when loom exits.',
+    'first argument that is not an option. When loom exits, the container is kept warm for the next loom exec\n' +
+    'with the same config (--keep-warm), then removed.',
   options: EXEC_OPTIONS,
   after: `With --json, stdout carries exactly one JSON object: containerId, exitCode, stdout, stderr (UTF-8),
 durationMs, containerCreated, timedOut, truncated, stdoutTruncated, stderrTruncated, oomKilled,
-timings, traceId, spans, malformedSpans, droppedSpans; or, when Loom fails,
+timings (ms per phase), usage (the program's wallMs, cpuMs and peakMemoryKb, measured in the
+container, and via: runner or exec), traceId, spans, malformedSpans, droppedSpans; or, when Loom fails,
 {"error": {"name", "message", ...}}. The response keeps the first ${megabytes(DEFAULT_MAX_OUTPUT_BYTES)} of each stream
 (truncated says so); the live stream without --json is complete. Each span: traceId, spanId,
 parentSpanId ('' for the root), name, startTimeUnixNano and endTimeUnixNano (decimal strings),
@@ -259,6 +261,9 @@ function finish(io: Io, plan: ExecPlan, r: ExecuteResponse, relay: OutputRelay):
       oomKilled: r.oomKilled,
       timings: r.timings
         ? { imageMs: round(r.timings.imageMs), containerMs: round(r.timings.containerMs), packagesMs: round(r.timings.packagesMs), runMs: round(r.timings.runMs) }
+        : undefined,
+      usage: r.usage
+        ? { wallMs: round(r.usage.wallMs), cpuMs: round(r.usage.cpuMs), peakMemoryKb: Number(r.usage.peakMemoryKb), via: r.usage.via }
         : undefined,
       traceId: r.traceId,
       spans: r.spans.map(spanJson),

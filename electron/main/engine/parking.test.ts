@@ -61,6 +61,22 @@ describe('parking', () => {
     expect(await stateOf(a.containerId)).toBeUndefined();
   });
 
+  it('removes a parked container whose time is up while a process runs (it looks every reapIntervalMs)', async () => {
+    const running = await createExecutor({ minIdlePerConfig: 0, reapIntervalMs: 300 });
+    made.push(running);
+    const other = await executor(false);
+    const a = await other.execute(request('parking-expired-later'));
+    const key = other.containers().find((c) => c.id === a.containerId)!.poolKey;
+    expect(await park(docker, a.containerId, key, -1000)).toBe(true);
+    const deadline = Date.now() + 10_000;
+    while ((await stateOf(a.containerId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(await stateOf(a.containerId)).toBeUndefined();
+    // Its own containers are not its to reap.
+    const own = await running.execute(request('parking-own'));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await stateOf(own.containerId)).toBeDefined();
+  });
+
   it('removes rather than parks when close() is not asked to park', async () => {
     const e = await executor(false);
     const a = await e.execute(request('parking-off'));

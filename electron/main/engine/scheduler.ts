@@ -32,8 +32,13 @@ export interface SchedulerOptions {
   /** Whether requests may mount host directories (config.mounts). Default false. */
   allowHostMounts?: boolean;
   packageSources?: PackageSources;
-  /** Remove containers left by Loom processes of this host that no longer run. Default true. */
+  /**
+   * Remove containers left by Loom processes of this host that no longer run, and parked ones
+   * whose time is up: at start, then every reapIntervalMs while this process runs. Default true.
+   */
   reapOrphans?: boolean;
+  /** How often a running process looks again for what reapOrphans removes. Default 1 min. */
+  reapIntervalMs?: number;
   /**
    * On close, park idle containers for later Loom processes (which claim them instead of
    * creating new ones) rather than removing them. Default false: close() removes everything.
@@ -76,6 +81,7 @@ export interface Scheduler {
 
 /** How long start-up waits for the removal of what crashed Loom processes left behind. */
 const REAP_WAIT_MS = 5_000;
+const REAP_INTERVAL_MS = 60_000;
 
 /** How long a config counts as in use for background top-ups, and how often they run. */
 const RECENT_MS = 3_600_000;
@@ -105,12 +111,23 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const resources = new ResourcesVolume(options.resourcesRoot);
   const packageCache = new PackageCache(docker, sources, owner);
 
+  // Whatever crashed Loom processes left, and parked containers nobody claimed in time. Not
+  // only at start: a long-running app would otherwise keep those of CLI runs until it restarts.
+  let reaping: Promise<unknown> | undefined;
+  const reap = (): Promise<unknown> => {
+    reaping ??= listManaged(docker)
+      .then((all) => Promise.all(all.filter((c) => isOrphan(c)).map((c) => removeContainer(docker, c.id).catch(onError))))
+      .catch(onError)
+      .finally(() => (reaping = undefined));
+    return reaping;
+  };
+  let reapTimer: NodeJS.Timeout | undefined;
   if (options.reapOrphans ?? true) {
-    const orphans = (await listManaged(docker)).filter((c) => isOrphan(c));
-    const reaping = Promise.all(orphans.map((c) => removeContainer(docker, c.id).catch(onError)));
     // A stuck container (paused mid-exec, say) can make the engine sit on a removal: finish
     // the clean-up in the background rather than never start.
-    await within(reaping, REAP_WAIT_MS);
+    await within(reap(), REAP_WAIT_MS);
+    reapTimer = setInterval(() => void reap(), options.reapIntervalMs ?? REAP_INTERVAL_MS);
+    reapTimer.unref();
   }
 
   const imageOf = async (image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }> => {
@@ -277,6 +294,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     healthCheck: () => pool.healthCheck(),
     close: () => {
       clearInterval(topUpTimer);
+      clearInterval(reapTimer);
       return pool.close(options.parkOnClose ? (entry) => park(docker, entry.id, entry.key, options.idleTtlMs ?? DEFAULT_IDLE_TTL_MS, entry.executions) : undefined);
     },
   };

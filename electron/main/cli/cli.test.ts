@@ -353,7 +353,11 @@ describe.concurrent('loom exec', () => {
     const left = (await listManaged(docker)).filter((c) => c.ownerPid === plain.pid || c.ownerPid === json.pid);
     expect(left).toEqual([]);
   });
+});
 
+// Not concurrent with the other tests: any Loom process that starts meanwhile would reap the
+// killed process's container (as it should), and with it the program, before the runner does.
+describe('a loom exec killed mid-run', () => {
   it('SIGKILL: the runner kills the orphaned program once the dead process has been silent for HOST_SILENCE_MS', async ({ expect }) => {
     // Nothing of the CLI runs after SIGKILL: its container stays (the next Loom process reaps
     // it), and the runner, which outlives its host's stream, must stop the program itself

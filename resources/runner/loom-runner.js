@@ -20,9 +20,10 @@
 // `node -e CODE` and `node FILE` are handed to the spare, which becomes that program (argv, env,
 // cwd, then the code run as node runs it); the next spare is started once the program and all
 // it left are gone, so that no program ever runs beside a waiting spare (see ensureSpare).
-// Anything else is spawned as it is (the waiting spare discarded first). Every program has its own session (detached), so its whole process group is
-// SIGKILLed at the deadline, on KILL, and when it exits; leftovers that escaped the group are
-// found in /proc and killed before EXIT, so nothing survives into the next execution.
+// Anything else is spawned as it is (the waiting spare discarded first). Every program has its
+// own session (detached), so its whole process group is SIGKILLed at the deadline, on KILL, and
+// when it exits; leftovers that escaped the group are found in /proc and killed before EXIT, so
+// nothing survives into the next execution.
 // A program in a spare sees what `node` would show it, with one known exception: the spare's
 // own 'exit' and 'uncaughtExceptionMonitor' listeners (listenerCount, and the line of node's
 // events.js in the stack of an error thrown by an exit listener).
@@ -402,7 +403,8 @@ function server() {
   // the program and all it left behind are gone (see finish); a program that does not use the
   // spare has it discarded first.
   function ensureSpare() {
-    if (!spareChild) spareChild = startSpare();
+    // (Scheduled at a program's end: a next program may have started since.)
+    if (!spareChild && !job) spareChild = startSpare();
   }
 
   function discardSpare() {
@@ -582,7 +584,8 @@ function server() {
       }
       for (const name of names) {
         const pid = Number(name);
-        if (!Number.isInteger(pid) || pid === 1 || pid === process.pid || (spareChild && pid === spareChild.pid)) continue;
+        // (No spare is waiting now: none is while a program runs, see ensureSpare.)
+        if (!Number.isInteger(pid) || pid === 1 || pid === process.pid) continue;
         try {
           const f = statFields(fs.readFileSync(`/proc/${pid}/stat`, 'latin1'));
           if (f[0] !== 'Z') procs.set(pid, { ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: Number(f[19]) });

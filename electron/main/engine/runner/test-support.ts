@@ -5,6 +5,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { createOptions } from '../container';
 import { currentOwner } from '../labels';
 import type { Runtime } from '../request';
@@ -137,4 +138,19 @@ export async function runWithSpans(run: (argv: string[], extra: Partial<RunOptio
   });
   const end = performance.now();
   return { r, spans: { bytes: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length, leadMs: first ? end - first : 0 } };
+}
+
+/**
+ * The host-silence limit (PING) on a runner: a program whose host went silent (as a dead host's,
+ * whose stream stays open) is killed after 1 s; a pinging host's outlives that. `hung` prints
+ * 'started' and then waits 30 s; `slow` prints 'done' after 2.5 s.
+ */
+export async function expectSilentHostKilled(client: RunnerClient, hung: string[], slow: string[]): Promise<void> {
+  const silent = await runOn(client, hung, { hostSilenceMs: 1000, pingEveryMs: 60_000 });
+  expect(silent).toMatchObject({ exitCode: 137, signal: 'SIGKILL', timedOut: false, aborted: false });
+  expect(silent.stdout.toString('utf8')).toBe('started\n');
+  expect(silent.wallMs).toBeGreaterThanOrEqual(900);
+  expect(silent.wallMs).toBeLessThan(5000);
+  const pinged = await runOn(client, slow, { hostSilenceMs: 1000 });
+  expect([pinged.exitCode, pinged.stdout.toString('utf8')]).toEqual([0, 'done\n']);
 }

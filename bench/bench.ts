@@ -1227,7 +1227,7 @@ async function main(): Promise<void> {
         `cache image ${cacheImage?.tag ?? '-'} (removed at exit)` +
         (packagesCacheImageMissing ? `; the cache image was gone before ${packagesCacheImageMissing} run(s) (removed from outside)` : ''),
       `throughput               ${fmt(throughputPerS)} executions/s vs raw ${fmt(rawThroughputPerS)}/s = ${fmt(throughputVsRawRatio, 2)}x  ` +
-        `(${opts.throughputTotal} Loom runs, ${rawThroughputTotal(opts.throughputTotal)} raw, ${opts.concurrency} workers, ${opts.containers} pre-warmed containers, Loom ${(throughputWallMs / 1000).toFixed(1)} s; ` +
+        `(${totals.loom} Loom runs, ${totals.raw} raw, ${opts.concurrency} workers, ${opts.containers} pre-warmed containers, Loom ${(throughputWallMs / 1000).toFixed(1)} s; ` +
         `${problems.throughputViaExec} runs by exec, runners up after ${throughputWait.runs} warm-up runs)`,
       `loom exec processes      first ${cliLine(cli.first, cli.firstWallMs)}; second ${cli.second ? cliLine(cli.second, cli.secondWallMs) : 'not started'}; ` +
         `same container ${cli.sameContainer ? 'yes' : 'no'}; second / first ${fmt(secondVsFirstProcessRatio, 2)}x ` +

@@ -13,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLocalIndex, type LocalIndex } from '../../../bench/wheels';
+import { DEFAULT_IMAGES } from '../../../shared/defaults';
 import { ExecuteRequestSchema, NetworkMode, Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
 import { PackageInstallError, ValidationError } from './errors';
 import { createExecutor, type Executor } from './executor';
+import { bridgeHostAddress } from './host-address';
 import { listPackageImages, prunePackageImages } from './package-cache';
 import { planInstall, type PackageSources } from './packages';
 import { normalizeRequest } from './request';
@@ -214,10 +216,8 @@ describe('package sources served over the bridge network', () => {
   let https: Served | undefined;
 
   beforeAll(async () => {
-    // The host as a bridge container sees it: the gateway of Docker's default bridge network.
-    const bridge = (await docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
-    const gateway = bridge.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
-    if (!gateway) throw new Error('the bridge network has no gateway address: these tests need Docker\'s default bridge');
+    // The host as a bridge container sees it (a new engine may not record the bridge's gateway).
+    const { address: gateway } = await bridgeHostAddress(docker, { image: DEFAULT_IMAGES.python });
     work = mkdtempSync(join(tmpdir(), 'loom-registry-'));
     const tarball = packNpm(work, REG_PKG);
     const certs = makeCertificates(work, gateway);

@@ -25,6 +25,39 @@ describe('gatewayFromRouteTable', () => {
   });
 });
 
+describe('gatewayFromInterface', () => {
+  const route = [
+    'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+    'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    'docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+    'eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+  ].join('\n');
+  const fibTrie = [
+    'Main:',
+    '  +-- 0.0.0.0/0 3 0 5',
+    '     +-- 127.0.0.0/8 2 0 2',
+    '        |-- 127.0.0.1',
+    '           /32 host LOCAL',
+    '     +-- 172.17.0.0/16 2 0 2',
+    '        |-- 172.17.0.1',
+    '           /32 host LOCAL',
+    '        |-- 172.17.255.255',
+    '           /32 link BROADCAST',
+    '     |-- 192.0.2.2',
+    '        /32 host LOCAL',
+  ].join('\n');
+
+  it("finds the bridge's own address within the subnet routed to its interface (up or down)", () => {
+    expect(gatewayFromInterface({ Name: 'bridge', Options: {} }, { route, fibTrie })).toBe('172.17.0.1');
+    expect(gatewayFromInterface({ Name: 'x', Options: { 'com.docker.network.bridge.name': 'eth0' } }, { route, fibTrie })).toBe('192.0.2.2');
+  });
+
+  it('finds none for a network without a bridge interface, or without the tables', () => {
+    expect(gatewayFromInterface({ Name: 'none', Options: {} }, { route, fibTrie })).toBeUndefined();
+    expect(gatewayFromInterface({ Name: 'bridge' }, {})).toBeUndefined();
+  });
+});
+
 describe('bridgeHostAddress on the real engine', () => {
   const made: string[] = [];
   beforeAll(requireEngineAndImages);
@@ -64,8 +97,10 @@ describe('bridgeHostAddress on the real engine', () => {
   it('falls back past a source with no answer to the next one', async () => {
     // The "none" network has no IPAM gateway and no bridge interface; a container on it has no
     // route: every source is asked, and the error names what each said.
-    const err = await bridgeHostAddress(docker, { image, network: 'none' }).catch((e: unknown) => e as Error);
-    expect(err).toBeInstanceOf(Error);
+    const err = await bridgeHostAddress(docker, { image, network: 'none' }).then(
+      () => new Error('no error'),
+      (e: unknown) => e as Error,
+    );
     expect(err.message).toMatch(/could not find the address containers on the "none" network reach the host by/);
     expect(err.message).toMatch(/IPAM config has no IPv4 gateway/);
     expect(err.message).toMatch(/bridge interface/);

@@ -7,7 +7,7 @@
 // answer wins; when all fail the error names what each one said.
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { createOptions } from './container';
 import { describeCause, LoomError } from './errors';
 import { runExec } from './exec';
@@ -48,13 +48,64 @@ export function gatewayFromIpam(network: NetworkInspect): string | undefined {
 
 /**
  * The IPv4 address of the network's bridge interface on this machine (docker0 for the default
- * bridge). Only meaningful when the engine runs on this machine (not over tcp:// or ssh://, nor in
- * Docker Desktop's VM): the caller asks for it only then.
+ * bridge), read from the kernel's tables: Node's networkInterfaces() leaves out an interface
+ * that is down, as docker0 is while no container uses it. Only meaningful when the engine runs
+ * on this machine (not over tcp:// or ssh://, nor in Docker Desktop's VM).
  */
-export function gatewayFromInterface(network: NetworkInspect, interfaces = networkInterfaces()): string | undefined {
+export function gatewayFromInterface(network: NetworkInspect, tables: KernelTables = readKernelTables()): string | undefined {
   const name = bridgeInterface(network);
-  return name ? interfaces[name]?.find((i) => i.family === 'IPv4' && !i.internal)?.address : undefined;
+  if (!name || !tables.route || !tables.fibTrie) return undefined;
+  const subnets = routesOf(tables.route, name);
+  return localAddresses(tables.fibTrie).find((address) => subnets.some((s) => (toInt(address) & s.mask) >>> 0 === s.network));
 }
+
+export interface KernelTables {
+  /** /proc/net/route */
+  route?: string;
+  /** /proc/net/fib_trie */
+  fibTrie?: string;
+}
+
+function readKernelTables(): KernelTables {
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  return { route: read('/proc/net/route'), fibTrie: read('/proc/net/fib_trie') };
+}
+
+/** The subnets routed to `iface` (network and mask as host-order integers). */
+function routesOf(table: string, iface: string): { network: number; mask: number }[] {
+  return table
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => f[0] === iface && f[1] && f[7])
+    .map((f) => ({ network: fromLittleEndianHex(f[1]!), mask: fromLittleEndianHex(f[7]!) }))
+    .filter((r) => r.mask !== 0);
+}
+
+/** The machine's own addresses ("/32 host LOCAL" leaves) in /proc/net/fib_trie. */
+function localAddresses(trie: string): string[] {
+  const out = new Set<string>();
+  let leaf: string | undefined;
+  for (const line of trie.split('\n')) {
+    const m = /\|-- (\d+\.\d+\.\d+\.\d+)/.exec(line);
+    if (m) leaf = m[1];
+    else if (leaf && /\/32 host LOCAL/.test(line)) out.add(leaf);
+  }
+  return [...out];
+}
+
+const toInt = (address: string): number => address.split('.').reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0);
+const fromLittleEndianHex = (hex: string): number => {
+  const n = Number.parseInt(hex, 16);
+  return (((n & 255) << 24) | (((n >>> 8) & 255) << 16) | (((n >>> 16) & 255) << 8) | (n >>> 24)) >>> 0;
+};
+const toDotted = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
 /** The host interface of a bridge network: named in its options, docker0 for the default bridge. */
 function bridgeInterface(network: NetworkInspect): string | undefined {
@@ -67,9 +118,8 @@ export function gatewayFromRouteTable(table: string): string | undefined {
     const [, destination, gateway, flags] = line.trim().split(/\s+/);
     // RTF_GATEWAY (0x2) on the default route (destination 0.0.0.0).
     if (destination !== '00000000' || !gateway || !(Number.parseInt(flags ?? '0', 16) & 2)) continue;
-    const n = Number.parseInt(gateway, 16);
-    if (!Number.isFinite(n) || n === 0) continue;
-    return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.');
+    const n = fromLittleEndianHex(gateway);
+    if (n !== 0) return toDotted(n);
   }
   return undefined;
 }

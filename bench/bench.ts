@@ -1,5 +1,6 @@
-// Loom's latency, throughput, package cache, cross-process reuse and memory, against raw
-// dockerode baselines measured in the same run, with the targets of issue 5 (met / not met).
+// Loom's latency, throughput, package cache, cross-process reuse, memory and the cost of the
+// clean slate between runs, against baselines measured in the same run, with the targets of
+// issues 5 and 12 (met / not met).
 //
 //   npm run bench [-- --json] [--quick] [--n-warm N] [--n-cold N] [--throughput-total N]
 //
@@ -43,6 +44,10 @@
 //             was out and the container parked. The container is removed afterwards.
 //   rss       this process's RSS with 16 pooled containers (4 configs x 4), next to its RSS
 //             before any executor existed.
+//   clean slate  the clean-up between runs (bench/clean-slate.ts): the same warm python runner
+//             in a container that cleans after every run and in one started with --keep-state
+//             (a session's), a hello and a program that leaves 1,000 files, back to back in
+//             blocks of 10 alternating between the two; the targets are the differences of p50.
 // rawCold/cold/packages (one by one) and rawExec/warm (in blocks) are interleaved, order
 // rotating, so that noise from other users of the engine hits every side of each ratio alike.
 // The header carries the load average: on a shared, busy machine the medians are noisy, the
@@ -67,6 +72,7 @@ import { listPackageImages, type CachedPackageImage } from '../electron/main/eng
 import { normalizeRequest, WRITABLE_DIR } from '../electron/main/engine/request';
 import { ExecuteRequestSchema, Phase, RuntimeType, type ExecuteEvent, type ExecuteResponse } from '../shared/gen/loom/v1/docker_pb';
 import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } from './stats';
+import { measureCleanSlate } from './clean-slate';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 
@@ -1020,6 +1026,14 @@ async function main(): Promise<void> {
   await closeMain();
   endPhase('throughput');
 
+  // --- the clean slate between runs: the same warm runner with and without it.
+  log('clean slate: a warm runner that cleans after every run, and one that keeps state (a session\'s)');
+  const cleanInstance = `bench-clean-${randomUUID()}`;
+  cleanups.push(async () => void (await sweep(docker, [cleanInstance])));
+  const cleanSlate = await measureCleanSlate(docker, opts.nWarm, cleanInstance);
+  if (cleanSlate.wrong) problems.wrongOutput.push(`clean slate: ${cleanSlate.wrong} run(s) with the wrong output`);
+  endPhase('cleanSlate');
+
   // --- a second `loom exec` process with the same config reuses the container the first parked.
   log('second process: two `loom exec --json --keep-warm 120` processes in a row');
   const cli = await measureSecondProcess(docker, problems);
@@ -1069,6 +1083,10 @@ async function main(): Promise<void> {
     packagesCachedColdP50Ms: s.packagesCold.p50,
     rssMb,
     rssPooledContainers: pooledMem.pooled,
+    cleanSlateHelloP50Ms: cleanSlate.hello.p50,
+    keepStateHelloP50Ms: cleanSlate.helloKeepState.p50,
+    cleanSlate1000FilesP50Ms: cleanSlate.files1000.p50,
+    keepState1000FilesP50Ms: cleanSlate.files1000KeepState.p50,
   });
   const targetsMet = targets.filter((t) => t.met === true).length;
   const busy = loadAtStart[0]! > cpus().length / 2 || loadAtEnd[0]! > cpus().length / 2;
@@ -1138,6 +1156,12 @@ async function main(): Promise<void> {
       processesExitedByThemselves: [cli.first, cli.second].filter((r) => r?.exitedByItself).length,
       secondVsFirstProcessRatio: round(secondVsFirstProcessRatio, 4),
       secondProcess: { first: cliJson(cli.first), second: cli.second ? cliJson(cli.second) : null, removedAfterwards: cli.removed },
+      cleanSlateHelloP50Ms: round(cleanSlate.hello.p50),
+      keepStateHelloP50Ms: round(cleanSlate.helloKeepState.p50),
+      cleanSlateHelloDeltaMs: round(cleanSlate.hello.p50 - cleanSlate.helloKeepState.p50),
+      cleanSlate1000FilesP50Ms: round(cleanSlate.files1000.p50),
+      keepState1000FilesP50Ms: round(cleanSlate.files1000KeepState.p50),
+      cleanSlate1000FilesDeltaMs: round(cleanSlate.files1000.p50 - cleanSlate.files1000KeepState.p50),
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1179,6 +1203,10 @@ async function main(): Promise<void> {
         packagesColdContainerMs: fig(s.packagesColdContainerMs),
         throughputLatency: fig(s.throughputLatency),
         rawThroughputLatency: fig(s.rawThroughputLatency),
+        cleanSlateHello: fig(cleanSlate.hello),
+        keepStateHello: fig(cleanSlate.helloKeepState),
+        cleanSlate1000Files: fig(cleanSlate.files1000),
+        keepState1000Files: fig(cleanSlate.files1000KeepState),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -1198,10 +1226,14 @@ async function main(): Promise<void> {
         row('  its timings.containerMs', s.packagesColdContainerMs),
         row(`raw throughput latency (${opts.concurrency} workers)`, s.rawThroughputLatency),
         row(`Loom throughput latency (${opts.concurrency} workers)`, s.throughputLatency),
+        row('clean slate: runner hello, cleaned after each run', cleanSlate.hello),
+        row('  the same, keep-state runner (never cleaned)', cleanSlate.helloKeepState),
+        row('clean slate: program leaving 1,000 files', cleanSlate.files1000),
+        row('  the same, keep-state runner', cleanSlate.files1000KeepState),
       ],
     );
     const targetTable = formatTable(
-      ['target (issue 5)', 'measured', 'target', ''],
+      ['target (issues 5, 12)', 'measured', 'target', ''],
       targets.map((t) => [t.figure, t.measured, t.target, verdict(t.met)]),
     );
     const cliLine = (r: CliRun, wallMs: number): string =>

@@ -15,6 +15,10 @@ const passing: TargetFigures = {
   packagesCachedColdP50Ms: 250,
   rssMb: 120,
   rssPooledContainers: 16,
+  cleanSlateHelloP50Ms: 4.5,
+  keepStateHelloP50Ms: 4,
+  cleanSlate1000FilesP50Ms: 30,
+  keepState1000FilesP50Ms: 25,
 };
 
 const byId = (f: TargetFigures): Record<string, boolean | null> => Object.fromEntries(evaluateTargets(f).map((t) => [t.id, t.met]));
@@ -33,6 +37,8 @@ describe('evaluateTargets', () => {
       'packagesNoInstall',
       'packagesCachedVsCold',
       'rss',
+      'cleanSlateHello',
+      'cleanSlate1000Files',
     ]);
     expect(rows.every((r) => r.met === true)).toBe(true);
   });
@@ -48,6 +54,8 @@ describe('evaluateTargets', () => {
       throughputPerS: TARGETS.throughputPerS,
       packagesCachedColdP50Ms: 187.5, // 1.5 x 125
       rssMb: TARGETS.rssMb,
+      cleanSlateHelloP50Ms: 4 + TARGETS.cleanSlateHelloDeltaMs,
+      cleanSlate1000FilesP50Ms: 25 + TARGETS.cleanSlate1000FilesDeltaMs,
     });
     expect(Object.values(met).every((m) => m === true)).toBe(true);
   });
@@ -62,6 +70,7 @@ describe('evaluateTargets', () => {
       throughputPerS: 120,
       packagesInstallViolations: 2,
       rssMb: 151,
+      cleanSlateHelloP50Ms: 5.5,
     });
     expect(met).toEqual({
       warmP50: false,
@@ -74,6 +83,8 @@ describe('evaluateTargets', () => {
       packagesNoInstall: false,
       packagesCachedVsCold: true,
       rss: false,
+      cleanSlateHello: false,
+      cleanSlate1000Files: true,
     });
   });
 

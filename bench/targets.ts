@@ -1,4 +1,4 @@
-// The targets of issue 5, checked against one run's figures. Pure: the bench reports the
+// The targets of issues 5 and 12, checked against one run's figures. Pure: the bench reports the
 // outcome, it never fails on it (a busy machine would make it flaky, and it is not a test).
 import { fmt, ratio } from './stats';
 
@@ -14,6 +14,10 @@ export const TARGETS = {
   /** cold p50 with 2 cached packages / cold p50 without packages, same run. */
   packagesCachedVsCold: 1.5,
   rssMb: 150,
+  /** The clean slate between runs: warm hello p50 with it, minus without it (a keep-state runner), same run. */
+  cleanSlateHelloDeltaMs: 1,
+  /** The same for a program that leaves 1,000 files in /tmp. */
+  cleanSlate1000FilesDeltaMs: 10,
 } as const;
 
 /** What the targets are checked against; NaN (or null) means the figure was not measured. */
@@ -33,6 +37,10 @@ export interface TargetFigures {
   packagesCachedColdP50Ms: number;
   rssMb: number;
   rssPooledContainers: number;
+  cleanSlateHelloP50Ms: number;
+  keepStateHelloP50Ms: number;
+  cleanSlate1000FilesP50Ms: number;
+  keepState1000FilesP50Ms: number;
 }
 
 export interface TargetResult {
@@ -107,7 +115,26 @@ export function evaluateTargets(f: TargetFigures): TargetResult[] {
       target: `<= ${TARGETS.rssMb} MB (16 pooled)`,
       met: f.rssPooledContainers < 16 ? null : atMost(f.rssMb, TARGETS.rssMb),
     },
+    cleanSlateRow('cleanSlateHello', 'clean slate: warm hello p50, with - without', f.cleanSlateHelloP50Ms, f.keepStateHelloP50Ms, TARGETS.cleanSlateHelloDeltaMs),
+    cleanSlateRow(
+      'cleanSlate1000Files',
+      'clean slate: 1,000 files left, p50 with - without',
+      f.cleanSlate1000FilesP50Ms,
+      f.keepState1000FilesP50Ms,
+      TARGETS.cleanSlate1000FilesDeltaMs,
+    ),
   ];
+}
+
+function cleanSlateRow(id: string, figure: string, withMs: number, withoutMs: number, limitMs: number): TargetResult {
+  const delta = withMs - withoutMs;
+  return {
+    id,
+    figure,
+    measured: Number.isFinite(delta) ? `${fmt(delta)} ms (${fmt(withMs)} vs ${fmt(withoutMs)} ms)` : '-',
+    target: `<= ${limitMs} ms`,
+    met: atMost(delta, limitMs),
+  };
 }
 
 /**

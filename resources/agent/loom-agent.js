@@ -2,6 +2,7 @@
 // node but no python3: it carries span records out of the container on a channel of its own.
 'use strict';
 const fs = require('node:fs');
+const path = require('node:path');
 
 const MAX_LINE = 1 << 20;
 const POLL_MS = 20;
@@ -25,7 +26,14 @@ class Watch {
   drain(final) {
     if (this.fd === null) {
       try {
-        this.fd = fs.openSync(this.path, 'r');
+        // The program owns /tmp: no following a symlink, no blocking on a FIFO, and nothing
+        // but a regular file is read (not /dev/zero, say).
+        const fd = fs.openSync(this.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+        if (!fs.fstatSync(fd).isFile()) {
+          fs.closeSync(fd);
+          return;
+        }
+        this.fd = fd;
       } catch {
         return;
       }
@@ -103,4 +111,25 @@ process.stdout.on('error', () => process.exit(0));
 setInterval(() => {
   for (const watch of watches.values()) watch.drain(false);
 }, POLL_MS);
-send('R\n');
+/**
+ * Makes this process undumpable (resources/native/nodump.c): it runs as the programs' user, and a
+ * dumpable process of that user can be read and written by any of them. True when it is.
+ */
+function undumpable() {
+  const arch = { x64: 'x86_64', arm64: 'aarch64' }[process.arch] ?? process.arch;
+  try {
+    process.dlopen({ exports: {} }, path.join(__dirname, '..', 'native', 'bin', `nodump-${arch}.so`));
+  } catch {
+    // "Module did not self-register": expected, its constructor has run.
+  }
+  try {
+    return fs.statSync('/proc/self/stat').uid !== process.getuid();
+  } catch {
+    return false;
+  }
+}
+
+const protectedNow = undumpable();
+// The start time (clock ticks) from /proc/self/stat, whose fields start after the name's last ')'.
+const stat = fs.readFileSync('/proc/self/stat', 'latin1');
+send(`R ${process.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]} ${protectedNow ? 1 : 0}\n`);

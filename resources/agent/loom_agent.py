@@ -6,13 +6,15 @@
 #   {"op": "watch", "id": ID, "path": FILE}   follow FILE, which the trace library appends to
 #   {"op": "flush", "id": ID}                 the program has ended: send the rest, then stop
 # stdout (to the host), one record a line:
-#   R                     ready
+#   R PID START UNDUMP    ready: its pid and start time (clock ticks), and 1 if it is undumpable
+#                         (the host keeps it through the clean-up between runs by these)
 #   S ID <line>           one line the trace library wrote (validated by the host)
 #   M ID <count>          lines dropped for being over the size limit
 #   F ID                  everything of ID has been sent
 import json
 import os
 import select
+import stat
 import sys
 
 MAX_LINE = 1 << 20
@@ -32,9 +34,15 @@ class Watch:
     def drain(self, final=False):
         if self.fd is None:
             try:
-                self.fd = os.open(self.path, os.O_RDONLY)
+                # The program owns /tmp: no following a symlink, no blocking on a FIFO, and
+                # nothing but a regular file is read (not /dev/zero, say).
+                fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
             except OSError:
                 return
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                return
+            self.fd = fd
         chunks = []
         while True:
             data = os.read(self.fd, 1 << 16)
@@ -72,10 +80,24 @@ class Watch:
             pass
 
 
+def undumpable():
+    """Makes this process undumpable: it runs as the programs' user, and a dumpable process of
+    that user can be ptraced, or read and written through /proc/PID/mem, by any of them."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) == 0  # PR_SET_DUMPABLE
+    except Exception:
+        return False
+
+
 def main():
     watches = {}
     pending = b""
-    out.write(b"R\n")
+    protected = undumpable()
+    with open("/proc/self/stat", "rb") as f:
+        start = f.read().rsplit(b")", 1)[1].split()[19]
+    out.write(b"R %d %s %d\n" % (os.getpid(), start, protected))
     out.flush()
     while True:
         readable, _, _ = select.select([0], [], [], POLL_SECONDS if watches else None)

@@ -24,6 +24,13 @@
 // own session (detached), so its whole process group is SIGKILLed at the deadline, on KILL, and
 // when it exits; leftovers that escaped the group are found in /proc and killed before EXIT, so
 // nothing survives into the next execution.
+// Every run starts from a clean slate: after EXIT, loom-init --clean (resources/native) kills
+// every process but the runner (known by PID and start time), removes the SysV IPC objects and
+// empties /tmp, /dev/shm and /dev/mqueue; frames from the host wait meanwhile. A clean-up that
+// fails leaves the runner refusing every later RUN (ERROR "unclean"). With --keep-state (a
+// session's own container) nothing is cleaned.
+// The runner makes itself undumpable first (resources/native/nodump.c): it runs as the programs'
+// user, and a dumpable process of that user can be read and written by any program.
 // A program in a spare sees what `node` would show it, with one known exception: the spare's
 // own 'exit' and 'uncaughtExceptionMonitor' listeners (listenerCount, and the line of node's
 // events.js in the stack of an error thrown by an exit listener).
@@ -33,6 +40,8 @@ const fs = require('fs');
 const path = require('path');
 
 const SPARE_FLAG = '--loom-spare';
+/** Node's process.arch as the kernel (and resources/native/bin) names it. */
+const ARCH = { x64: 'x86_64', arm64: 'aarch64' };
 
 if (process.argv[2] === SPARE_FLAG) {
   spare();
@@ -169,13 +178,14 @@ function statFields(stat) {
 // -- the server -------------------------------------------------------------------------
 
 function server() {
+  const undumpable = makeUndumpable();
   const { spawn } = require('child_process');
   const { signals } = require('os').constants;
   const vm = require('vm');
 
   const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04, HELLO = 0x05, PING = 0x06;
   const READY = 0x81, STARTED = 0x82, STDOUT = 0x83, STDERR = 0x84, EXIT = 0x85, ERROR = 0x86, SPANS = 0x87;
-  const PROTOCOL_VERSION = 2;
+  const PROTOCOL_VERSION = 3;
   const HEADER = 9;
   const CHUNK = 64 * 1024;
   const MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -189,6 +199,15 @@ function server() {
   const STARTUP_VARS = /^(NODE_(?!PATH$|ENV$|TLS_REJECT_UNAUTHORIZED$)|UV_)/;
   const LOCALE_VARS = ['LC_ALL', 'LC_CTYPE', 'LANG'];
 
+  // The clean-up between runs (see the top of this file) and its time bound, which the host sets
+  // for the container (LOOM_CLEAN_MS; programs cannot).
+  const clean = !process.argv.includes('--keep-state');
+  const CLEAN_MS = Number(process.env.LOOM_CLEAN_MS) || 2000;
+  const INIT = path.join(__dirname, '..', 'native', 'bin', `loom-init-${ARCH[process.arch] ?? process.arch}`);
+  let cleaning = false;
+  let unclean = null;
+  let nextCleaner = null;
+
   const initialEnv = { ...process.env };
   const startTicks = Number(statFields(fs.readFileSync('/proc/self/stat', 'latin1'))[19]);
   const execReal = realpath(process.execPath);
@@ -199,6 +218,7 @@ function server() {
   let hostSilenceMs = 0;
   let heardAt = Date.now();
   let spareChild = null;
+  let oomKills = oomKillCount();
 
   const send = (type, id, payload = Buffer.alloc(0)) => {
     const head = Buffer.allocUnsafe(HEADER);
@@ -247,7 +267,12 @@ function server() {
   process.stdin.on('data', (data) => {
     heardAt = Date.now();
     inbuf = inbuf.length ? Buffer.concat([inbuf, data]) : data;
-    while (inbuf.length >= HEADER) {
+    parseInput();
+  });
+
+  /** Handles the complete frames read so far; stops at a clean-up, which the next RUN waits for. */
+  function parseInput() {
+    while (inbuf.length >= HEADER && !cleaning) {
       const length = inbuf.readUInt32BE(5);
       if (length > MAX_PAYLOAD) {
         process.stderr.write(`loom-runner: frame of ${length} bytes, the stream is out of step\n`);
@@ -267,7 +292,7 @@ function server() {
         if (type === RUN && (!job || job.id !== id)) error(id, 'spawn_failed', `the runner could not start the program: ${err && err.message}`);
       }
     }
-  });
+  }
   // The host is gone: nobody will read the output, nothing may outlive us.
   process.stdin.on('end', shutdown);
   process.stdout.on('error', shutdown);
@@ -275,6 +300,7 @@ function server() {
   function shutdown() {
     if (job) killGroup(job.child.pid);
     if (spareChild) killGroup(spareChild.pid);
+    if (nextCleaner) nextCleaner.child.kill('SIGKILL');
     process.exit(0);
   }
 
@@ -338,6 +364,10 @@ function server() {
     }
     const { argv, env, cwd } = req;
     const timeoutMs = Number(req.timeoutMs) || 0;
+    if (unclean !== null) {
+      error(id, 'unclean', `the container could not be cleaned after the last run (${unclean}): it must not be reused`);
+      return;
+    }
     const full = exhaustedSpace();
     if (full) {
       // A previous program filled the writable space: the host moves this run elsewhere.
@@ -395,6 +425,9 @@ function server() {
     };
     watch(job, plan !== null);
     sendJson(STARTED, id, { pid: child.pid });
+    // Started while the program runs (it cannot read or change it: loom-init is unreadable to the
+    // sandbox user, so it is undumpable from its first instruction).
+    startAhead();
   }
 
   // No program ever runs beside a waiting spare: the spare is the same user's and dumpable (node
@@ -506,6 +539,8 @@ function server() {
     const signo = signal ? signals[signal] || 0 : 0;
     const measuredCpu = (ownChildrenTicks() - j.before) * 10;
     if (job === j) job = null;
+    const oomBefore = oomKills;
+    oomKills = oomKillCount();
     sendJson(EXIT, j.id, {
       exitCode: signal ? 128 + signo : code ?? 0,
       signal: signal || null,
@@ -513,8 +548,77 @@ function server() {
       wallMs: Math.round((performance.now() - j.started) * 1000) / 1000,
       cpuMs: j.usage ? j.usage.cpuMs : measuredCpu,
       peakRssKb: j.usage ? Math.max(j.usage.peakRssKb, j.peakRssKb) : j.peakRssKb,
+      oomKilled: oomKills > oomBefore,
     });
-    setImmediate(ensureSpare);
+    if (clean) startCleaner();
+    else setImmediate(ensureSpare);
+  }
+
+  // -- the clean-up between runs ------------------------------------------------------------
+
+  /**
+   * A loom-init --clean --stdin, started ahead: it waits for what to keep on its stdin. null when
+   * it cannot be started now (startCleaner tries again when it is needed).
+   */
+  function spawnCleaner() {
+    let child;
+    try {
+      // (It reads its bound, LOOM_CLEAN_MS, from the environment, as it does under docker exec.)
+      child = spawn(INIT, ['--clean', '--stdin'], { stdio: ['pipe', 'pipe', 'pipe'], env: initialEnv });
+    } catch {
+      return null;
+    }
+    const cleaner = { child, said: '', ended: null, onEnd: null };
+    child.stdin.on('error', () => undefined);
+    for (const stream of [child.stdout, child.stderr]) stream.on('data', (d) => (cleaner.said = (cleaner.said + d.toString('utf8')).slice(-4096)));
+    const end = (how) => {
+      if (cleaner.ended) return;
+      cleaner.ended = how;
+      if (nextCleaner === cleaner) nextCleaner = null; // died waiting (killed by a program)
+      cleaner.onEnd?.(how);
+    };
+    child.once('error', (err) => end({ problem: `${INIT} could not start: ${err.message}` }));
+    child.once('close', (code, signal) => end(code === 0 ? { problem: null } : { problem: cleaner.said.trim() || `loom-init --clean ended with ${signal || `status ${code}`}` }));
+    return cleaner;
+  }
+
+  /** Starts the next run's clean-up while a program runs: off the path between two runs. */
+  function startAhead() {
+    if (clean && !nextCleaner && unclean === null) nextCleaner = spawnCleaner();
+  }
+
+  function startCleaner() {
+    cleaning = true;
+    process.stdin.pause();
+    let overdue;
+    const done = (problem) => {
+      if (!cleaning) return;
+      cleaning = false;
+      clearTimeout(overdue);
+      if (problem) unclean = problem;
+      process.stdin.resume();
+      ensureSpare();
+      parseInput();
+    };
+    let cleaner = nextCleaner;
+    nextCleaner = null;
+    if (!cleaner || cleaner.ended) cleaner = spawnCleaner();
+    if (!cleaner) return done(`${INIT} could not start`);
+    overdue = setTimeout(() => {
+      try {
+        process.kill(cleaner.child.pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      done(`the clean-up did not end within ${CLEAN_MS} ms`);
+    }, CLEAN_MS + 1000);
+    cleaner.onEnd = ({ problem }) => done(problem);
+    try {
+      process.kill(cleaner.child.pid, 'SIGCONT'); // a program may have stopped it while it waited
+    } catch {
+      // not running: its end (or spawn error) is on the way
+    }
+    cleaner.child.stdin.end(`--keep ${process.pid}:${startTicks}\n`);
   }
 
   /**
@@ -662,9 +766,30 @@ function server() {
     }
   }
 
-  const ready = () => sendJson(READY, 0, { runner: 'node', pid: process.pid, version: PROTOCOL_VERSION, interpreter: process.version, env: initialEnv });
+  const ready = () =>
+    sendJson(READY, 0, { runner: 'node', pid: process.pid, start: startTicks, version: PROTOCOL_VERSION, interpreter: process.version, env: initialEnv, clean, undumpable });
   ready();
   spareChild = startSpare();
+  startAhead();
+}
+
+/**
+ * Makes this process undumpable (see resources/native/nodump.c): no program can then ptrace it or
+ * open its /proc/PID/mem, fd and environ. True when it is, as /proc/self's owner (root for an
+ * undumpable process) shows.
+ */
+function makeUndumpable() {
+  const lib = path.join(__dirname, '..', 'native', 'bin', `nodump-${ARCH[process.arch] ?? process.arch}.so`);
+  try {
+    process.dlopen({ exports: {} }, lib);
+  } catch {
+    // "Module did not self-register": expected, its constructor has run. Missing: checked below.
+  }
+  try {
+    return fs.statSync('/proc/self/stat').uid !== process.getuid();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -678,6 +803,19 @@ function preferForOom(pid) {
   } catch {
     // gone already, or not ours to change
   }
+}
+
+/** The memory cgroup's count of OOM kills (cgroup v2, then v1). */
+function oomKillCount() {
+  for (const file of ['/sys/fs/cgroup/memory.events', '/sys/fs/cgroup/memory/memory.oom_control']) {
+    try {
+      const m = /^oom_kill (\d+)/m.exec(fs.readFileSync(file, 'latin1'));
+      if (m) return Number(m[1]);
+    } catch {
+      // not this cgroup version
+    }
+  }
+  return 0;
 }
 
 function vmHwmKb(pid) {

@@ -22,8 +22,14 @@
 # Each program gets its own session (so its whole process group can be SIGKILLed at the deadline
 # or on KILL), pipes for stdin/stdout/stderr and nothing else of the server's: no descriptor, no
 # signal handler, no environment. When the program exits its group is killed too, and anything it
-# left running elsewhere (a setsid'd daemon) is found and killed before EXIT is sent, so nothing
-# survives into the next execution.
+# left running elsewhere (a setsid'd daemon) is found and killed before EXIT is sent.
+#
+# Every run starts from a clean slate: after EXIT, loom-init --clean (resources/native) kills
+# every process but the runner and its spare (known by PID and start time), removes the SysV
+# IPC objects and empties /tmp, /dev/shm and /dev/mqueue. Frames from the host wait meanwhile,
+# so no program starts before it is done; a clean-up that fails or runs out of time leaves the
+# runner refusing every later RUN (ERROR "unclean"), and the host retires the container. With
+# --keep-state (a session's container, which no one else shares) nothing is cleaned.
 #
 # The child that runs the next python program is forked ahead, while the current one runs (a
 # "spare": see Server.fork_spare), so that a request waits neither for the fork nor for the
@@ -100,7 +106,7 @@ def _preimport_next():
 
 RUN, STDIN, STDIN_EOF, KILL, HELLO, PING = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
 READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 HEADER = 9
 CHUNK = 64 * 1024
 MAX_PAYLOAD = 16 * 1024 * 1024
@@ -111,6 +117,12 @@ DRAIN_SECONDS = 0.25
 SWEEP_SECONDS = 0.5
 # How often the span file of a running program is read for new records.
 SPAN_POLL_SECONDS = 0.02
+# loom-init, for the clean-up between runs: shipped beside the runner in the resources volume.
+_MACHINE = os.uname().machine
+INIT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "native", "bin", "loom-init-" + _MACHINE)
+# The clean-up's time bound (LOOM_CLEAN_MS, set by the host for the container, not by programs):
+# loom-init keeps to it; the runner gives up on it a second later.
+CLEAN_MS = int(os.environ.get("LOOM_CLEAN_MS") or 2000)
 # How long output waits for more (or for the program's end) before it is sent: a short
 # program's output and its EXIT then leave in one write, one pass through the engine's attach
 # stream instead of two.
@@ -172,6 +184,22 @@ def _initial_environ():
         return dict(os.environ)
 
 
+# The memory cgroup's count of OOM kills (cgroup v2, then v1).
+_OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
+
+
+def _oom_kills():
+    for path in _OOM_COUNTERS:
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    if line.startswith(b"oom_kill "):
+                        return int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
 def _proc_stat(pid):
     """(state, ppid, pgrp, session, starttime) from /proc/PID/stat, or None if it is gone."""
     try:
@@ -220,6 +248,9 @@ class Spare:
 
     def __init__(self, pid, job_w, in_w, out_r, err_r):
         self.pid = pid
+        # With its PID, what tells this spare from a process that later reuses the number.
+        stat = _proc_stat(pid)
+        self.start = stat[4] if stat else -1
         self.job_w = job_w
         self.fds = (in_w, out_r, err_r)
 
@@ -257,10 +288,65 @@ def exhausted_space():
     return None
 
 
-class Server:
+class Cleaner:
+    """A loom-init --clean --stdin: started ahead, waiting for what to keep on its stdin; then
+    running, with its output pipe, and its status once it has exited."""
+
     def __init__(self):
+        in_r, self.stdin = os.pipe()
+        self.fd, out_w = os.pipe()
+        try:
+            # (It reads its bound, LOOM_CLEAN_MS, from the environment, as it does under docker exec.)
+            self.pid = os.posix_spawn(INIT, [INIT, "--clean", "--stdin"], os.environ, file_actions=[
+                (os.POSIX_SPAWN_DUP2, in_r, 0),
+                (os.POSIX_SPAWN_DUP2, out_w, 1),
+                (os.POSIX_SPAWN_DUP2, out_w, 2),
+            ])
+        except OSError:
+            self.close()
+            raise
+        finally:
+            os.close(in_r)
+            os.close(out_w)
+        os.set_blocking(self.fd, False)
+        self.output = bytearray()
+        self.status = None
+        self.eof = False
+        self.deadline = None
+
+    def begin(self, keep):
+        """Continues it (a program may have stopped it while it waited) and gives it what to
+        keep; OSError if it died waiting."""
+        os.kill(self.pid, signal.SIGCONT)
+        os.write(self.stdin, keep.encode())
+        os.close(self.stdin)
+        self.stdin = None
+        self.deadline = time.monotonic() + CLEAN_MS / 1000.0 + 1.0
+
+    def close(self):
+        for fd in (self.stdin, self.fd):
+            if fd is not None:
+                os.close(fd)
+        self.stdin = self.fd = None
+
+    def discard(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.close()
+
+
+class Server:
+    def __init__(self, keep_state=False):
         self.job = None
         self.spare = None
+        # The clean-up after each run (None with keep_state), the one running, and why the
+        # container can no longer be trusted to be clean, if it cannot.
+        self.clean = not keep_state
+        self.cleaner = None
+        self.next_cleaner = None  # started ahead (see Cleaner)
+        self.unclean = None
         # The host's PING: how long it may stay silent while a program runs (None: it does not
         # ping), and when it was last heard.
         self.host_silence = None
@@ -275,6 +361,7 @@ class Server:
         # directory) and without what PYTHONPATH added: the base every child builds on.
         self.path_tail = [p for p in sys.path[1:] if p not in pp_entries]
         self.finders_kept = -1  # see forget_finders
+        self.oom_kills = _oom_kills()
         self.user_site = getattr(sys.modules.get("site"), "USER_SITE", None)
         self.executable = os.path.realpath(sys.executable)
         try:
@@ -288,7 +375,7 @@ class Server:
         self.subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
         # Programs run as our uid: not dumpable, they cannot ptrace us or write our memory
         # through /proc/PID/mem, and so cannot plant code in the next execution's fork.
-        _prctl(PR_SET_DUMPABLE, 0)
+        self.undumpable = _prctl(PR_SET_DUMPABLE, 0)
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
@@ -341,20 +428,32 @@ class Server:
         self.send_json(READY, 0, {
             "runner": "python",
             "pid": self.pid,
+            "start": self.start_ticks,
             "version": PROTOCOL_VERSION,
             "interpreter": sys.version,
             "env": self.initial_env,
+            "clean": self.clean,
+            "undumpable": self.undumpable,
         })
 
     def serve(self):
         self.ready()
+        self.start_ahead()
         while True:
             job = self.job
             poller = select.poll()
-            poller.register(0, select.POLLIN)
+            cleaner = self.cleaner
+            # While the clean-up runs, frames from the host wait in the pipe: the next RUN must
+            # find the container clean.
+            if cleaner is None:
+                poller.register(0, select.POLLIN)
+            else:
+                poller.register(cleaner.fd, select.POLLIN)
             poller.register(self.wake_r, select.POLLIN)
             timeout = None
-            if job:
+            if cleaner is not None:
+                timeout = max(0, int((cleaner.deadline - time.monotonic()) * 1000) + 1)
+            elif job:
                 for fd in job.out_fds:
                     poller.register(fd, select.POLLIN)
                 if job.stdin_fd is not None and job.pending:
@@ -379,6 +478,8 @@ class Server:
                 if fd == 0:
                     if not self.read_host():
                         return
+                elif cleaner is not None and fd == cleaner.fd:
+                    self.read_cleaner(cleaner)
                 elif fd == self.wake_r:
                     self.drain_wakeups()
                     self.reap()
@@ -388,7 +489,11 @@ class Server:
                     elif fd == job.stdin_fd:
                         self.write_stdin(job)
             self.tick()
-            if self.spare is None and not PREIMPORTS:
+            if cleaner is not None and cleaner is self.cleaner:
+                self.check_cleaner(cleaner)
+                if self.cleaner is None and not self.parse_host():
+                    return
+            if self.spare is None and not PREIMPORTS and self.cleaner is None:
                 # Every module imported: the next program's child is forked now (also while a
                 # program runs: on the other CPU, or in its pauses, rather than before the next).
                 self.spare = self.fork_spare()
@@ -427,7 +532,12 @@ class Server:
             return False
         self.heard = time.monotonic()
         self.inbuf += data
-        while len(self.inbuf) >= HEADER:
+        return self.parse_host()
+
+    def parse_host(self):
+        """Handles the complete frames read so far; False if the stream is out of step. It stops
+        at a clean-up (which the end of a run starts): what follows waits for it to finish."""
+        while len(self.inbuf) >= HEADER and self.cleaner is None:
             length = int.from_bytes(self.inbuf[5:9], "big")
             if length > MAX_PAYLOAD:
                 sys.stderr.write("loom-runner: frame of %d bytes, the stream is out of step\n" % length)
@@ -504,6 +614,9 @@ class Server:
         except (ValueError, KeyError, TypeError) as exc:
             self.error(ident, "bad_request", "malformed RUN request: %s" % exc)
             return
+        if self.unclean is not None:
+            self.error(ident, "unclean", "the container could not be cleaned after the last run (%s): it must not be reused" % self.unclean)
+            return
         full = exhausted_space()
         if full:
             # A previous program filled the writable space: this container cannot serve the
@@ -533,6 +646,9 @@ class Server:
             os.set_blocking(fd, False)
         self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen, span_path)
         self.send_json(STARTED, ident, {"pid": pid})
+        # Started while the program runs (it cannot read or change it: loom-init is unreadable to
+        # the sandbox user, so it is undumpable from its first instruction).
+        self.start_ahead()
 
     def fork_spare(self):
         """Forks the child for the next python program and lets it do, before there is one,
@@ -768,6 +884,13 @@ class Server:
             if self.spare is not None and pid == self.spare.pid:
                 self.discard_spare()  # died waiting: the serve loop forks another
                 continue
+            if self.cleaner is not None and pid == self.cleaner.pid:
+                self.cleaner.status = status
+                continue
+            if self.next_cleaner is not None and pid == self.next_cleaner.pid:
+                self.next_cleaner.close()  # died waiting: the next program's start makes another
+                self.next_cleaner = None
+                continue
             job = self.job
             if job is not None and pid == job.pid and job.status is None:
                 job.status = status
@@ -795,8 +918,12 @@ class Server:
                 children = set(int(p) for p in f.read().split())
         except OSError:
             return True
-        children.discard(self.spare.pid if self.spare is not None else None)
+        children -= set(self.loom_children())
         return bool(children)
+
+    def loom_children(self):
+        """The runner's own children that wait for later runs: the spare and the next clean-up."""
+        return [c.pid for c in (self.spare, self.next_cleaner) if c is not None]
 
     def sweep(self, job):
         """Kills whatever the program left behind, also what escaped its group or session."""
@@ -808,7 +935,7 @@ class Server:
             except OSError:
                 return
             for pid in pids:
-                if pid in (1, self.pid) or (self.spare is not None and pid == self.spare.pid):
+                if pid in (1, self.pid) or pid in self.loom_children():
                     continue
                 st = _proc_stat(pid)
                 if st is None or st[0] == b"Z":
@@ -847,6 +974,8 @@ class Server:
         finally:
             held, self.held = self.held, None
             self.write_out(b"".join(held))
+        if self.clean:
+            self.start_cleaner()
 
     def finish_held(self, job):
         # Whatever is still readable is sent; a pipe held open past the drain time is dropped.
@@ -873,6 +1002,7 @@ class Server:
             exit_code, sig = os.WEXITSTATUS(status), None
         ru = job.rusage
         self.job = None
+        oom_kills, self.oom_kills = self.oom_kills, _oom_kills()
         self.send_json(EXIT, job.id, {
             "exitCode": exit_code,
             "signal": sig,
@@ -880,7 +1010,77 @@ class Server:
             "wallMs": round((time.monotonic() - job.started) * 1000, 3),
             "cpuMs": round((ru.ru_utime + ru.ru_stime) * 1000, 3),
             "peakRssKb": ru.ru_maxrss,
+            "oomKilled": self.oom_kills > oom_kills,
         })
+
+    # -- the clean-up between runs --------------------------------------------------------
+
+    def start_ahead(self):
+        """Starts the next run's clean-up, to wait while a program runs (or the runner idles)."""
+        if self.clean and self.next_cleaner is None and self.unclean is None:
+            try:
+                self.next_cleaner = Cleaner()
+            except OSError:
+                pass  # start_cleaner tries again when it is needed
+
+    def start_cleaner(self):
+        keep = "--keep %d:%d" % (self.pid, self.start_ticks)
+        if self.spare is not None:
+            keep += " --keep %d:%d" % (self.spare.pid, self.spare.start)
+        cleaner, self.next_cleaner = self.next_cleaner, None
+        for attempt in range(2):
+            try:
+                if cleaner is None:
+                    cleaner = Cleaner()
+                cleaner.begin(keep)
+                self.cleaner = cleaner
+                return
+            except OSError as exc:
+                if cleaner is not None:
+                    cleaner.discard()  # killed while it waited (by a program): start another
+                    cleaner = None
+                if attempt:
+                    self.unclean = "%s could not start: %s" % (INIT, exc.strerror or exc)
+
+    def read_cleaner(self, cleaner):
+        try:
+            data = os.read(cleaner.fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            cleaner.output += data[:4096 - len(cleaner.output)]
+        else:
+            cleaner.eof = True
+
+    def check_cleaner(self, cleaner):
+        """Ends the clean-up once loom-init has said its last and exited, or ran out of time."""
+        if cleaner.status is None and cleaner.eof:
+            # Its output ends when it exits: the status is a moment away, if reap() has not
+            # taken it already.
+            try:
+                cleaner.status = os.waitpid(cleaner.pid, 0)[1]
+            except ChildProcessError:
+                pass
+        if cleaner.status is None and time.monotonic() < cleaner.deadline:
+            return
+        for _ in range(16):
+            if cleaner.status is None or cleaner.eof:
+                break
+            self.read_cleaner(cleaner)  # it has exited: the rest of what it said is in the pipe
+        cleaner.close()
+        self.cleaner = None
+        if cleaner.status is None:
+            try:
+                os.kill(cleaner.pid, signal.SIGKILL)
+                os.waitpid(cleaner.pid, 0)
+            except OSError:
+                pass
+            self.unclean = "the clean-up did not end within %d ms" % CLEAN_MS
+        elif cleaner.status != 0:
+            said = cleaner.output.decode("utf-8", "replace").strip()
+            self.unclean = said or "loom-init --clean ended with status %d" % cleaner.status
 
 
 def _which(name, path):
@@ -1210,7 +1410,7 @@ def main():
     if sys.version_info < (3, 8):
         sys.stderr.write("loom-runner: Python 3.8+ is needed\n")
         sys.exit(1)
-    server = Server()
+    server = Server(keep_state="--keep-state" in sys.argv[1:])
     try:
         server.serve()
     except BrokenPipeError:
@@ -1219,6 +1419,9 @@ def main():
         if server.job is not None:
             server.kill_group(server.job)
         server.discard_spare()
+        for cleaner in (server.cleaner, server.next_cleaner):
+            if cleaner is not None:
+                cleaner.discard()
 
 
 if __name__ == "__main__":

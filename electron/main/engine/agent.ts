@@ -28,6 +28,11 @@ export class ContainerAgent {
   private partial = '';
   private alive = true;
   private readonly ready: Promise<boolean>;
+  /**
+   * The agent's process once it is up: what the clean-up between runs keeps (a PID and its start
+   * time), and whether it made itself undumpable.
+   */
+  process?: { pid: number; start: number; undumpable: boolean };
 
   constructor(container: Docker.Container, runtime: string) {
     // Whichever interpreter the image has: its own runtime's first, then the other.
@@ -36,6 +41,11 @@ export class ContainerAgent {
       if (!ok) this.die();
       return ok;
     });
+  }
+
+  /** Resolves once the agent is up (true), or failed to start (false). */
+  whenReady(): Promise<boolean> {
+    return this.ready;
   }
 
   /** The agent ran and then died (killed by the program, container stopped): spans are lost. */
@@ -131,6 +141,8 @@ export class ContainerAgent {
     for (const line of lines) {
       const kind = line[0];
       if (kind === 'R') {
+        const [pid, start, undumpable] = line.slice(2).split(' ').map(Number);
+        if (pid && start !== undefined && start >= 0) this.process = { pid, start, undumpable: undumpable === 1 };
         onReady();
         continue;
       }

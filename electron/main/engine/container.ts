@@ -7,6 +7,11 @@ import { LABEL, type Owner } from './labels';
 import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR } from './resources';
 
 export const SANDBOX_USER = '65534:65534';
+/**
+ * Bumped when what a pooled container is made of changes (its PID 1, its runner's protocol), so
+ * that no Loom process claims a parked container an older one made.
+ */
+export const SANDBOX_LAYOUT = 2;
 /** Where installed packages live: in the derived image (package-cache.ts), read-only to programs. */
 export const PACKAGES_DIR = '/opt/loom/packages';
 export const PYTHON_PACKAGES_DIR = `${PACKAGES_DIR}/python`;
@@ -33,10 +38,17 @@ export interface CreateInput {
   image?: string;
   /**
    * The runner's command line, run as the container's main process with stdin open (see
-   * runner/client.ts RunnerClient.attach). Without it the container idles on `sleep infinity`
-   * and programs (and any runner) start in it by docker exec.
+   * runner/client.ts RunnerClient.attach). Without it the container idles and programs (and any
+   * runner) start in it by docker exec.
    */
   runner?: string[];
+  /**
+   * loom-init in the container (resources.ts initPath): PID 1 of every pooled sandbox, which
+   * runs the runner (or idles) and reaps, and which no program can read or change. Without it
+   * (one-shot containers that run Loom's own code only: the doctor's probe) Docker's init is
+   * PID 1 and the container idles on `sleep infinity`.
+   */
+  init?: string;
 }
 
 /** Loom's module directories: installed packages first, then the trace libraries. */
@@ -90,7 +102,7 @@ export function containerName(spec: ContainerSpec, poolKey: string): string {
 }
 
 export function createOptions(input: CreateInput): Docker.ContainerCreateOptions {
-  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image, runner } = input;
+  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image, runner, init } = input;
   const fromImage = (name: string): string[] => {
     const entry = imageEnv.find((e) => e.startsWith(`${name}=`));
     return entry ? entry.slice(name.length + 1).split(':').filter(Boolean) : [];
@@ -118,11 +130,12 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
     name: containerName(spec, poolKey),
     Image: image,
     // The runner serves programs; without one the container only idles and programs run in it
-    // by exec. docker-init (Init) is PID 1 so that orphaned processes are reaped instead of
-    // filling the pids limit with zombies. A runner's stdin stays open across attaches
-    // (StdinOnce false): the next Loom process that claims the container attaches again.
-    Entrypoint: runner ?? ['sleep'],
-    Cmd: runner ? [] : ['infinity'],
+    // by exec. PID 1 reaps orphaned processes, so that zombies do not fill the pids limit:
+    // loom-init where given (see CreateInput.init), else docker-init. A runner's stdin stays
+    // open across attaches (StdinOnce false): the next Loom process that claims the container
+    // attaches again.
+    Entrypoint: init ? [init, ...(runner ? ['--', ...runner] : ['--idle'])] : (runner ?? ['sleep']),
+    Cmd: init || runner ? [] : ['infinity'],
     User: SANDBOX_USER,
     WorkingDir: WRITABLE_DIR,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
@@ -143,8 +156,10 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
       [LABEL.ownerInstance]: owner.instance,
     },
     HostConfig: {
-      Init: true,
+      Init: !init,
       NetworkMode: spec.network,
+      // An IPC namespace of its own that no other container may join (SysV objects, /dev/shm).
+      IpcMode: 'private',
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],

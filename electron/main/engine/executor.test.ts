@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
 import { CommandNotFoundError, ValidationError } from './errors';
 import { createExecutor, type Executor } from './executor';
+import { initPath } from './resources';
 import { containersOf, docker, requireEngineAndImages, text } from './test-support';
 
 let executor: Executor;
@@ -195,7 +196,10 @@ describe('executor', () => {
   it('serves from the runner as the main process, and falls back to an idling container where the image lacks its interpreter', async () => {
     const runnerMain = await executor.execute({ command: py("print('main')"), config: { name: 'runner-main' } });
     const inspected = await docker.getContainer(runnerMain.containerId).inspect();
-    expect(inspected.Config.Entrypoint).toEqual(['python3', '/opt/loom/lib/runner/loom_runner.py']);
+    // PID 1 is loom-init (not Docker's init), which runs the runner.
+    const init = initPath((await docker.getImage(inspected.Image).inspect()).Architecture);
+    expect(inspected.Config.Entrypoint).toEqual([init, '--', 'python3', '/opt/loom/lib/runner/loom_runner.py']);
+    expect(inspected.HostConfig.Init).toBe(false);
     expect(runnerMain.usage?.via).toBe('runner');
     // A Python request on an image without python3: the runner cannot be its main process, so
     // the container idles and the node runner is started in it by exec instead.
@@ -203,7 +207,7 @@ describe('executor', () => {
     const r = await executor.execute({ runtimeType: RuntimeType.PYTHON, command: ['node', '-e', 'console.log(6*7)'], config });
     expect(text(r.stdout)).toBe('42\n');
     expect(r.usage?.via).toBe('runner');
-    expect((await docker.getContainer(r.containerId).inspect()).Config.Entrypoint).toEqual(['sleep']);
+    expect((await docker.getContainer(r.containerId).inspect()).Config.Entrypoint).toEqual([init, '--idle']);
   });
 
   it('refuses bad requests with the field named, before touching the engine', async () => {

@@ -289,7 +289,7 @@ async function runOn(
     );
     healthy = result.containerIntact;
     if (result.aborted) throw new AbortedError('the execution was cancelled');
-    const oomKilled = result.exitCode === 137 && !result.timedOut && (await sawOomKill(entry));
+    const oomKilled = result.exitCode === 137 && !result.timedOut && (result.oomKilled ?? (await sawOomKill(entry)));
     // A SIGKILL that neither the deadline nor the memory limit sent: the program's own, or
     // its container's end.
     if (result.exitCode === 137 && !result.timedOut && !oomKilled) {

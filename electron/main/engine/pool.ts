@@ -27,6 +27,8 @@ export interface PoolEntry {
    * where none can run: docker exec serves there.
    */
   runner: RunnerClient | null;
+  /** loom-init in the container (PID 1, and the clean-up between exec'd programs), if it has one. */
+  readonly init?: string;
   readonly createdAt: number;
   lifecycle: LifecycleSpec;
   state: EntryState;
@@ -61,6 +63,7 @@ export interface MadeContainer {
   container: Docker.Container;
   /** The runner, starting (null where none can run: docker exec serves there). */
   runner: Promise<RunnerClient | null>;
+  init?: string;
   /** A warm container taken over from another Loom process rather than created. */
   reused?: boolean;
   createdAtMs?: number;

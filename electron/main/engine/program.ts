@@ -1,14 +1,13 @@
 // Running the program of one execution in a pooled container: through the in-container runner
 // when it is there (a few milliseconds, the timeout kills the program's process group), else
 // through docker exec (the timeout kills the whole container, which the pool then replaces).
-import type Docker from 'dockerode';
 import { ContainerAgent, type WatchHandlers } from './agent';
 import { SANDBOX_USER } from './container';
 import { CommandNotFoundError, ValidationError } from './errors';
 import { ContainerGoneError, runExec, type ExecResult } from './exec';
 import type { StreamKind } from './output';
 import type { PoolEntry } from './pool';
-import { isRunnerCommand, RunnerRequestError, type RunnerClient } from './runner/client';
+import { RunnerRequestError, type RunnerClient } from './runner/client';
 import { SpanLineSplitter } from './tracing/span-lines';
 
 /** Where the program's trace library writes its spans, and who gets them as they come. */
@@ -36,6 +35,8 @@ export interface ProgramResult extends ExecResult {
   usage: { wallMs: number; cpuMs: number; peakMemoryKb: bigint; via: 'runner' | 'exec' };
   /** Whether the container is fit for another run afterwards. */
   containerIntact: boolean;
+  /** Whether the OOM killer fired, where the runner could tell (docker exec cannot). */
+  oomKilled?: boolean;
 }
 
 export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramResult> {
@@ -46,8 +47,9 @@ export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promis
       if (!(err instanceof RunnerRequestError)) throw err;
       if (err.code === 'not_found' || err.code === 'not_executable') throw new CommandNotFoundError(opts.argv[0] ?? '', entry.spec.image);
       if (err.code === 'bad_cwd') throw new ValidationError('working_dir', err.message);
-      // A container whose writable space a previous program filled: nothing ran; take another.
-      if (err.code === 'exhausted') throw new ContainerGoneError(err.message, { cause: err });
+      // A container whose writable space a previous program filled, or whose clean-up after the
+      // last run failed: nothing ran; take another (this one is retired).
+      if (err.code === 'exhausted' || err.code === 'unclean') throw new ContainerGoneError(err.message, { cause: err });
       // Anything else the runner refuses, plain docker exec may still manage.
     }
   }
@@ -73,9 +75,14 @@ async function viaRunner(runner: RunnerClient, opts: ProgramOptions): Promise<Pr
   return {
     ...r,
     usage: { wallMs: r.wallMs, cpuMs: r.cpuMs, peakMemoryKb: BigInt(Math.round(r.peakRssKb)), via: 'runner' },
-    containerIntact: true,
+    // A runner that could not make itself undumpable may have been changed by the program: its
+    // container serves no other. (The clean-up is the runner's: a failed one refuses the next RUN.)
+    containerIntact: runner.info.undumpable,
   };
 }
+
+/** loom-init --clean's own bound is 2 s; this one also covers the exec around it. */
+const CLEAN_EXEC_TIMEOUT_MS = 15_000;
 
 const RUNTIME_FAILURE = /^(OCI runtime exec failed|crun: |runc: )/;
 
@@ -99,7 +106,11 @@ async function viaExec(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramR
   // No runner here (none in this image, or it refused the request): the agent carries the
   // spans out. It is started on first need, and reads the span file from its start, so nothing
   // written before it is up is lost.
-  const agent = (entry.agent ??= new ContainerAgent(entry.container, entry.spec.runtime));
+  if (!entry.agent || entry.agent.broken) entry.agent = new ContainerAgent(entry.container, entry.spec.runtime);
+  const agent = entry.agent;
+  // Not beside a program until it has made itself undumpable (its interpreter starts dumpable):
+  // a program could attach to it in that moment. Only a container's first exec'd run waits.
+  await agent.whenReady();
   agent.watch(opts.spans.id, opts.spans.file, opts.spans);
   try {
     return await execWithSpans(entry, opts, agent);
@@ -135,12 +146,14 @@ async function execWithSpans(entry: PoolEntry, opts: ProgramOptions, agent: Cont
   const missing = result.timedOut || result.aborted ? undefined : commandNotFound(result.exitCode, result.stdout.toString('utf8'));
   if (missing !== undefined) throw new CommandNotFoundError(missing || (opts.argv[0] ?? ''), entry.spec.image);
   if (heldBack) opts.onOutput('stdout', heldBack);
-  // Docker cannot kill an exec's process tree: a program that left processes behind would
-  // hand them to the next run, so its container is replaced instead.
-  const containerIntact = !result.timedOut && !result.aborted && !(await leftProcessesBehind(entry.container));
+  // A timed-out or cancelled program's container was killed: it is replaced.
+  let containerIntact = !result.timedOut && !result.aborted;
   // Everything the program's spans wrote is in the file by now: collect the rest (not from a
-  // container being replaced: its agent is gone, or frozen if it was paused).
-  if (containerIntact) await agent.flush(opts.spans.id);
+  // container being replaced: its agent is gone, or frozen if it was paused), then clean.
+  if (containerIntact) {
+    await agent.flush(opts.spans.id);
+    containerIntact = await cleanAfterExec(entry);
+  }
   return {
     ...result,
     usage: { wallMs: result.durationMs, cpuMs: 0, peakMemoryKb: 0n, via: 'exec' },
@@ -149,20 +162,24 @@ async function execWithSpans(entry: PoolEntry, opts: ProgramOptions, agent: Cont
 }
 
 /**
- * Whether docker-init (PID 1) has a child besides the idle entrypoint and Loom's own runner
- * and agent: asked of the engine, so a program cannot fake the answer. Errors count as yes.
+ * The clean slate after a program run by docker exec: loom-init --clean, run by exec too, kills
+ * whatever the program left (all but the runner and the agent, known by PID and start time),
+ * removes its IPC objects and empties the writable places. Whether the container may serve
+ * another run: not where it failed, where the container has no loom-init (it cannot be made
+ * clean), or where a helper of Loom's is dumpable (a program may have changed it).
  */
-async function leftProcessesBehind(container: Docker.Container): Promise<boolean> {
+async function cleanAfterExec(entry: PoolEntry): Promise<boolean> {
+  if (!entry.init || entry.agent?.process?.undumpable === false || entry.runner?.info.undumpable === false) return false;
+  const keep = [entry.runner?.alive ? entry.runner.info : undefined, entry.agent?.process].flatMap((p) => (p ? ['--keep', `${p.pid}:${p.start}`] : []));
   try {
-    const [info, top] = await Promise.all([container.inspect(), container.top({ ps_args: '-o pid,ppid,args' }) as Promise<{ Titles: string[]; Processes: string[][] }>]);
-    const ppid = top.Titles.indexOf('PPID');
-    const args = top.Titles.indexOf('COMMAND');
-    const initPid = String(info.State.Pid);
-    // The container's own main process: the idle entrypoint, or the runner.
-    const main = (cmd: string): boolean => cmd === 'sleep infinity' || isRunnerCommand(cmd);
-    const orphans = top.Processes.filter((p) => p[ppid] === initPid && !main(p[args] ?? ''));
-    return orphans.length > 0;
+    const result = await runExec(entry.container, {
+      argv: [entry.init, '--clean', ...keep],
+      user: SANDBOX_USER,
+      maxOutputBytes: 4096,
+      timeoutMs: CLEAN_EXEC_TIMEOUT_MS,
+    });
+    return result.exitCode === 0 && !result.timedOut;
   } catch {
-    return true;
+    return false;
   }
 }

@@ -121,6 +121,14 @@ describe('normalizeRequest', () => {
     expect(fieldOf(() => norm({ config: { mounts: [{ hostPath: 'rel', containerPath: '/d' }] } }, true))).toBe('config.mounts[0].host_path');
   });
 
+  it.each(['/tmp', '/tmp/', '/dev/shm', '/dev/mqueue', '/dev'])('refuses a mount over %s, which Loom empties after every run', (containerPath) => {
+    expect(fieldOf(() => norm({ config: { mounts: [{ hostPath: '/etc', containerPath }] } }, true))).toBe('config.mounts[0].container_path');
+  });
+
+  it('takes a mount below /tmp (the clean-up leaves it as it is)', () => {
+    expect(norm({ config: { mounts: [{ hostPath: '/etc', containerPath: '/tmp/data' }] } }, true).container.mounts[0]?.containerPath).toBe('/tmp/data');
+  });
+
   it('keys the pool by what shapes a container, not by what varies per run', () => {
     const key = (init: Init) => poolKeyOf(norm(init).container);
     const base = key({});

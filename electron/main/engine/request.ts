@@ -246,6 +246,10 @@ function normalizeMounts(mounts: NonNullable<ExecuteRequest['config']>['mounts']
       throw new ValidationError(`${field}.container_path`, `${containerPath} is reserved for Loom`);
     }
     if (containerPath === '/') throw new ValidationError(`${field}.container_path`, 'cannot mount over /');
+    // The writable places Loom empties after every run (mounts under /tmp are kept as they are).
+    if (containerPath === WRITABLE_DIR || containerPath === '/dev' || containerPath.startsWith('/dev/')) {
+      throw new ValidationError(`${field}.container_path`, `cannot mount over ${containerPath}: Loom cleans it after every run (mount below ${WRITABLE_DIR} instead)`);
+    }
     return { hostPath: m.hostPath, containerPath, writable: m.writable };
   });
 }
@@ -253,7 +257,8 @@ function normalizeMounts(mounts: NonNullable<ExecuteRequest['config']>['mounts']
 function absolutePath(path: string, field: string): string {
   if (!path.startsWith('/')) throw new ValidationError(field, `'${path}' must be an absolute path`);
   if (path.includes('\0')) throw new ValidationError(field, 'must not contain NUL bytes');
-  return posix.normalize(path);
+  const normal = posix.normalize(path);
+  return normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
 }
 
 function int64(value: bigint | undefined, field: string): number {

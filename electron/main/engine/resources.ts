@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LABEL } from './labels';
+import { LoomError } from './errors';
 import { tarOf } from './tar';
 
 /** Where the volume appears in each sandbox. */
@@ -15,28 +16,51 @@ export const PYTHON_LIB_DIR = `${RESOURCES_DIR}/trace/python`;
 export const NODE_LIB_DIR = `${RESOURCES_DIR}/trace/node`;
 export const AGENT_PY = `${RESOURCES_DIR}/agent/loom_agent.py`;
 export const AGENT_JS = `${RESOURCES_DIR}/agent/loom-agent.js`;
+/** Loom's native helpers (resources/native), one build per architecture. */
+export const NATIVE_DIR = `${RESOURCES_DIR}/native/bin`;
 
-/** The shipped subtrees of resources/ (tests and recipes stay behind). */
-const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner'];
-const SHIPPED_FILE = /\.(py|js)$/;
+/** The kernel's names (resources/native/bin) for the engine's image architectures. */
+const NATIVE_ARCH: Record<string, string> = { amd64: 'x86_64', x86_64: 'x86_64', arm64: 'aarch64', aarch64: 'aarch64' };
+
+/** loom-init (resources/native/loom-init.c) for an image's architecture (as `docker image inspect` names it). */
+export function initPath(imageArch: string): string {
+  const arch = NATIVE_ARCH[imageArch];
+  if (!arch) throw new LoomError(`images for ${imageArch || 'an unknown architecture'} cannot run Loom's sandbox: it is built for amd64 and arm64`);
+  return `${NATIVE_DIR}/loom-init-${arch}`;
+}
+
+/** The shipped subtrees of resources/ (tests, sources and recipes stay behind). */
+const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner', 'native/bin'];
+const SHIPPED_FILE = /\.(py|js)$|^loom-init-|^nodump-/;
+/**
+ * loom-init may be run and not read by the sandbox user: the kernel makes a process undumpable
+ * from the first instruction of a program it cannot read, so no program can attach to a
+ * loom-init that has just started, before its own prctl. nodump.so must be read to be loaded.
+ */
+const modeOf = (path: string): number => (/^native\/bin\/loom-init-/.test(path) ? 0o711 : 0o644);
 
 export function defaultResourcesRoot(): string {
   // electron/main/engine → the project root's resources/ (also next to a packaged app's main).
   return process.env.LOOM_RESOURCES_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../resources');
 }
 
-interface ShippedFile {
+export interface ShippedFile {
   path: string;
   body: Buffer;
+  mode: number;
 }
 
-function shippedFiles(root: string): ShippedFile[] {
+/** The files of resources/ that sandboxes get, with their modes. */
+export function shippedFiles(root = defaultResourcesRoot()): ShippedFile[] {
   const files: ShippedFile[] = [];
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir).sort()) {
       const full = join(dir, name);
       if (statSync(full).isDirectory()) walk(full);
-      else if (SHIPPED_FILE.test(name) && !name.includes('.test.')) files.push({ path: relative(root, full), body: readFileSync(full) });
+      else if (SHIPPED_FILE.test(name) && !name.includes('.test.')) {
+        const path = relative(root, full);
+        files.push({ path, body: readFileSync(full), mode: modeOf(path) });
+      }
     }
   };
   for (const sub of SHIPPED) if (existsSync(join(root, sub))) walk(join(root, sub));
@@ -55,7 +79,7 @@ export class ResourcesVolume {
   constructor(root = defaultResourcesRoot()) {
     this.files = shippedFiles(root);
     const hash = createHash('sha256');
-    for (const f of this.files) hash.update(f.path).update('\0').update(f.body).update('\0');
+    for (const f of this.files) hash.update(f.path).update('\0').update(f.body).update(`\0${f.mode}\0`);
     this.name = `loom-resources-${hash.digest('hex').slice(0, 16)}`;
   }
 

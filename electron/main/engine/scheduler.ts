@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { ContainerState, RuntimeType, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
 import { create } from '@bufbuild/protobuf';
 import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
-import { isRunnerCommand, RunnerClient, runnerCommand } from './runner/client';
-import { createOptions } from './container';
+import { parseMainCommand, RunnerClient, runnerCommand } from './runner/client';
+import { createOptions, SANDBOX_LAYOUT } from './container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
 import { within } from './deadline';
 import { connectDocker, pingEngine, type EngineInfo } from './docker-client';
@@ -20,7 +20,7 @@ import { Pool, type Acquired, type MadeContainer, type PoolEntry, type PrepareHo
 
 export type { PrepareHooks };
 import { poolKeyOf, type ContainerSpec, type LifecycleSpec } from './request';
-import { ResourcesVolume } from './resources';
+import { initPath, ResourcesVolume } from './resources';
 
 export interface SchedulerOptions {
   /** An engine address in DOCKER_HOST syntax; default: DOCKER_HOST, then the usual sockets. */
@@ -58,6 +58,11 @@ export interface SchedulerOptions {
    * by docker exec, as in an image with neither python3 nor node (for tests and comparisons).
    */
   runner?: boolean;
+  /**
+   * How long the clean-up after each run may take (loom-init --clean); a container whose
+   * clean-up fails or takes longer is retired. Default 2 s.
+   */
+  cleanupTimeoutMs?: number;
   /** Called with background failures (removals, health checks) that reach no caller. */
   onError?: (err: unknown) => void;
 }
@@ -104,10 +109,16 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const sources = options.packageSources ?? {};
   // Besides the spec: what the engine adds (package sources) and how long containers live, so
   // that a one-shot config never takes (and retires) a long-lived config's warm container.
-  const keyOf = (spec: ContainerSpec, lifecycle: LifecycleSpec): string => poolKeyOf(spec, JSON.stringify([sources, lifecycle]));
+  // And how containers are made (SANDBOX_LAYOUT, the clean-up's bound): a parked container of
+  // another Loom version or setting is never claimed.
+  const keyOf = (spec: ContainerSpec, lifecycle: LifecycleSpec): string => poolKeyOf(spec, JSON.stringify([sources, lifecycle, extraEnv, SANDBOX_LAYOUT]));
   const onError = options.onError ?? (() => undefined);
+  // Read by the runners (and by no program: request env may not name LOOM_ variables).
+  const extraEnv: Record<string, string> = options.cleanupTimeoutMs ? { LOOM_CLEAN_MS: String(options.cleanupTimeoutMs) } : {};
   const presentImages = new Set<string>();
-  const imageEnvs = new Map<string, string[]>();
+  // What containers of an image are made with: its environment (extended, not replaced) and the
+  // loom-init of its architecture.
+  const imageFacts = new Map<string, { env: string[]; init: string }>();
   const resources = new ResourcesVolume(options.resourcesRoot);
   const packageCache = new PackageCache(docker, sources, owner);
 
@@ -156,22 +167,25 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   /** Creates and starts a container of `image`; its runner is its main process when `runner`. */
   const createStarted = async (spec: ContainerSpec, key: string, image: string, runner: string[] | undefined, hooks: PrepareHooks): Promise<MadeContainer | null> => {
     let name = '';
+    let init = '';
     let container: Docker.Container | undefined;
     for (let attempt = 0; !container; attempt++) {
       try {
         const volume = await resources.ensure(docker, spec.image);
-        let imageEnv = imageEnvs.get(image);
-        if (!imageEnv) {
-          imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
-          imageEnvs.set(image, imageEnv);
+        let facts = imageFacts.get(image);
+        if (!facts) {
+          const inspected = await docker.getImage(image).inspect();
+          facts = { env: inspected.Config.Env ?? [], init: initPath(inspected.Architecture) };
+          imageFacts.set(image, facts);
         }
-        const createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv, runner });
+        init = facts.init;
+        const createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv: facts.env, runner, init, extraEnv });
         name = createOpts.name ?? '';
         container = await docker.createContainer(createOpts);
       } catch (err) {
         // The image may have been removed since we last saw it.
         presentImages.delete(spec.image);
-        imageEnvs.delete(image);
+        imageFacts.delete(image);
         // Then get it back as a first use would (a pull), or fail as that would: ImagePullError.
         if (attempt === 0 && image === spec.image && isNoSuchImage(err)) {
           await imageOf(spec.image, hooks);
@@ -199,7 +213,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
         await made.start();
         client = startRunner(made, spec.runtime);
       }
-      return { id: made.id, name: name || made.id, container: made, runner: client };
+      return { id: made.id, name: name || made.id, container: made, runner: client, init };
     } catch (err) {
       await removeContainer(docker, made.id).catch(onError);
       throw err;
@@ -217,8 +231,9 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       const claimed = await claimParked(docker, key, owner).catch(() => null);
       if (claimed) {
         const container = docker.getContainer(claimed.id);
-        const runner = isRunnerCommand(claimed.command) ? RunnerClient.attach(container).catch(() => null) : startRunner(container, spec.runtime);
-        return { ...claimed, container, runner, reused: true };
+        const main = parseMainCommand(claimed.command);
+        const runner = main.runner ? RunnerClient.attach(container).catch(() => null) : startRunner(container, spec.runtime);
+        return { ...claimed, container, runner, init: main.init, reused: true };
       }
       hooks.onPhase?.('container', 'creating');
       const plan = planInstall(spec, sources);

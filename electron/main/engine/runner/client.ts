@@ -7,7 +7,7 @@ import { SANDBOX_USER } from '../container';
 import { LoomError } from '../errors';
 import { openAttach, openExec } from '../exec';
 import { CappedBuffer, FrameDemuxer, type StreamKind } from '../output';
-import { RESOURCES_DIR } from '../resources';
+import { NATIVE_DIR, RESOURCES_DIR } from '../resources';
 import {
   decodeError,
   decodeExit,
@@ -32,18 +32,34 @@ export const RUNNER_PY = `${RESOURCES_DIR}/runner/loom_runner.py`;
 export const RUNNER_JS = `${RESOURCES_DIR}/runner/loom-runner.js`;
 
 /**
+ * How a runner is started. keepState: nothing is cleaned between runs, for a container that one
+ * caller owns on purpose (a session's: the seam for sessions, which no stateless run shares).
+ */
+export interface RunnerStartOptions {
+  keepState?: boolean;
+}
+
+const stateArgs = (opts: RunnerStartOptions): string[] => (opts.keepState ? ['--keep-state'] : []);
+
+/**
  * The runner of a runtime as a container's main process (createOptions `runner`); none for a
  * custom image, which may have neither interpreter.
  */
-export function runnerCommand(runtime: Runtime): string[] | undefined {
-  if (runtime === 'python') return ['python3', RUNNER_PY];
-  if (runtime === 'node') return ['node', RUNNER_JS];
+export function runnerCommand(runtime: Runtime, opts: RunnerStartOptions = {}): string[] | undefined {
+  if (runtime === 'python') return ['python3', RUNNER_PY, ...stateArgs(opts)];
+  if (runtime === 'node') return ['node', RUNNER_JS, ...stateArgs(opts)];
   return undefined;
 }
 
-/** Whether a container's main command (as `docker ps` shows it) is a runner. */
-export function isRunnerCommand(command: string): boolean {
-  return command === `python3 ${RUNNER_PY}` || command === `node ${RUNNER_JS}`;
+/**
+ * A container's main command as `docker ps` shows it: loom-init (when PID 1 is Loom's, see
+ * container.ts) and whether it runs a runner.
+ */
+export function parseMainCommand(command: string): { init?: string; runner: boolean } {
+  const words = command.split(' ');
+  const init = words[0]?.startsWith(`${NATIVE_DIR}/loom-init-`) ? words[0] : undefined;
+  const rest = init ? words.slice(words[1] === '--' ? 2 : 1).join(' ') : command;
+  return { init, runner: rest === `python3 ${RUNNER_PY}` || rest === `node ${RUNNER_JS}` };
 }
 
 /** How long all candidates together may take to say READY before the caller falls back. */
@@ -124,6 +140,8 @@ export interface RunResult {
   wallMs: number;
   cpuMs: number;
   peakRssKb: number;
+  /** The OOM killer fired during the run (see ExitInfo). */
+  oomKilled: boolean;
   /** From sending the request to receiving EXIT, measured on the host. */
   durationMs: number;
 }
@@ -163,8 +181,10 @@ export class RunnerClient {
    * Resolves null when none says READY within ~10 s (no python3 nor node in the image, a
    * stopped container): the caller then runs programs with `docker exec`.
    */
-  static async start(container: Docker.Container, runtime: Runtime): Promise<RunnerClient | null> {
-    const candidates = runtime === 'node' ? [['node', RUNNER_JS], ['python3', RUNNER_PY]] : [['python3', RUNNER_PY], ['node', RUNNER_JS]];
+  static async start(container: Docker.Container, runtime: Runtime, opts: RunnerStartOptions = {}): Promise<RunnerClient | null> {
+    const python = ['python3', RUNNER_PY, ...stateArgs(opts)];
+    const node = ['node', RUNNER_JS, ...stateArgs(opts)];
+    const candidates = runtime === 'node' ? [node, python] : [python, node];
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (const argv of candidates) {
       const remaining = deadline - Date.now();
@@ -264,7 +284,7 @@ export class RunnerClient {
     const out = { stdout: new CappedBuffer(opts.maxOutputBytes), stderr: new CappedBuffer(opts.maxOutputBytes) };
     if (opts.signal?.aborted) {
       // Nothing is started for a run cancelled before it began.
-      return Promise.resolve(resultOf({ exitCode: 137, signal: 'SIGKILL', timedOut: false, wallMs: 0, cpuMs: 0, peakRssKb: 0 }, out, true, started));
+      return Promise.resolve(resultOf({ exitCode: 137, signal: 'SIGKILL', timedOut: false, wallMs: 0, cpuMs: 0, peakRssKb: 0, oomKilled: false }, out, true, started));
     }
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
@@ -407,6 +427,7 @@ function resultOf(exit: ExitInfo, out: Record<StreamKind, CappedBuffer>, aborted
     wallMs: exit.wallMs,
     cpuMs: exit.cpuMs,
     peakRssKb: exit.peakRssKb,
+    oomKilled: exit.oomKilled,
     durationMs: performance.now() - started,
   };
 }

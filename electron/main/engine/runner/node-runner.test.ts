@@ -1,23 +1,47 @@
 // The Node runner (resources/runner/loom-runner.js) in a real node sandbox made the way the
 // engine makes them: nobody, read-only root, /tmp only, no network, 1 CPU, 256 MB.
 import type Docker from 'dockerode';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { SANDBOX_USER } from '../container';
 import { runExec } from '../exec';
 import { requireEngineAndImages, text } from '../test-support';
 import { RunnerClient, RunnerDiedError, type RunResult } from './client';
-import { expectSilentHostKilled, percentile, removeSandboxWithRunner, runOn, runWithSpans, sandboxWithRunner, type RunExtra } from './test-support';
+import {
+  expectSilentHostKilled,
+  FIXTURES_DIR,
+  percentile,
+  removeSandbox,
+  removeSandboxWithRunner,
+  runOn,
+  runWithSpans,
+  sandboxWithRunner,
+  startSandbox,
+  type RunExtra,
+} from './test-support';
 
 const IMAGE = 'node:20-slim';
 let container: Docker.Container;
 let client: RunnerClient;
+/** A twin of `container` (made the same way) with no runner in it: docker exec's side of comparisons. */
+let twin: Docker.Container;
+
+// Files the runs use: every run starts with an empty /tmp, so they come from a read-only mount.
+const FIXTURES = {
+  'f.js': 'console.log(process.argv.slice(1), require.main === module, __filename, module.id, process.cwd())',
+  'g.js': 'console.log(process.argv.slice(2).join(","), require.main === module)',
+  'm.mjs': 'import { sep } from "node:path"; console.log("esm", sep, import.meta.url)',
+};
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  ({ container, client } = await sandboxWithRunner(IMAGE, 'node'));
+  ({ container, client } = await sandboxWithRunner(IMAGE, 'node', {}, FIXTURES));
+  twin = await startSandbox(IMAGE, 'node', { fixtures: FIXTURES });
 });
 
-afterAll(() => removeSandboxWithRunner(container, client));
+afterAll(async () => {
+  await removeSandbox(twin);
+  await removeSandboxWithRunner(container, client);
+});
 
 function run(argv: string[], extra: RunExtra = {}, on: RunnerClient = client): Promise<RunResult> {
   return runOn(on, argv, extra);
@@ -112,18 +136,18 @@ setTimeout(() => {
   });
 
   it('looks like node -e and node FILE to the program, as under docker exec', async () => {
-    await run(js("require('fs').writeFileSync('/tmp/f.js', 'console.log(process.argv.slice(1), require.main === module, __filename, module.id, process.cwd())')"));
     const programs: string[][] = [
       js('console.log(process.argv, process.argv0, process.execArgv, __filename, __dirname, module.id, module.filename, typeof require, require.main, this === globalThis, typeof exports)', 'a', 'b'),
-      js('console.log(Object.entries(process.env).sort())'),
+      // (Less HOSTNAME, which is the container's id: the twin's differs.)
+      js("console.log(Object.entries(process.env).filter(([k]) => k !== 'HOSTNAME').sort())"),
       js("console.log(require('module').globalPaths.slice(0, 2), require.resolve.paths('x').slice(0, 2))"),
       js("let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => console.log(s.split('').reverse().join('')))"),
       js('process.stdout.write("no newline"); process.stderr.write("err"); process.exitCode = 3'),
       js('import fs from "fs"; console.log(typeof fs.readFileSync)'),
       js('const m = await import("node:path"); console.log(typeof m.join)'),
       js('console.log(1)', '--flag'),
-      ['node', '/tmp/f.js', 'x', '-y'],
-      ['node', '/tmp/missing.js'],
+      ['node', `${FIXTURES_DIR}/f.js`, 'x', '-y'],
+      ['node', `${FIXTURES_DIR}/missing.js`],
       ['node', '-p', '6*7'],
       // The spare ends itself once the program's exit listeners are done (loom-runner.js lastWord).
       js("process.on('exit', (c) => { console.log('bye', c); process.exitCode = 6 }); process.once('exit', () => console.error('once')); process.prependListener('exit', () => console.log('first'))"),
@@ -134,7 +158,7 @@ setTimeout(() => {
     for (const argv of programs) {
       const stdin = Buffer.from('abc\ndef');
       const viaRunner = await run(argv, { stdin });
-      const viaExec = await runExec(container, { argv, user: SANDBOX_USER, workingDir: '/tmp', stdin, maxOutputBytes: 1 << 20 });
+      const viaExec = await runExec(twin, { argv, user: SANDBOX_USER, workingDir: '/tmp', stdin, maxOutputBytes: 1 << 20 });
       const show = (r: { exitCode: number; stdout: Buffer; stderr: Buffer }): string[] => [String(r.exitCode), text(r.stdout), text(r.stderr)];
       expect(show(viaRunner), argv.join(' ')).toEqual(show(viaExec));
     }
@@ -148,12 +172,11 @@ setTimeout(() => {
   });
 
   it('gives the run its env and cwd', async () => {
-    await run(js("require('fs').mkdirSync('/tmp/nwork', { recursive: true })"));
     const r = await run(js("console.log(process.env.GREETING, process.cwd(), require('child_process').execSync('echo $GREETING').toString().trim())"), {
       env: { GREETING: 'hi' },
-      cwd: '/tmp/nwork',
+      cwd: FIXTURES_DIR,
     });
-    expect(text(r.stdout)).toBe('hi /tmp/nwork hi\n');
+    expect(text(r.stdout)).toBe(`hi ${FIXTURES_DIR} hi\n`);
   });
 
   it('kills background children after the run', async () => {
@@ -171,13 +194,11 @@ setTimeout(() => {
     expect(text(ps.stdout)).not.toMatch(/sleep 10[0-3]/);
   });
 
-  it('runs node FILE written by an earlier run, with require.main', async () => {
-    await run(js("require('fs').writeFileSync('/tmp/g.js', 'console.log(process.argv.slice(2).join(\",\"), require.main === module)')"));
-    const r = await run(['node', '/tmp/g.js', 'a', 'b']);
+  it('runs node FILE, with require.main', async () => {
+    const r = await run(['node', `${FIXTURES_DIR}/g.js`, 'a', 'b']);
     expect(text(r.stdout)).toBe('a,b true\n');
-    await run(js("require('fs').writeFileSync('/tmp/m.mjs', 'import { sep } from \"node:path\"; console.log(\"esm\", sep, import.meta.url)')"));
-    const esm = await run(['node', 'm.mjs'], { cwd: '/tmp' });
-    expect(text(esm.stdout)).toBe('esm / file:///tmp/m.mjs\n');
+    const esm = await run(['node', 'm.mjs'], { cwd: FIXTURES_DIR });
+    expect(text(esm.stdout)).toBe(`esm / file://${FIXTURES_DIR}/m.mjs\n`);
   });
 
   it('enforces the timeout on the whole group, and the next run works', async () => {
@@ -205,12 +226,13 @@ setTimeout(() => {
   });
 
   it('requires modules from NODE_PATH: the trace library', async () => {
-    const r = await run(js("const { tracer, traceSpanSync } = require('loom-trace.js'); traceSpanSync('x', () => 1); console.log(tracer.traceId)"), {
-      env: { LOOM_TRACE_ID: 'ef'.repeat(16), LOOM_SPAN_ID: '12'.repeat(8), LOOM_TRACE_FILE: '/tmp/nspans.jsonl' },
-    });
-    expect(text(r.stdout)).toBe(`${'ef'.repeat(16)}\n`);
-    const spans = await run(['cat', '/tmp/nspans.jsonl']);
-    expect(JSON.parse(text(spans.stdout).trim())).toMatchObject({ name: 'x', traceId: 'ef'.repeat(16), parentSpanId: '12'.repeat(8) });
+    const r = await run(
+      js("const { tracer, traceSpanSync } = require('loom-trace.js'); traceSpanSync('x', () => 1); console.log(tracer.traceId); console.log(require('fs').readFileSync('/tmp/nspans.jsonl', 'utf8').trim())"),
+      { env: { LOOM_TRACE_ID: 'ef'.repeat(16), LOOM_SPAN_ID: '12'.repeat(8), LOOM_TRACE_FILE: '/tmp/nspans.jsonl' } },
+    );
+    const [traceId, spans] = text(r.stdout).split('\n');
+    expect(traceId).toBe('ef'.repeat(16));
+    expect(JSON.parse(spans ?? '')).toMatchObject({ name: 'x', traceId: 'ef'.repeat(16), parentSpanId: '12'.repeat(8) });
   });
 
   it('delivers 10 MB of stdout whole', async () => {
@@ -236,14 +258,15 @@ setTimeout(() => {
 
 describe('node runner killed by the program', () => {
   it('rejects that run with RunnerDiedError', async () => {
-    const victim = await RunnerClient.start(container, 'node');
-    if (!victim) throw new Error('no runner');
+    // A container of its own: two runners in one would clean each other away.
+    const { container, client: victim } = await sandboxWithRunner(IMAGE, 'node');
+    onTestFinished(() => removeSandbox(container));
     await expect(run(js(`process.kill(${victim.info.pid}, 'SIGKILL'); setTimeout(() => {}, 200)`), {}, victim)).rejects.toBeInstanceOf(RunnerDiedError);
     expect(victim.alive).toBe(false);
     // Its spare noticed (fd 3 closed) and went away too (and this file's runner discards its own
     // before it starts sh: no program runs beside a spare).
     await sleep(1000);
-    const ps = await run(['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done']);
+    const ps = await runExec(container, { argv: ['sh', '-c', 'for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline; echo; done'], user: SANDBOX_USER, maxOutputBytes: 1 << 20 });
     expect(text(ps.stdout)).not.toContain('--loom-spare');
   });
 });

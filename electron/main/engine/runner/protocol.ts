@@ -57,7 +57,7 @@ export const FrameType = {
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** Bumped on any incompatible change; READY carries it, and the client refuses another one. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const HEADER_SIZE = 9;
 /** The largest STDIN/STDOUT/STDERR payload either side sends in one frame. */
 export const MAX_CHUNK = 64 * 1024;
@@ -81,6 +81,8 @@ export interface ReadyInfo {
   runner: 'python' | 'node';
   /** The runner's pid inside the container. */
   pid: number;
+  /** Its start time in clock ticks (/proc/PID/stat): with the pid, what tells it from a later process. */
+  start: number;
   /** PROTOCOL_VERSION of the runner. */
   version: number;
   /** The interpreter's own version string (sys.version, process.version). */
@@ -90,6 +92,13 @@ export interface ReadyInfo {
    * image's environment plus the container's. A program's full env is this plus its own.
    */
   env: Record<string, string>;
+  /** Whether the runner cleans the container after each run (false: a session's, --keep-state). */
+  clean: boolean;
+  /**
+   * Whether the runner made itself undumpable. A dumpable runner could be read and changed by a
+   * program (same user): its container must then serve one run only.
+   */
+  undumpable: boolean;
 }
 
 export interface StartedInfo {
@@ -108,14 +117,21 @@ export interface ExitInfo {
   cpuMs: number;
   /** The program's peak resident set size in KiB; 0 when unknown. */
   peakRssKb: number;
+  /**
+   * Whether the memory cgroup's OOM killer fired during the run (the runner compares its counter
+   * before and after: asked inside, it costs no docker exec, and no exec races the clean-up).
+   */
+  oomKilled: boolean;
 }
 
 /**
  * Why a request was refused. not_found / not_executable: argv[0] is missing or cannot be run
  * (what `docker exec` reports as exit 127 / 126); bad_cwd: cwd is not a directory; busy: another
- * execution is running; bad_request: the RUN payload is malformed; spawn_failed: anything else.
+ * execution is running; bad_request: the RUN payload is malformed; exhausted: a previous
+ * program filled the writable space; unclean: the clean-up after the last run failed, so the
+ * container must not be reused; spawn_failed: anything else.
  */
-export type ErrorCode = 'not_found' | 'not_executable' | 'bad_cwd' | 'busy' | 'bad_request' | 'spawn_failed' | 'exhausted';
+export type ErrorCode = 'not_found' | 'not_executable' | 'bad_cwd' | 'busy' | 'bad_request' | 'spawn_failed' | 'exhausted' | 'unclean';
 
 export interface ErrorInfo {
   message: string;
@@ -222,7 +238,16 @@ export function decodeReady(payload: Buffer): ReadyInfo {
   if (v.runner !== 'python' && v.runner !== 'node') throw new ProtocolError('READY: unknown runner');
   const env: Record<string, string> = {};
   if (isRecord(v.env)) for (const [k, val] of Object.entries(v.env)) if (typeof val === 'string') env[k] = val;
-  return { runner: v.runner, pid: num(v.pid), version: num(v.version), interpreter: String(v.interpreter ?? ''), env };
+  return {
+    runner: v.runner,
+    pid: num(v.pid),
+    start: num(v.start, -1),
+    version: num(v.version),
+    interpreter: String(v.interpreter ?? ''),
+    env,
+    clean: v.clean === true,
+    undumpable: v.undumpable === true,
+  };
 }
 
 export function decodeStarted(payload: Buffer): StartedInfo {
@@ -238,10 +263,11 @@ export function decodeExit(payload: Buffer): ExitInfo {
     wallMs: num(v.wallMs),
     cpuMs: num(v.cpuMs),
     peakRssKb: num(v.peakRssKb),
+    oomKilled: v.oomKilled === true,
   };
 }
 
-const ERROR_CODES: readonly ErrorCode[] = ['not_found', 'not_executable', 'bad_cwd', 'busy', 'bad_request', 'spawn_failed', 'exhausted'];
+const ERROR_CODES: readonly ErrorCode[] = ['not_found', 'not_executable', 'bad_cwd', 'busy', 'bad_request', 'spawn_failed', 'exhausted', 'unclean'];
 
 export function decodeError(payload: Buffer): ErrorInfo {
   const v = parseJson(payload, 'ERROR');

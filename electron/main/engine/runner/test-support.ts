@@ -1,48 +1,61 @@
 // Helpers for the runner's tests (real engine, real containers). Not shipped.
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { createOptions } from '../container';
 import { currentOwner } from '../labels';
 import type { Runtime } from '../request';
-import { RESOURCES_DIR } from '../resources';
+import { initPath, RESOURCES_DIR, shippedFiles } from '../resources';
 import { docker } from '../test-support';
 import { RunnerClient, type RunOptions, type RunResult } from './client';
-
-const RESOURCES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../resources');
-/** What the resources volume ships (resources.ts SHIPPED plus the runner), laid out the same way. */
-const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner'];
 
 let shippedRoot: string | undefined;
 
 /**
- * A copy of the shipped resources, bind-mounted read-only at /opt/loom/lib (the volume that
- * resources.ts fills does not carry the runner until SHIPPED lists it). Readable by nobody.
+ * A copy of what the resources volume ships (resources.ts), bind-mounted read-only at
+ * /opt/loom/lib, readable by nobody: the runner tests start runners in containers of their own.
  */
 function resourcesRoot(): string {
   if (shippedRoot) return shippedRoot;
   const root = mkdtempSync(join(tmpdir(), 'loom-runner-test-'));
   chmodSync(root, 0o755);
-  for (const sub of SHIPPED) {
-    const from = join(RESOURCES, sub);
-    const to = join(root, sub);
-    mkdirSync(to, { recursive: true, mode: 0o755 });
-    for (const dir of [dirname(to), to]) chmodSync(dir, 0o755);
-    for (const name of readdirSync(from)) {
-      if (!/\.(py|js)$/.test(name) || name.includes('.test.')) continue;
-      copyFileSync(join(from, name), join(to, name));
-      chmodSync(join(to, name), 0o644);
-    }
+  for (const file of shippedFiles()) {
+    const to = join(root, file.path);
+    mkdirSync(dirname(to), { recursive: true, mode: 0o755 });
+    for (let dir = dirname(to); dir.length > root.length; dir = dirname(dir)) chmodSync(dir, 0o755);
+    writeFileSync(to, file.body, { mode: file.mode });
+    chmodSync(to, file.mode);
   }
   shippedRoot = root;
   return root;
 }
 
+/**
+ * Where the files a test gives a sandbox are (a read-only mount): every run starts with a clean
+ * /tmp, so a file one run writes is gone in the next.
+ */
+export const FIXTURES_DIR = '/opt/fixtures';
+const fixtureRoots: string[] = [];
+
+function fixturesRoot(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'loom-fixtures-'));
+  fixtureRoots.push(root);
+  chmodSync(root, 0o755);
+  for (const [path, body] of Object.entries(files)) {
+    const to = join(root, path);
+    mkdirSync(dirname(to), { recursive: true, mode: 0o755 });
+    for (let dir = dirname(to); dir.length > root.length; dir = dirname(dir)) chmodSync(dir, 0o755);
+    writeFileSync(to, body);
+    chmodSync(to, 0o644);
+  }
+  return root;
+}
+
 export function removeResourcesRoot(): void {
+  for (const root of fixtureRoots.splice(0)) rmSync(root, { recursive: true, force: true });
   if (shippedRoot) rmSync(shippedRoot, { recursive: true, force: true });
   shippedRoot = undefined;
 }
@@ -53,9 +66,10 @@ export const OWNER_INSTANCE = `runner-test-${randomBytes(4).toString('hex')}`;
 export async function startSandbox(
   image: string,
   runtime: Runtime,
-  { memoryMb = 256, withRunner = true, env = {} as Record<string, string> } = {},
+  { memoryMb = 256, withRunner = true, env = {} as Record<string, string>, fixtures = {} as Record<string, string> } = {},
 ): Promise<Docker.Container> {
-  const imageEnv = (await docker.getImage(image).inspect()).Config.Env ?? [];
+  const inspected = await docker.getImage(image).inspect();
+  const imageEnv = inspected.Config.Env ?? [];
   const spec = {
     name: 'runner-test',
     image,
@@ -74,8 +88,13 @@ export async function startSandbox(
       spec,
       poolKey: randomBytes(8).toString('hex'),
       owner: currentOwner(OWNER_INSTANCE),
-      extraMounts: withRunner ? [{ hostPath: resourcesRoot(), containerPath: RESOURCES_DIR, writable: false }] : [],
+      extraMounts: [
+        ...(withRunner ? [{ hostPath: resourcesRoot(), containerPath: RESOURCES_DIR, writable: false }] : []),
+        ...(Object.keys(fixtures).length ? [{ hostPath: fixturesRoot(fixtures), containerPath: FIXTURES_DIR, writable: false }] : []),
+      ],
       imageEnv,
+      // PID 1 as in the engine's idling containers: loom-init, which the runner cleans with.
+      init: withRunner ? initPath(inspected.Architecture) : undefined,
     }),
   );
   await container.start();
@@ -91,8 +110,9 @@ export async function sandboxWithRunner(
   image: string,
   runtime: 'python' | 'node',
   env: Record<string, string> = {},
+  fixtures: Record<string, string> = {},
 ): Promise<{ container: Docker.Container; client: RunnerClient }> {
-  const container = await startSandbox(image, runtime, { env });
+  const container = await startSandbox(image, runtime, { env, fixtures });
   const client = await RunnerClient.start(container, runtime);
   if (!client) throw new Error(`the ${runtime} runner did not start`);
   return { container, client };

@@ -26,7 +26,7 @@ import { pruneManaged, pruneVolumes, removeContainer as removeFromEngine, resolv
 import { connectDocker, pingEngine, resolveDockerHost } from '../engine/docker-client';
 import { AbortedError, ClosedError, ValidationError } from '../engine/errors';
 import type { Executor, ExecutorOptions } from '../engine/executor';
-import { normalizeRequest } from '../engine/request';
+import { normalizeRequest, requestPolicyOf } from '../engine/request';
 import { EventBatcher, DEFAULT_BATCH_INTERVAL_MS } from './event-batcher';
 import { listExamples } from './examples';
 import { RunHistory, type RunOutcome } from './history';
@@ -70,7 +70,8 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
   const history = new RunHistory(options.historyPath);
   const executorOptions = options.executor ?? {};
   const executors = new LazyExecutor(executorOptions);
-  const policy = { allowHostMounts: executorOptions.allowHostMounts ?? false };
+  // The same policy as the executor's: a bad request fails startRun, not the run.
+  const policy = requestPolicyOf(executorOptions);
   const listeners = new Set<(event: LoomEvent) => void>();
   const active = new Map<string, ActiveRun>();
   const known = new KnownConfigs();

@@ -69,7 +69,7 @@ import { createExecutor, type ExecuteRequestInput, type Executor } from '../elec
 import { isOrphan, listManaged } from '../electron/main/engine/containers';
 import { currentOwner, LABEL } from '../electron/main/engine/labels';
 import { listPackageImages, type CachedPackageImage } from '../electron/main/engine/package-cache';
-import { normalizeRequest, WRITABLE_DIR } from '../electron/main/engine/request';
+import { normalizeRequest, requestPolicyOf, WRITABLE_DIR } from '../electron/main/engine/request';
 import { ExecuteRequestSchema, Phase, RuntimeType, type ExecuteEvent, type ExecuteResponse } from '../shared/gen/loom/v1/docker_pb';
 import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } from './stats';
 import { measureCleanSlate } from './clean-slate';
@@ -699,7 +699,7 @@ async function main(): Promise<void> {
   // The raw baselines use Loom's own create options for the same request, so the security
   // settings (and limits) are identical; only the code path differs.
   const rawOwner = currentOwner(`bench-raw-${randomUUID()}`);
-  const spec = normalizeRequest(create(ExecuteRequestSchema, pyWarmRequest), { allowHostMounts: false }).container;
+  const spec = normalizeRequest(create(ExecuteRequestSchema, pyWarmRequest), requestPolicyOf({})).container;
   const sandboxOptions = createOptions({ spec, poolKey: 'benchraw', owner: rawOwner });
   const rawCreated = new Set<string>();
   cleanups.push(async () => {

@@ -20,5 +20,9 @@ export const LOCAL_PACKAGE_FILE: Record<'python' | 'node', RegExp> = {
   python: /\.(?:whl|tar\.gz|zip)$/,
   node: /\.(?:tgz|tar\.gz)$/,
 };
+/** A '..' segment: refused in local package paths before any file is looked at. */
+export function hasParentSegment(path: string): boolean {
+  return path.split(/[\\/]/).includes('..');
+}
 export const MAX_PACKAGES = 200;
 export const MAX_COMMAND_BYTES = 1024 * 1024;

@@ -48,6 +48,9 @@ void app.whenReady().then(async () => {
   try {
     service = await createLoomService({
       historyPath: join(app.getPath('userData'), 'history.sqlite'),
+      // Local package files (config.packages paths) are taken from here only: the window must
+      // not become a way to mount any file of the host into a container.
+      packagesDir: join(app.getPath('userData'), 'packages'),
       // The files shipped into sandboxes: beside the app when packaged (electron-builder's
       // extraResources), in the project otherwise. The bundled main cannot find them by its
       // own path.

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoomEvent, RunRecord } from '../../../shared/api';
-import { normalizeRequest } from '../engine/request';
+import { normalizeRequest, requestPolicyOf } from '../engine/request';
 import { requireEngineAndImages, waitFor } from '../engine/test-support';
 import { EXAMPLES, listExamples } from './examples';
 import { parseRequestJson } from './request-json';
@@ -50,7 +50,7 @@ describe('examples', () => {
     for (const example of EXAMPLES) {
       expect(example.title && example.description).toBeTruthy();
       const request = parseRequestJson(example.request);
-      expect(() => normalizeRequest(request, { allowHostMounts: false })).not.toThrow();
+      expect(() => normalizeRequest(request, requestPolicyOf({}))).not.toThrow();
       expect(runTitle(request).length).toBeGreaterThan(3);
     }
     expect(EXAMPLES.find((e) => e.id === 'pip-package')?.description).toMatch(/needs network/i);

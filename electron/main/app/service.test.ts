@@ -1,12 +1,15 @@
 // The Loom service against the real engine and a real SQLite file: what the UI sees through
 // either transport (calls, events, history), with no mocks.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoomEvent, RunSummary } from '../../../shared/api';
 import type { ExecuteEventJson, ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
 import { listManaged } from '../engine/containers';
+import { listPackageImages } from '../engine/package-cache';
 import { docker, requireEngineAndImages, waitFor } from '../engine/test-support';
 import { createLoomService, type LoomService } from './service';
 
@@ -57,6 +60,10 @@ afterAll(async () => {
   await service?.close();
   // Every service of this test process is closed: none of its containers may be left.
   const left = (await listManaged(docker)).filter((c) => c.ownerPid === process.pid);
+  // The images that cached installs from our packages directory (no container uses them now).
+  for (const image of await listPackageImages(docker)) {
+    if (dir && image.packages.some((p) => p.startsWith(`${realpathSync(dir)}/`))) await docker.getImage(image.id).remove().catch(() => undefined);
+  }
   if (dir) await rm(dir, { recursive: true, force: true });
   expect(left.map((c) => c.name)).toEqual([]);
 });
@@ -155,6 +162,68 @@ describe('LoomService', () => {
     const message = await service.startRun({ command: ['x'], runtimeType: 'RUNTIME_TYPE_COBOL' } as unknown as ExecuteRequestJson).catch((e: Error) => e.message);
     expect(message).toContain('RUNTIME_TYPE_PYTHON');
     expect((await service.listRuns()).length).toBe(runsBefore);
+  });
+
+  describe('local package files', () => {
+    // The service's packages directory: by default beside the history file.
+    const packagesDir = (): string => join(dir, 'packages');
+    let tarball = '';
+    const nodeRun = (pkg: string): ExecuteRequestJson => ({
+      runtimeType: 'RUNTIME_TYPE_NODE',
+      command: ['node', '-e', "console.log(require('loom-service-demo').value)"],
+      config: { packages: [pkg] },
+    });
+    const refusal = async (request: ExecuteRequestJson): Promise<{ name: string; field: string; message: string }> =>
+      service.startRun(request).then(
+        () => {
+          throw new Error('startRun accepted a package outside the packages directory');
+        },
+        (e: unknown) => e as { name: string; field: string; message: string },
+      );
+
+    beforeAll(() => {
+      // An npm package packed to a tarball, as `npm pack` makes it, into the packages directory.
+      const src = join(dir, 'npm-src');
+      mkdirSync(src);
+      writeFileSync(join(src, 'package.json'), JSON.stringify({ name: 'loom-service-demo', version: '1.0.0', main: 'index.js' }));
+      writeFileSync(join(src, 'index.js'), "module.exports = { value: 'from the packages directory' };\n");
+      tarball = join(packagesDir(), execFileSync('npm', ['pack', '--silent', '--pack-destination', packagesDir()], { cwd: src }).toString().trim());
+    });
+
+    it('makes its packages directory beside the history file', () => {
+      expect(statSync(packagesDir()).isDirectory()).toBe(true);
+    });
+
+    it('installs a tarball from its packages directory', async () => {
+      const summary = await run(nodeRun(tarball));
+      expect(summary.status).toBe('ok');
+      const record = await service.getRun(summary.id);
+      expect(decode(record?.response?.stdout)).toBe('from the packages directory\n');
+    });
+
+    it('refuses a path outside it, or a link out of it, with one message whether or not a file is there, and records nothing', async () => {
+      const runsBefore = (await service.listRuns()).length;
+      const outside = join(dir, 'elsewhere', basename(tarball));
+      mkdirSync(join(dir, 'elsewhere'));
+      const link = join(packagesDir(), 'link-out-1.0.0.tgz');
+      symlinkSync(outside, link);
+      const seen: string[] = [];
+      for (const exists of [false, true]) {
+        if (exists) await copyFile(tarball, outside);
+        for (const path of [outside, link]) {
+          const err = await refusal(nodeRun(path));
+          expect(err).toMatchObject({ name: 'ValidationError', field: 'config.packages[0]' });
+          expect(err.message).toContain(`not in the packages directory ${packagesDir()}`);
+          seen.push(err.message);
+          // prewarm takes the same policy.
+          await expect(service.prewarm(nodeRun(path), 1)).rejects.toMatchObject({ name: 'ValidationError', message: err.message });
+        }
+      }
+      expect(seen.slice(0, 2)).toEqual(seen.slice(2));
+      const dotted = await refusal(nodeRun(`${packagesDir()}/../elsewhere/${basename(tarball)}`));
+      expect(dotted).toMatchObject({ name: 'ValidationError', field: 'config.packages[0]' });
+      expect((await service.listRuns()).length).toBe(runsBefore);
+    });
   });
 
   it('reports a run past its timeout as timed_out', async () => {

@@ -4,6 +4,8 @@
 import { create, toJson } from '@bufbuild/protobuf';
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import {
   serializeError,
   type EngineStatus,
@@ -26,7 +28,7 @@ import { pruneManaged, pruneVolumes, removeContainer as removeFromEngine, resolv
 import { connectDocker, pingEngine, resolveDockerHost } from '../engine/docker-client';
 import { AbortedError, ClosedError, ValidationError } from '../engine/errors';
 import type { Executor, ExecutorOptions } from '../engine/executor';
-import { normalizeRequest } from '../engine/request';
+import { normalizeRequest, requestPolicyOf } from '../engine/request';
 import { EventBatcher, DEFAULT_BATCH_INTERVAL_MS } from './event-batcher';
 import { listExamples } from './examples';
 import { RunHistory, type RunOutcome } from './history';
@@ -39,8 +41,14 @@ import { runTitle } from './run-title';
 export interface LoomServiceOptions {
   /** The SQLite file of the run history (created if missing). */
   historyPath: string;
+  /**
+   * The only place requests may take local package files (host paths in config.packages) from:
+   * requests reach the service from a page, which must not name any file of the host. Created if
+   * missing. Default: a `packages` folder beside the history file (the app's data directory).
+   */
+  packagesDir?: string;
   /** For createExecutor, made on first need (tests point it at another engine). */
-  executor?: ExecutorOptions;
+  executor?: Omit<ExecutorOptions, 'localPackages'>;
   /** At most one output (or spans) event per stream and run per this interval. Default 30 ms. */
   eventIntervalMs?: number;
   /** Failures that reach no caller: a listener that throws, a history write that fails. */
@@ -67,10 +75,13 @@ interface ActiveRun {
 }
 
 export async function createLoomService(options: LoomServiceOptions): Promise<LoomService> {
+  const packagesDir = resolve(options.packagesDir ?? join(dirname(options.historyPath), 'packages'));
+  await mkdir(packagesDir, { recursive: true });
   const history = new RunHistory(options.historyPath);
-  const executorOptions = options.executor ?? {};
+  const executorOptions: ExecutorOptions = { ...options.executor, localPackages: { dir: packagesDir } };
   const executors = new LazyExecutor(executorOptions);
-  const policy = { allowHostMounts: executorOptions.allowHostMounts ?? false };
+  // The same policy as the executor's: a bad request fails startRun, not the run.
+  const policy = requestPolicyOf(executorOptions);
   const listeners = new Set<(event: LoomEvent) => void>();
   const active = new Map<string, ActiveRun>();
   const known = new KnownConfigs();

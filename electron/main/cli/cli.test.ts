@@ -2,7 +2,7 @@
 // real Docker engine and checks what a user sees: output, exit statuses, JSON, containers.
 // Other Loom processes may share the engine, so the tests only look at (and only remove)
 // containers they created themselves: found by our children's pids, our ids or our names.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -22,7 +22,7 @@ import { connectDocker } from '../engine/docker-client';
 import { HOST_SILENCE_MS } from '../engine/runner/client';
 import { LABEL } from '../engine/labels';
 import { BASE_IMAGE_LABEL, PACKAGES_LABEL } from '../engine/package-cache';
-import { normalizeRequest } from '../engine/request';
+import { normalizeRequest, requestPolicyOf } from '../engine/request';
 import { createScheduler } from '../engine/scheduler';
 import { ProgressReporter } from './progress';
 
@@ -58,6 +58,8 @@ interface LoomOptions {
   onStdout?: (text: string, child: ChildProcess) => void;
   /** The child's environment (default: ours). */
   env?: NodeJS.ProcessEnv;
+  /** The child's working directory (default: the project root). */
+  cwd?: string;
 }
 
 /** Runs `node bin/loom.js ARGS`; a run that outlives timeoutMs is killed and fails the test. */
@@ -67,7 +69,7 @@ function loom(args: string[], opts: LoomOptions = {}): Promise<Result> {
   return new Promise((resolvePromise, reject) => {
     // Containers are not kept warm for a next process unless a test asks for it.
     const env = { LOOM_KEEP_WARM: '0', ...(opts.env ?? process.env) };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
     if (child.pid) childPids.add(child.pid);
     running.add(child);
     const out: Buffer[] = [];
@@ -290,6 +292,27 @@ describe.concurrent('loom exec', () => {
     const pruned = await loom(['images', 'prune']);
     expect(pruned.code).toBe(0);
     expect(pruned.stdout).toContain(cached!.tag);
+  });
+
+  it('installs --package ./file.tgz from any directory (the app and loom ui take them only from their packages directory)', async ({ expect }) => {
+    const src = await mkdtemp(join(workDir, 'npm-src-'));
+    await writeFile(join(src, 'package.json'), JSON.stringify({ name: 'loom-cli-local-demo', version: '1.0.0', main: 'index.js' }));
+    await writeFile(join(src, 'index.js'), "module.exports = { value: 'from a file anywhere' };\n");
+    const anywhere = await mkdtemp(join(workDir, 'anywhere-'));
+    const file = execFileSync('npm', ['pack', '--silent', '--pack-destination', anywhere], { cwd: src }).toString().trim();
+    // A packages directory of its own under LOOM_HOME, which the tarball is not in: loom exec ignores it.
+    const home = await mkdtemp(join(workDir, 'home-'));
+    const r = await loom(['exec', '--quiet', '--runtime', 'node', '--package', `./${file}`, '--', 'node', '-e', "console.log(require('loom-cli-local-demo').value)"], {
+      cwd: anywhere,
+      env: { ...process.env, LOOM_HOME: home },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('from a file anywhere\n');
+    // Only the image of this install: other processes on the engine may be using theirs.
+    const ls = await loom(['images', 'ls', '--json']);
+    for (const image of JSON.parse(ls.stdout) as { id: string; packages: string[] }[]) {
+      if (image.packages.some((p) => p.endsWith(`/${file}`))) await docker.getImage(image.id).remove().catch(() => undefined);
+    }
   });
 
   it('reports an out-of-memory kill', async ({ expect }) => {
@@ -723,7 +746,7 @@ describe('exec options reach the container', () => {
                 lifecycle,
               },
             }),
-            { allowHostMounts: false },
+            requestPolicyOf({}),
           );
         const keyOf = (lifecycle: { maxExecutions: number; rotationIntervalHours: number }): string => {
           const { container, lifecycle: lc } = request(lifecycle);

@@ -54,7 +54,7 @@ export const EXEC_OPTIONS: readonly OptionDoc[] = [
     help: 'base image for python/node, or the image for custom (required with --runtime custom)',
     default: `${DEFAULT_IMAGES.python} / ${DEFAULT_IMAGES.node}`,
   },
-  { name: 'package', value: 'NAME', multiple: true, help: 'pip/npm package to install into the container first (./file.whl and ./file.tgz are local files)' },
+  { name: 'package', value: 'NAME', multiple: true, help: 'pip/npm package to install into the container first (./file.whl and ./file.tgz are local files, from any directory)' },
   { name: 'cpus', value: 'N', help: 'CPU cores', default: DEFAULT_LIMITS.cpuCores },
   { name: 'memory', short: 'm', value: 'MB', help: 'memory limit in MB (no swap on top)', default: DEFAULT_LIMITS.memoryMb },
   { name: 'storage', value: 'MB', help: 'writable space (/tmp) in MB', default: DEFAULT_LIMITS.storageMb },
@@ -205,6 +205,8 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     executor = await createExecutor({
       dockerHost: plan.dockerHost,
       packageSources: plan.packageSources,
+      // The user names their own files here: --package ./file may be any file they can read.
+      localPackages: 'anywhere',
       otlpEndpoint: plan.otlpEndpoint,
       parkOnClose: plan.keepWarmSeconds > 0,
       // One run per process: the container it parks is what keeps the next process warm.

@@ -2,7 +2,7 @@
 // serving a small renderer directory, reached over HTTP and by the renderer's WebSocket client,
 // and stopped with Ctrl+C (SIGINT).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createWsClient } from '../../../renderer/src/api/ws-client';
+import type { LoomApiError } from '../../../shared/api';
 import { requireEngineAndImages, waitFor } from '../engine/test-support';
 import { DEFAULT_UI_PORT } from './ui-command';
 
@@ -106,6 +107,38 @@ describe('loom ui', () => {
     expect(ui.stderr()).toContain('stopping');
   });
 
+  it('takes local package files from its packages directory only: $LOOM_HOME/packages, or --packages-dir', async () => {
+    const outside = join(work, 'secret-1.0.0.tgz');
+    await writeFile(outside, 'not for pages');
+    const refusal = async (args: string[]): Promise<LoomApiError> => {
+      const ui = await startUi(['--port', '0', '--renderer', rendererDir, ...args]);
+      const url = new URL(ui.url);
+      const client = createWsClient({
+        url: `ws://${url.host}/api?token=${url.searchParams.get('token') ?? ''}`,
+        createSocket: (u) => new WebSocket(u, { origin: url.origin }),
+      });
+      try {
+        return await client.startRun({ runtimeType: 'RUNTIME_TYPE_NODE', command: ['node', '-e', '1'], config: { packages: [outside] } }).then(
+          () => {
+            throw new Error('the browser host accepted a package outside its packages directory');
+          },
+          (e: unknown) => e as LoomApiError,
+        );
+      } finally {
+        client.close();
+        ui.child.kill('SIGINT');
+        await ui.exit;
+      }
+    };
+    const byDefault = await refusal([]);
+    expect(byDefault.name).toBe('ValidationError');
+    expect(byDefault.fields['field']).toBe('config.packages[0]');
+    expect(byDefault.message).toContain(`not in the packages directory ${join(work, 'home', 'packages')}`);
+    expect((await stat(join(work, 'home', 'packages'))).isDirectory()).toBe(true);
+    const chosen = join(work, 'chosen-packages');
+    expect((await refusal(['--packages-dir', chosen])).message).toContain(`not in the packages directory ${chosen}`);
+  });
+
   it(`falls back to a free port when ${DEFAULT_UI_PORT} is taken and no --port was given (and fails when it was)`, async () => {
     // Hold the default port ourselves (unless something else already does).
     const blocker: Server = createServer();
@@ -135,6 +168,9 @@ describe('loom ui', () => {
     expect(bad.stderr).toContain('--port');
     const range = await run(['--port', '70000']);
     expect(range.code).toBe(2);
+    const noDir = await run(['--packages-dir', '']);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr).toContain('--packages-dir');
     const empty = await run(['--port', '0', '--renderer', work]);
     expect(empty.code).toBe(125);
     expect(empty.stderr).toContain('has no index.html');

@@ -18,7 +18,7 @@ const DEFAULT_RENDERER_DIR = join(ROOT, 'out', 'renderer');
 export const DEFAULT_UI_PORT = 7377;
 
 export const UI_HELP: CommandHelp = {
-  usage: ['loom ui [--port N] [--renderer DIR]'],
+  usage: ['loom ui [--port N] [--renderer DIR] [--packages-dir DIR]'],
   summary:
     'Serves the Loom window as a web page on 127.0.0.1, backed by the real engine, and prints its address.\n' +
     'Open that address (it carries the access token) in a browser. Runs until Ctrl+C, which removes the\n' +
@@ -26,10 +26,15 @@ export const UI_HELP: CommandHelp = {
   options: [
     { name: 'port', short: 'p', value: 'N', help: `port on 127.0.0.1; 0 picks a free one (the default falls back to a free one when ${DEFAULT_UI_PORT} is taken)`, default: DEFAULT_UI_PORT },
     { name: 'renderer', value: 'DIR', help: 'the built renderer to serve', default: 'out/renderer' },
+    { name: 'packages-dir', value: 'DIR', help: 'the only directory local package files (.whl, .tgz, ...) may come from', default: '$LOOM_HOME/packages' },
     HELP_OPTION,
   ],
   after: `Run history is kept in $LOOM_HOME/history.sqlite (default ~/.loom). The Docker engine is
 $DOCKER_HOST, else the local Docker or Podman socket.
+
+A page may name a local package file only inside the packages directory (created if missing):
+put your .whl, .tar.gz, .zip or .tgz files there. Paths elsewhere, and links that lead out of it,
+are refused ('loom exec --package ./file' takes any path).
 
 Only this machine can connect, and only pages that hold the token printed here: anyone you give the
 address to can run code in containers as you.`,
@@ -40,6 +45,7 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
   let port: number;
   let portGiven: boolean;
   let rendererDir: string;
+  let packagesDir: string | undefined;
   try {
     const { values, positionals } = parseWithPositionals(argv, specs);
     if (flag(values, 'help')) {
@@ -53,6 +59,9 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
     if (port < 0 || port > 65535) throw new UsageError(`--port must be between 0 and 65535, got ${port}`, '--port');
     const rawDir = stringOption(values, 'renderer');
     rendererDir = rawDir === undefined ? DEFAULT_RENDERER_DIR : resolve(rawDir);
+    const rawPackages = stringOption(values, 'packages-dir');
+    if (rawPackages === '') throw new UsageError('--packages-dir must name a directory', '--packages-dir');
+    packagesDir = rawPackages === undefined ? undefined : resolve(rawPackages);
   } catch (err) {
     if (err instanceof UsageError) return reportUsage(io, err, 'loom ui', false);
     throw err;
@@ -74,7 +83,7 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
   let service: LoomService;
   try {
     await mkdir(loomHome, { recursive: true });
-    service = await createLoomService({ historyPath: join(loomHome, 'history.sqlite') });
+    service = await createLoomService({ historyPath: join(loomHome, 'history.sqlite'), packagesDir: packagesDir ?? join(loomHome, 'packages') });
   } catch (err) {
     signal.dispose();
     return reportLoomError(io, err, false);

@@ -77,7 +77,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
 
   const execute = async (input: ExecuteRequestInput, opts: ExecuteOptions = {}): Promise<ExecuteResponse> => {
     const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
-    const run = executeOnce(scheduler, normalizeRequest(request, { allowHostMounts: scheduler.allowHostMounts }), opts, tracing);
+    const run = executeOnce(scheduler, normalizeRequest(request, scheduler.policy), opts, tracing);
     running.add(run);
     try {
       return await run;
@@ -92,7 +92,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
     stream: (input, opts = {}) => eventStream((onEvent) => execute(input, { ...opts, onEvent })),
     async prewarm(input, count = 1) {
       const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
-      const { container, lifecycle } = normalizeRequest(withPlaceholderCommand(request), { allowHostMounts: scheduler.allowHostMounts });
+      const { container, lifecycle } = normalizeRequest(withPlaceholderCommand(request), scheduler.policy);
       await scheduler.prewarm(container, lifecycle, count);
     },
     containers: () => scheduler.containers(),

@@ -4,10 +4,11 @@
 // starts from it, with no install step, and the packages sit on its read-only root.
 import type Docker from 'dockerode';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { cpuQuota, NODE_PACKAGES_DIR, PACKAGES_DIR, PYTHON_PACKAGES_DIR, SANDBOX_USER } from './container';
 import { removeContainer } from './containers';
+import { FileDigests } from './file-digest';
 import { LABEL, type Owner } from './labels';
 import { installPackages, type InstallPlan, type PackageSources } from './packages';
 import type { ContainerSpec } from './request';
@@ -21,6 +22,7 @@ export const PACKAGES_LABEL = 'dev.loom.packages';
 
 export class PackageCache {
   private readonly building = new Map<string, Promise<string>>();
+  private readonly digests = new FileDigests();
 
   constructor(
     private readonly docker: Docker,
@@ -34,7 +36,7 @@ export class PackageCache {
    */
   async imageFor(spec: ContainerSpec, plan: InstallPlan, onBuild: () => void, onLog?: (line: string) => void): Promise<{ image: string; built: boolean }> {
     const baseId = (await this.docker.getImage(spec.image).inspect()).Id;
-    const image = `${PACKAGE_IMAGE_REPO}:${cacheKey(baseId, spec, this.sources)}`;
+    const image = `${PACKAGE_IMAGE_REPO}:${await cacheKey(baseId, spec, this.sources, this.digests)}`;
     if (await this.exists(image)) return { image, built: false };
     let build = this.building.get(image);
     const builtHere = !build;
@@ -113,19 +115,20 @@ export class PackageCache {
 
 /**
  * Everything that decides what gets installed: the base image's content (by id, not name),
- * the packages (local files by their content), and where they come from.
+ * the packages (local files by their content), and where they come from. Local files are read
+ * as streams, and not again while unchanged (`digests` remembers them).
  */
-export function cacheKey(baseImageId: string, spec: ContainerSpec, sources: PackageSources): string {
+export async function cacheKey(baseImageId: string, spec: ContainerSpec, sources: PackageSources, digests: FileDigests): Promise<string> {
   const hash = createHash('sha256');
-  const fileDigest = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+  const packages = await Promise.all(spec.packages.map(async (p) => (isAbsolute(p) ? `file:${await digests.digest(p)}` : p)));
   hash.update(JSON.stringify([
     baseImageId,
     spec.runtime,
-    spec.packages.map((p) => (isAbsolute(p) ? `file:${fileDigest(p)}` : p)),
+    packages,
     sources.pipIndexUrl && isAbsolute(sources.pipIndexUrl) ? `dir:${listingDigest(sources.pipIndexUrl)}` : (sources.pipIndexUrl ?? ''),
     sources.pipFindLinks ? `dir:${listingDigest(sources.pipFindLinks)}` : '',
     sources.npmRegistry ?? '',
-    sources.caFile ? fileDigest(sources.caFile) : '',
+    sources.caFile ? await digests.digest(sources.caFile) : '',
   ]));
   return hash.digest('hex').slice(0, 16);
 }

@@ -5,12 +5,12 @@
 import { create } from '@bufbuild/protobuf';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, normalize } from 'node:path';
+import { basename, join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLocalIndex, type LocalIndex } from '../../../bench/wheels';
 import { DEFAULT_IMAGES } from '../../../shared/defaults';
@@ -20,17 +20,21 @@ import { createExecutor, type Executor } from './executor';
 import { bridgeHostAddress } from './host-address';
 import { listPackageImages, prunePackageImages } from './package-cache';
 import { planInstall, type PackageSources } from './packages';
-import { normalizeRequest } from './request';
+import { normalizeRequest, requestPolicyOf } from './request';
 import { docker, requireEngineAndImages, text } from './test-support';
 
+/** The executor's packages directory: the npm tarball is packed into it. */
 let dir: string;
+/** Somewhere else on the host. */
+let elsewhere: string;
 let executor: Executor;
 let npmTarball: string;
 let pipIndex: LocalIndex | undefined;
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  dir = mkdtempSync(join(tmpdir(), 'loom-pkgs-'));
+  dir = realpathSync(mkdtempSync(join(tmpdir(), 'loom-pkgs-')));
+  elsewhere = realpathSync(mkdtempSync(join(tmpdir(), 'loom-elsewhere-')));
   // A PEP 503 index laid out in a directory, with one wheel (the bench's own builder).
   pipIndex = buildLocalIndex([{ name: 'loomdemo', version: '1.0', value: 'installed from the local index' }]);
   // An npm package packed to a tarball, as `npm pack` makes it.
@@ -40,14 +44,14 @@ beforeAll(async () => {
   writeFileSync(join(pkg, 'index.js'), "module.exports = { value: 'installed from a local tarball' };\n");
   const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: pkg }).toString().trim();
   npmTarball = join(dir, packed);
-  executor = await createExecutor({ packageSources: { pipIndexUrl: pipIndex.index }, minIdlePerConfig: 0 });
+  executor = await createExecutor({ packageSources: { pipIndexUrl: pipIndex.index }, localPackages: { dir }, minIdlePerConfig: 0 });
 });
 
 afterAll(async () => {
   await executor?.close();
   // The derived images this file made (their containers are gone now, so none is in use).
   await prunePackageImages(docker);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const d of [dir, elsewhere]) if (d) rmSync(d, { recursive: true, force: true });
   pipIndex?.remove();
 });
 
@@ -106,13 +110,42 @@ describe('packages', () => {
     expect(e.message).toContain('no-such-package-loom');
   });
 
-  it('installs an npm package from a local tarball and requires it', async () => {
+  it('installs an npm package from a local tarball in its packages directory and requires it', async () => {
     const r = await executor.execute({
       runtimeType: RuntimeType.NODE,
       command: ['node', '-e', "console.log(require('loom-npm-demo').value)"],
       config: { packages: [npmTarball] },
     });
     expect(text(r.stdout)).toBe('installed from a local tarball\n');
+  });
+
+  it('refuses the same tarball outside its packages directory, or behind a link that leads out, before any container', async () => {
+    const outside = join(elsewhere, basename(npmTarball));
+    const link = join(dir, 'link-out-1.0.0.tgz');
+    symlinkSync(outside, link);
+    const attempt = async (path: string): Promise<{ err: unknown; events: ExecuteEvent[] }> => {
+      const events: ExecuteEvent[] = [];
+      const err = await executor
+        .execute({ runtimeType: RuntimeType.NODE, command: ['node', '-e', '1'], config: { packages: [path] } }, { onEvent: (e) => events.push(e) })
+        .then(() => undefined, (e: unknown) => e);
+      return { err, events };
+    };
+    const before = executor.containers().length;
+    const problems: string[] = [];
+    for (const exists of [false, true]) {
+      if (exists) copyFileSync(npmTarball, outside);
+      for (const path of [outside, link]) {
+        const { err, events } = await attempt(path);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect((err as ValidationError).field).toBe('config.packages[0]');
+        expect((err as ValidationError).problem).toContain(`not in the packages directory ${dir}`);
+        expect(events).toEqual([]);
+        problems.push(`${path}: ${(err as ValidationError).problem}`);
+      }
+    }
+    // The same answer before and after the file appeared outside: nothing about it leaks.
+    expect(problems.slice(0, 2)).toEqual(problems.slice(2));
+    expect(executor.containers().length).toBe(before);
   });
 
   it("reports a failed npm install with npm's own message", async () => {
@@ -152,7 +185,7 @@ const CA_IN_CONTAINER = '/opt/loom/ca.crt';
 
 function specOf(runtimeType: RuntimeType, packages: string[], networkMode = NetworkMode.BRIDGE): ReturnType<typeof normalizeRequest>['container'] {
   const request = create(ExecuteRequestSchema, { runtimeType, command: ['true'], config: { packages, networkMode } });
-  return normalizeRequest(request, { allowHostMounts: false }).container;
+  return normalizeRequest(request, requestPolicyOf({})).container;
 }
 
 describe('planInstall: where packages come from', () => {

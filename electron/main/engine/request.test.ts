@@ -1,16 +1,16 @@
 import { create } from '@bufbuild/protobuf';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExecuteRequestSchema, NetworkMode, RuntimeType, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
 import { ValidationError } from './errors';
-import { normalizeRequest, poolKeyOf } from './request';
+import { normalizeRequest, poolKeyOf, type LocalPackagePolicy } from './request';
 
 type Init = Parameters<typeof create<typeof ExecuteRequestSchema>>[1];
 const req = (init: Init): ExecuteRequest => create(ExecuteRequestSchema, { command: ['python3', '-c', 'print(1)'], ...init });
-const norm = (init: Init, allowHostMounts = false) => normalizeRequest(req(init), { allowHostMounts });
+const norm = (init: Init, allowHostMounts = false, localPackages: LocalPackagePolicy = 'nowhere') => normalizeRequest(req(init), { allowHostMounts, localPackages });
 
 function fieldOf(fn: () => unknown): string {
   try {
@@ -102,13 +102,14 @@ describe('normalizeRequest', () => {
     );
   });
 
-  it('accepts local package files that exist, with the right extension', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'loom-req-'));
+  it('accepts local package files that exist, with the right extension (where the policy allows any path)', () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'loom-req-')));
     const wheel = join(dir, 'demo-1.0-py3-none-any.whl');
     writeFileSync(wheel, 'x');
-    expect(norm({ config: { packages: [wheel] } }).container.packages).toEqual([wheel]);
-    expect(fieldOf(() => norm({ config: { packages: [join(dir, 'missing.whl')] } }))).toBe('config.packages[0]');
-    expect(fieldOf(() => norm({ runtimeType: RuntimeType.NODE, config: { packages: [wheel] } }))).toBe('config.packages[0]');
+    const anywhere = (init: Init) => norm(init, false, 'anywhere');
+    expect(anywhere({ config: { packages: [wheel] } }).container.packages).toEqual([wheel]);
+    expect(fieldOf(() => anywhere({ config: { packages: [join(dir, 'missing.whl')] } }))).toBe('config.packages[0]');
+    expect(fieldOf(() => anywhere({ runtimeType: RuntimeType.NODE, config: { packages: [wheel] } }))).toBe('config.packages[0]');
   });
 
   it('refuses host mounts unless allowed, and mounts over Loom paths always', () => {

@@ -1,7 +1,6 @@
 // Turns an ExecuteRequest into the validated, defaulted specs the engine works from.
 // Every problem becomes a ValidationError naming the request field (its proto path).
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { isAbsolute, posix } from 'node:path';
 import { NetworkMode, RuntimeType, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
 import {
@@ -13,6 +12,7 @@ import {
   MIN_MEMORY_MB,
 } from '../../../shared/defaults';
 import { ValidationError } from './errors';
+import { checkLocalPackagePolicy, resolveLocalPackage, type LocalPackagePolicy } from './local-packages';
 import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../shared/request-rules';
 
 export type Runtime = 'python' | 'node' | 'custom';
@@ -29,7 +29,7 @@ export interface ContainerSpec {
   name: string;
   image: string;
   runtime: Runtime;
-  /** Sorted and de-duplicated; local files are absolute host paths. */
+  /** Sorted and de-duplicated; local files are their real (symlink-free) host paths. */
   packages: string[];
   cpuCores: number;
   memoryMb: number;
@@ -63,9 +63,19 @@ export interface NormalizedRequest {
   run: RunSpec;
 }
 
+export type { LocalPackagePolicy };
+
+/** What the embedding application lets requests reach on the host. One place decides. */
 export interface RequestPolicy {
   /** Host directories may be mounted only when the embedding application allows it. */
   allowHostMounts: boolean;
+  /** Which host files config.packages may name (they are mounted into a package builder). */
+  localPackages: LocalPackagePolicy;
+}
+
+/** The policy of an executor made with these options: nothing on the host unless turned on. */
+export function requestPolicyOf(options: { allowHostMounts?: boolean; localPackages?: LocalPackagePolicy }): RequestPolicy {
+  return { allowHostMounts: options.allowHostMounts ?? false, localPackages: checkLocalPackagePolicy(options.localPackages ?? 'nowhere') };
 }
 
 /** Paths inside the container that belong to Loom itself. */
@@ -92,7 +102,7 @@ export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): No
     name: configName(config?.name ?? ''),
     image: resolveImage(runtime, config?.imageSource),
     runtime,
-    packages: normalizePackages(config?.packages ?? [], runtime),
+    packages: normalizePackages(config?.packages ?? [], runtime, policy.localPackages),
     cpuCores: positiveNumber(limits?.cpuCores ?? 0, 'config.resource_limits.cpu_cores', DEFAULT_LIMITS.cpuCores, MAX_LIMITS.cpuCores),
     memoryMb: positiveInt(int64(limits?.memoryMb, 'config.resource_limits.memory_mb'), 'config.resource_limits.memory_mb', DEFAULT_LIMITS.memoryMb, MAX_LIMITS.memoryMb, MIN_MEMORY_MB),
     storageMb: positiveInt(int64(limits?.storageMb, 'config.resource_limits.storage_mb'), 'config.resource_limits.storage_mb', DEFAULT_LIMITS.storageMb, MAX_LIMITS.storageMb),
@@ -204,7 +214,7 @@ function normalizeEnv(env: Record<string, string>, field: string): Record<string
   return out;
 }
 
-function normalizePackages(packages: string[], runtime: Runtime): string[] {
+function normalizePackages(packages: string[], runtime: Runtime, localPackages: LocalPackagePolicy): string[] {
   if (packages.length === 0) return [];
   if (runtime === 'custom') {
     throw new ValidationError('config.packages', 'packages are installed only for PYTHON and NODE; bake them into a custom image');
@@ -220,8 +230,10 @@ function normalizePackages(packages: string[], runtime: Runtime): string[] {
       if (!LOCAL_PACKAGE_FILE[runtime].test(pkg)) {
         throw new ValidationError(field, `a local ${runtime === 'python' ? 'pip' : 'npm'} package must end in ${runtime === 'python' ? '.whl, .tar.gz or .zip' : '.tgz or .tar.gz'}`);
       }
-      if (!isFile(pkg)) throw new ValidationError(field, `no such file: ${pkg}`);
-    } else if (!(runtime === 'python' ? PIP_REQUIREMENT : NPM_SPEC).test(pkg)) {
+      out.add(resolveLocalPackage(pkg, field, runtime, localPackages));
+      return;
+    }
+    if (!(runtime === 'python' ? PIP_REQUIREMENT : NPM_SPEC).test(pkg)) {
       throw new ValidationError(
         field,
         runtime === 'python'
@@ -286,12 +298,4 @@ function positiveNumber(value: number, field: string, fallback: number, max: num
   if (value < 0.01) throw new ValidationError(field, `${value} is below the minimum of 0.01`);
   if (value > max) throw new ValidationError(field, `${value} is over the maximum of ${max}`);
   return value;
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }

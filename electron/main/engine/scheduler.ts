@@ -19,7 +19,7 @@ import { claimParked, DEFAULT_IDLE_TTL_MS, park } from './parking';
 import { Pool, type Acquired, type MadeContainer, type PoolEntry, type PrepareHooks } from './pool';
 
 export type { PrepareHooks };
-import { poolKeyOf, type ContainerSpec, type LifecycleSpec } from './request';
+import { poolKeyOf, requestPolicyOf, type ContainerSpec, type LifecycleSpec, type LocalPackagePolicy, type RequestPolicy } from './request';
 import { initPath, ResourcesVolume } from './resources';
 
 export interface SchedulerOptions {
@@ -31,6 +31,12 @@ export interface SchedulerOptions {
   maxContainersPerKey?: number;
   /** Whether requests may mount host directories (config.mounts). Default false. */
   allowHostMounts?: boolean;
+  /**
+   * Which host files requests may name as packages (config.packages entries that are paths):
+   * 'anywhere' (the CLI), only those under a directory ({ dir }, symbolic links resolved: the app
+   * and the browser host), or 'nowhere'. Default 'nowhere'.
+   */
+  localPackages?: LocalPackagePolicy;
   packageSources?: PackageSources;
   /**
    * Remove containers left by Loom processes of this host that no longer run, and parked ones
@@ -71,7 +77,8 @@ export interface Scheduler {
   readonly docker: Docker;
   readonly engine: EngineInfo;
   readonly owner: Owner;
-  readonly allowHostMounts: boolean;
+  /** What requests may reach on the host (mounts, local package files). */
+  readonly policy: RequestPolicy;
   poolKey(spec: ContainerSpec, lifecycle: LifecycleSpec): string;
   ensureImage(image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }>;
   acquire(spec: ContainerSpec, lifecycle: LifecycleSpec, hooks?: PrepareHooks): Promise<Acquired>;
@@ -104,6 +111,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const { docker, address } = options.docker
     ? { docker: options.docker, address: options.dockerHost ?? 'the configured client' }
     : connectDocker(options.dockerHost);
+  const policy = requestPolicyOf(options);
   const engine = await pingEngine(docker, address);
   const owner = currentOwner(randomUUID().replace(/-/g, ''));
   const sources = options.packageSources ?? {};
@@ -270,7 +278,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     docker,
     engine,
     owner,
-    allowHostMounts: options.allowHostMounts ?? false,
+    policy,
     poolKey: keyOf,
     ensureImage: imageOf,
     async acquire(spec, lifecycle, hooks) {

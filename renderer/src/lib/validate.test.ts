@@ -50,6 +50,9 @@ describe('validatePackage', () => {
     expect(validatePackage('-e .', 'node')).toMatch(/installer option/);
     expect(validatePackage('Lodash', 'node')).toMatch(/Not an npm package/);
     expect(validatePackage('/tmp/x.txt', 'python')).toMatch(/\.whl/);
+    // The engine refuses a local path that climbs out of its packages directory.
+    expect(validatePackage('/home/me/.loom/packages/../../secret/x-1.0-py3-none-any.whl', 'python')).toMatch(/packages directory: no '\.\.'/);
+    expect(validatePackage('/home/me/.loom/packages/sub/../pkg-1.0.0.tgz', 'node')).toMatch(/no '\.\.'/);
     expect(validatePackage('requests', 'custom')).toMatch(/custom image/);
   });
 });

@@ -5,7 +5,7 @@
 import { MAX_LIMITS, MIN_MEMORY_MB } from '../../../shared/defaults';
 import { NUMBER_FIELDS, type FormState, type NumberField, type Runtime } from './form-state';
 import { ShellWordsError, splitShellWords } from './shell-words';
-import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../shared/request-rules';
+import { CONFIG_NAME, ENV_NAME, hasParentSegment, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../shared/request-rules';
 
 /** Field key → message. Env rows use `env.<id>.name`, chips `packages.<index>`. */
 export type FormErrors = Partial<Record<string, string>>;
@@ -52,10 +52,13 @@ export function validatePackage(raw: string, runtime: Runtime): string | undefin
   if (runtime === 'custom') return 'Packages are installed for Python and Node only; bake them into a custom image';
   if (pkg.startsWith('-')) return `'${pkg}' looks like an installer option, not a package`;
   if (/\s/.test(pkg)) return 'A package spec has no spaces';
+  // A local file: the engine takes it only from Loom's packages directory (and its error names
+  // that directory); what the form can tell alone is the name and a path that climbs out.
   if (pkg.startsWith('/')) {
-    return LOCAL_PACKAGE_FILE[runtime].test(pkg)
-      ? undefined
-      : `A local ${runtime === 'python' ? 'pip' : 'npm'} package must end in ${runtime === 'python' ? '.whl, .tar.gz or .zip' : '.tgz or .tar.gz'}`;
+    if (!LOCAL_PACKAGE_FILE[runtime].test(pkg)) {
+      return `A local ${runtime === 'python' ? 'pip' : 'npm'} package must end in ${runtime === 'python' ? '.whl, .tar.gz or .zip' : '.tgz or .tar.gz'}`;
+    }
+    return hasParentSegment(pkg) ? "A local package is a file in Loom's packages directory: no '..' in its path" : undefined;
   }
   if (runtime === 'python') {
     return PIP_REQUIREMENT.test(pkg) ? undefined : `Not a pip requirement: use name, name==1.2 or name[extra]>=1,<2`;

@@ -7,9 +7,10 @@ import type { FormErrors } from '../../lib/validate';
 import { Icon } from '../ui/Icon';
 import { Field } from './Field';
 
+// Local files (an absolute path) are taken only from Loom's packages directory.
 const HINTS = {
-  python: 'pip requirement, e.g. requests==2.31.0 — Enter to add',
-  node: 'npm package, e.g. lodash@^4 or @scope/name — Enter to add',
+  python: "pip requirement, e.g. requests==2.31.0, or a .whl path in Loom's packages directory — Enter to add",
+  node: "npm package, e.g. lodash@^4 or @scope/name, or a .tgz path in Loom's packages directory — Enter to add",
   custom: 'Bake packages into the custom image',
 };
 

@@ -10,11 +10,12 @@
 //                                    a program cannot pass for one by reusing a PID or by what
 //                                    it calls itself), removes the SysV IPC objects, and empties
 //                                    /tmp, /dev/shm and /dev/mqueue (and each --dir), all within
-//                                    N ms (default: LOOM_CLEAN_MS from the environment, which the
-//                                    host sets for the container, else 2000). Exit 0: clean;
+//                                    N ms of CPU time and N ms + 10 s of wall time (N: LOOM_CLEAN_MS
+//                                    from the environment, which the host sets for the container,
+//                                    else 2000). Exit 0: clean;
 //                                    1: failed; 3: out of time; 2: bad usage. One line on stdout
-//                                    says what was done. --stdin: more options from stdin (the
-//                                    clean-up starts at its EOF).
+//                                    says what was done. --stdin: more options from stdin, one
+//                                    line (the clean-up starts at its end).
 //   loom-init --version
 //
 // Why a program of Loom's own rather than Docker's init (docker-init, tini): PID 1 outlives every
@@ -108,11 +109,13 @@ static void die(const char *what, const char *detail, int code) {
   __builtin_unreachable();
 }
 
-static u64 now_ms(void) {
+static u64 clock_ms(long clock) {
   struct timespec ts;
-  sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+  sys2(SYS_clock_gettime, clock, &ts);
   return (u64)ts.tv_sec * 1000 + (u64)ts.tv_nsec / 1000000;
 }
+
+static u64 now_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 
 static void nap_us(long us) {
   struct timespec ts = {0, us * 1000};
@@ -231,13 +234,16 @@ struct clean {
   int nkeep;
   const char *dirs[MAX_DIRS];
   int ndirs;
-  u64 deadline;
+  // The bound is on this process's CPU time (what the work costs), so that a machine too busy
+  // to run it promptly does not fail a clean-up; the wall-clock bound, 10 s more, catches a
+  // clean-up that cannot make progress at all.
+  u64 cpu_limit, wall_deadline;
   u64 killed, removed, ipc;
   const char *failure;
   char detail[512];
 };
 
-static int timed_out(struct clean *c) { return now_ms() >= c->deadline; }
+static int timed_out(struct clean *c) { return clock_ms(CLOCK_PROCESS_CPUTIME_ID) >= c->cpu_limit || now_ms() >= c->wall_deadline; }
 
 static void fail(struct clean *c, const char *what, const char *path, long err) {
   if (c->failure) return;
@@ -464,16 +470,18 @@ static void empty_dir(struct clean *c, const char *top) {
   else if (err < 0) fail(c, "cannot empty", top, err);
 }
 
-// `--stdin`: the rest of the options come from stdin (whitespace-separated, up to EOF). A runner
+// `--stdin`: the rest of the options come from stdin, as one line (whitespace-separated). A runner
 // starts the next clean-up ahead, while it is idle or a program runs, and hands it what to keep
 // once the program has ended: the start of a process is then off the path between two runs.
+// The line's end, not EOF, starts the clean-up: a process forked meanwhile may hold the pipe.
 static int read_stdin_args(char **out, int max) {
   static char buf[4096];
   size_t got = 0;
-  for (;;) {
+  while (got < sizeof buf - 1 && (got == 0 || buf[got - 1] != '\n')) {
     long n = sys3(SYS_read, 0, buf + got, sizeof buf - 1 - got);
     if (n == -EINTR) continue;
-    if (n <= 0 || (got += (size_t)n) >= sizeof buf - 1) break;
+    if (n <= 0) break;
+    got += (size_t)n;
   }
   buf[got] = 0;
   int count = 0;
@@ -528,7 +536,8 @@ static int clean_main(int argc, char **argv, char **envp) {
   c.dirs[c.ndirs++] = "/dev/shm";
   c.dirs[c.ndirs++] = "/dev/mqueue";
   u64 started = now_ms();
-  c.deadline = started + limit_ms;
+  c.cpu_limit = clock_ms(CLOCK_PROCESS_CPUTIME_ID) + limit_ms;
+  c.wall_deadline = started + limit_ms + 10000;
   // Processes first: none may be left to write files or make IPC objects meanwhile.
   kill_others(&c);
   if (!c.failure) remove_ipc(&c);

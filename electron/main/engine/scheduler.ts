@@ -65,8 +65,8 @@ export interface SchedulerOptions {
    */
   runner?: boolean;
   /**
-   * How long the clean-up after each run may take (loom-init --clean); a container whose
-   * clean-up fails or takes longer is retired. Default 2 s.
+   * How much CPU time the clean-up after each run may take (loom-init --clean; wall time: 10 s
+   * more); a container whose clean-up fails or takes longer is retired. Default 2 s.
    */
   cleanupTimeoutMs?: number;
   /** Called with background failures (removals, health checks) that reach no caller. */
@@ -115,14 +115,14 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const engine = await pingEngine(docker, address);
   const owner = currentOwner(randomUUID().replace(/-/g, ''));
   const sources = options.packageSources ?? {};
+  // Read by the runners and loom-init (and by no program: request env may not name LOOM_ variables).
+  const extraEnv: Record<string, string> = options.cleanupTimeoutMs ? { LOOM_CLEAN_MS: String(options.cleanupTimeoutMs) } : {};
   // Besides the spec: what the engine adds (package sources) and how long containers live, so
   // that a one-shot config never takes (and retires) a long-lived config's warm container.
   // And how containers are made (SANDBOX_LAYOUT, the clean-up's bound): a parked container of
   // another Loom version or setting is never claimed.
   const keyOf = (spec: ContainerSpec, lifecycle: LifecycleSpec): string => poolKeyOf(spec, JSON.stringify([sources, lifecycle, extraEnv, SANDBOX_LAYOUT]));
   const onError = options.onError ?? (() => undefined);
-  // Read by the runners (and by no program: request env may not name LOOM_ variables).
-  const extraEnv: Record<string, string> = options.cleanupTimeoutMs ? { LOOM_CLEAN_MS: String(options.cleanupTimeoutMs) } : {};
   const presentImages = new Set<string>();
   // What containers of an image are made with: its environment (extended, not replaced) and the
   // loom-init of its architecture.

@@ -187,7 +187,7 @@ async function executeOnce(
       );
       phase(Phase.CONTAINER, `${acquired.created ? 'cold' : 'warm'} ${acquired.entry.name}`);
       try {
-        const response = await runOn(scheduler, acquired, req, opts, emit, timings, started, { trace, root });
+        const response = await runOn({ scheduler, acquired, req, signal: opts.signal, emit, timings, started, trace, root });
         end(root, response.timedOut || response.exitCode !== 0 ? 'error' : 'ok', response.timedOut ? 'timed out' : `exit code ${response.exitCode}`);
         trace.deliver();
         response.traceId = trace.traceId;
@@ -213,16 +213,23 @@ async function executeOnce(
   }
 }
 
-async function runOn(
-  scheduler: Scheduler,
-  { entry, created }: Acquired,
-  req: NormalizedRequest,
-  opts: ExecuteOptions,
-  emit: (event: ExecuteEventInput) => void,
-  timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number },
-  started: number,
-  { trace, root }: { trace: ExecutionTrace; root: HostSpan },
-): Promise<ExecuteResponse> {
+/** What runOn needs from the execution it is a part of. */
+interface RunOnArgs {
+  scheduler: Scheduler;
+  acquired: Acquired;
+  req: NormalizedRequest;
+  signal?: AbortSignal;
+  emit: (event: ExecuteEventInput) => void;
+  /** Filled in as the phases end; runMs by runOn. */
+  timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number };
+  /** performance.now() when the execution began. */
+  started: number;
+  trace: ExecutionTrace;
+  /** The execution's root span, parent of the run's. */
+  root: HostSpan;
+}
+
+async function runOn({ scheduler, acquired: { entry, created }, req, signal, emit, timings, started, trace, root }: RunOnArgs): Promise<ExecuteResponse> {
   let healthy = false;
   const executionId = randomUUID();
   // The trace library appends finished spans to this file; the runner (or the agent) carries
@@ -248,7 +255,7 @@ async function runOn(
         stdin: req.run.stdin,
         maxOutputBytes: req.run.maxOutputBytes,
         timeoutMs: req.run.timeoutMs,
-        signal: opts.signal,
+        signal,
         onOutput: (kind, chunk) => emit({ case: kind, value: chunk }),
         spans: {
           id: executionId,

@@ -17,6 +17,7 @@ import {
 import { SANDBOX_USER, withLoomModuleDirs } from './container';
 import { NO_ANSWER, within } from './deadline';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
+import { eventStream, type ExecuteEventStream, type StreamOptions } from './event-stream';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './exec';
 import { runProgram, type ProgramResult } from './program';
 import { RunnerDiedError } from './runner/client';
@@ -43,8 +44,11 @@ export interface ExecuteOptions {
 export interface Executor {
   readonly scheduler: Scheduler;
   execute(request: ExecuteRequestInput, options?: ExecuteOptions): Promise<ExecuteResponse>;
-  /** The same run as a stream of events; the last one is `done` with the response. */
-  stream(request: ExecuteRequestInput, options?: { signal?: AbortSignal }): AsyncIterable<ExecuteEvent>;
+  /**
+   * The same run as a stream of events; the last one is `done` with the response. Leaving the
+   * loop early cancels the run. Output is held up to a bound for a slow consumer (see event-stream.ts).
+   */
+  stream(request: ExecuteRequestInput, options?: StreamOptions): ExecuteEventStream;
   /** Starts `count` containers for a request's config ahead of time. */
   prewarm(request: ExecuteRequestInput, count?: number): Promise<void>;
   containers(): ContainerInfo[];
@@ -89,7 +93,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
   return {
     scheduler,
     execute,
-    stream: (input, opts = {}) => eventStream((onEvent) => execute(input, { ...opts, onEvent })),
+    stream: (input, opts = {}) => eventStream((onEvent, signal) => execute(input, { onEvent, signal }), opts),
     async prewarm(input, count = 1) {
       const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
       const { container, lifecycle } = normalizeRequest(withPlaceholderCommand(request), scheduler.policy);
@@ -384,41 +388,6 @@ async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
 /** prewarm needs only the container part of a request; a command may be absent there. */
 function withPlaceholderCommand(request: ExecuteRequest): ExecuteRequest {
   return request.command.length ? request : { ...request, command: ['true'] };
-}
-
-/** Adapts a callback-driven run to an async iterable that ends after `done` (or throws). */
-async function* eventStream(start: (onEvent: (e: ExecuteEvent) => void) => Promise<unknown>): AsyncGenerator<ExecuteEvent> {
-  const queue: ExecuteEvent[] = [];
-  let wake: (() => void) | undefined;
-  let finished = false;
-  let failure: { error: unknown } | undefined;
-  start((e) => {
-    queue.push(e);
-    wake?.();
-  }).then(
-    () => {
-      finished = true;
-      wake?.();
-    },
-    (error: unknown) => {
-      failure = { error };
-      finished = true;
-      wake?.();
-    },
-  );
-  for (;;) {
-    const next = queue.shift();
-    if (next) {
-      yield next;
-      continue;
-    }
-    if (finished) {
-      if (failure) throw failure.error;
-      return;
-    }
-    await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
-  }
 }
 
 export type { DockerBackendConfig };

@@ -10,7 +10,8 @@
 // - Output (stdout, stderr) is held up to maxBufferedBytes. Neighbouring chunks of one stream
 //   are delivered as one event, so a consumer that falls behind catches up in few steps. Past
 //   the bound, the newest output is dropped and counted (droppedBytes) until the consumer has
-//   read some: the live view gets a gap, the response in `done` loses nothing.
+//   read some: the live view gets a gap; the response in `done` keeps its output as ever (up
+//   to max_output_bytes).
 //
 // A consumer that stops reading early (break, return, a throw in its loop) ends the run: the
 // program is killed and its container goes back to the pool.

@@ -17,6 +17,7 @@ import {
 import { SANDBOX_USER, withLoomModuleDirs } from './container';
 import { NO_ANSWER, within } from './deadline';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
+import { eventStream, type ExecuteEventStream, type StreamOptions } from './event-stream';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './exec';
 import { runProgram, type ProgramResult } from './program';
 import { RunnerDiedError } from './runner/client';
@@ -43,8 +44,11 @@ export interface ExecuteOptions {
 export interface Executor {
   readonly scheduler: Scheduler;
   execute(request: ExecuteRequestInput, options?: ExecuteOptions): Promise<ExecuteResponse>;
-  /** The same run as a stream of events; the last one is `done` with the response. */
-  stream(request: ExecuteRequestInput, options?: { signal?: AbortSignal }): AsyncIterable<ExecuteEvent>;
+  /**
+   * The same run as a stream of events; the last one is `done` with the response. Leaving the
+   * loop early cancels the run. Output is held up to a bound for a slow consumer (see event-stream.ts).
+   */
+  stream(request: ExecuteRequestInput, options?: StreamOptions): ExecuteEventStream;
   /** Starts `count` containers for a request's config ahead of time. */
   prewarm(request: ExecuteRequestInput, count?: number): Promise<void>;
   containers(): ContainerInfo[];
@@ -89,7 +93,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
   return {
     scheduler,
     execute,
-    stream: (input, opts = {}) => eventStream((onEvent) => execute(input, { ...opts, onEvent })),
+    stream: (input, opts = {}) => eventStream((onEvent, signal) => execute(input, { onEvent, signal }), opts),
     async prewarm(input, count = 1) {
       const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
       const { container, lifecycle } = normalizeRequest(withPlaceholderCommand(request), scheduler.policy);
@@ -187,7 +191,7 @@ async function executeOnce(
       );
       phase(Phase.CONTAINER, `${acquired.created ? 'cold' : 'warm'} ${acquired.entry.name}`);
       try {
-        const response = await runOn(scheduler, acquired, req, opts, emit, timings, started, { trace, root });
+        const response = await runOn({ scheduler, acquired, req, signal: opts.signal, emit, timings, started, trace, root });
         end(root, response.timedOut || response.exitCode !== 0 ? 'error' : 'ok', response.timedOut ? 'timed out' : `exit code ${response.exitCode}`);
         trace.deliver();
         response.traceId = trace.traceId;
@@ -213,16 +217,23 @@ async function executeOnce(
   }
 }
 
-async function runOn(
-  scheduler: Scheduler,
-  { entry, created }: Acquired,
-  req: NormalizedRequest,
-  opts: ExecuteOptions,
-  emit: (event: ExecuteEventInput) => void,
-  timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number },
-  started: number,
-  { trace, root }: { trace: ExecutionTrace; root: HostSpan },
-): Promise<ExecuteResponse> {
+/** What runOn needs from the execution it is a part of. */
+interface RunOnArgs {
+  scheduler: Scheduler;
+  acquired: Acquired;
+  req: NormalizedRequest;
+  signal?: AbortSignal;
+  emit: (event: ExecuteEventInput) => void;
+  /** Filled in as the phases end; runMs by runOn. */
+  timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number };
+  /** performance.now() when the execution began. */
+  started: number;
+  trace: ExecutionTrace;
+  /** The execution's root span, parent of the run's. */
+  root: HostSpan;
+}
+
+async function runOn({ scheduler, acquired: { entry, created }, req, signal, emit, timings, started, trace, root }: RunOnArgs): Promise<ExecuteResponse> {
   let healthy = false;
   const executionId = randomUUID();
   // The trace library appends finished spans to this file; the runner (or the agent) carries
@@ -248,7 +259,7 @@ async function runOn(
         stdin: req.run.stdin,
         maxOutputBytes: req.run.maxOutputBytes,
         timeoutMs: req.run.timeoutMs,
-        signal: opts.signal,
+        signal,
         onOutput: (kind, chunk) => emit({ case: kind, value: chunk }),
         spans: {
           id: executionId,
@@ -377,41 +388,6 @@ async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
 /** prewarm needs only the container part of a request; a command may be absent there. */
 function withPlaceholderCommand(request: ExecuteRequest): ExecuteRequest {
   return request.command.length ? request : { ...request, command: ['true'] };
-}
-
-/** Adapts a callback-driven run to an async iterable that ends after `done` (or throws). */
-async function* eventStream(start: (onEvent: (e: ExecuteEvent) => void) => Promise<unknown>): AsyncGenerator<ExecuteEvent> {
-  const queue: ExecuteEvent[] = [];
-  let wake: (() => void) | undefined;
-  let finished = false;
-  let failure: { error: unknown } | undefined;
-  start((e) => {
-    queue.push(e);
-    wake?.();
-  }).then(
-    () => {
-      finished = true;
-      wake?.();
-    },
-    (error: unknown) => {
-      failure = { error };
-      finished = true;
-      wake?.();
-    },
-  );
-  for (;;) {
-    const next = queue.shift();
-    if (next) {
-      yield next;
-      continue;
-    }
-    if (finished) {
-      if (failure) throw failure.error;
-      return;
-    }
-    await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
-  }
 }
 
 export type { DockerBackendConfig };

@@ -5,22 +5,45 @@
 export type StreamKind = 'stdout' | 'stderr';
 
 export class FrameDemuxer {
-  private pending: Buffer = Buffer.alloc(0);
+  // The bytes of frames not yet complete, as they arrived: a frame is joined once, when its
+  // last piece is here, so a large frame sent in many small reads costs its size in copies
+  // rather than (its size × its reads) — as FrameParser does for the runner's frames.
+  private chunks: Buffer[] = [];
+  private buffered = 0;
 
   constructor(private readonly onFrame: (kind: StreamKind, payload: Buffer) => void) {}
 
   push(data: Buffer): void {
-    let buf = this.pending.length ? Buffer.concat([this.pending, data]) : data;
-    while (buf.length >= 8) {
-      const size = buf.readUInt32BE(4);
-      if (buf.length < 8 + size) break;
-      const type = buf[0];
-      const payload = buf.subarray(8, 8 + size);
+    if (!data.length) return;
+    this.chunks.push(data);
+    this.buffered += data.length;
+    while (this.buffered >= 8) {
+      const size = this.peek(8).readUInt32BE(4);
+      if (this.buffered < 8 + size) return;
+      const frame = this.take(8 + size);
       // 1 = stdout, 2 = stderr; 3 carries errors from the engine itself, shown as stderr.
-      if (payload.length) this.onFrame(type === 1 ? 'stdout' : 'stderr', payload);
-      buf = buf.subarray(8 + size);
+      if (size) this.onFrame(frame[0] === 1 ? 'stdout' : 'stderr', frame.subarray(8));
     }
-    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+
+  /** The first `n` bytes (n ≤ buffered), joining only the chunks they span. */
+  private peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= n) return first.subarray(0, n);
+    let count = 1;
+    for (let size = first.length; size < n; count++) size += (this.chunks[count] as Buffer).length;
+    const joined = Buffer.concat(this.chunks.slice(0, count));
+    this.chunks.splice(0, count, joined);
+    return joined.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const bytes = this.peek(n);
+    const first = this.chunks[0] as Buffer;
+    if (first.length === n) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+    return bytes;
   }
 }
 

@@ -20,7 +20,7 @@ export function exchangePage(host: string, url: URL): string {
   return page(
     'Opening Loom…',
     `<meta http-equiv="refresh" content="0; url=${href}">`,
-    `<h1>Opening Loom…</h1><p>This browser now holds its access for this page: <a href="${href}">continue</a>.</p>`,
+    `<h1>Opening Loom…</h1><p>This browser has access now. <a href="${href}">Continue</a> if the page does not go on by itself.</p>`,
   );
 }
 

@@ -75,8 +75,8 @@ export type Access = { ok: true; by: 'token' | 'cookie' } | { ok: false; problem
  * the address is wrong, and the user should hear so); otherwise the session cookie does.
  * Note that SameSite does not separate ports: a page of another server on 127.0.0.1 is the same
  * site, and its requests here carry this cookie. For the WebSocket the Origin check stops them
- * (checkUpgrade); files are public code, and Cross-Origin-Resource-Policy keeps them from being
- * read by other origins.
+ * (checkUpgrade); the files are the app's code, which Cross-Origin-Resource-Policy keeps other
+ * origins from loading.
  */
 export function checkAccess(req: IncomingMessage, url: URL, secrets: HostSecrets): Access {
   const given = url.searchParams.get('token');
@@ -88,7 +88,7 @@ export function checkAccess(req: IncomingMessage, url: URL, secrets: HostSecrets
 }
 
 /** The values of every cookie called `name` in a Cookie header. */
-export function cookieValues(header: string | undefined, name: string): string[] {
+function cookieValues(header: string | undefined, name: string): string[] {
   if (!header) return [];
   return header.split(';').flatMap((pair) => {
     const eq = pair.indexOf('=');

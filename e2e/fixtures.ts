@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sessionCookieName } from '../electron/main/api/host-guard';
 import { startWebHost, type WebHost } from '../electron/main/api/web-host';
 import { createLoomService, type LoomService } from '../electron/main/app/service';
 import { connectDocker } from '../electron/main/engine/docker-client';
@@ -35,9 +36,13 @@ export class LoomHost {
     return loom;
   }
 
-  /** The page's address with its access token, as `loom ui` prints it. */
+  /** The page's address with its access token, as `loom ui` prints it (the page swaps the token for a cookie). */
   get url(): string {
     return this.host.url;
+  }
+  /** The session cookie the page gets for the token: one name per port. */
+  get cookieName(): string {
+    return sessionCookieName(this.host.port);
   }
   get port(): number {
     return this.host.port;

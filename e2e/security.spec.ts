@@ -1,7 +1,8 @@
-// Who may drive the engine through the web host: only the page the host served, holding the
-// token it printed. Checked from outside the way an attacker would try: a WebSocket without the
-// token, one with the token from a foreign Origin, a real page of another local origin in the
-// browser, and a DNS-rebinding style request with a foreign Host header.
+// Who may drive the engine through the web host: only the page the host served, to a browser
+// that opened the address it printed (the token in it is swapped for a session cookie). Checked
+// from outside the way an attacker would try: a WebSocket without the token, one with the token
+// from a foreign Origin, a real page of another local origin in the browser, and a DNS-rebinding
+// style request with a foreign Host header. And that the token does not stay in the address.
 import type { Page } from '@playwright/test';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,14 +32,15 @@ function tryWebSocket(url: string, origin: string): Promise<Attempt> {
   });
 }
 
-/** A plain HTTP GET with the Host header of our choosing. */
-function httpGet(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
+/** A plain HTTP GET with the Host header (and cookie) of our choosing. */
+function httpGet(port: number, path: string, host: string, cookie?: string): Promise<{ status: number; body: string; setCookie: string[] }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: { Host: host } }, (res) => {
+    const headers = cookie === undefined ? { Host: host } : { Host: host, Cookie: cookie };
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, setCookie: res.headers['set-cookie'] ?? [] }));
     });
     req.on('error', reject);
     req.end();
@@ -88,28 +90,39 @@ test('the API socket needs the token and the host’s own Origin', async ({ loom
 });
 
 test('plain HTTP with a foreign Host header (DNS rebinding) gets 403', async ({ loom }) => {
-  const ok = await httpGet(loom.port, '/', `127.0.0.1:${loom.port}`);
+  // Control: the printed address gives the cookie, and the cookie the page.
+  const own = `127.0.0.1:${loom.port}`;
+  const exchange = await httpGet(loom.port, `/?token=${loom.token}`, own);
+  const cookie = exchange.setCookie[0]?.split(';', 1)[0] ?? '';
+  expect(cookie).toMatch(new RegExp(`^${loom.cookieName}=`));
+  const ok = await httpGet(loom.port, '/', own, cookie);
   expect(ok.status).toBe(200);
   expect(ok.body).toContain('<div id="root">');
 
   for (const host of [`evil.example:${loom.port}`, 'evil.example', `127.0.0.1:${loom.port + 1}`, `attacker.127.0.0.1.nip.io:${loom.port}`]) {
-    const res = await httpGet(loom.port, '/', host);
+    const res = await httpGet(loom.port, '/', host, cookie);
     expect(res.status, `Host: ${host}`).toBe(403);
     expect(res.body).not.toContain('<div id="root">');
+    expect((await httpGet(loom.port, `/?token=${loom.token}`, host)).setCookie, `no cookie for Host: ${host}`).toEqual([]);
   }
-  expect((await httpGet(loom.port, '/index.html', `evil.example:${loom.port}`)).status).toBe(403);
+  expect((await httpGet(loom.port, '/index.html', `evil.example:${loom.port}`, cookie)).status).toBe(403);
   // /api is a WebSocket endpoint only.
-  expect((await httpGet(loom.port, '/api', `127.0.0.1:${loom.port}`)).status).toBe(426);
+  expect((await httpGet(loom.port, '/api', own, cookie)).status).toBe(426);
 });
 
 test('a page from another local origin cannot open the API socket, even holding the token', async ({ page, loom }) => {
   const target = `ws://127.0.0.1:${loom.port}/api?token=${loom.token}`;
 
-  // Control: from the page the host served, the same script connects and gets an answer.
+  const byCookie = `ws://127.0.0.1:${loom.port}/api`;
+
+  // Control: from the page the host served, the same script connects and gets an answer, with
+  // the token or with the cookie alone (as the app does).
   await openApp(page, loom);
-  const own = await browserWebSocket(page, target);
-  expect(own.opened).toBe(true);
-  expect(JSON.parse(own.reply ?? '{}')).toMatchObject({ id: 7, result: { ok: true } });
+  for (const url of [target, byCookie]) {
+    const own = await browserWebSocket(page, url);
+    expect(own.opened, url).toBe(true);
+    expect(JSON.parse(own.reply ?? '{}')).toMatchObject({ id: 7, result: { ok: true } });
+  }
 
   // Another server on this machine, another port: another origin, as any local web page is.
   const evil: Server = createServer((_req, res) => {
@@ -121,20 +134,82 @@ test('a page from another local origin cannot open the API socket, even holding 
     const { port } = evil.address() as AddressInfo;
     await page.goto(`http://127.0.0.1:${port}/`);
     await expect(page).toHaveTitle('Not Loom');
-    const foreign = await browserWebSocket(page, target);
-    expect(foreign.opened, 'a foreign page must never get an open socket').toBe(false);
-    expect(foreign.reply).toBeNull();
-    // The handshake was refused: the browser reports an abnormal closure.
-    expect(foreign.closeCode).toBe(1006);
+    // Another port of 127.0.0.1 is the same site: its handshake carries the session cookie too,
+    // and only the Origin check stands in the way.
+    for (const url of [target, byCookie]) {
+      const foreign = await browserWebSocket(page, url);
+      expect(foreign.opened, 'a foreign page must never get an open socket').toBe(false);
+      expect(foreign.reply).toBeNull();
+      // The handshake was refused: the browser reports an abnormal closure.
+      expect(foreign.closeCode).toBe(1006);
+    }
   } finally {
     await new Promise<void>((resolve) => evil.close(() => resolve()));
   }
 });
 
-test('the window opened without its token says so instead of reaching the engine', async ({ page, loom }) => {
-  await page.goto(`http://127.0.0.1:${loom.port}/`);
-  await expect(page).toHaveTitle(/Loom/);
-  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'down', { timeout: 20_000 });
-  await expect(page.getByTestId('engine-banner')).toContainText('without its access token');
+test('the token is swapped for a cookie: gone from the address and the history, and a reload still works', async ({ page, loom }) => {
+  await openApp(page, loom);
+  expect(page.url()).toBe(`http://127.0.0.1:${loom.port}/`);
+
+  const cookies = await page.context().cookies();
+  expect(cookies.map((c) => c.name)).toEqual([loom.cookieName]);
+  const [session] = cookies;
+  expect(session).toMatchObject({ domain: '127.0.0.1', path: '/', httpOnly: true, secure: false, sameSite: 'Strict', expires: -1 });
+  expect(session?.value).toMatch(/^[0-9a-f]{64}$/);
+  expect(session?.value).not.toBe(loom.token);
+  // HttpOnly: not even the page's own script sees it.
+  expect(await page.evaluate(() => document.cookie)).toBe('');
+
+  await page.reload();
+  await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ok', { timeout: 20_000 });
+  expect(page.url()).toBe(`http://127.0.0.1:${loom.port}/`);
+
+  // The address with the token was replaced in the session history, not stacked under the app.
+  await page.goBack();
+  expect(page.url()).not.toBe(`http://127.0.0.1:${loom.port}/`);
+  expect(page.url()).not.toContain('token');
+});
+
+test('opened from a link on another site, the address still lets the browser in; a link without the token does not', async ({ page, loom }) => {
+  // localhost is another site than 127.0.0.1 (127.0.0.1:OTHER would be the same site).
+  const other: Server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>Chat</title><a id="link" href="${loom.url}">the Loom address</a> <a id="bare" href="http://127.0.0.1:${loom.port}/">Loom</a>`);
+  });
+  await new Promise<void>((resolve) => other.listen(0, 'localhost', resolve));
+  try {
+    const { port } = other.address() as AddressInfo;
+    await page.goto(`http://localhost:${port}/`);
+    await page.click('#link');
+    await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ok', { timeout: 20_000 });
+    expect(page.url()).toBe(`http://127.0.0.1:${loom.port}/`);
+    await page.reload();
+    await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ok', { timeout: 20_000 });
+
+    // SameSite=Strict: a link from another site does not carry the cookie this browser holds...
+    await page.goto(`http://localhost:${port}/`);
+    await page.click('#bare');
+    await expect(page.getByRole('heading', { name: 'Access token needed' })).toBeVisible();
+    // ...and the refusal's own link, a navigation of this origin, does.
+    await page.getByRole('link', { name: 'open Loom from here' }).click();
+    await expect(page.getByTestId('engine-status')).toHaveAttribute('data-state', 'ok', { timeout: 20_000 });
+  } finally {
+    await new Promise<void>((resolve) => other.close(() => resolve()));
+  }
+});
+
+test('the window opened without its token, or with a wrong one, says where the address is', async ({ page, loom }) => {
+  const response = await page.goto(`http://127.0.0.1:${loom.port}/`);
+  expect(response?.status()).toBe(403);
+  await expect(page.getByRole('heading', { name: 'Access token needed' })).toBeVisible();
+  await expect(page.locator('body')).toContainText('loom ui');
+  await expect(page.locator('pre')).toHaveText(`http://127.0.0.1:${loom.port}/?token=…`);
+  expect(await page.getByTestId('engine-status').count()).toBe(0);
   await saveScreenshot(page, 'no-token');
+
+  const wrong = await page.goto(`http://127.0.0.1:${loom.port}/?token=${'0'.repeat(64)}`);
+  expect(wrong?.status()).toBe(403);
+  await expect(page.locator('body')).toContainText('not the one this Loom host printed');
+  expect(await page.context().cookies()).toEqual([]);
 });

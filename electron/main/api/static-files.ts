@@ -46,7 +46,7 @@ export function securityHeaders(port: number): Record<string, string> {
   return {
     'Content-Security-Policy': hostCsp(port),
     'X-Content-Type-Options': 'nosniff',
-    // The page's URL carries the access token: never hand it to anyone in a Referer.
+    // The first address carries the access token: never hand it to anyone in a Referer.
     'Referrer-Policy': 'no-referrer',
     'X-Frame-Options': 'DENY',
     'Cross-Origin-Resource-Policy': 'same-origin',
@@ -109,6 +109,15 @@ export async function serveStatic(root: string, req: IncomingMessage, res: Serve
 }
 
 export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string>, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...headers, ...extra, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)) });
-  res.end(text);
+  send(res, status, 'text/plain; charset=utf-8', text, { ...headers, ...extra });
+}
+
+/** For the host's own pages (access-pages.ts): never cached, they depend on the request's credentials. */
+export function sendHtml(res: ServerResponse, status: number, html: string, headers: Record<string, string>, extra: Record<string, string> = {}): void {
+  send(res, status, 'text/html; charset=utf-8', html, { ...headers, 'Cache-Control': 'no-store', ...extra });
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { ...headers, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
 }

@@ -103,6 +103,14 @@ function upgrade(port: number, path: string, headers: OutgoingHttpHeaders): Prom
   });
 }
 
+/** The exchange a browser makes with the printed address; returns the Cookie header it then sends. */
+async function session(h: WebHost): Promise<string> {
+  const res = await http(h.port, `/?token=${h.token}`);
+  const cookie = res.headers['set-cookie']?.[0]?.split(';', 1)[0];
+  if (res.status !== 200 || !cookie) throw new Error(`the exchange answered ${res.status} without a cookie`);
+  return cookie;
+}
+
 /** A raw socket to /api, open once the host accepted it. */
 async function rawSocket(h: WebHost): Promise<WebSocket> {
   const ws = new WebSocket(apiUrl(h), { origin: origin(h) });
@@ -180,14 +188,15 @@ describe('web host: listening', () => {
 describe('web host: static files', () => {
   it('serves index.html with the CSP header, the page CSP plus its WebSocket', async () => {
     const { host: h } = await host();
-    const res = await http(h.port, `/?token=${h.token}`);
+    const Cookie = await session(h);
+    const res = await http(h.port, '/', { Cookie });
     expect(res.status).toBe(200);
     expect(res.body).toBe(INDEX_HTML);
     expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(res.headers['content-security-policy']).toBe(`${RENDERER_CSP}; connect-src 'self' ws://127.0.0.1:${h.port}`);
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['referrer-policy']).toBe('no-referrer');
-    expect((await http(h.port, '/index.html')).body).toBe(INDEX_HTML);
+    expect((await http(h.port, '/index.html', { Cookie })).body).toBe(INDEX_HTML);
   });
 
   it('the header CSP starts from exactly the meta CSP of renderer/index.html', () => {
@@ -198,11 +207,12 @@ describe('web host: static files', () => {
 
   it('serves assets with their content types, HEAD without a body', async () => {
     const { host: h } = await host();
-    const js = await http(h.port, '/assets/app-1234.js');
+    const Cookie = await session(h);
+    const js = await http(h.port, '/assets/app-1234.js', { Cookie });
     expect(js).toMatchObject({ status: 200, body: APP_JS });
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
-    expect((await http(h.port, '/assets/style.css')).headers['content-type']).toBe('text/css; charset=utf-8');
-    const head = await http(h.port, '/assets/app-1234.js', {}, 'HEAD');
+    expect((await http(h.port, '/assets/style.css', { Cookie })).headers['content-type']).toBe('text/css; charset=utf-8');
+    const head = await http(h.port, '/assets/app-1234.js', { Cookie }, 'HEAD');
     expect(head).toMatchObject({ status: 200, body: '' });
     expect(head.headers['content-length']).toBe(String(APP_JS.length));
   });
@@ -221,31 +231,119 @@ describe('web host: static files', () => {
     '/%zz',
   ])('refuses path traversal: %s', async (path) => {
     const { host: h } = await host();
-    const res = await http(h.port, path);
+    // With the session: the refusal must come from the file lookup, not from the access check.
+    const res = await http(h.port, path, { Cookie: await session(h) });
     expect([400, 403]).toContain(res.status);
     expect(res.body).not.toContain(SECRET);
   });
 
   it('missing files and dotfiles are 404; other methods 405; GET /api 426', async () => {
     const { host: h } = await host();
-    expect((await http(h.port, '/nope.js')).status).toBe(404);
-    expect((await http(h.port, '/.env')).status).toBe(404);
-    expect((await http(h.port, '/', {}, 'POST')).status).toBe(405);
-    expect((await http(h.port, '/api')).status).toBe(426);
+    const Cookie = await session(h);
+    expect((await http(h.port, '/nope.js', { Cookie })).status).toBe(404);
+    expect((await http(h.port, '/.env', { Cookie })).status).toBe(404);
+    expect((await http(h.port, '/', { Cookie }, 'POST')).status).toBe(405);
+    expect((await http(h.port, '/api', { Cookie })).status).toBe(426);
   });
 
   it('refuses a foreign Host header (DNS rebinding), also for files', async () => {
     const { host: h } = await host();
-    const res = await http(h.port, '/', { Host: 'evil.example' });
+    const Cookie = await session(h);
+    const res = await http(h.port, '/', { Host: 'evil.example', Cookie });
     expect(res.status).toBe(403);
     expect(res.body).not.toContain('Loom test page');
-    expect((await http(h.port, '/', { Host: `evil.example:${h.port}` })).status).toBe(403);
-    expect((await http(h.port, '/', { Host: `localhost:${h.port}` })).status).toBe(200);
+    expect((await http(h.port, '/', { Host: `evil.example:${h.port}`, Cookie })).status).toBe(403);
+    // Not even the exchange: a rebinding page that somehow had the token gets no cookie.
+    const exchange = await http(h.port, `/?token=${h.token}`, { Host: `evil.example:${h.port}` });
+    expect(exchange.status).toBe(403);
+    expect(exchange.headers['set-cookie']).toBeUndefined();
+    expect((await http(h.port, '/', { Host: `localhost:${h.port}`, Cookie })).status).toBe(200);
   });
 
   it('without a renderer directory only /api answers', async () => {
     const { host: h } = await host({ rendererDir: undefined });
-    expect((await http(h.port, '/')).status).toBe(404);
+    expect((await http(h.port, '/', { Cookie: await session(h) })).status).toBe(404);
+  });
+});
+
+describe('web host: the token is swapped for a session cookie', () => {
+  /** The address a page's refresh goes to, unescaped. */
+  const refreshTarget = (html: string): string | undefined =>
+    /<meta http-equiv="refresh" content="0; url=([^"]*)">/.exec(html)?.[1]?.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
+
+  it('the printed address sets an HttpOnly, SameSite=Strict cookie named after the port, and sends the page on without the token', async () => {
+    const { host: h } = await host();
+    const res = await http(h.port, `/?token=${h.token}`);
+    expect(res.status).toBe(200);
+    const cookies = res.headers['set-cookie'] ?? [];
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatch(new RegExp(`^loom-session-${h.port}=[0-9a-f]{64}; Path=/; HttpOnly; SameSite=Strict$`));
+    // The cookie is a session secret of its own: the token never comes back from the host.
+    expect(cookies[0]).not.toContain(h.token);
+    expect(res.body).not.toContain(h.token);
+    // Not the app: an address with the token never becomes the page's address.
+    expect(res.body).not.toContain('Loom test page');
+    expect(refreshTarget(res.body)).toBe(`http://127.0.0.1:${h.port}/`);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+  });
+
+  it('keeps the rest of the address, on this host whatever the path looks like', async () => {
+    const { host: h } = await host();
+    const target = async (path: string, hostHeader = `127.0.0.1:${h.port}`) => refreshTarget((await http(h.port, path, { Host: hostHeader })).body);
+    expect(await target(`/assets/app-1234.js?a=1&token=${h.token}&b=%3Cx%3E`)).toBe(`http://127.0.0.1:${h.port}/assets/app-1234.js?a=1&b=%3Cx%3E`);
+    expect(await target(`/?token=${h.token}`, `LOCALHOST:${h.port}`)).toBe(`http://localhost:${h.port}/`);
+    expect(await target(`//evil.example/?token=${h.token}`)).toBe(`http://127.0.0.1:${h.port}/`);
+    expect(await target(`/.//evil.example/?token=${h.token}`)).toBe(`http://127.0.0.1:${h.port}//evil.example/`);
+  });
+
+  it('the cookie alone then opens every file, and a fresh session each start of the host', async () => {
+    const { host: a } = await host();
+    const Cookie = await session(a);
+    expect(await http(a.port, '/', { Cookie })).toMatchObject({ status: 200, body: INDEX_HTML });
+    expect(await http(a.port, '/assets/app-1234.js', { Cookie })).toMatchObject({ status: 200, body: APP_JS });
+    // The same again on exchange: one session per host, whichever browser swaps the token.
+    expect(await session(a)).toBe(Cookie);
+
+    const { host: b } = await host({ token: a.token });
+    expect(await session(b)).not.toBe(Cookie.replace(`${a.port}=`, `${b.port}=`));
+  });
+
+  it.each([
+    ['neither token nor cookie', (_h: WebHost, _cookie: string) => ({ path: '/', headers: {} }), 'has not been given access'],
+    ['a wrong token, even with the right cookie', (_h: WebHost, Cookie: string) => ({ path: `/?token=${'0'.repeat(64)}`, headers: { Cookie } }), 'not the one this Loom host printed'],
+    ['an empty token', (_h: WebHost, _cookie: string) => ({ path: '/?token=', headers: {} }), 'not the one this Loom host printed'],
+    ['a cookie of another value', (h: WebHost, _cookie: string) => ({ path: '/', headers: { Cookie: `loom-session-${h.port}=${'0'.repeat(64)}` } }), 'earlier start'],
+    ['the right value under another port\'s name', (h: WebHost, Cookie: string) => ({ path: '/', headers: { Cookie: Cookie.replace(`${h.port}=`, `${h.port + 1}=`) } }), 'has not been given access'],
+    ['the token as the cookie', (h: WebHost, _cookie: string) => ({ path: '/', headers: { Cookie: `loom-session-${h.port}=${h.token}` } }), 'earlier start'],
+  ])('refuses %s with a 403 page that says where the address is', async (_what, make, why) => {
+    const { host: h } = await host();
+    const { path, headers } = make(h, await session(h));
+    for (const file of [path, path.replace('/', '/assets/app-1234.js')]) {
+      const res = await http(h.port, file, headers);
+      expect(res.status).toBe(403);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(res.body).toContain(why);
+      expect(res.body).toContain(`http://127.0.0.1:${h.port}/?token=…`);
+      expect(res.body).toContain('<code>loom ui</code>');
+      expect(res.body).not.toContain(h.token);
+      expect(res.body).not.toContain('Loom test page');
+      expect(res.body).not.toContain(APP_JS);
+    }
+  });
+
+  it('each host reads only the cookie named after its port, with others in the same header (one browser, two loom ui)', async () => {
+    const { host: a } = await host();
+    const { host: b } = await host();
+    const both = `${await session(a)}; ${await session(b)}`;
+    expect(both).toContain(`loom-session-${a.port}=`);
+    expect(both).toContain(`loom-session-${b.port}=`);
+    expect((await http(a.port, '/', { Cookie: both })).status).toBe(200);
+    expect((await http(b.port, '/', { Cookie: both })).status).toBe(200);
+    // A stale duplicate next to the good one does not shadow it.
+    expect((await http(a.port, '/', { Cookie: `loom-session-${a.port}=stale; ${both}` })).status).toBe(200);
   });
 });
 
@@ -254,6 +352,24 @@ describe('web host: who may open the WebSocket', () => {
     const { host: h } = await host();
     expect((await upgrade(h.port, `/api?token=${h.token}`, { Origin: origin(h) })).status).toBe(101);
     expect((await upgrade(h.port, `/api?token=${h.token}`, { Origin: `http://localhost:${h.port}`, Host: `localhost:${h.port}` })).status).toBe(101);
+  });
+
+  it('accepts the session cookie alone, from our own origin only', async () => {
+    const { host: h } = await host();
+    const Cookie = await session(h);
+    expect((await upgrade(h.port, '/api', { Origin: origin(h), Cookie })).status).toBe(101);
+    // SameSite does not separate ports: another local server's page sends this cookie too. The Origin check stops it.
+    expect((await upgrade(h.port, '/api', { Origin: `http://127.0.0.1:${h.port + 1}`, Cookie })).status).toBe(403);
+    expect((await upgrade(h.port, '/api', { Origin: 'http://evil.example', Cookie })).status).toBe(403);
+    expect((await upgrade(h.port, '/api', { Cookie })).status).toBe(403);
+  });
+
+  it('the renderer client over the cookie, as the page connects: no token in its address', async () => {
+    const { host: h } = await host();
+    const Cookie = await session(h);
+    const c = createWsClient({ url: `ws://127.0.0.1:${h.port}/api`, createSocket: (u) => new WebSocket(u, { origin: origin(h), headers: { Cookie } }) });
+    cleanups.push(() => c.close());
+    expect(await c.engineStatus()).toEqual(TEST_STATUS);
   });
 
   it.each([
@@ -267,6 +383,8 @@ describe('web host: who may open the WebSocket', () => {
     ['the string "null" as Origin', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: { Origin: 'null' } })],
     ['no Origin', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: {} })],
     ['a Host of evil.example', (h: WebHost) => ({ path: `/api?token=${h.token}`, headers: { Origin: origin(h), Host: 'evil.example' } })],
+    ['a session cookie of another value', (h: WebHost) => ({ path: '/api', headers: { Origin: origin(h), Cookie: `loom-session-${h.port}=${'0'.repeat(64)}` } })],
+    ['the token as the session cookie', (h: WebHost) => ({ path: '/api', headers: { Origin: origin(h), Cookie: `loom-session-${h.port}=${h.token}` } })],
   ])('refuses %s with 403 before the upgrade', async (_what, make) => {
     const { host: h, backend } = await host();
     const { path, headers } = make(h);

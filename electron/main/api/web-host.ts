@@ -1,6 +1,7 @@
 // The browser-mode transport: an HTTP server on 127.0.0.1 that serves the built renderer and a
 // WebSocket endpoint (/api) carrying CallFrame -> ReplyFrame and EventFrame pushes, in front of
-// the same backend the Electron window uses. Who may connect is decided in host-guard.ts.
+// the same backend the Electron window uses. Who may connect is decided in host-guard.ts: the
+// token in the printed address, swapped at the first request for a session cookie.
 import { randomBytes } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +10,9 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { serializeError, type EventFrame, type LoomEvent, type ReplyFrame } from '../../../shared/api';
 import type { LoomBackend } from './backend';
 import { dispatch } from './dispatch';
-import { checkUpgrade, isAllowedHost, requestUrl } from './host-guard';
-import { securityHeaders, sendText, serveStatic } from './static-files';
+import { exchangePage, refusedPage } from './access-pages';
+import { checkAccess, checkUpgrade, isAllowedHost, requestUrl, sessionCookie, type HostSecrets } from './host-guard';
+import { securityHeaders, sendHtml, sendText, serveStatic } from './static-files';
 
 export const API_PATH = '/api';
 
@@ -49,7 +51,7 @@ export interface WebHostOptions {
 }
 
 export interface WebHost {
-  /** The page's address, token included: what the user opens. */
+  /** The page's address, token included: what the user opens (the page then drops the token). */
   url: string;
   port: number;
   /** Where the server listens: always 127.0.0.1. */
@@ -68,12 +70,19 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const token = options.token ?? randomBytes(32).toString('hex');
   if (token.length < 32) throw new Error('the web host token must be at least 32 characters');
 
-  let port = 0;
+  // The port is known once listening; no request arrives before.
+  const secrets: HostSecrets = { port: 0, token, session: randomBytes(32).toString('hex') };
   const server = createServer((req, res) => {
-    const headers = securityHeaders(port);
-    if (!isAllowedHost(req.headers.host, port)) return sendText(res, 403, 'Host not allowed', headers);
+    const headers = securityHeaders(secrets.port);
+    if (!isAllowedHost(req.headers.host, secrets.port)) return sendText(res, 403, 'Host not allowed', headers);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed', headers, { Allow: 'GET, HEAD' });
-    if (requestUrl(req)?.pathname === API_PATH) return sendText(res, 426, 'WebSocket only', headers, { Upgrade: 'websocket' });
+    const url = requestUrl(req);
+    if (!url) return sendText(res, 400, 'Bad request', headers);
+    const access = checkAccess(req, url, secrets);
+    if (!access.ok) return sendHtml(res, 403, refusedPage(secrets.port, access.problem), headers);
+    // An address with the token never gets the app: only the cookie and a hop to the same address without it.
+    if (access.by === 'token') return sendHtml(res, 200, exchangePage(req.headers.host ?? '', url), headers, { 'Set-Cookie': sessionCookie(secrets) });
+    if (url.pathname === API_PATH) return sendText(res, 426, 'WebSocket only', headers, { Upgrade: 'websocket' });
     if (!rendererDir) return sendText(res, 404, 'Not found', headers);
     serveStatic(rendererDir, req, res, headers).catch(() => res.destroy());
   });
@@ -83,7 +92,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const verdict = checkUpgrade(req, port, token, API_PATH);
+    const verdict = checkUpgrade(req, secrets, API_PATH);
     if (!verdict.ok) return refuseUpgrade(socket, verdict.status, verdict.reason);
     if (sockets.size >= limits.maxConnections) return refuseUpgrade(socket, 503, 'too many connections');
     wss.handleUpgrade(req, socket, head, (ws) => serveConnection(ws));
@@ -142,7 +151,8 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     throw err;
   }
   const address = server.address() as AddressInfo;
-  port = address.port;
+  const port = address.port;
+  secrets.port = port;
 
   return {
     url: `http://127.0.0.1:${port}/?token=${token}`,

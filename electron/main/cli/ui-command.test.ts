@@ -86,14 +86,20 @@ describe('loom ui', () => {
     // stderr is another pipe: its note may trail the address.
     await waitFor('the Ctrl+C note', async () => ui.stderr().includes('Ctrl+C'), 5000);
 
-    const page = await fetch(ui.url);
+    // The printed address swaps the token for the session cookie; the page and its socket then go by the cookie.
+    const exchange = await fetch(ui.url);
+    expect(exchange.status).toBe(200);
+    const cookie = exchange.headers.getSetCookie()[0]?.split(';', 1)[0] ?? '';
+    expect(cookie).toMatch(new RegExp(`^loom-session-${url.port}=[0-9a-f]{64}$`));
+    const page = await fetch(`${url.origin}/`, { headers: { Cookie: cookie } });
     expect(page.status).toBe(200);
     expect(await page.text()).toBe(PAGE);
     expect(page.headers.get('content-security-policy')).toContain(`connect-src 'self' ws://127.0.0.1:${url.port}`);
+    expect((await fetch(`${url.origin}/`)).status).toBe(403);
 
     const client = createWsClient({
-      url: `ws://${url.host}/api?token=${url.searchParams.get('token') ?? ''}`,
-      createSocket: (u) => new WebSocket(u, { origin: url.origin }),
+      url: `ws://${url.host}/api`,
+      createSocket: (u) => new WebSocket(u, { origin: url.origin, headers: { Cookie: cookie } }),
     });
     try {
       expect((await client.engineStatus()).ok).toBe(true);

@@ -36,8 +36,9 @@ A page may name a local package file only inside the packages directory (created
 put your .whl, .tar.gz, .zip or .tgz files there. Paths elsewhere, and links that lead out of it,
 are refused ('loom exec --package ./file' takes any path).
 
-Only this machine can connect, and only pages that hold the token printed here: anyone you give the
-address to can run code in containers as you.`,
+Only this machine can connect, and only with the token printed here: anyone you give the address to
+can run code in containers as you. The browser swaps the token for a cookie of its own (named after
+the port) and drops it from the address bar; each start prints a new token.`,
 };
 
 export async function uiCommand(argv: readonly string[], io: Io): Promise<number> {

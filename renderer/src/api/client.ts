@@ -1,8 +1,7 @@
 // The page's one way to reach the engine: getLoomClient() gives the same LoomClient in the
 // Electron window (over the preload bridge) and in a browser (over the web host's WebSocket).
-import { LoomApiError, type LoomClient } from '../../../shared/api';
+import type { LoomClient } from '../../../shared/api';
 import { bridgeClient } from './bridge-client';
-import { loomApiOver } from './calls';
 import { createWsClient } from './ws-client';
 
 let client: LoomClient | undefined;
@@ -12,25 +11,15 @@ export function getLoomClient(): LoomClient {
   return client;
 }
 
-/** Browser mode: the page was opened at http://127.0.0.1:PORT/?token=... as printed by `loom ui`. */
+/**
+ * Browser mode: the page was served by the web host, so this browser holds the host's session
+ * cookie (the host swapped the printed token for it, and refuses the page without it), and the
+ * browser sends it with the WebSocket handshake of this origin: nothing to pass here.
+ */
 export function browserClient(location: Location): LoomClient {
-  const token = new URLSearchParams(location.search).get('token');
-  if (!token) {
-    return unavailableClient(
-      'This page was opened without its access token. Open the address that `loom ui` (or `npm run serve`) printed: http://127.0.0.1:PORT/?token=...',
-    );
-  }
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return createWsClient({
-    url: `${scheme}//${location.host}/api?token=${encodeURIComponent(token)}`,
+    url: `${scheme}//${location.host}/api`,
     createSocket: (url) => new WebSocket(url),
   });
-}
-
-/** A client whose every call fails with the same explanation (the UI shows it as the engine status). */
-function unavailableClient(message: string): LoomClient {
-  return {
-    ...loomApiOver(() => Promise.reject(new LoomApiError({ name: 'ConnectionError', message }))),
-    onEvent: () => () => undefined,
-  };
 }

@@ -21,7 +21,7 @@ export interface SocketLike {
 const OPEN = 1;
 
 export interface WsClientOptions {
-  /** ws://127.0.0.1:PORT/api?token=... */
+  /** ws://127.0.0.1:PORT/api: the page's socket is let in by its cookie; other clients add ?token=... */
   url: string;
   createSocket(url: string): SocketLike;
   /** Reconnect delays: the first, doubled after each failure up to the cap. Default 250 ms to 10 s. */
@@ -92,7 +92,7 @@ export function createWsClient(options: WsClientOptions): WsLoomClient {
       sent.clear();
       const why = event.reason ? ` (${event.reason})` : '';
       for (const w of lost) w.reject(connectionError('ConnectionLostError', `the connection to the Loom host at ${where} closed before it answered${why}`));
-      if (!wasConnected) failQueued(`cannot connect to the Loom host at ${where}: is \`loom ui\` still running, and is the page's token current?`);
+      if (!wasConnected) failQueued(`cannot connect to the Loom host at ${where}: is \`loom ui\` still running? After a restart, open the new address it printed`);
       if (wasConnected) notifyConnection(false);
       scheduleReconnect();
     });

@@ -8,8 +8,8 @@ only: it runs in whatever Python the image has.
 Each trial prints one JSON line, {"check": <id of the check it answers>, ...facts},
 as soon as it is known, so that a probe killed midway (by a limit that misfired)
 still reports what it found before. The judging is done by the checks of the
-same ids (probe-checks.ts): this file only observes. The harmless reads come
-first and the trials that push a limit last.
+same ids (electron/main/engine/doctor/probe-checks.ts): this file only observes.
+The harmless reads come first and the trials that push a limit last.
 """
 
 import errno

@@ -22,7 +22,7 @@ function compareApi(a: string, b: string): number {
 }
 
 /** The runtime that runs the sandboxes: the engine's default, with a version when it says one. */
-export function detectRuntime(version: Docker.DockerVersion, info: EngineInfoResponse): { name: string; version?: string } {
+function detectRuntime(version: Docker.DockerVersion, info: EngineInfoResponse): { name: string; version?: string } {
   const defaultName = info.DefaultRuntime ?? 'runc';
   // The default runtime is a name in Runtimes whose path is the binary ("runc" → runc, "runsc" → gVisor).
   const binary = (info.Runtimes?.[defaultName]?.path ?? defaultName).split('/').at(-1) ?? defaultName;

@@ -17,7 +17,7 @@ import type { ProbeFacts, Verdict } from './types';
 export const DOCTOR_LABEL = 'dev.loom.doctor';
 
 /** Where the probe is in the container (resources.ts ships resources/doctor). */
-export const PROBE_PATH = `${RESOURCES_DIR}/doctor/probe.py`;
+const PROBE_PATH = `${RESOURCES_DIR}/doctor/probe.py`;
 
 /** The probe's one argument, as JSON: what to try the limits with, and where the volume is. */
 export const PROBE_CONFIG = { pids: PROBE_LIMITS.pidsLimit, allocMb: PROBE_ALLOC_MB, writeMb: PROBE_WRITE_MB, resourcesDir: RESOURCES_DIR } as const;

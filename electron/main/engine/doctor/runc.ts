@@ -45,7 +45,7 @@ const known = (raw: string): Version => parseVersion(raw) ?? { major: 0, minor: 
 const seriesOf = (v: Version): string => `${v.major}.${v.minor}`;
 
 /** Whether `version` predates the fix of `advisory`. */
-export function isAffected(version: Version, advisory: RuncAdvisory): boolean {
+function isAffected(version: Version, advisory: RuncAdvisory): boolean {
   const fixes = advisory.fixedIn.map(known);
   const own = fixes.find((f) => seriesOf(f) === seriesOf(version));
   if (own) return compareVersions(version, own) < 0;

@@ -53,8 +53,6 @@ export interface ProbeCheck<Id extends string = string> extends CheckBase<Id> {
   judge(facts: ProbeFacts): Verdict;
 }
 
-export type Check = EngineCheck | ProbeCheck;
-
 // Keep each id's literal type, so that the catalogue (checks.ts) yields the union of the ids.
 export const engineCheck = <const Id extends string>(check: Omit<EngineCheck<Id>, 'source'>): EngineCheck<Id> => ({ source: 'engine', ...check });
 export const probeCheck = <const Id extends string>(check: Omit<ProbeCheck<Id>, 'source'>): ProbeCheck<Id> => ({ source: 'probe', ...check });

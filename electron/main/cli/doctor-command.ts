@@ -1,7 +1,7 @@
 // `loom doctor`: one line per check of the engine, the runtime, the limits and the security
-// defaults (see engine/doctor.ts), with what to do about each warning and failure.
+// defaults (see engine/doctor/), with what to do about each warning and failure.
 import { connectDocker } from '../engine/docker-client';
-import { runDoctor, type DoctorCheck } from '../engine/doctor';
+import { CHECKS, runDoctor, type DoctorCheck } from '../engine/doctor';
 import { UsageError, flag, parseWithPositionals, splitArgs, stringOption, type ParsedValues } from './args';
 import { EXIT, note, reportLoomError, reportUsage, writeJson, type Io } from './format';
 import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, wrap, type CommandHelp } from './help';
@@ -14,15 +14,23 @@ export const DOCTOR_HELP: CommandHelp = {
   summary:
     'Checks what you need to trust the sandbox on this engine: the engine and its API, the container\n' +
     'runtime against known container escapes, cgroups, and, from inside one short-lived container made\n' +
-    "with Loom's own options, that the memory, process, CPU and storage limits and the security defaults\n" +
-    '(non-root, no capabilities, no-new-privileges, read-only root, no network, no Docker socket,\n' +
-    'seccomp) really hold. Also whether the default images are present. Takes a few seconds.',
+    "with Loom's own options, that the limits and the security defaults really hold. Also whether the\n" +
+    'default images are present. Takes a few seconds.',
   options: [{ name: 'json', help: 'print one JSON object: {checks: [{id, title, status, detail, fix}], summary}' }, HOST_OPTION, HELP_OPTION],
   after: `Each line: ✓ ok, ! warning (works, but read the fix), ✗ failed.
+
+Checks, in the order printed (the id in the JSON, the title on the line; runtime.gvisor only where
+gVisor is installed besides the default runtime):
+${listChecks()}
 
 Exit status: 0 nothing failed (warnings allowed); 1 a check failed; 125 no engine answers;
 130 interrupted; 2 bad usage.`,
 };
+
+function listChecks(): string {
+  const width = Math.max(...CHECKS.map((c) => c.id.length)) + 3;
+  return CHECKS.map((c) => `  ${c.id.padEnd(width)}${c.title}`).join('\n');
+}
 
 const SPECS = toSpecs(DOCTOR_HELP.options);
 

@@ -1,13 +1,13 @@
 // The doctor against the real engine here (Docker 20.10, runc 1.1.5, cgroup v1): every limit and
 // security default must be found in force by the probe, the old runc must be flagged, and the
-// probe container must be gone afterwards. The runc rule is a pure function, tested on its own.
+// probe container must be gone afterwards. The runc rule is tested on its own (runc.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_IMAGES } from '../../../shared/defaults';
-import { connectDocker } from './docker-client';
-import { assessRunc, compareVersions, DOCTOR_LABEL, LEAKY_VESSELS, NOVEMBER_2025, parseVersion, runDoctor, type DoctorCheck, type DoctorReport } from './doctor';
-import { AbortedError, EngineUnavailableError } from './errors';
-import { LABEL } from './labels';
-import { docker, requireEngineAndImages } from './test-support';
+import { DEFAULT_IMAGES } from '../../../../shared/defaults';
+import { connectDocker } from '../docker-client';
+import { AbortedError, EngineUnavailableError } from '../errors';
+import { LABEL } from '../labels';
+import { docker, requireEngineAndImages } from '../test-support';
+import { DOCTOR_LABEL, PROBE_CHECKS, runDoctor, type CheckId, type DoctorCheck, type DoctorReport } from '.';
 
 const { address } = connectDocker();
 
@@ -17,67 +17,11 @@ async function probeContainers(): Promise<string[]> {
   return found.map((c) => c.Id);
 }
 
-function check(report: DoctorReport, id: string): DoctorCheck {
+function check(report: DoctorReport, id: CheckId): DoctorCheck {
   const found = report.checks.find((c) => c.id === id);
   if (!found) throw new Error(`no check '${id}' in ${report.checks.map((c) => c.id).join(', ')}`);
   return found;
 }
-
-describe('assessRunc', () => {
-  const cases: [string, string[]][] = [
-    ['1.1.5', [LEAKY_VESSELS, ...NOVEMBER_2025]],
-    ['1.1.5+ds1', [LEAKY_VESSELS, ...NOVEMBER_2025]],
-    ['1.1.11', [LEAKY_VESSELS, ...NOVEMBER_2025]],
-    ['1.0.0-rc93', [LEAKY_VESSELS, ...NOVEMBER_2025]],
-    ['v1.1.12', [...NOVEMBER_2025]],
-    // A distribution revision, not a pre-release: Ubuntu's 1.1.12 has the Leaky Vessels fix.
-    ['1.1.12-0ubuntu2~22.04.1', [...NOVEMBER_2025]],
-    ['1.1.15', [...NOVEMBER_2025]],
-    ['1.2.0-rc.1', [...NOVEMBER_2025]],
-    ['1.2.7', [...NOVEMBER_2025]],
-    ['1.2.8', []],
-    ['1.3.0', [...NOVEMBER_2025]],
-    ['1.3.2', [...NOVEMBER_2025]],
-    ['1.3.3', []],
-    ['v1.3.4', []],
-    ['1.4.0-rc.1', [...NOVEMBER_2025]],
-    ['1.4.0-rc.2', []],
-    ['1.4.0', []],
-    ['1.5.1', []],
-  ];
-  it.each(cases)('%s → %j', (version, advisories) => {
-    const a = assessRunc(version);
-    expect(a.advisories).toEqual(advisories);
-    expect(a.status).toBe(advisories.length ? 'warn' : 'ok');
-    for (const cve of advisories) expect(a.detail).toContain(cve);
-  });
-
-  it('says what to upgrade to, per series', () => {
-    expect(assessRunc('1.1.5').fix).toContain('1.3.3 or later (or 1.2.8');
-    expect(assessRunc('1.2.0-rc.1').fix).toContain('upgrade runc to 1.2.8 or later');
-    expect(assessRunc('1.3.2').fix).toContain('upgrade runc to 1.3.3 or later');
-    expect(assessRunc('1.4.0-rc.1').fix).toContain('upgrade runc to 1.4.0-rc.2 or later');
-    expect(assessRunc('1.3.3').fix).toBeUndefined();
-  });
-
-  it('mentions backports for distribution builds only', () => {
-    expect(assessRunc('1.1.5+ds1').detail).toContain('backported');
-    expect(assessRunc('1.1.5').detail).not.toContain('backported');
-  });
-
-  it('warns on a version it cannot read', () => {
-    const a = assessRunc('unknown');
-    expect(a.status).toBe('warn');
-    expect(a.detail).toContain("cannot read the version 'unknown'");
-  });
-
-  it('orders pre-releases before their release', () => {
-    const order = ['1.0.0-rc93', '1.1.5', '1.2.0-rc.1', '1.2.0-rc.2', '1.2.0', '1.4.0-rc.1', '1.4.0-rc.10', '1.4.0'];
-    const parsed = order.map((s) => parseVersion(s) ?? expect.unreachable(s));
-    for (let i = 1; i < parsed.length; i++) expect(compareVersions(parsed[i - 1]!, parsed[i]!)).toBeLessThan(0);
-    expect(compareVersions(parseVersion('1.1.5+ds1')!, parseVersion('v1.1.5')!)).toBe(0);
-  });
-});
 
 describe('runDoctor on the real engine', () => {
   let report: DoctorReport;
@@ -111,7 +55,7 @@ describe('runDoctor on the real engine', () => {
   });
 
   it('proves the memory, pids, CPU and storage limits by experiment', () => {
-    for (const id of ['limit.memory', 'limit.pids', 'limit.cpu', 'limit.storage']) {
+    for (const id of ['limit.memory', 'limit.pids', 'limit.cpu', 'limit.storage'] as const) {
       expect(check(report, id), id).toMatchObject({ status: 'ok' });
     }
     expect(check(report, 'limit.memory').detail).toContain('exit 137');
@@ -121,18 +65,22 @@ describe('runDoctor on the real engine', () => {
   });
 
   it('proves each security default from inside the sandbox', () => {
-    const ids = [
-      'sandbox.user',
-      'sandbox.capabilities',
-      'sandbox.no-new-privileges',
-      'sandbox.read-only-root',
-      'sandbox.network',
-      'sandbox.docker-socket',
-      'sandbox.seccomp',
-    ];
+    const ids = PROBE_CHECKS.map((c) => c.id).filter((id) => id.startsWith('sandbox.'));
+    expect(ids).toHaveLength(8);
     for (const id of ids) expect(check(report, id), `${id}: ${check(report, id).detail}`).toMatchObject({ status: 'ok' });
     expect(check(report, 'sandbox.user').detail).toContain('uid 65534, gid 65534');
     expect(check(report, 'sandbox.read-only-root').detail).toContain('EROFS');
+  });
+
+  it("runs the probe from Loom's resources volume, mounted read-only as in every sandbox", () => {
+    // Without the volume /opt/loom/lib would not exist (ENOENT), and the probe could not have run.
+    expect(check(report, 'sandbox.read-only-resources').detail).toMatch(/^writing to \/opt\/loom\/lib fails with EROFS: /);
+  });
+
+  it('lists every check once, in the catalogue order, gVisor only where installed', () => {
+    expect(report.checks.map((c) => c.id)).toEqual(
+      ['engine', 'runtime', 'cgroup', ...PROBE_CHECKS.map((c) => c.id), 'image.python', 'image.node', 'engine.security'],
+    );
   });
 
   it('finds the default images and the engine security options', () => {
@@ -150,8 +98,8 @@ describe('runDoctor on the real engine', () => {
   it('warns with the fix, instead of crashing, when the probe image is missing', async () => {
     const image = 'loom-doctor-absent:never';
     const r = await runDoctor(docker, address, { probeImage: image });
-    const probed = r.checks.filter((c) => c.id.startsWith('limit.') || c.id.startsWith('sandbox.'));
-    expect(probed).toHaveLength(11);
+    const probed = r.checks.filter((c) => PROBE_CHECKS.some((p) => p.id === c.id));
+    expect(probed).toHaveLength(PROBE_CHECKS.length);
     for (const c of probed) {
       expect(c.status).toBe('warn');
       expect(c.fix).toContain(`docker pull ${image}`);

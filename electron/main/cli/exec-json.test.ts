@@ -6,7 +6,7 @@ import { responseJson } from './exec-json';
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 function response(overrides: Partial<ExecuteResponse> = {}): ExecuteResponse {
-  return create(ExecuteResponseSchema, {
+  const base = create(ExecuteResponseSchema, {
     exitCode: 7,
     stdout: utf8('héllo\n'),
     stderr: utf8('oops\n'),
@@ -30,8 +30,8 @@ function response(overrides: Partial<ExecuteResponse> = {}): ExecuteResponse {
       { traceId: 'a'.repeat(32), spanId: 'd'.repeat(16), parentSpanId: 'b'.repeat(16), name: 'load', attributes: {}, status: SpanStatus.OK, source: SpanSource.CONTAINER },
     ],
     usage: { wallMs: 30.5, cpuMs: 12, peakMemoryKb: 9_876n, via: 'runner' },
-    ...overrides,
   });
+  return Object.assign(base, overrides);
 }
 
 describe('loom exec --json', () => {

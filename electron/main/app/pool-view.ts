@@ -2,15 +2,14 @@
 // CLI, another window) manage, each with live CPU and memory and a summary of its config.
 import { create, toJson } from '@bufbuild/protobuf';
 import type { PoolContainer } from '../../../shared/api';
-import { ContainerInfoSchema, ContainerState, RuntimeType, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
+import { ContainerInfoSchema, ContainerState, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
+import { runtimeTypeOf } from '../../../shared/runtimes';
 import { listManaged, type ManagedContainer } from '../engine/containers';
 import type { Executor } from '../engine/executor';
 import { configSummary, inspectContainer, liveFigures } from './container-stats';
 
 /** Per container and call: a slow engine leaves the figures empty rather than the page waiting. */
 export const STATS_TIMEOUT_MS = 2_500;
-
-const RUNTIMES: Record<string, RuntimeType> = { python: RuntimeType.PYTHON, node: RuntimeType.NODE, custom: RuntimeType.CUSTOM };
 
 export async function poolContainers(executor: Executor, packagesOf: (poolKey: string) => readonly string[] | undefined): Promise<PoolContainer[]> {
   const docker = executor.scheduler.docker;
@@ -45,7 +44,7 @@ function infoOf(c: ManagedContainer): ContainerInfo {
     id: c.id,
     name: c.name,
     image: c.image,
-    runtimeType: RUNTIMES[c.runtime] ?? RuntimeType.UNSPECIFIED,
+    runtimeType: runtimeTypeOf(c.runtime),
     poolKey: c.poolKey,
     state: stateOf(c),
     createdAtMs: c.createdAtMs,

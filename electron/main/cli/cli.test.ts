@@ -204,11 +204,13 @@ describe.concurrent('loom exec', () => {
     expect(typeof out.durationMs).toBe('number');
     expect(out.timings).toBeTypeOf('object');
     // What the program used, as the runner measured it in the container.
-    const usage = out.usage as { wallMs: number; cpuMs: number; peakMemoryKb: number; via: string };
+    const usage = out.usage as { wallMs: number; cpuMs: number; peakMemoryKb: string; via: string };
     expect(usage.via).toBe('runner');
     expect(usage.wallMs).toBeGreaterThan(0);
     expect(usage.cpuMs).toBeGreaterThan(0);
-    expect(usage.peakMemoryKb).toBeGreaterThan(1000);
+    // An int64: a decimal string in proto3 JSON.
+    expect(usage.peakMemoryKb).toMatch(/^\d+$/);
+    expect(Number(usage.peakMemoryKb)).toBeGreaterThan(1000);
     // The program's stderr is in the object, not on ours; no progress either.
     expect(r.stderr).toBe('');
   });
@@ -432,7 +434,7 @@ if __name__ == "__main__":
 /** Our environment without the OpenTelemetry variables, so that only --otlp decides where traces go. */
 const envWithoutOtel = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OTEL_')));
 
-const SPAN_KEYS = ['attributes', 'endTimeUnixNano', 'name', 'parentSpanId', 'source', 'spanId', 'startTimeUnixNano', 'status', 'traceId'];
+const SPAN_KEYS = ['attributes', 'endTimeUnixNano', 'name', 'parentSpanId', 'source', 'spanId', 'startTimeUnixNano', 'status', 'statusMessage', 'traceId'];
 const DURATION = String.raw`\d+(?:\.\d)? (?:ns|µs|ms|s)`;
 
 interface JsonSpan {
@@ -444,7 +446,7 @@ interface JsonSpan {
   endTimeUnixNano: string;
   attributes: Record<string, unknown>;
   status: string;
-  statusMessage?: string;
+  statusMessage: string;
   source: string;
 }
 
@@ -508,7 +510,7 @@ describe.concurrent('loom exec tracing', () => {
     expect(partial.stderr).toMatch(new RegExp(`^no newline\\ntrace [0-9a-f]{32} \\(4 spans\\)\\ndocker\\.execute \\(host\\) ${DURATION}\\n├── docker\\.image`));
   });
 
-  it('--json carries traceId and the spans as plain JSON; --trace then prints nothing', async ({ expect }) => {
+  it('--json carries traceId and the spans in proto3 JSON; --trace then prints nothing', async ({ expect }) => {
     const [r, failed] = await Promise.all([
       loom(['exec', '--json', '--trace', '--', 'python3', '-c', EXAMPLE_1], { env: envWithoutOtel() }),
       loom(['exec', '--json', '--', 'python3', '-c', 'import sys; sys.exit(3)'], { env: envWithoutOtel() }),
@@ -522,9 +524,8 @@ describe.concurrent('loom exec tracing', () => {
     expect(out.droppedSpans).toBe(0);
     expect(out.spans).toHaveLength(7);
     for (const s of out.spans) {
-      const keys = Object.keys(s).filter((k) => k !== 'statusMessage').sort();
-      expect(keys).toEqual(SPAN_KEYS);
-      if ('statusMessage' in s) expect(s.statusMessage).toMatch(/./);
+      expect(Object.keys(s).sort()).toEqual(SPAN_KEYS);
+      expect(s.statusMessage).toBeTypeOf('string');
       expect(s.traceId).toBe(out.traceId);
       expect(s.spanId).toMatch(/^[0-9a-f]{16}$/);
       expect(s.parentSpanId).toMatch(/^(?:[0-9a-f]{16})?$/);
@@ -534,21 +535,22 @@ describe.concurrent('loom exec tracing', () => {
       expect(BigInt(s.endTimeUnixNano) >= BigInt(s.startTimeUnixNano)).toBe(true);
       expect(s.attributes).toBeTypeOf('object');
       expect(Array.isArray(s.attributes)).toBe(false);
-      expect(['ok', 'error', 'unset']).toContain(s.status);
-      expect(['host', 'container']).toContain(s.source);
+      // Enum names as proto3 JSON spells them, as the app stores them.
+      expect(['SPAN_STATUS_OK', 'SPAN_STATUS_ERROR', 'SPAN_STATUS_UNSPECIFIED']).toContain(s.status);
+      expect(['SPAN_SOURCE_HOST', 'SPAN_SOURCE_CONTAINER']).toContain(s.source);
     }
     const root = out.spans.find((s) => s.name === 'docker.execute');
-    expect(root).toMatchObject({ parentSpanId: '', source: 'host', status: 'ok' });
+    expect(root).toMatchObject({ parentSpanId: '', source: 'SPAN_SOURCE_HOST', status: 'SPAN_STATUS_OK', statusMessage: '' });
     expect(out.stdout).toContain(`Parent Span ID: ${root?.spanId}\n`);
-    const inside = out.spans.filter((s) => s.source === 'container');
+    const inside = out.spans.filter((s) => s.source === 'SPAN_SOURCE_CONTAINER');
     expect(inside.map((s) => s.name)).toEqual(['load_data', 'process_data', 'save_results']);
-    for (const s of inside) expect(s).toMatchObject({ parentSpanId: root?.spanId, status: 'ok', attributes: {} });
+    for (const s of inside) expect(s).toMatchObject({ parentSpanId: root?.spanId, status: 'SPAN_STATUS_OK', attributes: {} });
     expect(out.spans.find((s) => s.name === 'docker.run')?.attributes).toMatchObject({ 'loom.exit_code': 0, 'loom.timed_out': false });
 
     // A failing program: its root span is an error, with the message.
     expect(failed.code).toBe(3);
     const failedOut = JSON.parse(failed.stdout) as { spans: JsonSpan[] };
-    expect(failedOut.spans.find((s) => s.name === 'docker.execute')).toMatchObject({ status: 'error', statusMessage: 'exit code 3' });
+    expect(failedOut.spans.find((s) => s.name === 'docker.execute')).toMatchObject({ status: 'SPAN_STATUS_ERROR', statusMessage: 'exit code 3' });
   });
 
   it('--otlp sends the trace to a collector before exiting', async ({ expect }) => {

@@ -14,8 +14,9 @@ import {
 import { ValidationError } from './errors';
 import { checkLocalPackagePolicy, resolveLocalPackage, type LocalPackagePolicy } from './local-packages';
 import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../shared/request-rules';
+import { runtimeOf, type Runtime } from '../../../shared/runtimes';
 
-export type Runtime = 'python' | 'node' | 'custom';
+export type { Runtime };
 export type Network = 'none' | 'bridge';
 
 export interface MountSpec {
@@ -82,12 +83,6 @@ export function requestPolicyOf(options: { allowHostMounts?: boolean; localPacka
 export const RESERVED_CONTAINER_PATHS = ['/opt/loom'];
 export const WRITABLE_DIR = '/tmp';
 
-const RUNTIME_NAMES: Record<number, Runtime | undefined> = {
-  [RuntimeType.PYTHON]: 'python',
-  [RuntimeType.NODE]: 'node',
-  [RuntimeType.CUSTOM]: 'custom',
-};
-
 const MAX_ENV_VALUE_BYTES = 128 * 1024;
 
 export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): NormalizedRequest {
@@ -141,7 +136,7 @@ export function poolKeyOf(spec: ContainerSpec, extra = ''): string {
 function resolveRuntime(fromRequest: RuntimeType, fromConfig: RuntimeType): Runtime {
   const check = (value: RuntimeType, field: string): Runtime | undefined => {
     if (value === RuntimeType.UNSPECIFIED) return undefined;
-    const name = RUNTIME_NAMES[value];
+    const name = runtimeOf(value);
     if (!name) throw new ValidationError(field, `unknown runtime ${value} (expected PYTHON, NODE or CUSTOM)`);
     return name;
   };

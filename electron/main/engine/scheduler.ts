@@ -2,7 +2,8 @@
 // create, start, packages), hands them out, and cleans up after itself and after crashes.
 import type Docker from 'dockerode';
 import { randomUUID } from 'node:crypto';
-import { ContainerState, RuntimeType, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
+import { ContainerState, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
+import { RUNTIME_TYPES } from '../../../shared/runtimes';
 import { create } from '@bufbuild/protobuf';
 import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
 import { parseMainCommand, RunnerClient, runnerCommand } from './runner/client';
@@ -99,7 +100,6 @@ const REAP_INTERVAL_MS = 60_000;
 const RECENT_MS = 3_600_000;
 const TOP_UP_INTERVAL_MS = 15_000;
 
-const RUNTIME_TYPES: Record<string, RuntimeType> = { python: RuntimeType.PYTHON, node: RuntimeType.NODE, custom: RuntimeType.CUSTOM };
 const STATES: Record<PoolEntry['state'], ContainerState> = {
   creating: ContainerState.CREATING,
   idle: ContainerState.IDLE,
@@ -303,7 +303,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
           id: e.id,
           name: e.name,
           image: e.spec.image,
-          runtimeType: RUNTIME_TYPES[e.spec.runtime] ?? RuntimeType.UNSPECIFIED,
+          runtimeType: RUNTIME_TYPES[e.spec.runtime],
           poolKey: e.key,
           state: STATES[e.state],
           createdAtMs: e.createdAt,

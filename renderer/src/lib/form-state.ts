@@ -2,8 +2,9 @@
 // like "abc" can be shown and explained instead of silently becoming NaN. An empty field means
 // "the engine's default" (proto3 zero), which the form shows as a placeholder.
 import type { MountJson } from '../../../shared/gen/loom/v1/docker_pb';
+import type { Runtime } from '../../../shared/runtimes';
 
-export type Runtime = 'python' | 'node' | 'custom';
+export type { Runtime };
 export type NetworkChoice = 'none' | 'bridge';
 
 export interface EnvRow {

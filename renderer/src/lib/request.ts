@@ -8,8 +8,8 @@ import type {
   DockerBackendConfigJson,
   ExecuteRequestJson,
   ResourceLimitsJson,
-  RuntimeTypeJson,
 } from '../../../shared/gen/loom/v1/docker_pb';
+import { RUNTIME_JSON, runtimeFromJson } from '../../../shared/runtimes';
 import { base64ToText, textToBase64 } from './base64';
 import { DEFAULT_COMMANDS, emptyForm, type EnvRow, type FormState, type Runtime } from './form-state';
 import { shellQuote, splitShellWords } from './shell-words';
@@ -22,24 +22,7 @@ export interface Draft {
   form: FormState;
 }
 
-export const RUNTIME_JSON: Record<Runtime, RuntimeTypeJson> = {
-  python: 'RUNTIME_TYPE_PYTHON',
-  node: 'RUNTIME_TYPE_NODE',
-  custom: 'RUNTIME_TYPE_CUSTOM',
-};
-
-export function runtimeFromJson(value: RuntimeTypeJson | undefined): Runtime | undefined {
-  switch (value) {
-    case 'RUNTIME_TYPE_PYTHON':
-      return 'python';
-    case 'RUNTIME_TYPE_NODE':
-      return 'node';
-    case 'RUNTIME_TYPE_CUSTOM':
-      return 'custom';
-    default:
-      return undefined;
-  }
-}
+export { RUNTIME_JSON, runtimeFromJson };
 
 /** Flags after which the last word is the program text (python -c CODE, node -e CODE). */
 const CODE_FLAGS = new Set(['-c', '-e', '--eval', '-p', '--print']);

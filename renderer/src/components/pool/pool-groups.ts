@@ -2,6 +2,7 @@
 // containers in them are ordered oldest first, so the page refreshing every 2 s does not
 // reshuffle rows as containers come and go.
 import type { PoolContainer } from '../../../../shared/api';
+import { runtimeFromJson } from '../../../../shared/runtimes';
 
 export interface PoolGroup {
   key: string;
@@ -33,7 +34,7 @@ export function groupContainers(containers: readonly PoolContainer[]): PoolGroup
         key,
         config: c.config,
         configName: c.info.configName ?? '',
-        runtime: (c.info.runtimeType ?? '').replace('RUNTIME_TYPE_', '').toLowerCase(),
+        runtime: runtimeFromJson(c.info.runtimeType) ?? '',
         containers: [],
         counts: { idle: 0, busy: 0, creating: 0, stopped: 0 },
       };

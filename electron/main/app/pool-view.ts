@@ -12,10 +12,10 @@ import { configSummary, inspectContainer, liveFigures } from './container-stats'
 export const STATS_TIMEOUT_MS = 2_500;
 
 export async function poolContainers(executor: Executor, packagesOf: (poolKey: string) => readonly string[] | undefined): Promise<PoolContainer[]> {
-  const docker = executor.scheduler.docker;
+  const docker = executor.docker;
   const own = executor.containers();
   const ownIds = new Set(own.map((c) => c.id));
-  const mine = executor.scheduler.owner.instance;
+  const mine = executor.owner.instance;
   // Containers of this process outside the pool are kept ones (auto_cleanup off) or on their
   // way out; either way the engine's view is the truth for them.
   const others = (await listManaged(docker)).filter((c) => !ownIds.has(c.id));

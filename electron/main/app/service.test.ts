@@ -260,8 +260,12 @@ describe('LoomService', () => {
     expect(mine?.config).toContain('0.5 CPUs');
     expect(mine?.config).toContain('network none');
 
+    // A few characters of an id named an arbitrary container before: now refused, nothing removed.
+    await expect(service.removeContainer(containerId.slice(0, 4))).rejects.toMatchObject({ name: 'ValidationError', field: 'id', message: expect.stringContaining('at least 12 characters') });
+    expect((await service.listContainers()).map((c) => c.info.id)).toContain(containerId);
+
     const changes = events.filter((e) => e.type === 'pool.changed').length;
-    await service.removeContainer(containerId);
+    await service.removeContainer(containerId.slice(0, 12));
     expect((await service.listContainers()).map((c) => c.info.id)).not.toContain(containerId);
     expect(events.filter((e) => e.type === 'pool.changed').length).toBeGreaterThan(changes);
     await expect(service.removeContainer('0123456789ab-not-a-container')).rejects.toMatchObject({ name: 'ValidationError', field: 'id' });

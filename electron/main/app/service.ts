@@ -19,12 +19,11 @@ import {
   ExecuteRequestSchema,
   ExecuteResponseSchema,
   Phase,
-  type ContainerInfo,
   type ExecuteEvent,
   type ExecuteRequest,
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
-import { pruneManaged, pruneVolumes, removeContainer as removeFromEngine, resolveManaged } from '../engine/containers';
+import { pruneManaged, pruneVolumes, resolveRef } from '../engine/containers';
 import { connectDocker, pingEngine, resolveDockerHost } from '../engine/docker-client';
 import { AbortedError, ClosedError, ValidationError } from '../engine/errors';
 import type { Executor, ExecutorOptions } from '../engine/executor';
@@ -65,8 +64,6 @@ export interface LoomService extends LoomApi {
 const STATUS_TIMEOUT_MS = 3_000;
 /** prewarm's count; the pool itself stops at maxContainersPerKey. */
 const MAX_PREWARM = 64;
-/** How long removeContainer waits for the engine to finish a removal already under way. */
-const REMOVAL_WAIT_MS = 15_000;
 
 interface ActiveRun {
   summary: RunSummary;
@@ -114,8 +111,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
   /** Remembers a request's config under its pool key, for rotation and the pool's summaries. */
   const remember = (executor: Executor, request: ExecuteRequest): void => {
     const withCommand = request.command.length ? request : create(ExecuteRequestSchema, { ...request, command: ['true'] });
-    const { container, lifecycle } = normalizeRequest(withCommand, policy);
-    known.remember(executor.scheduler.poolKey(container, lifecycle), { request, packages: container.packages });
+    known.remember(executor.poolKey(request), { request, packages: normalizeRequest(withCommand, policy).container.packages });
   };
 
   const finishRun = (summary: RunSummary, outcome: RunOutcome): void => {
@@ -164,16 +160,6 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
       containerCreated: response.containerCreated,
       response: toJson(ExecuteResponseSchema, response),
     });
-  };
-
-  const findOwn = (executor: Executor, id: string): ContainerInfo | undefined => {
-    if (!id) throw new ValidationError('id', 'must not be empty');
-    return executor.containers().find((c) => c.id === id || c.id.startsWith(id) || c.name === id);
-  };
-
-  const removeOwn = async (executor: Executor, id: string): Promise<void> => {
-    await executor.scheduler.removeContainer(id);
-    await removeAndWait(executor.scheduler.docker, id);
   };
 
   const service: LoomService = {
@@ -243,28 +229,20 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     },
 
     async removeContainer(id) {
-      const executor = await open();
-      const own = findOwn(executor, id);
-      if (own) {
-        await removeOwn(executor, own.id);
-      } else {
-        // Only Loom's own containers: the UI must never become a way to remove anything else.
-        const { found } = await resolveManaged(executor.scheduler.docker, [id]);
-        const target = found[0];
-        if (!target) throw new ValidationError('id', `no container managed by Loom matches '${id}'`);
-        await removeAndWait(executor.scheduler.docker, target.id);
-      }
+      // Only Loom's own containers (the executor refuses others): the UI must never become a
+      // way to remove anything else.
+      await (await open()).removeContainer(id);
       emit({ type: 'pool.changed' });
     },
 
     async rotateContainer(id) {
       const executor = await open();
-      const own = findOwn(executor, id);
+      const own = resolveRef(id, executor.containers()).found;
       const config = own && known.get(own.poolKey);
       // Another process's container, or a config this service never saw: removal is all it can do.
       if (!own || !config) return service.removeContainer(id);
       const size = executor.containers().filter((c) => c.poolKey === own.poolKey).length;
-      await removeOwn(executor, own.id);
+      await executor.removeContainer(own.id);
       try {
         // prewarm fills the pool key up to `size`: one new container in place of the old one.
         await executor.prewarm(config.request, size);
@@ -274,7 +252,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     },
 
     async pruneContainers() {
-      const docker = (await open()).scheduler.docker;
+      const { docker } = await open();
       const removed = await pruneManaged(docker);
       await pruneVolumes(docker).catch(onError);
       emit({ type: 'pool.changed' });
@@ -317,7 +295,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
   /** The client for status pings: the executor's once it exists, else one of our own. */
   function engineClient(): { docker: Docker; address: string } {
     const executor = executors.current;
-    if (executor) return { docker: executor.scheduler.docker, address: executor.scheduler.engine.address };
+    if (executor) return { docker: executor.docker, address: executor.engine.address };
     if (executorOptions.docker) return { docker: executorOptions.docker, address: executorOptions.dockerHost ?? 'the configured client' };
     statusClient ??= connectDocker(executorOptions.dockerHost);
     return statusClient;
@@ -339,19 +317,3 @@ function eventJson(event: ExecuteEvent): LoomEventJson {
 }
 
 type LoomEventJson = Extract<LoomEvent, { type: 'run.event' }>['event'];
-
-/** Force-removes a container and waits until the engine no longer lists it. */
-async function removeAndWait(docker: Docker, id: string): Promise<void> {
-  await removeFromEngine(docker, id);
-  // A removal already under way (the pool's own) answers 409 at once: wait for it to finish.
-  const deadline = Date.now() + REMOVAL_WAIT_MS;
-  while (Date.now() < deadline) {
-    try {
-      await docker.getContainer(id).inspect();
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return;
-      throw err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

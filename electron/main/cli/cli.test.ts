@@ -820,6 +820,10 @@ describe('loom containers', () => {
     const a = await makeManaged('rm-a', process.pid);
     const b = await makeManaged('rm-b', process.pid);
     const unknown = `nosuch-${run}`;
+    const short = await loom(['containers', 'rm', a.id.slice(0, 4)]);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain(`no container managed by Loom has the id or name '${a.id.slice(0, 4)}' (an id prefix needs at least 12 characters)`);
+    expect(await exists(a.id)).toBe(true);
     const r = await loom(['containers', 'rm', a.id.slice(0, 12), unknown, b.name]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`'${unknown}'`);

@@ -1,7 +1,7 @@
 // `loom containers ls|rm|prune`: the managed containers of every Loom process, seen through the
 // engine's labels. Only a docker client is needed (no executor, no pool, no orphan reaping).
 import { hostname } from 'node:os';
-import { listManaged, pruneManaged, pruneVolumes, removeContainer, resolveManaged, type ManagedContainer } from '../engine/containers';
+import { listManaged, MIN_ID_PREFIX, pruneManaged, pruneVolumes, removeAndWait, resolveManaged, type ManagedContainer } from '../engine/containers';
 import { UsageError, flag } from './args';
 import { CONTAINERS_HELP, HELP_OPTION, HOST_OPTION } from './help';
 import { age, note, table, writeJson, type Io } from './format';
@@ -35,27 +35,28 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     help: {
       usage: ['loom containers rm [--host ADDRESS] ID...'],
       summary:
-        'Removes managed containers (forcibly: a running program is killed), named by id, unique id prefix or\n' +
-        'container name. Containers Loom does not manage are refused. Exit status 1 if any ID matched nothing.',
+        'Removes managed containers (forcibly: a running program is killed), named by id, container name or a\n' +
+        `prefix of one id (at least ${MIN_ID_PREFIX} characters). Containers Loom does not manage are refused. Exit\n` +
+        'status 1 if any ID matched no container or several, or a removal did not finish.',
       options: [HOST_OPTION, HELP_OPTION],
     },
     async run(docker, _values, positionals, io) {
       if (positionals.length === 0) throw new UsageError('missing ID: name at least one container (id, id prefix or name)');
-      const { found, missing } = await resolveManaged(docker, positionals);
+      const { found, problems } = await resolveManaged(docker, positionals);
       const failures: string[] = [];
       await Promise.all(
         found.map(async (c) => {
           try {
-            await removeContainer(docker, c.id);
+            await removeAndWait(docker, c.id);
             io.stdout.write(`${c.id.slice(0, 12)}\n`);
           } catch (err) {
             failures.push(`${c.id.slice(0, 12)}: ${err instanceof Error ? err.message : String(err)}`);
           }
         }),
       );
-      if (missing.length) note(io, `no managed container matches ${missing.map((m) => `'${m}'`).join(', ')} (unknown, not managed by Loom, or an ambiguous prefix)`);
+      for (const problem of problems) note(io, problem);
       for (const f of failures) note(io, `could not remove ${f}`);
-      return missing.length || failures.length ? 1 : 0;
+      return problems.length || failures.length ? 1 : 0;
     },
   },
   prune: {

@@ -2,6 +2,8 @@
 // the clean-up of what a crashed process left behind.
 import type Docker from 'dockerode';
 import { hostname } from 'node:os';
+import { within } from './deadline';
+import { LoomError } from './errors';
 import { LABEL, MANAGED_FILTER, processAlive } from './labels';
 import { parseOwned, parseParked } from './parking';
 
@@ -82,17 +84,80 @@ export async function pruneManaged(docker: Docker, opts: { all?: boolean } = {})
   return stale.map((c) => c.id);
 }
 
-/** Resolves ids or names (or unique id prefixes) to managed containers; refuses others. */
-export async function resolveManaged(docker: Docker, refs: string[]): Promise<{ found: ManagedContainer[]; missing: string[] }> {
+/** The shortest id prefix that may name a container: as many characters as `docker ps` shows. */
+export const MIN_ID_PREFIX = 12;
+
+/** What a reference to a container names: the one container, or why it names none. */
+export type Resolution<T> = { found: T; problem?: undefined } | { found?: undefined; problem: string };
+
+/**
+ * The one way Loom reads a container reference (the CLI, the app, the pool): an exact id or
+ * name, else a prefix of at least MIN_ID_PREFIX characters of exactly one container's id. A
+ * shorter prefix would pick an arbitrary container among a few; an ambiguous one, any of them.
+ */
+export function resolveRef<T extends { id: string; name: string }>(ref: string, candidates: readonly T[], what = 'container'): Resolution<T> {
+  if (!ref) return { problem: 'must not be empty: give a container id, id prefix or name' };
+  const exact = candidates.find((c) => c.id === ref) ?? candidates.find((c) => c.name === ref);
+  if (exact) return { found: exact };
+  if (ref.length < MIN_ID_PREFIX) {
+    return { problem: `no ${what} has the id or name '${ref}' (an id prefix needs at least ${MIN_ID_PREFIX} characters)` };
+  }
+  const matches = candidates.filter((c) => c.id.startsWith(ref));
+  const [only] = matches;
+  if (matches.length === 1 && only) return { found: only };
+  if (matches.length === 0) return { problem: `no ${what} has the id or name '${ref}', or an id that starts with it` };
+  const ids = matches.map((c) => c.id.slice(0, ref.length + 4)).join(', ');
+  return { problem: `'${ref}' starts the ids of ${matches.length} ${what}s (${ids}): give more of the id` };
+}
+
+/** Resolves each reference among the managed containers (resolveRef); others are refused. */
+export async function resolveManaged(docker: Docker, refs: string[]): Promise<{ found: ManagedContainer[]; problems: string[] }> {
   const all = await listManaged(docker);
   const found: ManagedContainer[] = [];
-  const missing: string[] = [];
+  const problems: string[] = [];
   for (const ref of refs) {
-    const matches = all.filter((c) => c.name === ref || c.id.startsWith(ref));
-    if (matches.length === 1 && matches[0]) found.push(matches[0]);
-    else missing.push(ref);
+    const r = resolveRef(ref, all, 'container managed by Loom');
+    if (r.found) found.push(r.found);
+    else problems.push(r.problem);
   }
-  return { found, missing };
+  return { found, problems };
+}
+
+/** How long a removal may take the engine before Loom gives up waiting and says so. */
+export const REMOVAL_WAIT_MS = 15_000;
+
+/** The engine did not finish removing a container in time (it may still, later). */
+export class RemovalTimeoutError extends LoomError {
+  override name = 'RemovalTimeoutError';
+  constructor(
+    readonly id: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`the engine did not finish removing container ${id.slice(0, 12)} within ${timeoutMs / 1000} s; it may still go, or need \`docker rm -f ${id.slice(0, 12)}\``);
+  }
+}
+
+/**
+ * Force-removes a container and waits until the engine no longer has it, RemovalTimeoutError
+ * past `timeoutMs` (the engine can sit on a removal: a container paused mid-exec, a wedged
+ * daemon). A removal already under way (409: the pool's own) is waited for the same way.
+ */
+export async function removeAndWait(docker: Docker, id: string, timeoutMs = REMOVAL_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const gone = async (): Promise<boolean> => {
+    await removeContainer(docker, id);
+    while (Date.now() < deadline) {
+      try {
+        await docker.getContainer(id).inspect();
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return true;
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return false;
+  };
+  if ((await within(gone(), timeoutMs)) !== true) throw new RemovalTimeoutError(id, timeoutMs);
 }
 
 /**

@@ -211,7 +211,7 @@ describe('executor', () => {
   });
 
   it('refuses bad requests with the field named, before touching the engine', async () => {
-    const before = (await containersOf(executor.scheduler.owner.instance)).length;
+    const before = (await containersOf(executor.owner.instance)).length;
     const cases: [Parameters<Executor['execute']>[0], string][] = [
       [{ command: [] }, 'command'],
       [{ runtimeType: 42 as RuntimeType, command: ['x'] }, 'runtime_type'],
@@ -225,7 +225,7 @@ describe('executor', () => {
       expect((err as ValidationError).field).toBe(field);
       expect((err as Error).message).toContain(field);
     }
-    expect((await containersOf(executor.scheduler.owner.instance)).length).toBe(before);
+    expect((await containersOf(executor.owner.instance)).length).toBe(before);
   });
 
   it('turns a CPU request the engine cannot give into an error naming cpu_cores', async () => {

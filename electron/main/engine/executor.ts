@@ -14,11 +14,15 @@ import {
   type ExecuteRequest,
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
+import type Docker from 'dockerode';
 import { SANDBOX_USER, withLoomModuleDirs } from './container';
+import { listManaged, removeAndWait, resolveRef } from './containers';
 import { NO_ANSWER, within } from './deadline';
+import type { EngineInfo } from './docker-client';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
 import { eventStream, type ExecuteEventStream, type StreamOptions } from './event-stream';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './exec';
+import type { Owner } from './labels';
 import { runProgram, type ProgramResult } from './program';
 import { RunnerDiedError } from './runner/client';
 import type { Acquired, PoolEntry } from './pool';
@@ -42,7 +46,12 @@ export interface ExecuteOptions {
 }
 
 export interface Executor {
-  readonly scheduler: Scheduler;
+  /** The engine client this executor's containers live on (listing, live figures, pruning). */
+  readonly docker: Docker;
+  /** The engine's address and version. */
+  readonly engine: EngineInfo;
+  /** This Loom process as its containers' owner labels name it. */
+  readonly owner: Owner;
   execute(request: ExecuteRequestInput, options?: ExecuteOptions): Promise<ExecuteResponse>;
   /**
    * The same run as a stream of events; the last one is `done` with the response. Leaving the
@@ -52,6 +61,14 @@ export interface Executor {
   /** Starts `count` containers for a request's config ahead of time. */
   prewarm(request: ExecuteRequestInput, count?: number): Promise<void>;
   containers(): ContainerInfo[];
+  /** The pool key a request's containers are kept under (ContainerInfo.poolKey). */
+  poolKey(request: ExecuteRequestInput): string;
+  /**
+   * Removes a container Loom manages, this executor's or another Loom process's, named as
+   * resolveRef reads names (ValidationError('id') otherwise), and waits until the engine no
+   * longer has it (RemovalTimeoutError past REMOVAL_WAIT_MS).
+   */
+  removeContainer(ref: string): Promise<void>;
   /** Removes every container this executor's scheduler created (when it owns the scheduler). */
   close(): Promise<void>;
 }
@@ -70,7 +87,15 @@ export interface ExecutorOptions extends SchedulerOptions {
   maxSpansPerExecution?: number;
 }
 
-export async function createExecutor(options: ExecutorOptions = {}): Promise<Executor> {
+/**
+ * What createExecutor makes: an Executor that also hands out its scheduler, for another
+ * executor to share (ExecutorOptions.scheduler). Code that only runs requests takes an Executor.
+ */
+export interface SchedulingExecutor extends Executor {
+  readonly scheduler: Scheduler;
+}
+
+export async function createExecutor(options: ExecutorOptions = {}): Promise<SchedulingExecutor> {
   const ownsScheduler = !options.scheduler;
   const scheduler = options.scheduler ?? (await createScheduler(options));
   const running = new Set<Promise<unknown>>();
@@ -90,8 +115,13 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
     }
   };
 
+  const toRequest = (input: ExecuteRequestInput): ExecuteRequest => (isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input));
+
   return {
     scheduler,
+    docker: scheduler.docker,
+    engine: scheduler.engine,
+    owner: scheduler.owner,
     execute,
     stream: (input, opts = {}) => eventStream((onEvent, signal) => execute(input, { onEvent, signal }), opts),
     async prewarm(input, count = 1) {
@@ -100,6 +130,20 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
       await scheduler.prewarm(container, lifecycle, count);
     },
     containers: () => scheduler.containers(),
+    poolKey(input) {
+      const { container, lifecycle } = normalizeRequest(withPlaceholderCommand(toRequest(input)), scheduler.policy);
+      return scheduler.poolKey(container, lifecycle);
+    },
+    async removeContainer(ref) {
+      const own = scheduler.containers();
+      const ownIds = new Set(own.map((c) => c.id));
+      // Only Loom's containers: a reference never reaches anything else on the engine.
+      const candidates = [...own, ...(await listManaged(scheduler.docker)).filter((c) => !ownIds.has(c.id))];
+      const { found, problem } = resolveRef(ref, candidates, 'container managed by Loom');
+      if (!found) throw new ValidationError('id', problem);
+      await scheduler.removeContainer(found.id);
+      await removeAndWait(scheduler.docker, found.id);
+    },
     async close() {
       if (ownsScheduler) await scheduler.close();
       await Promise.allSettled([...running]);

@@ -6,13 +6,13 @@ import type Docker from 'dockerode';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { pack } from 'tar-stream';
 import { cpuQuota, NODE_PACKAGES_DIR, PACKAGES_DIR, PYTHON_PACKAGES_DIR, SANDBOX_USER } from './container';
 import { removeContainer } from './containers';
 import { FileDigests } from './file-digest';
 import { LABEL, type Owner } from './labels';
 import { installPackages, type InstallPlan, type PackageSources } from './packages';
 import type { ContainerSpec } from './request';
-import { tarOf } from './tar';
 import { WRITABLE_DIR } from './request';
 
 export const PACKAGE_IMAGE_REPO = 'loom-packages';
@@ -93,9 +93,10 @@ export class PackageCache {
     try {
       await builder.start();
       // The install runs as nobody, so its target must belong to nobody (the root does not).
-      const owned = { uid: 65534, gid: 65534 };
-      const dirs = [PACKAGES_DIR, PYTHON_PACKAGES_DIR, NODE_PACKAGES_DIR].map((d) => ({ path: d.slice(1), ...owned }));
-      await builder.putArchive(tarOf(dirs), { path: '/' });
+      const dirs = pack();
+      for (const dir of [PACKAGES_DIR, PYTHON_PACKAGES_DIR, NODE_PACKAGES_DIR]) dirs.entry({ name: dir.slice(1), type: 'directory', mode: 0o755, uid: 65534, gid: 65534 });
+      dirs.finalize();
+      await builder.putArchive(dirs, { path: '/' });
       await installPackages(builder, spec, plan, onLog);
       await builder.commit({
         repo,

@@ -34,7 +34,7 @@ describe('parking', () => {
     const b = await second.execute(request('parking-reuse'));
     expect(b.containerCreated).toBe(false);
     expect(b.containerId).toBe(a.containerId);
-    expect((await stateOf(b.containerId))!.ownerInstance).toBe(second.scheduler.owner.instance);
+    expect((await stateOf(b.containerId))!.ownerInstance).toBe(second.owner.instance);
     // A different config never takes it.
     const other = await second.execute(request('parking-other'));
     expect(other.containerCreated).toBe(true);

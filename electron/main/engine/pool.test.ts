@@ -2,7 +2,7 @@
 // what is under test here (the executor tests use real containers), the queueing rules are.
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { AbortedError, ClosedError } from './errors';
+import { AbortedError, ClosedError, ValidationError } from './errors';
 import { Pool } from './pool';
 import type { ContainerSpec, LifecycleSpec } from './request';
 import type { RunnerClient } from './runner/client';
@@ -16,6 +16,8 @@ interface StandIns {
   /** How removals go (default: at once). */
   remove?: (id: string) => Promise<void>;
   closeTimeoutMs?: number;
+  /** The id of the n-th container (default c1, c2, ...). */
+  idOf?: (n: number) => string;
 }
 
 function makePool(maxPerKey = 2, standIns: StandIns = {}) {
@@ -25,7 +27,8 @@ function makePool(maxPerKey = 2, standIns: StandIns = {}) {
   const pool = new Pool({
     maxPerKey,
     create: async () => {
-      const id = `c${++n}`;
+      n++;
+      const id = standIns.idOf?.(n) ?? `c${n}`;
       return { id, name: id, container: { id } as Docker.Container, runner: Promise.resolve(standIns.runner?.() ?? null) };
     },
     remove: async (c) => {
@@ -120,6 +123,24 @@ describe('Pool', () => {
     expect(b.created).toBe(true);
     expect(b.entry.id).toBe('c2');
     expect(removed).toEqual(['c1']);
+  });
+
+  it('removes a container named by its id, its name or a unique id prefix of 12 characters, and nothing else', async () => {
+    const { pool, removed } = makePool(3, { idOf: (n) => `${'ab'.repeat(8)}${n}${'0'.repeat(47)}` });
+    const [a, b, c] = [await pool.acquire('k', spec, lifecycle), await pool.acquire('k', spec, lifecycle), await pool.acquire('k', spec, lifecycle)];
+    // A short prefix, or one all three ids start with, named an arbitrary container before.
+    expect(() => pool.remove('a')).toThrow(ValidationError);
+    expect(() => pool.remove('abababababababab')).toThrow(/starts the ids of 3 containers/);
+    expect(() => pool.remove('')).toThrow(/must not be empty/);
+    expect(pool.remove('0123456789abcdef')).toBe(false);
+    expect(removed).toEqual([]);
+
+    expect(pool.remove(b.entry.id.slice(0, 17))).toBe(true);
+    expect(pool.remove(c.entry.name)).toBe(true);
+    expect(pool.remove(a.entry.id)).toBe(true);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(removed).toEqual([b.entry.id, c.entry.id, a.entry.id]);
+    expect(pool.entries()).toEqual([]);
   });
 
   it('close() stops waiting for a removal the engine never answers, and says so', async () => {

@@ -1,7 +1,8 @@
 // The warm pool: containers grouped by pool key, one execution per container at a time, a
 // bounded number per key with a FIFO wait queue, rotation by use count and age, health checks.
 import type Docker from 'dockerode';
-import { ClosedError, AbortedError, LoomError } from './errors';
+import { resolveRef } from './containers';
+import { ClosedError, AbortedError, LoomError, ValidationError } from './errors';
 import type { ContainerAgent } from './agent';
 import type { PullProgress } from './images';
 import type { RunnerClient } from './runner/client';
@@ -181,11 +182,20 @@ export class Pool {
     return [...this.groups.values()].flatMap((g) => [...g.entries]);
   }
 
-  /** Removes one container by id, whatever its state (a busy one's run then fails or ends). */
-  remove(id: string): boolean {
-    const entry = this.entries().find((e) => e.id === id || e.id.startsWith(id) || e.name === id);
-    if (!entry) return false;
-    this.retire(entry, false);
+  /**
+   * Removes one container, whatever its state (a busy one's run then fails or ends), named as
+   * resolveRef reads names. False when it names none of this pool's containers;
+   * ValidationError('id') when it is too short or could name several.
+   */
+  remove(ref: string): boolean {
+    const entries = this.entries();
+    const { found, problem } = resolveRef(ref, entries);
+    if (!found) {
+      // Too short or ambiguous among the pool's own: refused. Unknown: not the pool's.
+      if (!ref || entries.some((e) => e.id.startsWith(ref))) throw new ValidationError('id', problem);
+      return false;
+    }
+    this.retire(found, false);
     return true;
   }
 

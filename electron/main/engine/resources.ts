@@ -2,13 +2,15 @@
 // read-only volume named after a hash of their content. A volume rather than a bind mount:
 // it works with remote engines (tcp, ssh) and Podman, and the sandbox cannot change it.
 import type Docker from 'dockerode';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LABEL } from './labels';
-import { LoomError } from './errors';
-import { tarOf } from './tar';
+import { pack } from 'tar-stream';
+import { removeContainer } from './containers';
+import { describeCause, LoomError } from './errors';
+import { LABEL, processAlive } from './labels';
 
 /** Where the volume appears in each sandbox. */
 export const RESOURCES_DIR = '/opt/loom/lib';
@@ -71,24 +73,57 @@ export function shippedFiles(root = defaultResourcesRoot()): ShippedFile[] {
 }
 
 /**
- * The volume of the current resources. `ensure` is cheap once the volume exists (one inspect),
- * and is asked before every container is created: `loom containers prune` may have removed an
- * unused volume meanwhile, and the engine would silently create an empty one in its place.
+ * Written into the volume after every other file: a volume without it is not ready (its fill is
+ * under way, or died half-way) and is never mounted as it is.
+ */
+export const COMPLETE_MARKER = '.loom-complete';
+/**
+ * What makes a volume ready (the marker, written last) is part of its name: a volume that an
+ * older Loom filled without one is never mistaken for a ready one.
+ */
+const VOLUME_LAYOUT = 'marked-v1';
+/** A label with a value of each volume's own: a volume removed and made again is told apart. */
+const GENERATION_LABEL = 'dev.loom.resources-generation';
+/**
+ * How long a fill lock may stand before another process takes it over (its holder hung or is
+ * gone: a fill takes well under a second). Counted on this host's clock, from when it first saw
+ * the lock, not from the engine's creation time: a remote engine's clock may differ.
+ */
+const FILL_STALE_MS = 60_000;
+const LOCK_POLL_MS = 100;
+
+/**
+ * The volume of the current resources. `ensure` is cheap once this process has seen the volume
+ * complete (one inspect), and is asked before every container is created: `loom containers
+ * prune` may have removed an unused volume meanwhile, and the engine would silently create an
+ * empty one in its place.
+ *
+ * Several Loom processes may find the volume missing at once. Filling it, and checking that a
+ * volume this process has not seen yet is complete, happen under a lock that the engine keeps:
+ * a never-started container with a name of its own (`<volume>-fill`), which mounts the volume.
+ * The engine lets one process create it; the others wait until it is gone, then look again.
+ * While it stands, nobody can remove the volume. A fill that fails removes the volume.
  */
 export class ResourcesVolume {
   readonly name: string;
   private readonly files: ShippedFile[];
+  /** The volume (by creation time and generation) this process saw complete. */
+  private verified?: string;
+  private inflight?: Promise<string>;
 
   constructor(root = defaultResourcesRoot()) {
     this.files = shippedFiles(root);
-    const hash = createHash('sha256');
+    const hash = createHash('sha256').update(`${VOLUME_LAYOUT}\0`);
     for (const f of this.files) hash.update(f.path).update('\0').update(f.body).update(`\0${f.mode}\0`);
     this.name = `loom-resources-${hash.digest('hex').slice(0, 16)}`;
   }
 
-  private inflight?: Promise<string>;
+  /** The name of the fill lock's container. */
+  get lockName(): string {
+    return `${this.name}-fill`;
+  }
 
-  /** Creates and fills the volume if it is missing, using `image` for a never-started filler. */
+  /** Makes sure the volume is complete (filling it if needed, using `image` for a never-started filler). */
   ensure(docker: Docker, image: string): Promise<string> {
     // Concurrent cold starts share one check (and one fill).
     this.inflight ??= this.check(docker, image).finally(() => (this.inflight = undefined));
@@ -96,26 +131,114 @@ export class ResourcesVolume {
   }
 
   private async check(docker: Docker, image: string): Promise<string> {
+    for (;;) {
+      const seen = await inspectVolume(docker, this.name);
+      if (seen && this.verified !== undefined && identity(seen) === this.verified) return this.name;
+      const lock = await this.lock(docker, image);
+      if (!lock) continue; // Another process held it: look again now that it is gone.
+      try {
+        // The lock mounts the volume: it cannot be removed (and made again) from here on.
+        const held = await inspectVolume(docker, this.name);
+        if (!(await hasMarker(lock))) await this.fill(docker, lock);
+        this.verified = held ? identity(held) : undefined;
+        return this.name;
+      } finally {
+        await removeContainer(docker, lock.id);
+      }
+    }
+  }
+
+  /** The lock's container, or null after waiting for another process's lock to go. */
+  private async lock(docker: Docker, image: string): Promise<Docker.Container | null> {
+    // Made before the lock mounts it: the engine would make a missing volume without labels.
+    await docker.createVolume({ Name: this.name, Labels: { [LABEL.managed]: 'true', [GENERATION_LABEL]: randomUUID() } });
     try {
-      await docker.getVolume(this.name).inspect();
-      return this.name;
+      // A container that is created but never started is enough to copy files into a volume.
+      return await docker.createContainer({
+        name: this.lockName,
+        Image: image,
+        Entrypoint: ['true'],
+        // A lock of a process that died is an orphan: its waiters, and the reaper, remove it.
+        Labels: { [LABEL.managed]: 'true', [LABEL.ownerPid]: String(process.pid), [LABEL.ownerHost]: hostname() },
+        NetworkDisabled: true,
+        HostConfig: { Mounts: [{ Type: 'volume', Source: this.name, Target: RESOURCES_DIR }], NetworkMode: 'none' },
+      });
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      if (statusOf(err) !== 409) throw err;
     }
-    await docker.createVolume({ Name: this.name, Labels: { [LABEL.managed]: 'true' } });
-    // A container that is created but never started is enough to copy files into a volume.
-    const filler = await docker.createContainer({
-      Image: image,
-      Entrypoint: ['true'],
-      Labels: { [LABEL.managed]: 'true' },
-      NetworkDisabled: true,
-      HostConfig: { Mounts: [{ Type: 'volume', Source: this.name, Target: RESOURCES_DIR }], NetworkMode: 'none' },
-    });
+    await this.waitForLock(docker);
+    return null;
+  }
+
+  private async waitForLock(docker: Docker): Promise<void> {
+    const firstSeen = new Map<string, number>();
+    for (;;) {
+      let lock: Docker.ContainerInspectInfo;
+      try {
+        lock = await docker.getContainer(this.lockName).inspect();
+      } catch (err) {
+        if (statusOf(err) === 404) return;
+        throw err;
+      }
+      const since = firstSeen.get(lock.Id) ?? Date.now();
+      firstSeen.set(lock.Id, since);
+      const labels = lock.Config.Labels ?? {};
+      const host = labels[LABEL.ownerHost] ?? '';
+      const holderGone = host === hostname() && !processAlive(Number(labels[LABEL.ownerPid]), host);
+      if (holderGone || Date.now() - since > FILL_STALE_MS) {
+        await removeContainer(docker, lock.Id);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+
+  /** Copies the files, then the marker; on failure the volume goes (unless in use: then it stays unmarked). */
+  private async fill(docker: Docker, lock: Docker.Container): Promise<void> {
     try {
-      await filler.putArchive(tarOf(this.files), { path: RESOURCES_DIR });
-    } finally {
-      await filler.remove({ force: true });
+      const files = pack();
+      for (const f of this.files) files.entry({ name: f.path, mode: f.mode, uid: 0, gid: 0 }, f.body);
+      files.finalize();
+      await lock.putArchive(files, { path: RESOURCES_DIR });
+      const marker = pack();
+      marker.entry({ name: COMPLETE_MARKER, mode: 0o644, uid: 0, gid: 0 }, `${this.name}\n`);
+      marker.finalize();
+      await lock.putArchive(marker, { path: RESOURCES_DIR });
+    } catch (err) {
+      await removeContainer(docker, lock.id).catch(() => undefined);
+      await docker
+        .getVolume(this.name)
+        .remove()
+        .catch(() => undefined);
+      throw new LoomError(`Could not fill Loom's resources volume ${this.name}: ${describeCause(err)}`, { cause: err });
     }
-    return this.name;
   }
 }
+
+async function inspectVolume(docker: Docker, name: string): Promise<Docker.VolumeInspectInfo | undefined> {
+  try {
+    return await docker.getVolume(name).inspect();
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Which volume of that name this is; undefined where the engine does not say when it made it (never trusted then). */
+function identity(volume: Docker.VolumeInspectInfo & { CreatedAt?: string }): string | undefined {
+  return volume.CreatedAt ? `${volume.CreatedAt} ${volume.Labels?.[GENERATION_LABEL] ?? ''}` : undefined;
+}
+
+async function hasMarker(container: Docker.Container): Promise<boolean> {
+  try {
+    const head = (await container.infoArchive({ path: `${RESOURCES_DIR}/${COMPLETE_MARKER}` })) as NodeJS.ReadableStream;
+    head.resume();
+    return true;
+  } catch (err) {
+    // The container exists (the caller holds it): 404 is the file.
+    if (statusOf(err) === 404) return false;
+    throw err;
+  }
+}
+
+const statusOf = (err: unknown): number | undefined => (err as { statusCode?: number }).statusCode;

@@ -9,7 +9,7 @@ import { ContainerInfoSchema } from '../../../shared/gen/loom/v1/docker_pb';
 import { parseMainCommand, RunnerClient, runnerCommand } from './runner/client';
 import { createOptions, SANDBOX_LAYOUT } from './container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
-import { within } from './deadline';
+import { NO_ANSWER, within } from './deadline';
 import { connectDocker, pingEngine, type EngineInfo } from './docker-client';
 import { ClosedError, LoomError, ValidationError, describeCause } from './errors';
 import { ensureImage } from './images';
@@ -144,7 +144,9 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   if (options.reapOrphans ?? true) {
     // A stuck container (paused mid-exec, say) can make the engine sit on a removal: finish
     // the clean-up in the background rather than never start.
-    await within(reap(), REAP_WAIT_MS);
+    if ((await within(reap(), REAP_WAIT_MS)) === NO_ANSWER) {
+      onError(new LoomError(`removing what ended Loom processes left got no answer from the engine within ${REAP_WAIT_MS / 1000} s; it goes on in the background`));
+    }
     reapTimer = setInterval(() => void reap(), options.reapIntervalMs ?? REAP_INTERVAL_MS);
     reapTimer.unref();
   }

@@ -6,12 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLocalIndex, type LocalIndex } from '../../../bench/wheels';
 import { RuntimeType, SpanSource, SpanStatus, type ExecuteEvent, type Span } from '../../../shared/gen/loom/v1/docker_pb';
-import { createExecutor, type Executor } from './executor';
+import { createExecutor, type Executor, type SchedulingExecutor } from './executor';
 import { listPackageImages } from './package-cache';
 import { MemorySink } from './tracing/memory-sink';
 import { docker, requireEngineAndImages, text } from './test-support';
 
-let executor: Executor;
+let executor: SchedulingExecutor;
 const memory = new MemorySink();
 
 beforeAll(async () => {

@@ -8,7 +8,9 @@ import { useApp } from './store/app-store';
 import { setClient } from './store/client';
 import { persistDraft } from './store/draft-actions';
 import { checkEngine, watchEngine } from './store/engine-actions';
-import { handleEvent, loadExamples, loadHistory } from './store/run-actions';
+import { loadExamples } from './store/examples-actions';
+import { loadHistory } from './store/history-actions';
+import { handleEvent } from './store/run-actions';
 import { followSystemTheme } from './store/ui-actions';
 
 const container = document.getElementById('root');

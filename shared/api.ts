@@ -112,6 +112,11 @@ export type LoomMethod = (typeof LOOM_METHODS)[number];
 /** What a client holds: the calls plus a way to hear events. */
 export interface LoomClient extends LoomApi {
   onEvent(listener: (event: LoomEvent) => void): () => void;
+  /**
+   * For a transport that can drop and come back (the WebSocket): hears when the connection opens
+   * (true) or drops (false). Events sent in between are lost to this client.
+   */
+  onConnectionChange?(listener: (connected: boolean) => void): () => void;
 }
 
 /** Rebuilt on the receiving side, so that `name` and fields survive the trip. */

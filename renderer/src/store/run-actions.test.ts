@@ -5,7 +5,7 @@ import { FakeClient } from '../test/fake-client';
 import { initialState, useApp } from './app-store';
 import { setClient } from './client';
 import { updateForm } from './draft-actions';
-import { cancelSelected, deleteRun, handleEvent, openRun, runCurrent } from './run-actions';
+import { cancelSelected, deleteRun, handleEvent, openRun, refreshActiveRuns, runCurrent } from './run-actions';
 
 let client: FakeClient;
 
@@ -176,5 +176,94 @@ describe('runs', () => {
     await deleteRun('a');
     expect(client.deleted).toEqual(['a']);
     expect(useApp.getState().history.map((h) => h.id)).toEqual(['b']);
+  });
+});
+
+// What the window does when its WebSocket comes back: the events in between are lost.
+describe('after a reconnect', () => {
+  it('shows a run that ended while the connection was down as it ended, with its whole output', async () => {
+    const id = await start();
+    client.emit({ type: 'run.event', runId: id, event: { stdout: textToBase64('first\n') } });
+    client.records.set(id, record(id, { exitCode: 0, response: { exitCode: 0, stdout: textToBase64('first\nsecond\n'), spans: [{ spanId: 's' }] } }));
+    await refreshActiveRuns();
+    expect(run().status).toBe('ok');
+    expect(run().output.text()).toBe('first\nsecond\n');
+    expect(run().spans.size).toBe(1);
+    expect(run().response?.exitCode).toBe(0);
+    expect(historyOf(id)).toMatchObject({ status: 'ok', exitCode: 0 });
+    expect(historyOf(id)).not.toHaveProperty('response');
+  });
+
+  it('shows a run the restarted host cancelled with its error, keeping what streamed', async () => {
+    const id = await start();
+    client.emit({ type: 'run.event', runId: id, event: { stdout: textToBase64('before the restart\n') } });
+    client.records.set(id, record(id, { status: 'cancelled', error: { name: 'AbortedError', message: 'the run was cancelled' } }));
+    await refreshActiveRuns();
+    expect(run().status).toBe('cancelled');
+    expect(run().error?.name).toBe('AbortedError');
+    expect(run().output.text()).toBe('before the restart\n');
+  });
+
+  it('keeps following a run that still runs, and shows the stored copy when it ends', async () => {
+    const id = await start();
+    client.emit({ type: 'run.event', runId: id, event: { stdout: textToBase64('a\n') } });
+    client.records.set(id, record(id, { status: 'running' }));
+    await refreshActiveRuns();
+    expect(run().status).toBe('running');
+    client.emit({ type: 'run.event', runId: id, event: { stdout: textToBase64('c\n') } });
+    client.records.set(id, record(id, { response: { exitCode: 0, stdout: textToBase64('a\nb\nc\n') } }));
+    client.emit({ type: 'run.finished', run: summary(id) });
+    await frame();
+    // 'b' was printed while the connection was down.
+    expect(run().output.text()).toBe('a\nb\nc\n');
+    expect(run().status).toBe('ok');
+  });
+
+  it('asks only for the runs it believes active', async () => {
+    const done = await start();
+    client.emit({ type: 'run.finished', run: summary(done) });
+    const active = await start();
+    await refreshActiveRuns();
+    expect(client.fetched).toEqual([active]);
+  });
+
+  it('leaves a run as it is while the host still cannot be asked', async () => {
+    const id = await start();
+    client.getRun = () => Promise.reject(new LoomApiError({ name: 'ConnectionLostError', message: 'closed again' }));
+    await refreshActiveRuns();
+    expect(run()).toMatchObject({ id, status: 'running' });
+  });
+
+  it('shows a run the host has no record of as an error', async () => {
+    await start();
+    await refreshActiveRuns();
+    expect(run().status).toBe('error');
+    expect(run().error?.name).toBe('RunNotFoundError');
+  });
+
+  describe('a start whose answer was lost with the connection', () => {
+    beforeEach(() => {
+      client.startError = new LoomApiError({ name: 'ConnectionLostError', message: 'the connection to the Loom host closed before it answered' });
+    });
+
+    it('stays starting until the host is asked, then follows the run the host did start', async () => {
+      const id = await start();
+      expect(run().status).toBe('starting');
+      expect(run().error).toBeUndefined();
+      client.records.set(id, record(id, { status: 'running' }));
+      await refreshActiveRuns();
+      expect(run().status).toBe('running');
+      client.records.set(id, record(id, { response: { exitCode: 0, stdout: textToBase64('all of it\n') } }));
+      client.emit({ type: 'run.finished', run: summary(id) });
+      await frame();
+      expect(run().output.text()).toBe('all of it\n');
+    });
+
+    it('shows the lost connection as its error when the host never started it', async () => {
+      await start();
+      await refreshActiveRuns();
+      expect(run().status).toBe('error');
+      expect(run().error).toMatchObject({ name: 'ConnectionLostError', message: 'the connection to the Loom host closed before it answered' });
+    });
   });
 });

@@ -1,7 +1,7 @@
-// Runs: starting, cancelling, reopening and deleting them, and turning the engine's event
-// stream into what the panes show. Output bytes and spans go straight into each run's
-// buffers; progress events are batched and applied once per frame, so a chatty run costs
-// one store update per frame rather than one per event.
+// Runs: starting, cancelling, reopening and deleting them, turning the engine's event stream
+// into what the panes show, and catching up on it after the connection was down. Output bytes
+// and spans go straight into each run's buffers; progress events are batched and applied once
+// per frame, so a chatty run costs one store update per frame rather than one per event.
 import { LoomApiError, type LoomEvent, type RunRecord, type RunSummary, type SerializedError } from '../../../shared/api';
 import type { ExecuteEventJson, ExecuteRequestJson, ExecuteResponseJson } from '../../../shared/gen/loom/v1/docker_pb';
 import { FrameBatcher } from '../lib/frame';
@@ -27,6 +27,11 @@ interface LiveState {
 const live = new Map<string, LiveState>();
 /** Runs whose startRun call has not settled: the engine may not have stored them yet. */
 const starting = new Set<string>();
+/**
+ * Runs whose startRun answer was lost with the connection: the engine may or may not have
+ * started them. The error is what they show if it turns out not to have.
+ */
+const unconfirmed = new Map<string, SerializedError>();
 
 function liveState(id: string): LiveState {
   let state = live.get(id);
@@ -107,7 +112,10 @@ export async function startRequest(request: ExecuteRequestJson): Promise<string>
   try {
     summary = await getClient().startRun(id, request);
   } catch (err) {
-    patchRun(id, { status: 'error', error: serialized(err) });
+    // Sent, but the connection closed before the answer: the run stays 'starting' until
+    // refreshActiveRuns, after the reconnect, asks the engine.
+    if (err instanceof LoomApiError && err.name === 'ConnectionLostError') unconfirmed.set(id, serialized(err));
+    else patchRun(id, { status: 'error', error: serialized(err) });
     return id;
   } finally {
     starting.delete(id);
@@ -206,11 +214,32 @@ async function showStored(id: string): Promise<void> {
   } catch {
     return;
   }
+  const lostStart = unconfirmed.get(id);
+  unconfirmed.delete(id);
   const run = useApp.getState().runs[id];
-  if (!run || !record || record.status === 'running') return;
-  endLive(id);
-  patchRun(id, storedParts(run, record));
-  upsertHistory(summaryOf(record));
+  if (!run) return;
+  if (!record) {
+    // Never started (its startRun was lost with the connection), or deleted elsewhere.
+    if (isActive(run.status)) patchRun(id, { status: 'error', error: lostStart ?? { name: 'RunNotFoundError', message: 'the Loom host has no record of this run' } });
+  } else if (record.status === 'running') {
+    // Events were missed: its end will show the stored copy.
+    patchRun(id, { status: 'running', origin: 'history' });
+  } else {
+    endLive(id);
+    patchRun(id, storedParts(run, record));
+    upsertHistory(summaryOf(record));
+  }
+}
+
+/**
+ * After the connection came back: the events of the time without it are lost, so every run
+ * this window believes active is asked for again. One that ended meanwhile shows how it ended.
+ */
+export async function refreshActiveRuns(): Promise<void> {
+  const ids = Object.values(useApp.getState().runs)
+    .filter((r) => isActive(r.status) && !starting.has(r.id))
+    .map((r) => r.id);
+  await Promise.all(ids.map(showStored));
 }
 
 function serialized(err: unknown): SerializedError {

@@ -23,6 +23,8 @@ const RENDERER_DIR = resolve(ROOT, process.env['LOOM_E2E_RENDERER'] || 'out/rend
 export class LoomHost {
   private host!: WebHost;
   private svc!: LoomService;
+  /** Where the host listened, while stopHost has it down. */
+  private stopped: { port: number; token: string } | undefined;
   readonly errors: unknown[] = [];
 
   private constructor(
@@ -64,8 +66,24 @@ export class LoomHost {
     await this.open();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops only the web host: the page loses its connection (and the events sent meanwhile) while
+   * the service and its runs go on. startHost brings it back at the same port and token.
+   */
+  async stopHost(): Promise<void> {
+    this.stopped = { port: this.host.port, token: this.host.token };
     await this.host.close();
+  }
+
+  async startHost(): Promise<void> {
+    if (!this.stopped) throw new Error('startHost: the host was not stopped with stopHost');
+    this.host = await startWebHost({ backend: this.svc, rendererDir: this.rendererDir, ...this.stopped });
+    this.stopped = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (!this.stopped) await this.host.close();
+    this.stopped = undefined;
     await this.svc.close();
   }
 

@@ -65,13 +65,18 @@ export interface SerializedError {
 
 export type LoomEvent =
   | { type: 'run.event'; runId: string; event: ExecuteEventJson }
-  | { type: 'run.finished'; run: RunSummary }
+  /** error: why Loom could not run it, or what stopped it (as RunRecord.error has it). */
+  | { type: 'run.finished'; run: RunSummary; error?: SerializedError }
   | { type: 'pool.changed' };
 
 export interface LoomApi {
   engineStatus(): Promise<EngineStatus>;
-  /** Starts a run; its events arrive as 'run.event', then 'run.finished'. */
-  startRun(request: ExecuteRequestJson): Promise<{ runId: string }>;
+  /**
+   * Starts a run under an id the caller chose (a fresh crypto.randomUUID()), so that it knows the
+   * run's events from the first: 'run.event's, then 'run.finished', may arrive before this
+   * answers. Answers with the run's summary (status running).
+   */
+  startRun(runId: string, request: ExecuteRequestJson): Promise<RunSummary>;
   cancelRun(runId: string): Promise<void>;
   listContainers(): Promise<PoolContainer[]>;
   prewarm(request: ExecuteRequestJson, count: number): Promise<void>;
@@ -107,6 +112,11 @@ export type LoomMethod = (typeof LOOM_METHODS)[number];
 /** What a client holds: the calls plus a way to hear events. */
 export interface LoomClient extends LoomApi {
   onEvent(listener: (event: LoomEvent) => void): () => void;
+  /**
+   * For a transport that can drop and come back (the WebSocket): hears when the connection opens
+   * (true) or drops (false). Events sent in between are lost to this client.
+   */
+  onConnectionChange?(listener: (connected: boolean) => void): () => void;
 }
 
 /** Rebuilt on the receiving side, so that `name` and fields survive the trip. */

@@ -8,7 +8,9 @@ import { useApp } from './store/app-store';
 import { setClient } from './store/client';
 import { persistDraft } from './store/draft-actions';
 import { checkEngine, watchEngine } from './store/engine-actions';
-import { handleEvent, loadExamples, loadHistory } from './store/run-actions';
+import { loadExamples } from './store/examples-actions';
+import { loadHistory } from './store/history-actions';
+import { handleEvent, refreshActiveRuns } from './store/run-actions';
 import { followSystemTheme } from './store/ui-actions';
 
 const container = document.getElementById('root');
@@ -20,15 +22,14 @@ document.documentElement.dataset['theme'] = useApp.getState().theme;
 const client = getLoomClient();
 setClient(client);
 client.onEvent(handleEvent);
-// Browser mode reconnects by itself; events may have been missed while it was away.
-if ('onConnectionChange' in client && typeof client.onConnectionChange === 'function') {
-  (client.onConnectionChange as (listener: (connected: boolean) => void) => () => void)((connected) => {
-    if (!connected) return;
-    void checkEngine();
-    void loadHistory();
-    useApp.setState((s) => ({ poolVersion: s.poolVersion + 1 }));
-  });
-}
+// Browser mode reconnects by itself; what happened while it was away is asked for again.
+client.onConnectionChange?.((connected) => {
+  if (!connected) return;
+  void checkEngine();
+  void loadHistory();
+  void refreshActiveRuns();
+  useApp.setState((s) => ({ poolVersion: s.poolVersion + 1 }));
+});
 watchEngine();
 followSystemTheme();
 persistDraft();

@@ -18,7 +18,7 @@ describe('dispatch', () => {
 
   it('wraps a thrown error with its name, message and fields', async () => {
     const backend = createTestBackend();
-    const outcome = await dispatch(backend, 'startRun', [{ config: { resourceLimits: { memoryMb: '-5' } } }]);
+    const outcome = await dispatch(backend, 'startRun', ['run-1', { config: { resourceLimits: { memoryMb: '-5' } } }]);
     expect(outcome).toEqual({
       error: {
         name: 'ValidationError',

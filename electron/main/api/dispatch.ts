@@ -12,7 +12,7 @@ import type { CallOutcome } from './protocol';
  */
 const ARITY = {
   engineStatus: 0,
-  startRun: 1,
+  startRun: 2,
   cancelRun: 1,
   listContainers: 0,
   prewarm: 2,

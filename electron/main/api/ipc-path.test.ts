@@ -38,7 +38,7 @@ describe('the IPC path: preload API -> dispatch -> bridge client', () => {
 
   it('a ValidationError becomes a LoomApiError with its name, message and fields', async () => {
     const { client } = electronLike();
-    const err = await client.startRun({ command: ['true'], config: { resourceLimits: { memoryMb: '-1' } } }).then(
+    const err = await client.startRun('run-1', { command: ['true'], config: { resourceLimits: { memoryMb: '-1' } } }).then(
       () => null,
       (e: unknown) => e,
     );

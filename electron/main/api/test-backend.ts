@@ -31,13 +31,13 @@ export function createTestBackend(): TestBackend {
       record('engineStatus', []);
       return TEST_STATUS;
     },
-    async startRun(request) {
-      record('startRun', [request]);
+    async startRun(runId, request) {
+      record('startRun', [runId, request]);
       // As the engine does: int64 fields arrive as strings in proto3 JSON.
       if (Number(request.config?.resourceLimits?.memoryMb ?? 1) < 0) {
         throw new ValidationError('config.resource_limits.memory_mb', 'must be positive');
       }
-      return { runId: TEST_RUN.id };
+      return { ...TEST_RUN, id: runId };
     },
     async cancelRun(runId) {
       record('cancelRun', [runId]);

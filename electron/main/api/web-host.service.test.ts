@@ -1,5 +1,6 @@
 // Browser mode end to end: the real Loom service (real engine, real SQLite history) behind the
 // real web host, driven by the renderer's WebSocket client. What the page sees, with no mocks.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,8 +49,9 @@ describe('the real service over the web host', () => {
     expect(status.version).toMatch(/^\d+\.\d+/);
   });
 
-  it('runs a program: runId, output events, run.finished, then the record in the history', async () => {
-    const { runId } = await client.startRun({ command: ['python3', '-c', "print('hello over the wire')"] });
+  it('runs a program: its summary, output events, run.finished, then the record in the history', async () => {
+    const runId = randomUUID();
+    expect(await client.startRun(runId, { command: ['python3', '-c', "print('hello over the wire')"] })).toMatchObject({ id: runId, status: 'running' });
     const summary = await waitFor<RunSummary>(`run ${runId} to finish`, async () =>
       events.find((e): e is Extract<LoomEvent, { type: 'run.finished' }> => e.type === 'run.finished' && e.run.id === runId)?.run,
     60_000);
@@ -65,12 +67,12 @@ describe('the real service over the web host', () => {
 
   it("the engine's ValidationError arrives with its name, message and fields", async () => {
     const request = { command: ['true'], config: { resourceLimits: { memoryMb: '-5' } } };
-    const direct = await service.startRun(request).then(
+    const direct = await service.startRun(randomUUID(), request).then(
       () => null,
       (e: unknown) => e as Error & { field: string },
     );
     expect(direct?.name).toBe('ValidationError');
-    const err = await client.startRun(request).then(
+    const err = await client.startRun(randomUUID(), request).then(
       () => null,
       (e: unknown) => e,
     );

@@ -431,11 +431,12 @@ describe('web host: calls and events through the renderer client', () => {
     const c = client(h);
     expect(await c.engineStatus()).toEqual(TEST_STATUS);
     expect(await c.listRuns()).toEqual([TEST_RUN]);
-    expect(await c.startRun({ command: ['python3', '-c', 'print(1)'] })).toEqual({ runId: TEST_RUN.id });
+    const runId = '0b5f1c1e-5d8a-4a39-9a41-3f4f2b8c6d10';
+    expect(await c.startRun(runId, { command: ['python3', '-c', 'print(1)'] })).toEqual({ ...TEST_RUN, id: runId });
     expect(await c.cancelRun('run-1')).toBeUndefined();
     expect(await c.getRun('missing')).toBeNull();
     expect(backend.calls.map((x) => x.method)).toEqual(['engineStatus', 'listRuns', 'startRun', 'cancelRun', 'getRun']);
-    expect(backend.calls[2]?.args).toEqual([{ command: ['python3', '-c', 'print(1)'] }]);
+    expect(backend.calls[2]?.args).toEqual([runId, { command: ['python3', '-c', 'print(1)'] }]);
   });
 
   it('concurrent calls are matched to their replies', async () => {
@@ -450,7 +451,7 @@ describe('web host: calls and events through the renderer client', () => {
   it('a ValidationError arrives as a LoomApiError with the same name, message and fields', async () => {
     const { host: h } = await host();
     const c = client(h);
-    const err = await rejection(c.startRun({ command: ['true'], config: { resourceLimits: { memoryMb: '-1' } } }));
+    const err = await rejection(c.startRun(TEST_RUN.id, { command: ['true'], config: { resourceLimits: { memoryMb: '-1' } } }));
     expect(err.name).toBe('ValidationError');
     expect(err.message).toBe('config.resource_limits.memory_mb: must be positive');
     expect(err.fields).toEqual({ field: 'config.resource_limits.memory_mb', problem: 'must be positive' });
@@ -471,16 +472,17 @@ describe('web host: calls and events through the renderer client', () => {
       { type: 'run.event', runId: 'run-1', event: { stdout: 'aGk=' } },
       { type: 'pool.changed' },
       { type: 'run.finished', run: { ...TEST_RUN, status: 'ok', exitCode: 0 } },
+      { type: 'run.finished', run: { ...TEST_RUN, status: 'cancelled' }, error: { name: 'AbortedError', message: 'the run was cancelled' } },
     ];
     for (const e of events) backend.emit(e);
-    await until(() => seenA.length === 3 && seenB.length === 3, 'the events');
+    await until(() => seenA.length === 4 && seenB.length === 4, 'the events');
     expect(seenA).toEqual(events);
     expect(seenB).toEqual(events);
 
     off();
     backend.emit({ type: 'pool.changed' });
-    await until(() => seenA.length === 4, 'the fourth event');
-    expect(seenB).toHaveLength(3);
+    await until(() => seenA.length === 5, 'the fifth event');
+    expect(seenB).toHaveLength(4);
   });
 
   it('an unknown method is an error naming "method"; args that are not an array name "args"', async () => {
@@ -514,7 +516,7 @@ describe('web host: calls and events through the renderer client', () => {
     const { host: h } = await host({ limits: { maxFrameBytes: 1024 } });
     const ws = await rawSocket(h);
     const closed = closeOf(ws);
-    ws.send(JSON.stringify({ id: 1, method: 'startRun', args: [{ command: ['x'.repeat(2000)] }] }));
+    ws.send(JSON.stringify({ id: 1, method: 'startRun', args: [TEST_RUN.id, { command: ['x'.repeat(2000)] }] }));
     expect((await closed).code).toBe(1009);
   });
 

@@ -1,5 +1,6 @@
 // Every example is a valid request, and every one that needs no network does what its
 // description says, on the real engine through the service the UI uses.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ const spanNames = (record: RunRecord): string[] => record.response?.spans?.map((
 async function runExample(id: string): Promise<RunRecord> {
   const example = EXAMPLES.find((e) => e.id === id);
   if (!example) throw new Error(`no example ${id}`);
-  const { runId } = await service.startRun(example.request);
+  const { id: runId } = await service.startRun(randomUUID(), example.request);
   await waitFor(`example ${id}`, async () => finished.has(runId), 90_000);
   const record = await service.getRun(runId);
   if (!record) throw new Error(`run ${runId} is not in the history`);

@@ -1,6 +1,7 @@
 // The Loom service against the real engine and a real SQLite file: what the UI sees through
 // either transport (calls, events, history), with no mocks.
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,21 +26,23 @@ function runEvents(runId: string): ExecuteEventJson[] {
   return events.flatMap((e) => (e.type === 'run.event' && e.runId === runId ? [e.event] : []));
 }
 
-function finished(runId: string, timeoutMs = 60_000): Promise<RunSummary> {
-  return waitFor(
-    `run ${runId} to finish`,
-    async () => events.find((e): e is Extract<LoomEvent, { type: 'run.finished' }> => e.type === 'run.finished' && e.run.id === runId)?.run,
-    timeoutMs,
-  );
+type FinishedEvent = Extract<LoomEvent, { type: 'run.finished' }>;
+
+function finishedEvent(runId: string, timeoutMs = 60_000): Promise<FinishedEvent> {
+  return waitFor(`run ${runId} to finish`, async () => events.find((e): e is FinishedEvent => e.type === 'run.finished' && e.run.id === runId), timeoutMs);
+}
+
+async function finished(runId: string, timeoutMs = 60_000): Promise<RunSummary> {
+  return (await finishedEvent(runId, timeoutMs)).run;
 }
 
 async function run(request: ExecuteRequestJson): Promise<RunSummary> {
-  const { runId } = await service.startRun(request);
-  return finished(runId);
+  const { id } = await service.startRun(randomUUID(), request);
+  return finished(id);
 }
 
-async function validationFailure(request: unknown): Promise<{ name: string; field: string }> {
-  const err = await service.startRun(request as ExecuteRequestJson).then(
+async function validationFailure(request: unknown, runId: unknown = randomUUID()): Promise<{ name: string; field: string }> {
+  const err = await service.startRun(runId as string, request as ExecuteRequestJson).then(
     () => {
       throw new Error('startRun accepted a bad request');
     },
@@ -80,15 +83,15 @@ describe('LoomService', () => {
     expect(status.address).toMatch(/^(unix|tcp|ssh|npipe):/);
   });
 
-  it('runs a Python hello: the runId first, then phases, stdout, done, and run.finished', async () => {
-    const before = events.length;
-    const { runId } = await service.startRun(py("import sys\nprint('Hello from Docker!')\nprint('warn', file=sys.stderr)"));
+  it('runs a Python hello under the id the caller chose: phases, stdout, done, and run.finished', async () => {
+    const runId = randomUUID();
     helloRunId = runId;
-    // The caller holds the runId before any event names it.
-    expect(events.slice(before).some((e) => e.type === 'run.event' && e.runId === runId)).toBe(false);
-    const summary = await finished(runId);
+    const started = await service.startRun(runId, py("import sys\nprint('Hello from Docker!')\nprint('warn', file=sys.stderr)"));
+    expect(started).toMatchObject({ id: runId, status: 'running', runtime: 'python', title: "print('Hello from Docker!')" });
+    const { run: summary, error } = await finishedEvent(runId);
     expect(summary).toMatchObject({ id: runId, status: 'ok', exitCode: 0, runtime: 'python', title: "print('Hello from Docker!')" });
     expect(summary.durationMs).toBeGreaterThan(0);
+    expect(error).toBeUndefined();
 
     const own = runEvents(runId);
     expect(own.filter((e) => e.phase).map((e) => e.phase?.phase)).toEqual(expect.arrayContaining(['PHASE_IMAGE', 'PHASE_CONTAINER', 'PHASE_RUNNING', 'PHASE_DONE']));
@@ -159,9 +162,28 @@ describe('LoomService', () => {
     expect(await validationFailure({ command: ['x'], confg: {} })).toEqual({ name: 'ValidationError', field: 'confg' });
     expect(await validationFailure({ command: [] })).toEqual({ name: 'ValidationError', field: 'command' });
     expect(await validationFailure('print(1)')).toEqual({ name: 'ValidationError', field: 'request' });
-    const message = await service.startRun({ command: ['x'], runtimeType: 'RUNTIME_TYPE_COBOL' } as unknown as ExecuteRequestJson).catch((e: Error) => e.message);
+    const message = await service.startRun(randomUUID(), { command: ['x'], runtimeType: 'RUNTIME_TYPE_COBOL' } as unknown as ExecuteRequestJson).catch((e: Error) => e.message);
     expect(message).toContain('RUNTIME_TYPE_PYTHON');
     expect((await service.listRuns()).length).toBe(runsBefore);
+  });
+
+  it('refuses a run id that is not a fresh UUID with a ValidationError naming runId, and records nothing', async () => {
+    const runsBefore = (await service.listRuns()).length;
+    for (const bad of ['run-1', '', helloRunId.toUpperCase(), `${helloRunId}0`, 42, null]) {
+      expect(await validationFailure(py('print(1)'), bad)).toEqual({ name: 'ValidationError', field: 'runId' });
+    }
+    await expect(service.startRun('run-1', py('print(1)'))).rejects.toThrow("runId: must be a UUID in lowercase, as crypto.randomUUID() makes it; got 'run-1'");
+    // The id of a stored run.
+    await expect(service.startRun(helloRunId, py('print(1)'))).rejects.toMatchObject({ name: 'ValidationError', field: 'runId', message: expect.stringContaining('another run') });
+    expect((await service.listRuns()).length).toBe(runsBefore);
+    expect((await service.getRun(helloRunId))?.status).toBe('ok');
+    // Two calls with one id at once: one run starts, the other call is refused.
+    const id = randomUUID();
+    const both = await Promise.allSettled([service.startRun(id, py('print(5)')), service.startRun(id, py('print(6)'))]);
+    expect(both.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(both.find((r) => r.status === 'rejected')?.reason).toMatchObject({ name: 'ValidationError', field: 'runId' });
+    expect((await finished(id)).status).toBe('ok');
+    expect((await service.listRuns()).length).toBe(runsBefore + 1);
   });
 
   describe('local package files', () => {
@@ -174,7 +196,7 @@ describe('LoomService', () => {
       config: { packages: [pkg] },
     });
     const refusal = async (request: ExecuteRequestJson): Promise<{ name: string; field: string; message: string }> =>
-      service.startRun(request).then(
+      service.startRun(randomUUID(), request).then(
         () => {
           throw new Error('startRun accepted a package outside the packages directory');
         },
@@ -232,15 +254,18 @@ describe('LoomService', () => {
     expect((await service.getRun(summary.id))?.response?.timedOut).toBe(true);
   });
 
-  it('cancels a run within seconds', async () => {
-    const { runId } = await service.startRun(py("import time\nprint('sleeping', flush=True)\ntime.sleep(30)"));
+  it('cancels a run within seconds, and run.finished says what stopped it', async () => {
+    const runId = randomUUID();
+    await service.startRun(runId, py("import time\nprint('sleeping', flush=True)\ntime.sleep(30)"));
     await waitFor('the program to start', async () => runEvents(runId).some((e) => decode(e.stdout) === 'sleeping\n'));
     const t0 = Date.now();
     await service.cancelRun(runId);
-    const summary = await finished(runId, 10_000);
+    const { run: summary, error } = await finishedEvent(runId, 10_000);
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(summary.status).toBe('cancelled');
-    expect((await service.getRun(runId))?.error?.name).toBe('AbortedError');
+    // The same error as the stored record: the UI need not ask for it.
+    expect(error).toMatchObject({ name: 'AbortedError', message: expect.stringContaining('cancelled') });
+    expect((await service.getRun(runId))?.error).toEqual(error);
     await service.cancelRun('no-such-run');
   });
 
@@ -310,7 +335,7 @@ describe('LoomService', () => {
 
   it('keeps the history across a restart of the service', async () => {
     // A run still going when the service closes is cancelled, not left 'running'.
-    const { runId: sleeper } = await service.startRun(py("import time\nprint('zzz', flush=True)\ntime.sleep(30)"));
+    const { id: sleeper } = await service.startRun(randomUUID(), py("import time\nprint('zzz', flush=True)\ntime.sleep(30)"));
     await waitFor('the sleeper to start', async () => runEvents(sleeper).some((e) => decode(e.stdout) === 'zzz\n'));
     const t0 = Date.now();
     await service.close();
@@ -345,12 +370,12 @@ describe('LoomService without an engine', () => {
     expect(status.address).toBe('tcp://127.0.0.1:1');
     expect(status.error).toMatch(/Cannot connect to the Docker engine/);
     expect(status.error).toMatch(/docker info/);
-    await expect(offline.startRun(py('print(1)'))).rejects.toMatchObject({ name: 'EngineUnavailableError' });
+    await expect(offline.startRun(randomUUID(), py('print(1)'))).rejects.toMatchObject({ name: 'EngineUnavailableError' });
     await expect(offline.listContainers()).rejects.toMatchObject({ name: 'EngineUnavailableError' });
     // What needs no engine still works.
     expect(await offline.listRuns()).toEqual([]);
     expect((await offline.listExamples()).length).toBeGreaterThan(5);
     // Invalid input is still named before the engine is even asked.
-    await expect(offline.startRun({ command: [] })).rejects.toMatchObject({ name: 'ValidationError', field: 'command' });
+    await expect(offline.startRun(randomUUID(), { command: [] })).rejects.toMatchObject({ name: 'ValidationError', field: 'command' });
   });
 });

@@ -3,7 +3,6 @@
 // and checked here, and messages leave in their proto3 JSON form.
 import { create, toJson } from '@bufbuild/protobuf';
 import type Docker from 'dockerode';
-import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -64,6 +63,8 @@ export interface LoomService extends LoomApi {
 const STATUS_TIMEOUT_MS = 3_000;
 /** prewarm's count; the pool itself stops at maxContainersPerKey. */
 const MAX_PREWARM = 64;
+/** A run id as crypto.randomUUID() makes it: the caller chooses it, so it knows its events from the first. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface ActiveRun {
   summary: RunSummary;
@@ -122,17 +123,15 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     } catch (err) {
       onError(err);
     }
-    const { response: _response, error: _error, ...figures } = outcome;
+    const { response: _response, error, ...figures } = outcome;
     // A run deleted while it ran has no row any more; the UI still hears how it ended.
-    emit({ type: 'run.finished', run: stored ?? { ...summary, ...figures, finishedAt } });
+    const run = stored ?? { ...summary, ...figures, finishedAt };
+    emit(error ? { type: 'run.finished', run, error } : { type: 'run.finished', run });
     emit({ type: 'pool.changed' });
   };
 
   const runToEnd = async (executor: Executor, request: ExecuteRequest, run: ActiveRun, batcher: EventBatcher): Promise<void> => {
     const { summary, controller } = run;
-    // The first event waits for the next turn of the loop, so the caller has the runId (the
-    // transport's reply is on its way) before any event that names it.
-    await new Promise<void>((resolve) => setImmediate(resolve));
     let response: ExecuteResponse;
     try {
       if (controller.signal.aborted) throw new AbortedError('the run was cancelled before it started');
@@ -182,28 +181,32 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
       }
     },
 
-    async startRun(json) {
+    async startRun(runId, json) {
+      if (typeof runId !== 'string' || !UUID.test(runId)) {
+        throw new ValidationError('runId', `must be a UUID in lowercase, as crypto.randomUUID() makes it; got ${typeof runId === 'string' ? `'${runId.slice(0, 64)}'` : typeof runId}`);
+      }
       const request = parseRequestJson(json);
       // Bad input fails this call, naming the field, instead of becoming a failed run.
       const normalized = normalizeRequest(request, policy);
       const executor = await open();
+      // After the last await: two calls with the same id cannot both get past this.
+      if (active.has(runId) || history.get(runId)) throw new ValidationError('runId', `${runId} is the id of another run: choose a fresh one`);
       remember(executor, request);
       const summary: RunSummary = {
-        id: randomUUID(),
+        id: runId,
         startedAt: Date.now(),
         status: 'running',
         runtime: normalized.container.runtime,
         title: runTitle(request),
       };
       history.insertRunning(summary, toJson(ExecuteRequestSchema, request));
-      const runId = summary.id;
       const batcher = new EventBatcher((event) => emit({ type: 'run.event', runId, event: eventJson(event) }), options.eventIntervalMs ?? DEFAULT_BATCH_INTERVAL_MS);
       const run: ActiveRun = { summary, controller: new AbortController(), done: Promise.resolve() };
       active.set(runId, run);
       run.done = runToEnd(executor, request, run, batcher)
         .catch(onError)
         .finally(() => active.delete(runId));
-      return { runId };
+      return summary;
     },
 
     async cancelRun(runId) {

@@ -2,6 +2,7 @@
 // serving a small renderer directory, reached over HTTP and by the renderer's WebSocket client,
 // and stopped with Ctrl+C (SIGINT).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -124,7 +125,7 @@ describe('loom ui', () => {
         createSocket: (u) => new WebSocket(u, { origin: url.origin }),
       });
       try {
-        return await client.startRun({ runtimeType: 'RUNTIME_TYPE_NODE', command: ['node', '-e', '1'], config: { packages: [outside] } }).then(
+        return await client.startRun(randomUUID(), { runtimeType: 'RUNTIME_TYPE_NODE', command: ['node', '-e', '1'], config: { packages: [outside] } }).then(
           () => {
             throw new Error('the browser host accepted a package outside its packages directory');
           },

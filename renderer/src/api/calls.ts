@@ -11,7 +11,7 @@ export function loomApiOver(call: CallFn): LoomApi {
   const typed = <M extends LoomMethod>(method: M, args: Parameters<LoomApi[M]>) => call(method, args) as ReturnType<LoomApi[M]>;
   return {
     engineStatus: () => typed('engineStatus', []),
-    startRun: (request) => typed('startRun', [request]),
+    startRun: (runId, request) => typed('startRun', [runId, request]),
     cancelRun: (runId) => typed('cancelRun', [runId]),
     listContainers: () => typed('listContainers', []),
     prewarm: (request, count) => typed('prewarm', [request, count]),

@@ -40,7 +40,7 @@ export interface AppState {
   examples: Example[];
   examplesLoaded: boolean;
 
-  /** Runs this window has open, by run id (or a local id until startRun answers). */
+  /** Runs this window has open, by run id. */
   runs: Record<string, RunView>;
   selectedRunId: string | null;
 

@@ -1,28 +1,21 @@
-// Runs: starting, cancelling, reopening and deleting them, and turning the engine's event
-// stream into what the panes show. Output bytes and spans go straight into each run's
-// buffers; progress events are batched and applied once per frame, so a chatty run costs
-// one store update per frame rather than one per event.
+// Runs: starting, cancelling, reopening and deleting them, turning the engine's event stream
+// into what the panes show, and catching up on it after the connection was down. Output bytes
+// and spans go straight into each run's buffers; progress events are batched and applied once
+// per frame, so a chatty run costs one store update per frame rather than one per event.
 import { LoomApiError, type LoomEvent, type RunRecord, type RunSummary, type SerializedError } from '../../../shared/api';
 import type { ExecuteEventJson, ExecuteRequestJson, ExecuteResponseJson } from '../../../shared/gen/loom/v1/docker_pb';
-import { base64ToText } from '../lib/base64';
 import { FrameBatcher } from '../lib/frame';
-import { hasErrors, validateForm } from '../lib/validate';
-import { runtimeFromJson } from '../lib/request';
-import { provisionalTitle } from '../lib/run-title';
 import { applyProgress } from '../lib/run-progress';
 import { StreamDecoder } from '../lib/stream-decoder';
-import { OutputBuffer } from '../lib/output-buffer';
-import { SpanList } from '../lib/span-list';
+import { hasErrors, validateForm } from '../lib/validate';
 import { errorText, notify, useApp } from './app-store';
 import { getClient } from './client';
 import { currentRequest, loadRequest } from './draft-actions';
-import { isActive, newRunView, statusOfResponse, type RunView } from './run-view';
+import { dropFromHistory, isInHistory, upsertHistory } from './history-actions';
+import { fillOutputFromResponse, isActive, newRunView, statusOfResponse, storedParts, summaryOf, viewOfRecord, type RunView } from './run-view';
 
 /** Runs kept in memory; older finished ones are dropped (history still has them). */
 const MAX_OPEN_RUNS = 24;
-/** Events for a run id nobody has claimed yet (startRun has not answered): kept this long. */
-const ORPHAN_TTL_MS = 30_000;
-const MAX_ORPHAN_EVENTS = 20_000;
 
 interface LiveState {
   stdout: StreamDecoder;
@@ -32,8 +25,13 @@ interface LiveState {
 }
 
 const live = new Map<string, LiveState>();
-const orphans = new Map<string, { at: number; events: LoomEvent[] }>();
-let localIds = 0;
+/** Runs whose startRun call has not settled: the engine may not have stored them yet. */
+const starting = new Set<string>();
+/**
+ * Runs whose startRun answer was lost with the connection: the engine may or may not have
+ * started them. The error is what they show if it turns out not to have.
+ */
+const unconfirmed = new Map<string, SerializedError>();
 
 function liveState(id: string): LiveState {
   let state = live.get(id);
@@ -48,6 +46,12 @@ function liveState(id: string): LiveState {
     state = created;
   }
   return state;
+}
+
+function endLive(id: string): void {
+  flushProgress(id);
+  live.get(id)?.batcher.dispose();
+  live.delete(id);
 }
 
 function patchRun(id: string, patch: Partial<RunView> | ((run: RunView) => Partial<RunView>)): void {
@@ -91,62 +95,44 @@ export function canRun(): boolean {
   return !hasErrors(validateForm(s.form, s.runtime, s.codeByRuntime[s.runtime]));
 }
 
-/** Runs what the editor and form describe. Returns the view's id, or undefined if invalid. */
+/** Runs what the editor and form describe. Returns the run's id, or undefined if invalid. */
 export async function runCurrent(): Promise<string | undefined> {
   if (!canRun()) return undefined;
   return startRequest(currentRequest());
 }
 
 export async function startRequest(request: ExecuteRequestJson): Promise<string> {
-  const localId = `local-${++localIds}`;
-  addRun(newRunView(localId, request, 'live'));
+  // Chosen here, so that the run's events are known for its own from the first one: they may
+  // arrive before startRun answers.
+  const id = crypto.randomUUID();
+  addRun(newRunView(id, request, 'live'));
   useApp.setState((s) => ({ view: 'workspace', tab: s.tab === 'stdin' ? 'output' : s.tab }));
+  starting.add(id);
+  let summary: RunSummary;
   try {
-    const { runId } = await getClient().startRun(request);
-    rekey(localId, runId);
-    // Listed at once; run.finished replaces this with the engine's summary.
-    if (!useApp.getState().history.some((h) => h.id === runId)) {
-      upsertHistory({
-        id: runId,
-        startedAt: useApp.getState().runs[runId]?.startedAt ?? Date.now(),
-        status: 'running',
-        runtime: runtimeFromJson(request.runtimeType) ?? 'python',
-        title: provisionalTitle(request),
-      });
-    }
-    const run = useApp.getState().runs[runId];
-    if (run?.status === 'starting') patchRun(runId, { status: 'running' });
-    for (const event of takeOrphans(runId)) handleEvent(event);
-    if (run?.cancelRequested) await cancelRun(runId);
-    return runId;
+    summary = await getClient().startRun(id, request);
   } catch (err) {
-    patchRun(localId, { status: 'error', error: serialized(err) });
-    return localId;
+    // Sent, but the connection closed before the answer: the run stays 'starting' until
+    // refreshActiveRuns, after the reconnect, asks the engine.
+    if (err instanceof LoomApiError && err.name === 'ConnectionLostError') unconfirmed.set(id, serialized(err));
+    else patchRun(id, { status: 'error', error: serialized(err) });
+    return id;
+  } finally {
+    starting.delete(id);
   }
-}
-
-function rekey(from: string, to: string): void {
-  const state = live.get(from);
-  if (state) {
-    live.delete(from);
-    state.batcher.dispose();
-    state.batcher = new FrameBatcher(() => flushProgress(to));
-    live.set(to, state);
-  }
-  useApp.setState((s) => {
-    const run = s.runs[from];
-    if (!run) return s;
-    const runs = { ...s.runs };
-    delete runs[from];
-    runs[to] = { ...run, id: to };
-    return { runs, selectedRunId: s.selectedRunId === from ? to : s.selectedRunId };
-  });
+  // run.finished may have come first: its summary is the newer one.
+  if (!isInHistory(id)) upsertHistory(summary);
+  const run = useApp.getState().runs[id];
+  if (run?.status === 'starting') patchRun(id, { status: 'running' });
+  if (run?.cancelRequested) await cancelRun(id);
+  return id;
 }
 
 export async function cancelRun(id: string): Promise<void> {
   const run = useApp.getState().runs[id];
   if (!run || !isActive(run.status)) return;
-  if (run.status === 'starting') {
+  // The engine does not know the run before startRun answers: cancelled once it does.
+  if (starting.has(id)) {
     patchRun(id, { cancelRequested: true });
     return;
   }
@@ -176,14 +162,13 @@ export function handleEvent(event: LoomEvent): void {
   }
   const runId = event.type === 'run.event' ? event.runId : event.run.id;
   const run = useApp.getState().runs[runId];
-  if (!run) {
-    if (event.type === 'run.finished') upsertHistory(event.run);
-    // Possibly ours, with startRun's answer still on its way.
-    if (Object.values(useApp.getState().runs).some((r) => r.status === 'starting')) keepOrphan(runId, event);
-    return;
+  if (event.type === 'run.finished') {
+    // Runs of other windows (or the CLI's engine API) are listed too.
+    upsertHistory(event.run);
+    if (run) finishRun(run, event.run, event.error);
+  } else if (run) {
+    applyRunEvent(run, event.event);
   }
-  if (event.type === 'run.event') applyRunEvent(run, event.event);
-  else finishRun(run, event.run);
 }
 
 function applyRunEvent(run: RunView, event: ExecuteEventJson): void {
@@ -208,102 +193,59 @@ function applyResponse(run: RunView, response: ExecuteResponseJson): void {
   }
   // The live `done` leaves out what already streamed (output, spans); a response that has
   // them (joined late, or from the history) is the complete copy.
-  if (run.output.isEmpty) fillOutputFromResponse(run, response);
+  if (run.output.isEmpty) fillOutputFromResponse(run.output, response);
   if (response.spans && response.spans.length > 0) run.spans.replace(response.spans);
   patchRun(run.id, (r) => ({ response, status: isActive(r.status) ? statusOfResponse(response) : r.status }));
 }
 
-function finishRun(run: RunView, summary: RunSummary): void {
-  flushProgress(run.id);
-  live.get(run.id)?.batcher.dispose();
-  live.delete(run.id);
-  patchRun(run.id, { status: summary.status, summary });
-  upsertHistory(summary);
-  // Opened from the history while it ran elsewhere: what streamed here is only the tail, so
-  // the stored record (complete output and spans) replaces it.
-  if (run.origin === 'history') {
-    void getClient()
-      .getRun(summary.id)
-      .then((record) => {
-        if (!record) return;
-        const output = new OutputBuffer();
-        const view: RunView = { ...run, output, spans: new SpanList() };
-        if (record.response) {
-          fillOutputFromResponse(view, record.response);
-          view.spans.replace(record.response.spans ?? []);
-        }
-        patchRun(run.id, { output, spans: view.spans, response: record.response, error: record.error });
-      })
-      .catch(() => undefined);
+function finishRun(run: RunView, summary: RunSummary, error: SerializedError | undefined): void {
+  endLive(run.id);
+  patchRun(run.id, { status: summary.status, summary, error });
+  // What streamed here is only part of the run: the stored record (complete output and
+  // spans) replaces it.
+  if (run.origin === 'history') void showStored(run.id);
+}
+
+/** Shows what the engine stored of a run. Left as it is when the engine cannot be asked. */
+async function showStored(id: string): Promise<void> {
+  let record: RunRecord | null;
+  try {
+    record = await getClient().getRun(id);
+  } catch {
     return;
   }
-  // run.finished carries no error; the stored record does.
-  if ((summary.status === 'error' || summary.status === 'interrupted') && !run.error) {
-    void getClient()
-      .getRun(summary.id)
-      .then((record) => {
-        if (record?.error) patchRun(run.id, { error: record.error });
-        if (record?.response && !run.response) applyResponse(run, record.response);
-      })
-      .catch(() => undefined);
+  const lostStart = unconfirmed.get(id);
+  unconfirmed.delete(id);
+  const run = useApp.getState().runs[id];
+  if (!run) return;
+  if (!record) {
+    // Never started (its startRun was lost with the connection), or deleted elsewhere.
+    if (isActive(run.status)) patchRun(id, { status: 'error', error: lostStart ?? { name: 'RunNotFoundError', message: 'the Loom host has no record of this run' } });
+  } else if (record.status === 'running') {
+    // Events were missed: its end will show the stored copy.
+    patchRun(id, { status: 'running', origin: 'history' });
+  } else {
+    endLive(id);
+    patchRun(id, storedParts(run, record));
+    upsertHistory(summaryOf(record));
   }
 }
 
-function fillOutputFromResponse(run: RunView, response: ExecuteResponseJson): void {
-  // The response keeps the streams apart, so their interleaving is lost: stdout, then stderr.
-  if (response.stdout) run.output.append('stdout', base64ToText(response.stdout));
-  if (response.stderr) {
-    if (!run.output.isEmpty && !run.output.text().endsWith('\n')) run.output.append('stdout', '\n');
-    run.output.append('stderr', base64ToText(response.stderr));
-  }
-}
-
-function keepOrphan(runId: string, event: LoomEvent): void {
-  const now = Date.now();
-  for (const [id, entry] of orphans) if (now - entry.at > ORPHAN_TTL_MS) orphans.delete(id);
-  const entry = orphans.get(runId) ?? { at: now, events: [] };
-  if (entry.events.length < MAX_ORPHAN_EVENTS) entry.events.push(event);
-  orphans.set(runId, entry);
-}
-
-function takeOrphans(runId: string): LoomEvent[] {
-  const entry = orphans.get(runId);
-  orphans.delete(runId);
-  return entry?.events ?? [];
+/**
+ * After the connection came back: the events of the time without it are lost, so every run
+ * this window believes active is asked for again. One that ended meanwhile shows how it ended.
+ */
+export async function refreshActiveRuns(): Promise<void> {
+  const ids = Object.values(useApp.getState().runs)
+    .filter((r) => isActive(r.status) && !starting.has(r.id))
+    .map((r) => r.id);
+  await Promise.all(ids.map(showStored));
 }
 
 function serialized(err: unknown): SerializedError {
   if (err instanceof LoomApiError) return { ...err.fields, name: err.name, message: err.message };
   if (err instanceof Error) return { name: err.name, message: err.message };
   return { name: 'Error', message: String(err) };
-}
-
-// --- history ---------------------------------------------------------------------------------
-
-function upsertHistory(summary: RunSummary): void {
-  useApp.setState((s) => {
-    const rest = s.history.filter((r) => r.id !== summary.id);
-    return { history: [summary, ...rest].sort((a, b) => b.startedAt - a.startedAt) };
-  });
-}
-
-export async function loadHistory(): Promise<void> {
-  try {
-    const history = await getClient().listRuns();
-    useApp.setState({ history: [...history].sort((a, b) => b.startedAt - a.startedAt), historyLoaded: true });
-  } catch (err) {
-    useApp.setState({ historyLoaded: true });
-    notify(`Could not load the run history: ${errorText(err)}`, 'error');
-  }
-}
-
-export async function loadExamples(): Promise<void> {
-  try {
-    useApp.setState({ examples: await getClient().listExamples(), examplesLoaded: true });
-  } catch (err) {
-    useApp.setState({ examplesLoaded: true });
-    notify(`Could not load the examples: ${errorText(err)}`, 'error');
-  }
 }
 
 /** Shows a run: its output and trace, and its code and settings in the editor and form. */
@@ -323,27 +265,12 @@ export async function openRun(id: string): Promise<void> {
   }
   if (!record) {
     notify('That run is no longer stored', 'error');
-    useApp.setState((s) => ({ history: s.history.filter((r) => r.id !== id) }));
+    dropFromHistory(id);
     return;
   }
   addRun(viewOfRecord(record));
   useApp.setState({ view: 'workspace' });
   loadRequest(record.request);
-}
-
-export function viewOfRecord(record: RunRecord): RunView {
-  const view = newRunView(record.id, record.request, 'history');
-  view.status = record.status;
-  view.startedAt = record.startedAt;
-  view.summary = record;
-  if (record.error) view.error = record.error;
-  if (record.response) {
-    view.response = record.response;
-    fillOutputFromResponse(view, record.response);
-    view.spans.replace(record.response.spans ?? []);
-    view.progress = { ...view.progress, phase: 'done', phasesSeen: ['done'] };
-  }
-  return view;
 }
 
 export async function rerun(id: string): Promise<void> {
@@ -372,13 +299,10 @@ export async function deleteRun(id: string): Promise<void> {
     notify(`Could not delete the run: ${errorText(err)}`, 'error');
     return;
   }
+  dropFromHistory(id);
   useApp.setState((s) => {
     const runs = { ...s.runs };
     delete runs[id];
-    return {
-      history: s.history.filter((r) => r.id !== id),
-      runs,
-      selectedRunId: s.selectedRunId === id ? null : s.selectedRunId,
-    };
+    return { runs, selectedRunId: s.selectedRunId === id ? null : s.selectedRunId };
   });
 }

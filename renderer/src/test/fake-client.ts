@@ -5,8 +5,11 @@ import type { ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
 export class FakeClient implements LoomClient {
   readonly listeners = new Set<(event: LoomEvent) => void>();
   readonly started: ExecuteRequestJson[] = [];
+  readonly startedIds: string[] = [];
   readonly cancelled: string[] = [];
   readonly deleted: string[] = [];
+  /** The ids getRun was asked for. */
+  readonly fetched: string[] = [];
   records = new Map<string, RunRecord>();
   runs: RunSummary[] = [];
   examples: Example[] = [];
@@ -15,7 +18,6 @@ export class FakeClient implements LoomClient {
   /** Called inside startRun before it answers: a test can emit "early" events from here. */
   beforeStartReply: ((runId: string) => void) | undefined;
   startError: Error | undefined;
-  private next = 0;
 
   emit(event: LoomEvent): void {
     for (const l of this.listeners) l(event);
@@ -29,12 +31,12 @@ export class FakeClient implements LoomClient {
   async engineStatus(): Promise<EngineStatus> {
     return this.status;
   }
-  async startRun(request: ExecuteRequestJson): Promise<{ runId: string }> {
+  async startRun(runId: string, request: ExecuteRequestJson): Promise<RunSummary> {
+    this.startedIds.push(runId);
     if (this.startError) throw this.startError;
     this.started.push(request);
-    const runId = `run-${++this.next}`;
     this.beforeStartReply?.(runId);
-    return { runId };
+    return { id: runId, startedAt: Date.now(), status: 'running', runtime: 'python', title: 'the engine’s title' };
   }
   async cancelRun(runId: string): Promise<void> {
     this.cancelled.push(runId);
@@ -61,6 +63,7 @@ export class FakeClient implements LoomClient {
     return this.runs;
   }
   async getRun(id: string): Promise<RunRecord | null> {
+    this.fetched.push(id);
     return this.records.get(id) ?? null;
   }
   async deleteRun(id: string): Promise<void> {

@@ -324,12 +324,13 @@ class Cleaner:
     def begin(self, keep):
         """Continues it (a program may have stopped it while it waited) and gives it what to
         keep; OSError if it died waiting."""
-        stdin, self.stdin = self.stdin, None
+        os.kill(self.pid, signal.SIGCONT)
+        stdin = self.stdin
         if stdin is None:
             raise OSError(errno.EBADF, "the clean-up was begun already")
-        os.kill(self.pid, signal.SIGCONT)
         os.write(stdin, keep.encode())
         os.close(stdin)
+        self.stdin = None
         self.deadline = time.monotonic() + CLEAN_MS / 1000.0 + 1.0
 
     def close(self):

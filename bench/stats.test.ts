@@ -4,15 +4,18 @@ import { formatTable, mean, median, percentile, ratio, round, summarize } from '
 describe('percentile (nearest rank)', () => {
   const ten = [10, 1, 9, 2, 8, 3, 7, 4, 6, 5]; // 1..10, unsorted
 
-  it('picks the sample at rank ceil(p/100 * n)', () => {
-    expect(percentile(ten, 50)).toBe(5); // rank 5: the lower middle of an even count
-    expect(percentile(ten, 90)).toBe(9);
-    expect(percentile(ten, 91)).toBe(10);
-    expect(percentile(ten, 99)).toBe(10);
-    expect(percentile(ten, 100)).toBe(10);
-    expect(percentile(ten, 0)).toBe(1);
-    expect(percentile(ten, 10)).toBe(1);
-    expect(percentile(ten, 11)).toBe(2);
+  // p50 is rank 5: the lower middle of an even count.
+  it.each([
+    [50, 5],
+    [90, 9],
+    [91, 10],
+    [99, 10],
+    [100, 10],
+    [0, 1],
+    [10, 1],
+    [11, 2],
+  ])('picks the sample at rank ceil(p/100 * n): p%i of 1..10 is %i', (p, expected) => {
+    expect(percentile(ten, p)).toBe(expected);
   });
 
   it('p99 of 100 samples is the 99th, not the largest', () => {

@@ -114,11 +114,16 @@ describe('evaluateTargets', () => {
     expect(row?.target).toBe('<= 1.25x');
   });
 
+  it.each([
+    [2.171, 1.25, '2.17'],
+    [0.10031, 0.1, '0.1003'],
+    [0.1, 0.1, '0.10'],
+    [Number.NaN, 0.1, '-'],
+  ])('prints the ratio %d against the limit %d as %s', (value, limit, expected) => {
+    expect(ratioText(value, limit)).toBe(expected);
+  });
+
   it('never prints the limit itself for a ratio just past it', () => {
-    expect(ratioText(2.171, 1.25)).toBe('2.17');
-    expect(ratioText(0.10031, 0.1)).toBe('0.1003');
-    expect(ratioText(0.1, 0.1)).toBe('0.10');
-    expect(ratioText(Number.NaN, 0.1)).toBe('-');
     const row = evaluateTargets({ ...passing, warmP50Ms: 9.17, rawExecP50Ms: 91.42 }).find((r) => r.id === 'warmVsRawExec');
     expect(row?.measured).toBe('0.1003x (raw 91.4 ms)');
     expect(row?.met).toBe(false);

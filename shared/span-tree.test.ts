@@ -208,16 +208,18 @@ describe('formatSpanTree', () => {
 
 describe('formatDuration', () => {
   const d = (ns: bigint): string => formatDuration({ startTimeUnixNano: T0, endTimeUnixNano: T0 + ns });
-  it('picks a readable unit', () => {
-    expect(d(0n)).toBe('0 ns');
-    expect(d(999n)).toBe('999 ns');
-    expect(d(1_000n)).toBe('1.0 µs');
-    expect(d(42_340n)).toBe('42.3 µs');
-    expect(d(100_000n)).toBe('0.1 ms');
-    expect(d(812_400_000n)).toBe('812.4 ms');
-    expect(d(9_999_900_000n)).toBe('9999.9 ms');
-    expect(d(10_000_000_000n)).toBe('10.0 s');
-    expect(d(301_250_000_000n)).toBe('301.3 s');
+  it.each([
+    [0n, '0 ns'],
+    [999n, '999 ns'],
+    [1_000n, '1.0 µs'],
+    [42_340n, '42.3 µs'],
+    [100_000n, '0.1 ms'],
+    [812_400_000n, '812.4 ms'],
+    [9_999_900_000n, '9999.9 ms'],
+    [10_000_000_000n, '10.0 s'],
+    [301_250_000_000n, '301.3 s'],
+  ])('picks a readable unit: %s ns is %s', (ns, text) => {
+    expect(d(ns)).toBe(text);
   });
   it('shows a negative duration (end before start) as zero', () => {
     expect(formatDuration({ startTimeUnixNano: T0, endTimeUnixNano: T0 - 5n })).toBe('0 ns');

@@ -1,9 +1,10 @@
 # Loom's in-container runner (Python 3.8+, standard library only): a fork server.
 #
 # It is a pooled container's main process (or, in a container that idles, started by one
-# attached exec); the host asks it to run programs one at a time. `python3 -c CODE` and `python3 FILE` are run in a child forked from this
-# already-initialised interpreter (modules pre-imported), which takes a few milliseconds instead
-# of a fresh interpreter's tens; every other command is forked and exec'd as it is.
+# attached exec); the host asks it to run programs one at a time. `python3 -c CODE` and
+# `python3 FILE` are run in a child forked from this already-initialised interpreter (modules
+# pre-imported), which takes a few milliseconds instead of a fresh interpreter's tens; every
+# other command is forked and exec'd as it is.
 #
 # Protocol (electron/main/engine/runner/protocol.ts is the reference): binary frames both ways,
 #   [type u8][execution id u32 BE][payload length u32 BE][payload]
@@ -104,6 +105,7 @@ def _preimport_next():
         gc.collect()
         gc.freeze()
 
+
 RUN, STDIN, STDIN_EOF, KILL, HELLO, PING = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
 READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87
 PROTOCOL_VERSION = 3
@@ -119,7 +121,8 @@ SWEEP_SECONDS = 0.5
 SPAN_POLL_SECONDS = 0.02
 # loom-init, for the clean-up between runs: shipped beside the runner in the resources volume.
 _MACHINE = os.uname().machine
-INIT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "native", "bin", "loom-init-" + _MACHINE)
+_RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INIT = os.path.join(_RESOURCES, "native", "bin", "loom-init-" + _MACHINE)
 # The clean-up's time bound (LOOM_CLEAN_MS, set by the host for the container, not by programs):
 # loom-init keeps to it in CPU time, and to 10 s more in wall time; the runner gives up on it a
 # second after that.
@@ -151,7 +154,7 @@ _LOCALE_VARS = ("LC_ALL", "LC_CTYPE", "LANG")
 try:
     import ctypes
 
-    _libc = ctypes.CDLL(None, use_errno=True)
+    _libc: "ctypes.CDLL | None" = ctypes.CDLL(None, use_errno=True)
 except Exception:  # no ctypes (a minimal build): the runner works, less hardened
     _libc = None
 
@@ -222,7 +225,9 @@ def _signal_name(signo):
 
 
 class Job:
-    def __init__(self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None, span_path=None):
+    def __init__(
+        self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None, span_path=None
+    ):
         self.id = ident
         self.pid = pid
         self.popen = popen
@@ -295,10 +300,12 @@ class Cleaner:
     running, with its output pipe, and its status once it has exited."""
 
     def __init__(self):
+        self.stdin: "int | None"
+        self.fd: "int | None"
         in_r, self.stdin = os.pipe()
         self.fd, out_w = os.pipe()
         try:
-            # (It reads its bound, LOOM_CLEAN_MS, from the environment, as it does under docker exec.)
+            # (It reads its bound, LOOM_CLEAN_MS, from the environment, as under docker exec.)
             self.pid = os.posix_spawn(INIT, [INIT, "--clean", "--stdin"], os.environ, file_actions=[
                 (os.POSIX_SPAWN_DUP2, in_r, 0),
                 (os.POSIX_SPAWN_DUP2, out_w, 1),
@@ -320,8 +327,11 @@ class Cleaner:
         """Continues it (a program may have stopped it while it waited) and gives it what to
         keep; OSError if it died waiting."""
         os.kill(self.pid, signal.SIGCONT)
-        os.write(self.stdin, keep.encode() + b"\n")
-        os.close(self.stdin)
+        stdin = self.stdin
+        if stdin is None:
+            raise OSError(errno.EBADF, "the clean-up was begun already")
+        os.write(stdin, keep.encode() + b"\n")
+        os.close(stdin)
         self.stdin = None
         self.deadline = time.monotonic() + CLEAN_WALL_SECONDS
 
@@ -393,7 +403,9 @@ class Server:
         # As CPython does: every entry, an empty one too, made absolute against the cwd.
         if not value:
             return []
-        return [os.path.normpath(os.path.join(cwd, p)) if p else cwd for p in value.split(os.pathsep)]
+        return [
+            os.path.normpath(os.path.join(cwd, p)) if p else cwd for p in value.split(os.pathsep)
+        ]
 
     # -- frames -------------------------------------------------------------------------
 
@@ -509,7 +521,12 @@ class Server:
             job.timed_out = True
             job.deadline = None
             self.kill_group(job)
-        if job.status is None and self.host_silence is not None and now >= self.heard + self.host_silence and not job.host_gone:
+        if (
+            job.status is None
+            and self.host_silence is not None
+            and now >= self.heard + self.host_silence
+            and not job.host_gone
+        ):
             # The host stopped saying it is alive: it died without closing the stream (which
             # stays open for the next host), and nobody will read what the program does.
             job.host_gone = True
@@ -542,7 +559,9 @@ class Server:
         while len(self.inbuf) >= HEADER and self.cleaner is None:
             length = int.from_bytes(self.inbuf[5:9], "big")
             if length > MAX_PAYLOAD:
-                sys.stderr.write("loom-runner: frame of %d bytes, the stream is out of step\n" % length)
+                sys.stderr.write(
+                    "loom-runner: frame of %d bytes, the stream is out of step\n" % length
+                )
                 if self.job:
                     self.kill_group(self.job)
                 return False
@@ -559,7 +578,11 @@ class Server:
                 # container's fast path) down.
                 sys.stderr.write("loom-runner: %s\n" % traceback.format_exc())
                 if ftype == RUN and (self.job is None or self.job.id != ident):
-                    self.error(ident, "spawn_failed", "the runner could not start the program: %s" % sys.exc_info()[1])
+                    self.error(
+                        ident,
+                        "spawn_failed",
+                        "the runner could not start the program: %s" % sys.exc_info()[1],
+                    )
         return True
 
     def dispatch(self, ftype, ident, payload):
@@ -607,7 +630,10 @@ class Server:
                 raise ValueError("spanFile must be a path")
             if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
                 raise ValueError("argv must be a non-empty list of strings")
-            if not (isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
+            if not (
+                isinstance(env, dict)
+                and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+            ):
                 raise ValueError("env must map strings to strings")
             if not isinstance(cwd, str) or not cwd:
                 raise ValueError("cwd must be a path")
@@ -617,7 +643,12 @@ class Server:
             self.error(ident, "bad_request", "malformed RUN request: %s" % exc)
             return
         if self.unclean is not None:
-            self.error(ident, "unclean", "the container could not be cleaned after the last run (%s): it must not be reused" % self.unclean)
+            self.error(
+                ident,
+                "unclean",
+                "the container could not be cleaned after the last run (%s): it must not be reused"
+                % self.unclean,
+            )
             return
         full = exhausted_space()
         if full:
@@ -640,8 +671,13 @@ class Server:
                 pid = popen.pid
                 _prefer_for_oom(pid)
         except OSError as exc:
-            code = {errno.ENOENT: "not_found", errno.EACCES: "not_executable", errno.ENOEXEC: "not_executable",
-                    errno.EISDIR: "not_executable", errno.ENOTDIR: "not_found"}.get(exc.errno, "spawn_failed")
+            code = {
+                errno.ENOENT: "not_found",
+                errno.EACCES: "not_executable",
+                errno.ENOEXEC: "not_executable",
+                errno.EISDIR: "not_executable",
+                errno.ENOTDIR: "not_found",
+            }.get(exc.errno, "spawn_failed")
             self.error(ident, code, "%s: %s" % (argv[0], exc.strerror or exc))
             return
         for fd in (in_w, out_r, err_r):
@@ -700,7 +736,8 @@ class Server:
             self.finders_kept = len(cache)
 
     def take_spare(self, plan, argv, env, cwd):
-        """The waiting spare (or a new one) with the program given to it. OSError if none can be forked."""
+        """The waiting spare (or a new one) with the program given to it. OSError if none can be
+        forked."""
         spare, self.spare = self.spare, None
         if spare is not None:
             try:
@@ -737,7 +774,11 @@ class Server:
         if not self.same_interpreter(exe):
             return None
         for key in set(env) | set(self.initial_env):
-            if key.startswith("PYTHON") and key not in _CHILD_HONOURS and env.get(key) != self.initial_env.get(key):
+            if (
+                key.startswith("PYTHON")
+                and key not in _CHILD_HONOURS
+                and env.get(key) != self.initial_env.get(key)
+            ):
                 return None
         if any(env.get(k) != self.initial_env.get(k) for k in _LOCALE_VARS):
             return None
@@ -780,7 +821,9 @@ class Server:
             return False
         # A virtualenv's python is a link to the same binary but another sys.prefix.
         bindir = os.path.dirname(os.path.abspath(exe))
-        return not any(os.path.exists(os.path.join(d, "pyvenv.cfg")) for d in (bindir, os.path.dirname(bindir)))
+        return not any(
+            os.path.exists(os.path.join(d, "pyvenv.cfg")) for d in (bindir, os.path.dirname(bindir))
+        )
 
     # -- running --------------------------------------------------------------------------
 
@@ -945,7 +988,10 @@ class Server:
                 _, ppid, pgrp, session, start = st
                 # Not the container's main process: it is in docker-init's session (1), which no
                 # program can join, and may start after the runner on a busy machine.
-                orphan = ppid == self.pid if self.subreaper else (ppid == 1 and session != 1 and start >= self.start_ticks)
+                if self.subreaper:
+                    orphan = ppid == self.pid
+                else:
+                    orphan = ppid == 1 and session != 1 and start >= self.start_ticks
                 if pgrp == job.pid or session == job.pid or orphan:
                     found = True
                     try:
@@ -1113,7 +1159,8 @@ def _prefer_for_oom(pid):
 
 
 def _popen(argv, env, cwd):
-    """Starts a program that is not run by a fork of this interpreter: (stdin, stdout, stderr, popen)."""
+    """Starts a program that is not run by a fork of this interpreter: (stdin, stdout, stderr,
+    popen)."""
     fds = []
     try:
         for _ in range(3):
@@ -1169,7 +1216,8 @@ def _spare(server, in_r, out_w, err_w, job_r, top_fd):
         main = _fresh_main(mode, target, cwd)
     except BaseException:
         try:
-            os.write(2, ("loom-runner: could not start the program\n" + traceback.format_exc()).encode())
+            message = "loom-runner: could not start the program\n" + traceback.format_exc()
+            os.write(2, message.encode())
         finally:
             os._exit(1)
     _run_main(main, mode, target)
@@ -1204,7 +1252,8 @@ def _refresh_loom_trace():
         return
     try:
         tracer = mod.tracer
-        mod._sink = mod._Sink(os.environ.get("LOOM_TRACE_FILE", ""))
+        sink = mod._Sink(os.environ.get("LOOM_TRACE_FILE", ""))
+        mod._sink = sink  # type: ignore[attr-defined]
         tracer.trace_id, tracer.parent_span_id = mod._context_from_env(os.environ)
     except Exception:
         # Another version of the library: let the program import it afresh.
@@ -1246,7 +1295,9 @@ def _set_sys(server, mode, target, rest, unbuffered, exe, argv, env, cwd):
     sys.stdin = sys.__stdin__ = _stdio(0, sys.stdin, False, True, "<stdin>", False)
     sys.stdout = sys.__stdout__ = _stdio(1, sys.stdout, True, buffered, "<stdout>", False)
     # Since 3.9 a non-interactive stderr is line-buffered.
-    sys.stderr = sys.__stderr__ = _stdio(2, sys.stderr, True, buffered, "<stderr>", sys.version_info >= (3, 9))
+    sys.stderr = sys.__stderr__ = _stdio(
+        2, sys.stderr, True, buffered, "<stderr>", sys.version_info >= (3, 9)
+    )
 
 
 def _refresh_user_site(server):
@@ -1255,8 +1306,9 @@ def _refresh_user_site(server):
         return
     if server.user_site in sys.path:
         sys.path.remove(server.user_site)
-    site.USER_BASE = None
-    site.USER_SITE = None
+    # (site is sys.modules' entry, a ModuleType to mypy: its attributes are unknown.)
+    site.USER_BASE = None  # type: ignore[attr-defined]
+    site.USER_SITE = None  # type: ignore[attr-defined]
     user_site = site.getusersitepackages()
     if os.path.isdir(user_site) and user_site not in sys.path:
         # Before the system's site-packages, as at startup; .pth files processed.
@@ -1285,7 +1337,7 @@ def _stdio(fd, like, write, buffered, name, line_buffering):
         line_buffering=buffered and line_buffering,
         write_through=write and not buffered,
     )
-    stream.mode = "w" if write else "r"
+    stream.mode = "w" if write else "r"  # type: ignore[misc]  # read-only in typeshed only
     return stream
 
 
@@ -1385,7 +1437,7 @@ def _finalize(status):
     # What Py_FinalizeEx does that a program can observe: wait for non-daemon threads, run
     # atexit handlers, flush stdio (a failed stdout flush turns the status into 120).
     try:
-        threading._shutdown()
+        threading._shutdown()  # type: ignore[attr-defined]  # private, in every CPython 3
     except BaseException:
         pass
     try:

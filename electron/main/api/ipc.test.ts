@@ -78,21 +78,17 @@ describe('bindIpc: calls', () => {
     expect(backend.calls.map((c) => c.method)).toEqual(['engineStatus', 'listRuns']);
   });
 
-  it('refuses every other sender with a ForbiddenError, without reaching the backend', async () => {
+  it.each<[string, (ours: FakeContents) => IpcInvokeEvent]>([
+    ['another web contents, even at our URL', () => topFrameCall(new FakeContents(OUR_URL))],
+    ['a frame inside our page', (ours) => ({ sender: ours, senderFrame: { url: OUR_URL, parent: { url: OUR_URL, parent: null } } })],
+    ['a frame gone since it sent', (ours) => ({ sender: ours, senderFrame: null })],
+    ['our contents navigated elsewhere', (ours) => topFrameCall(ours, 'https://evil.example/index.html')],
+    ['another local file', (ours) => topFrameCall(ours, pathToFileURL('/tmp/index.html').href)],
+    ['a data: URL', (ours) => topFrameCall(ours, 'data:text/html,<script>loom.listRuns()</script>')],
+  ])('refuses a call from %s: ForbiddenError, and the backend never hears of it', async (_what, forge) => {
     const window = new FakeWindow();
     const { ipcMain, backend } = setup(window);
-    const ours = window.webContents;
-    const forged: [string, IpcInvokeEvent][] = [
-      ['another web contents, even at our URL', topFrameCall(new FakeContents(OUR_URL))],
-      ['a frame inside our page', { sender: ours, senderFrame: { url: OUR_URL, parent: { url: OUR_URL, parent: null } } }],
-      ['a frame gone since it sent', { sender: ours, senderFrame: null }],
-      ['our contents navigated elsewhere', topFrameCall(ours, 'https://evil.example/index.html')],
-      ['another local file', topFrameCall(ours, pathToFileURL('/tmp/index.html').href)],
-      ['a data: URL', topFrameCall(ours, 'data:text/html,<script>loom.listRuns()</script>')],
-    ];
-    for (const [what, event] of forged) {
-      expect(await ipcMain.invoke(event, 'listRuns', []), what).toEqual(FORBIDDEN_OUTCOME);
-    }
+    expect(await ipcMain.invoke(forge(window.webContents), 'listRuns', [])).toEqual(FORBIDDEN_OUTCOME);
     expect(FORBIDDEN_OUTCOME.error).toEqual({ name: 'ForbiddenError', message: 'This page may not call the Loom API.' });
     expect(backend.calls).toEqual([]);
   });
@@ -166,14 +162,16 @@ describe('bindIpc: events', () => {
 });
 
 describe('isOurPage', () => {
-  it('with the dev server, any page of its origin in our window, top frame only', () => {
-    const dev = trustedRenderer('http://localhost:5173/', INDEX);
+  // With the dev server: any page of its origin in our window, top frame only.
+  const dev = trustedRenderer('http://localhost:5173/', INDEX);
+  it.each<[string, (ours: FakeContents) => IpcInvokeEvent, boolean, boolean]>([
+    ['a page of its origin', (ours) => topFrameCall(ours, 'http://localhost:5173/#/pool'), true, true],
+    ['another port', (ours) => topFrameCall(ours, 'http://localhost:5174/'), true, false],
+    ['the built index.html', (ours) => topFrameCall(ours, OUR_URL), true, false],
+    ['a frame inside the page', (ours) => ({ sender: ours, senderFrame: { url: 'http://localhost:5173/', parent: {} } }), true, false],
+    ['a page of its origin with no window', (ours) => topFrameCall(ours, 'http://localhost:5173/'), false, false],
+  ])('with the dev server: %s', (_what, call, hasWindow, expected) => {
     const window = new FakeWindow('http://localhost:5173/');
-    const ours = window.webContents;
-    expect(isOurPage(topFrameCall(ours, 'http://localhost:5173/#/pool'), window, dev)).toBe(true);
-    expect(isOurPage(topFrameCall(ours, 'http://localhost:5174/'), window, dev)).toBe(false);
-    expect(isOurPage(topFrameCall(ours, OUR_URL), window, dev)).toBe(false);
-    expect(isOurPage({ sender: ours, senderFrame: { url: 'http://localhost:5173/', parent: {} } }, window, dev)).toBe(false);
-    expect(isOurPage(topFrameCall(ours, 'http://localhost:5173/'), null, dev)).toBe(false);
+    expect(isOurPage(call(window.webContents), hasWindow ? window : null, dev)).toBe(expected);
   });
 });

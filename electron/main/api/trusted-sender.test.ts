@@ -17,26 +17,33 @@ describe('isTrustedSender', () => {
     expect(isTrustedSender(`${url}?x=1`, built)).toBe(true);
   });
 
-  it('the built renderer: any other file, host or scheme is refused', () => {
-    expect(isTrustedSender(pathToFileURL(join(INDEX, '..', 'other.html')).href, built)).toBe(false);
-    expect(isTrustedSender(pathToFileURL('/tmp/index.html').href, built)).toBe(false);
-    expect(isTrustedSender(`file://evil.example${pathToFileURL(INDEX).pathname}`, built)).toBe(false);
-    expect(isTrustedSender('http://localhost:5173/', built)).toBe(false);
-    expect(isTrustedSender('https://evil.example/index.html', built)).toBe(false);
-    expect(isTrustedSender('about:blank', built)).toBe(false);
-    expect(isTrustedSender('', built)).toBe(false);
+  it.each([
+    pathToFileURL(join(INDEX, '..', 'other.html')).href,
+    pathToFileURL('/tmp/index.html').href,
+    `file://evil.example${pathToFileURL(INDEX).pathname}`,
+    'http://localhost:5173/',
+    'https://evil.example/index.html',
+    'about:blank',
+    '',
+  ])('the built renderer: refuses %j (any other file, host or scheme)', (url) => {
+    expect(isTrustedSender(url, built)).toBe(false);
   });
 
-  it('the dev server: any page of its origin, nothing else', () => {
+  it('the dev server: trusts its origin', () => {
     expect(dev).toEqual({ kind: 'dev-server', origin: 'http://localhost:5173' });
-    expect(isTrustedSender('http://localhost:5173/', dev)).toBe(true);
-    expect(isTrustedSender('http://localhost:5173/index.html#/runs', dev)).toBe(true);
-    expect(isTrustedSender('http://localhost:5174/', dev)).toBe(false);
-    expect(isTrustedSender('https://localhost:5173/', dev)).toBe(false);
-    expect(isTrustedSender('http://127.0.0.1:5173/', dev)).toBe(false);
-    expect(isTrustedSender('http://localhost.evil.example:5173/', dev)).toBe(false);
-    expect(isTrustedSender(pathToFileURL(INDEX).href, dev)).toBe(false);
-    expect(isTrustedSender('data:text/html,hi', dev)).toBe(false);
-    expect(isTrustedSender('not a url', dev)).toBe(false);
+  });
+
+  it.each([
+    ['http://localhost:5173/', true],
+    ['http://localhost:5173/index.html#/runs', true],
+    ['http://localhost:5174/', false],
+    ['https://localhost:5173/', false],
+    ['http://127.0.0.1:5173/', false],
+    ['http://localhost.evil.example:5173/', false],
+    [pathToFileURL(INDEX).href, false],
+    ['data:text/html,hi', false],
+    ['not a url', false],
+  ])('the dev server: any page of its origin, nothing else: %j is %s', (url, trusted) => {
+    expect(isTrustedSender(url, dev)).toBe(trusted);
   });
 });

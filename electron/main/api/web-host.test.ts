@@ -395,19 +395,18 @@ describe('web host: who may open the WebSocket', () => {
     expect(backend.calls).toEqual([]);
   });
 
-  it('a ws client with a wrong token or origin never opens', async () => {
+  it.each<[string, (h: WebHost) => [string, string]]>([
+    ['a wrong token', (h) => [apiUrl(h, 'f'.repeat(64)), origin(h)]],
+    ['a wrong origin', (h) => [apiUrl(h), 'http://evil.example']],
+  ])('a ws client with %s never opens', async (_what, attempt) => {
     const { host: h } = await host();
-    for (const [url, from] of [
-      [apiUrl(h, 'f'.repeat(64)), origin(h)],
-      [apiUrl(h), 'http://evil.example'],
-    ] as const) {
-      const ws = new WebSocket(url, { origin: from });
-      const outcome = await new Promise<string>((done) => {
-        ws.once('open', () => done('open'));
-        ws.once('error', (err) => done(err.message));
-      });
-      expect(outcome).toBe('Unexpected server response: 403');
-    }
+    const [url, from] = attempt(h);
+    const ws = new WebSocket(url, { origin: from });
+    const outcome = await new Promise<string>((done) => {
+      ws.once('open', () => done('open'));
+      ws.once('error', (err) => done(err.message));
+    });
+    expect(outcome).toBe('Unexpected server response: 403');
   });
 
   it('another path than /api is 404', async () => {
@@ -497,19 +496,17 @@ describe('web host: calls and events through the renderer client', () => {
     expect(backend.calls.map((c) => c.method)).toEqual(['listRuns']);
   });
 
-  it('a frame without a numeric id, or not JSON, closes with 1008; a binary frame with 1003', async () => {
+  it.each<[string, string | Buffer, number]>([
+    ['not JSON', 'not json', 1008],
+    ['without an id', JSON.stringify({ method: 'listRuns', args: [] }), 1008],
+    ['an array', JSON.stringify([1, 'listRuns', []]), 1008],
+    ['binary', Buffer.from('{"id":1}'), 1003],
+  ])('a frame that is %s closes with %i (1008: no numeric id, or not JSON; 1003: binary)', async (_what, frame, code) => {
     const { host: h } = await host();
-    for (const [frame, code] of [
-      ['not json', 1008],
-      [JSON.stringify({ method: 'listRuns', args: [] }), 1008],
-      [JSON.stringify([1, 'listRuns', []]), 1008],
-      [Buffer.from('{"id":1}'), 1003],
-    ] as const) {
-      const ws = await rawSocket(h);
-      const closed = closeOf(ws);
-      ws.send(frame);
-      expect((await closed).code).toBe(code);
-    }
+    const ws = await rawSocket(h);
+    const closed = closeOf(ws);
+    ws.send(frame);
+    expect((await closed).code).toBe(code);
   });
 
   it('a frame over the size limit closes the socket (1009)', async () => {

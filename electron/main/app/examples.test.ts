@@ -45,15 +45,16 @@ afterAll(async () => {
 });
 
 describe('examples', () => {
-  it('are valid requests with unique ids, titles and descriptions', () => {
+  it.each(EXAMPLES.map((e) => [e.id, e] as const))('%s is a valid request with a title and a description', (_id, example) => {
+    expect(example.title && example.description).toBeTruthy();
+    const request = parseRequestJson(example.request);
+    expect(() => normalizeRequest(request, requestPolicyOf({}))).not.toThrow();
+    expect(runTitle(request).length).toBeGreaterThan(3);
+  });
+
+  it('have unique ids, and say which needs the network', () => {
     const ids = EXAMPLES.map((e) => e.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const example of EXAMPLES) {
-      expect(example.title && example.description).toBeTruthy();
-      const request = parseRequestJson(example.request);
-      expect(() => normalizeRequest(request, requestPolicyOf({}))).not.toThrow();
-      expect(runTitle(request).length).toBeGreaterThan(3);
-    }
     expect(EXAMPLES.find((e) => e.id === 'pip-package')?.description).toMatch(/needs network/i);
     // The list handed out is a copy: editing it leaves the originals alone.
     const copy = listExamples();

@@ -1,15 +1,16 @@
 // The Loom service against the real engine and a real SQLite file: what the UI sees through
 // either transport (calls, events, history), with no mocks.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoomEvent, RunSummary } from '../../../shared/api';
 import type { ExecuteEventJson, ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
-import { listManaged } from '../engine/containers';
+import { listManaged, removeContainer } from '../engine/containers';
+import { LABEL } from '../engine/labels';
 import { listPackageImages } from '../engine/package-cache';
 import { docker, requireEngineAndImages, waitFor } from '../engine/test-support';
 import { createLoomService, type LoomService } from './service';
@@ -314,11 +315,45 @@ describe('LoomService', () => {
   });
 
   it('prunes only what no live Loom process owns', async () => {
-    const before = (await service.listContainers()).filter((c) => !c.external).map((c) => c.info.id);
-    const { removed } = await service.pruneContainers();
-    expect(removed).toBeGreaterThanOrEqual(0);
-    const after = (await service.listContainers()).map((c) => c.info.id);
-    expect(after).toEqual(expect.arrayContaining(before));
+    // Containers as Loom labels them, owned by: a process of this host that has exited (what a
+    // crashed Loom leaves), this live process, and a process of another host (which cannot be
+    // seen, so it is presumed alive).
+    const deadPid = spawnSync('true').pid;
+    if (!deadPid) throw new Error('could not start a process to take the pid of');
+    const planted: string[] = [];
+    const plant = async (role: string, pid: number, host: string) => {
+      const c = await docker.createContainer({
+        name: `loom-prune-test-${process.pid}-${role}`,
+        Image: 'python:3.11-slim',
+        Entrypoint: ['sleep'],
+        Cmd: ['infinity'],
+        Labels: { [LABEL.managed]: 'true', [LABEL.ownerPid]: String(pid), [LABEL.ownerHost]: host, [LABEL.ownerInstance]: role },
+        HostConfig: { NetworkMode: 'none' },
+      });
+      planted.push(c.id);
+      await c.start();
+      return c.id;
+    };
+    try {
+      await run(py('print(0)')); // at least one container of the service's own
+      const orphan = await plant('orphan', deadPid, hostname());
+      const kept = [await plant('live', process.pid, hostname()), await plant('remote', deadPid, `not-${hostname()}`)];
+      const listed = await service.listContainers();
+      expect(listed.map((c) => c.info.id)).toEqual(expect.arrayContaining(planted));
+      // The service's own, not the rest of a shared engine's, which other processes may remove
+      // meanwhile.
+      const own = listed.filter((c) => !c.external).map((c) => c.info.id);
+      expect(own.length).toBeGreaterThan(0);
+
+      // Other processes' orphans may go too: at least ours.
+      const { removed } = await service.pruneContainers();
+      expect(removed).toBeGreaterThanOrEqual(1);
+      const after = (await service.listContainers()).map((c) => c.info.id);
+      expect(after).not.toContain(orphan);
+      expect(after).toEqual(expect.arrayContaining([...own, ...kept]));
+    } finally {
+      await Promise.all(planted.map((id) => removeContainer(docker, id)));
+    }
   });
 
   it('deletes a run from the history', async () => {

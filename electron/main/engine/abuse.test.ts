@@ -374,24 +374,22 @@ print('parent exits')
 describe('abuse: stdin', () => {
   const FLOOD = randomBytes(50 * MB);
   const digest = createHash('sha256').update(FLOOD).digest('hex');
-  for (const path of PATHS) {
-    it(`survives a program closing stdin at once, and 50 MB of stdin read 1 byte or all, via ${path}`, async () => {
-      const programs: [string, string, Uint8Array, string][] = [
-        ['closes fd 0', "import os, time\nos.close(0)\ntime.sleep(0.2)\nprint('closed')", FLOOD.subarray(0, MB), 'closed\n'],
-        ['reads 1 byte', 'import sys\nprint(len(sys.stdin.buffer.read(1)))', FLOOD, '1\n'],
-        ['reads all', 'import hashlib, sys\nd = sys.stdin.buffer.read()\nprint(len(d), hashlib.sha256(d).hexdigest())', FLOOD, `${50 * MB} ${digest}\n`],
-      ];
+  const programs: [string, string, Uint8Array, string][] = [
+    ['closes fd 0 at once (1 MB offered)', "import os, time\nos.close(0)\ntime.sleep(0.2)\nprint('closed')", FLOOD.subarray(0, MB), 'closed\n'],
+    ['reads 1 byte of 50 MB', 'import sys\nprint(len(sys.stdin.buffer.read(1)))', FLOOD, '1\n'],
+    ['reads all of 50 MB', 'import hashlib, sys\nd = sys.stdin.buffer.read()\nprint(len(d), hashlib.sha256(d).hexdigest())', FLOOD, `${50 * MB} ${digest}\n`],
+  ];
+  describe.each(PATHS)('via %s', (path) => {
+    it.each(programs)('survives a program that %s', async (what, code, stdin, expected) => {
       const config = await configFor('stdin', path);
-      for (const [what, code, stdin, expected] of programs) {
-        const { r, ms } = await timed(executors[path], { command: py(code), config, stdin, timeoutSeconds: 30 });
-        note(`stdin, program ${what} via ${path}: exit ${r.exitCode}, timedOut ${r.timedOut}, ${ms} ms`);
-        expect(r.usage?.via).toBe(path);
-        expect([what, r.exitCode, text(r.stdout), r.timedOut]).toEqual([what, 0, expected, false]);
-        expect(ms).toBeLessThan(20_000);
-        await expectNextRunWorks(executors[path], config, `stdin ${what} via ${path}`, 10_000);
-      }
+      const { r, ms } = await timed(executors[path], { command: py(code), config, stdin, timeoutSeconds: 30 });
+      note(`stdin, program ${what} via ${path}: exit ${r.exitCode}, timedOut ${r.timedOut}, ${ms} ms`);
+      expect(r.usage?.via).toBe(path);
+      expect([r.exitCode, text(r.stdout), r.timedOut]).toEqual([0, expected, false]);
+      expect(ms).toBeLessThan(20_000);
+      await expectNextRunWorks(executors[path], config, `stdin ${what} via ${path}`, 10_000);
     });
-  }
+  });
 });
 
 describe('abuse: privileges and escapes', () => {
@@ -716,32 +714,28 @@ for p in os.listdir('/proc'):
 });
 
 describe('abuse: injection through request fields', () => {
-  it('refuses crafted package names, naming config.packages[i]', async () => {
-    const python = ['requests; rm -rf /', '--index-url=http://evil', '$(id)', 'a && b', ';id', '-e git+http://evil', 'requests @ http://evil/x.whl', '`id`', 'a|b'];
-    const npm = ['--registry=x', ';id', '$(id)', 'a && b', 'left-pad; rm -rf /', 'x@`id`'];
-    const cases: [RuntimeType, string][] = [...python.map((p): [RuntimeType, string] => [RuntimeType.PYTHON, p]), ...npm.map((p): [RuntimeType, string] => [RuntimeType.NODE, p])];
-    for (const [runtimeType, bad] of cases) {
-      const good = runtimeType === RuntimeType.NODE ? 'left-pad' : 'requests';
+  const python = ['requests; rm -rf /', '--index-url=http://evil', '$(id)', 'a && b', ';id', '-e git+http://evil', 'requests @ http://evil/x.whl', '`id`', 'a|b'];
+  const npm = ['--registry=x', ';id', '$(id)', 'a && b', 'left-pad; rm -rf /', 'x@`id`'];
+  it.each([...python.map((p) => ['pip', p] as const), ...npm.map((p) => ['npm', p] as const)])(
+    'refuses the crafted %s package name %j, naming config.packages[1]',
+    async (installer, bad) => {
+      const [runtimeType, good] = installer === 'npm' ? [RuntimeType.NODE, 'left-pad'] : [RuntimeType.PYTHON, 'requests'];
       const err = await executors.runner.execute({ runtimeType, command: ['true'], config: { packages: [good, bad] } }).catch((e: unknown) => e);
-      expect([bad, err]).toEqual([bad, expect.any(ValidationError)]);
-      expect([bad, (err as ValidationError).field]).toEqual([bad, 'config.packages[1]']);
-    }
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).field).toBe('config.packages[1]');
+    },
+  );
+
+  it.each(['A;B', '$(x)', 'A B', 'LOOM_TRACE_ID', 'loom_execution_id'])('refuses the crafted or reserved env name %j, in the request and in the config', async (name) => {
+    const err = await executors.runner.execute({ command: ['true'], env: { [name]: 'x' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).field).toBe(`env.${name}`);
+    const inConfig = await executors.runner.execute({ command: ['true'], config: { env: { [name]: 'x' } } }).catch((e: unknown) => e);
+    expect(inConfig).toBeInstanceOf(ValidationError);
+    expect((inConfig as ValidationError).field).toBe(`config.env.${name}`);
   });
 
-  it('refuses crafted and reserved env names; accepts LD_PRELOAD, which cannot escalate', async () => {
-    for (const [name, field] of [
-      ['A;B', 'env.A;B'],
-      ['$(x)', 'env.$(x)'],
-      ['A B', 'env.A B'],
-      ['LOOM_TRACE_ID', 'env.LOOM_TRACE_ID'],
-      ['loom_execution_id', 'env.loom_execution_id'],
-    ]) {
-      const err = await executors.runner.execute({ command: ['true'], env: { [name as string]: 'x' } }).catch((e: unknown) => e);
-      expect([name, err]).toEqual([name, expect.any(ValidationError)]);
-      expect((err as ValidationError).field).toBe(field);
-      const inConfig = await executors.runner.execute({ command: ['true'], config: { env: { [name as string]: 'x' } } }).catch((e: unknown) => e);
-      expect((inConfig as ValidationError).field).toBe(`config.${field}`);
-    }
+  it('says LOOM_* is reserved; accepts LD_PRELOAD, which cannot escalate', async () => {
     const reserved = await executors.runner.execute({ command: ['true'], env: { LOOM_TRACE_ID: 'x' } }).catch((e: unknown) => e);
     expect((reserved as Error).message).toMatch(/reserved/);
 

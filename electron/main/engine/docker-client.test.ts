@@ -47,16 +47,14 @@ describe('engine connection', () => {
     expect(Number(info.apiVersion)).toBeGreaterThanOrEqual(1.4);
   });
 
-  it('says how to start an engine when none answers', async () => {
-    for (const address of ['tcp://127.0.0.1:1', 'unix:///nonexistent/docker.sock']) {
-      const err = await pingEngine(new Docker(dockerOptions(address)), address, 5000).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(EngineUnavailableError);
-      const message = (err as Error).message;
-      expect(message).toContain(address);
-      expect(message).toMatch(/ECONNREFUSED|ENOENT/);
-      expect(message).toMatch(/systemctl start docker/);
-      expect(message).toMatch(/podman\.sock/);
-    }
+  it.each(['tcp://127.0.0.1:1', 'unix:///nonexistent/docker.sock'])('says how to start an engine when none answers at %s', async (address) => {
+    const err = await pingEngine(new Docker(dockerOptions(address)), address, 5000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EngineUnavailableError);
+    const message = (err as Error).message;
+    expect(message).toContain(address);
+    expect(message).toMatch(/ECONNREFUSED|ENOENT/);
+    expect(message).toMatch(/systemctl start docker/);
+    expect(message).toMatch(/podman\.sock/);
   });
 });
 

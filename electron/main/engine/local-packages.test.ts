@@ -86,18 +86,16 @@ describe('local packages under a packages directory (the app, the browser host)'
     expect(present.problem).toContain('not in the packages directory');
   });
 
-  it("refuses '..' in the path, even where it would lead back inside", () => {
+  it.each([
+    ['to a file outside', '../elsewhere/up-1.0-py3-none-any.whl'],
+    ['to no file outside', '../elsewhere/missing-1.0-py3-none-any.whl'],
+    ['back inside', 'sub/../demo-1.0-py3-none-any.whl'],
+  ])("refuses '..' in the path, even where it would lead back inside: %s", (_where, relative) => {
     writeFileSync(join(outside, 'up-1.0-py3-none-any.whl'), 'secret');
     mkdirSync(join(pkgDir, 'sub'), { recursive: true });
-    for (const path of [
-      `${pkgDir}/../elsewhere/up-1.0-py3-none-any.whl`,
-      `${pkgDir}/../elsewhere/missing-1.0-py3-none-any.whl`,
-      `${pkgDir}/sub/../demo-1.0-py3-none-any.whl`,
-    ]) {
-      const err = refusal([path]);
-      expect(err.field).toBe('config.packages[0]');
-      expect(err.problem).toMatch(/'\.\.' is not allowed/);
-    }
+    const err = refusal([`${pkgDir}/${relative}`]);
+    expect(err.field).toBe('config.packages[0]');
+    expect(err.problem).toMatch(/'\.\.' is not allowed/);
   });
 
   it('says that a file inside it is missing, or is not a file', () => {

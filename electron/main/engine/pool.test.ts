@@ -1,7 +1,7 @@
 // The pool's bookkeeping on its own, with a factory of stand-in containers: the engine is not
 // what is under test here (the executor tests use real containers), the queueing rules are.
 import type Docker from 'dockerode';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AbortedError, ClosedError, ValidationError } from './errors';
 import { Pool } from './pool';
 import type { ContainerSpec, LifecycleSpec } from './request';
@@ -42,6 +42,15 @@ function makePool(maxPerKey = 2, standIns: StandIns = {}) {
 }
 
 describe('Pool', () => {
+  // The pool's clocks (rotation by age, health checks, close()'s bound) run on fake time: a test
+  // moves it to either side of a bound instead of sleeping past it and hoping.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('bounds containers per key and serves waiters first come, first served', async () => {
     const { pool, created } = makePool(2);
     const a = await pool.acquire('k', spec, lifecycle);
@@ -49,8 +58,9 @@ describe('Pool', () => {
     const order: string[] = [];
     const third = pool.acquire('k', spec, lifecycle).then((r) => order.push(`third:${r.entry.id}`));
     const fourth = pool.acquire('k', spec, lifecycle).then((r) => order.push(`fourth:${r.entry.id}`));
-    await new Promise((r) => setTimeout(r, 10));
+    await vi.advanceTimersByTimeAsync(10);
     expect(created()).toBe(2);
+    expect(order).toEqual([]);
     pool.release(b.entry, true);
     pool.release(a.entry, true);
     await Promise.all([third, fourth]);
@@ -58,17 +68,31 @@ describe('Pool', () => {
     expect(created()).toBe(2);
   });
 
-  it('rotates a container by age as well as by use count', async () => {
+  it('rotates a container once it is rotationMs old', async () => {
     const { pool, removed } = makePool(1);
     const short = { ...lifecycle, rotationMs: 50 };
     const a = await pool.acquire('k', spec, short);
     pool.release(a.entry, true);
+    vi.advanceTimersByTime(49);
     const b = await pool.acquire('k', spec, short);
     expect(b.created).toBe(false);
     pool.release(b.entry, true);
-    await new Promise((r) => setTimeout(r, 60));
+    vi.advanceTimersByTime(1);
     const c = await pool.acquire('k', spec, short);
     expect(c.created).toBe(true);
+    expect(removed).toEqual(['c1']);
+  });
+
+  it('rotates a container after maxExecutions uses', async () => {
+    const { pool, removed } = makePool(1);
+    const twice = { ...lifecycle, maxExecutions: 2 };
+    const served: boolean[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await pool.acquire('k', spec, twice);
+      served.push(r.created);
+      pool.release(r.entry, true);
+    }
+    expect(served).toEqual([true, false, true]);
     expect(removed).toEqual(['c1']);
   });
 
@@ -116,7 +140,7 @@ describe('Pool', () => {
       },
     });
     const a = await pool.acquire('k', spec, lifecycle);
-    await new Promise((r) => setTimeout(r, 0)); // the runner promise settles
+    expect(a.entry.runner).toBe(runners[0]);
     pool.release(a.entry, true);
     runners[0]!.alive = false;
     const b = await pool.acquire('k', spec, lifecycle);
@@ -147,9 +171,12 @@ describe('Pool', () => {
     const { pool, errors } = makePool(1, { remove: () => new Promise(() => undefined), closeTimeoutMs: 100 });
     const a = await pool.acquire('k', spec, lifecycle);
     pool.release(a.entry, true);
-    const started = Date.now();
-    await pool.close();
-    expect(Date.now() - started).toBeLessThan(2_000);
-    expect(String(errors[0])).toMatch(/1 container removal\(s\) got no answer from the engine within 0\.1 s/);
+    let closed = false;
+    const closing = pool.close().then(() => (closed = true));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await closing;
+    expect(errors.map(String)).toEqual([expect.stringMatching(/1 container removal\(s\) got no answer from the engine within 0\.1 s/)]);
   });
 });

@@ -48,27 +48,27 @@ describe('normalizeRequest', () => {
     expect(norm({ config: { resourceLimits: { executionTimeoutSeconds: 60 } } }).run.timeoutMs).toBe(60_000);
   });
 
-  it('names the field of every bad value', () => {
-    expect(fieldOf(() => norm({ runtimeType: 9 as RuntimeType }))).toBe('runtime_type');
-    expect(fieldOf(() => norm({ runtimeType: RuntimeType.NODE, config: { runtimeType: RuntimeType.PYTHON } }))).toBe('config.runtime_type');
-    expect(fieldOf(() => norm({ command: [] }))).toBe('command');
-    expect(fieldOf(() => norm({ command: [''] }))).toBe('command[0]');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { memoryMb: -5n } } }))).toBe('config.resource_limits.memory_mb');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { memoryMb: 5n } } }))).toBe('config.resource_limits.memory_mb');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { memoryMb: 10n ** 12n } } }))).toBe('config.resource_limits.memory_mb');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { cpuCores: -1 } } }))).toBe('config.resource_limits.cpu_cores');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { cpuCores: Number.NaN } } }))).toBe('config.resource_limits.cpu_cores');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { pidsLimit: -1 } } }))).toBe('config.resource_limits.pids_limit');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { storageMb: -1n } } }))).toBe('config.resource_limits.storage_mb');
-    expect(fieldOf(() => norm({ timeoutSeconds: -3 }))).toBe('timeout_seconds');
-    expect(fieldOf(() => norm({ config: { resourceLimits: { executionTimeoutSeconds: 10_000_000 } } }))).toBe(
-      'config.resource_limits.execution_timeout_seconds',
-    );
-    expect(fieldOf(() => norm({ config: { lifecycle: { maxExecutions: -1 } } }))).toBe('config.lifecycle.max_executions');
-    expect(fieldOf(() => norm({ config: { networkMode: 7 as NetworkMode } }))).toBe('config.network_mode');
-    expect(fieldOf(() => norm({ maxOutputBytes: -1 }))).toBe('max_output_bytes');
-    expect(fieldOf(() => norm({ workingDir: 'relative/dir' }))).toBe('working_dir');
-    expect(fieldOf(() => norm({ config: { name: 'bad name!' } }))).toBe('config.name');
+  it.each<[string, string, Init]>([
+    ['an unknown runtime', 'runtime_type', { runtimeType: 9 as RuntimeType }],
+    ["a config's runtime that contradicts the request's", 'config.runtime_type', { runtimeType: RuntimeType.NODE, config: { runtimeType: RuntimeType.PYTHON } }],
+    ['no command', 'command', { command: [] }],
+    ['an empty program name', 'command[0]', { command: [''] }],
+    ['a negative memory limit', 'config.resource_limits.memory_mb', { config: { resourceLimits: { memoryMb: -5n } } }],
+    ['a memory limit under 6 MB', 'config.resource_limits.memory_mb', { config: { resourceLimits: { memoryMb: 5n } } }],
+    ['a memory limit of a terabyte', 'config.resource_limits.memory_mb', { config: { resourceLimits: { memoryMb: 10n ** 12n } } }],
+    ['negative CPUs', 'config.resource_limits.cpu_cores', { config: { resourceLimits: { cpuCores: -1 } } }],
+    ['NaN CPUs', 'config.resource_limits.cpu_cores', { config: { resourceLimits: { cpuCores: Number.NaN } } }],
+    ['a negative pids limit', 'config.resource_limits.pids_limit', { config: { resourceLimits: { pidsLimit: -1 } } }],
+    ['a negative storage limit', 'config.resource_limits.storage_mb', { config: { resourceLimits: { storageMb: -1n } } }],
+    ['a negative timeout', 'timeout_seconds', { timeoutSeconds: -3 }],
+    ['a timeout of four months', 'config.resource_limits.execution_timeout_seconds', { config: { resourceLimits: { executionTimeoutSeconds: 10_000_000 } } }],
+    ['negative max executions', 'config.lifecycle.max_executions', { config: { lifecycle: { maxExecutions: -1 } } }],
+    ['an unknown network mode', 'config.network_mode', { config: { networkMode: 7 as NetworkMode } }],
+    ['a negative output bound', 'max_output_bytes', { maxOutputBytes: -1 }],
+    ['a relative working directory', 'working_dir', { workingDir: 'relative/dir' }],
+    ['a config name with a space', 'config.name', { config: { name: 'bad name!' } }],
+  ])('names the field of a bad value: %s, %s', (_what, field, init) => {
+    expect(fieldOf(() => norm(init))).toBe(field);
   });
 
   it('requires an image for CUSTOM and checks image references', () => {
@@ -79,12 +79,17 @@ describe('normalizeRequest', () => {
     );
   });
 
-  it('validates environment names and reserves LOOM_*', () => {
-    expect(fieldOf(() => norm({ env: { 'A-B': '1' } }))).toBe('env.A-B');
-    expect(fieldOf(() => norm({ env: { LOOM_TRACE_ID: 'x' } }))).toBe('env.LOOM_TRACE_ID');
-    expect(fieldOf(() => norm({ env: { loom_x: 'x' } }))).toBe('env.loom_x');
-    expect(fieldOf(() => norm({ config: { env: { '1X': 'x' } } }))).toBe('config.env.1X');
-    expect(fieldOf(() => norm({ env: { A: 'nul\0byte' } }))).toBe('env.A');
+  it.each<[string, Init]>([
+    ['env.A-B', { env: { 'A-B': '1' } }],
+    ['env.LOOM_TRACE_ID', { env: { LOOM_TRACE_ID: 'x' } }],
+    ['env.loom_x', { env: { loom_x: 'x' } }],
+    ['config.env.1X', { config: { env: { '1X': 'x' } } }],
+    ['env.A', { env: { A: 'nul\0byte' } }],
+  ])('refuses a bad environment name or value, and reserves LOOM_*: %s', (field, init) => {
+    expect(fieldOf(() => norm(init))).toBe(field);
+  });
+
+  it('passes an environment value as it is', () => {
     expect(norm({ env: { GREETING: 'hi there; $(rm -rf /)' } }).run.env).toEqual({ GREETING: 'hi there; $(rm -rf /)' });
   });
 
@@ -93,14 +98,18 @@ describe('normalizeRequest', () => {
     expect(py).toEqual(['pandas', 'requests==2.31.0', 'uvicorn[standard]>=0.20,<1']);
     const js = norm({ runtimeType: RuntimeType.NODE, config: { packages: ['lodash@^4.17.21', '@types/node', 'axios'] } }).container.packages;
     expect(js).toEqual(['@types/node', 'axios', 'lodash@^4.17.21']);
-    for (const bad of ['--index-url=http://evil', '-e .', 'requests; rm -rf /', 'a b', '$(id)', 'x`id`', 'git+https://example.com/x.git']) {
-      expect(fieldOf(() => norm({ config: { packages: [bad] } }))).toBe('config.packages[0]');
-    }
     expect(fieldOf(() => norm({ runtimeType: RuntimeType.NODE, config: { packages: ['lodash', '--registry=http://evil'] } }))).toBe('config.packages[1]');
     expect(fieldOf(() => norm({ runtimeType: RuntimeType.CUSTOM, config: { imageSource: { case: 'customImage', value: 'x' }, packages: ['a'] } }))).toBe(
       'config.packages',
     );
   });
+
+  it.each(['--index-url=http://evil', '-e .', 'requests; rm -rf /', 'a b', '$(id)', 'x`id`', 'git+https://example.com/x.git'])(
+    'refuses the package spec %j, naming config.packages[0]',
+    (bad) => {
+      expect(fieldOf(() => norm({ config: { packages: [bad] } }))).toBe('config.packages[0]');
+    },
+  );
 
   it('accepts local package files that exist, with the right extension (where the policy allows any path)', () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'loom-req-')));

@@ -2,29 +2,40 @@ import { describe, expect, it } from 'vitest';
 import { formatAge, formatBytes, formatMs, formatRelative } from './format';
 
 describe('format', () => {
-  it('formats durations', () => {
-    expect(formatMs(undefined)).toBe('—');
-    expect(formatMs(0.5)).toBe('0.50 ms');
-    expect(formatMs(42.34)).toBe('42.3 ms');
-    expect(formatMs(420)).toBe('420 ms');
-    expect(formatMs(1234)).toBe('1.23 s');
-    expect(formatMs(12_345)).toBe('12.3 s');
-    expect(formatMs(125_000)).toBe('2m 05s');
+  it.each([
+    [undefined, '—'],
+    [0.5, '0.50 ms'],
+    [42.34, '42.3 ms'],
+    [420, '420 ms'],
+    [1234, '1.23 s'],
+    [12_345, '12.3 s'],
+    [125_000, '2m 05s'],
+  ])('formats the duration %s ms as %s', (ms, text) => {
+    expect(formatMs(ms)).toBe(text);
   });
 
-  it('formats sizes', () => {
-    expect(formatBytes(512)).toBe('512 B');
-    expect(formatBytes(1536)).toBe('1.5 KB');
-    expect(formatBytes(512 * 1024 * 1024)).toBe('512 MB');
+  it.each([
+    [512, '512 B'],
+    [1536, '1.5 KB'],
+    [512 * 1024 * 1024, '512 MB'],
+  ])('formats %i bytes as %s', (bytes, text) => {
+    expect(formatBytes(bytes)).toBe(text);
   });
 
-  it('formats relative times and ages', () => {
-    const now = Date.UTC(2025, 0, 10, 12);
-    expect(formatRelative(now - 10_000, now)).toBe('just now');
-    expect(formatRelative(now - 5 * 60_000, now)).toBe('5 min ago');
-    expect(formatRelative(now - 3 * 3_600_000, now)).toBe('3 h ago');
-    expect(formatRelative(now - 30 * 3_600_000, now)).toBe('yesterday');
-    expect(formatAge(now - 42_000, now)).toBe('42s');
-    expect(formatAge(now - 190 * 60_000, now)).toBe('3h 10m');
+  const now = Date.UTC(2025, 0, 10, 12);
+  it.each([
+    [10_000, 'just now'],
+    [5 * 60_000, '5 min ago'],
+    [3 * 3_600_000, '3 h ago'],
+    [30 * 3_600_000, 'yesterday'],
+  ])('formats a time %i ms ago as %s', (ago, text) => {
+    expect(formatRelative(now - ago, now)).toBe(text);
+  });
+
+  it.each([
+    [42_000, '42s'],
+    [190 * 60_000, '3h 10m'],
+  ])('formats an age of %i ms as %s', (age, text) => {
+    expect(formatAge(now - age, now)).toBe(text);
   });
 });

@@ -2,14 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { shellQuote, splitShellWords } from './shell-words';
 
 describe('shellQuote', () => {
-  it('leaves safe words alone and quotes the rest', () => {
-    expect(shellQuote('python3')).toBe('python3');
-    expect(shellQuote('--memory=256')).toBe('--memory=256');
-    expect(shellQuote('')).toBe("''");
-    expect(shellQuote('a b')).toBe("'a b'");
-    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
-    expect(shellQuote('$HOME; rm -rf /')).toBe("'$HOME; rm -rf /'");
-    expect(shellQuote('print("hi")\nprint(2)')).toBe(`'print("hi")\nprint(2)'`);
+  it.each([
+    ['python3', 'python3'],
+    ['--memory=256', '--memory=256'],
+    ['', "''"],
+    ['a b', "'a b'"],
+    ["it's", `'it'\\''s'`],
+    ['$HOME; rm -rf /', "'$HOME; rm -rf /'"],
+    ['print("hi")\nprint(2)', `'print("hi")\nprint(2)'`],
+  ])('leaves safe words alone and quotes the rest: %j is %j', (word, quoted) => {
+    expect(shellQuote(word)).toBe(quoted);
   });
 
   it('round-trips through splitShellWords', () => {

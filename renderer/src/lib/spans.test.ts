@@ -67,10 +67,12 @@ describe('buildTraceModel', () => {
 });
 
 describe('formatNanos', () => {
-  it('picks a unit', () => {
-    expect(formatNanos(0)).toBe('0');
-    expect(formatNanos(850_000)).toBe('850 µs');
-    expect(formatNanos(12_500_000)).toBe('12.5 ms');
-    expect(formatNanos(3_200_000_000)).toBe('3.20 s');
+  it.each([
+    [0, '0'],
+    [850_000, '850 µs'],
+    [12_500_000, '12.5 ms'],
+    [3_200_000_000, '3.20 s'],
+  ])('picks a unit: %i ns is %s', (ns, text) => {
+    expect(formatNanos(ns)).toBe(text);
   });
 });

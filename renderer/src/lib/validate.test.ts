@@ -14,57 +14,65 @@ import {
 const form = (patch: Partial<FormState>): FormState => ({ ...emptyForm(), ...patch });
 
 describe('validateNumber', () => {
-  it('accepts empty (the default) and sane values', () => {
-    expect(validateNumber('memoryMb', '')).toBeUndefined();
-    expect(validateNumber('memoryMb', ' 256 ')).toBeUndefined();
-    expect(validateNumber('cpuCores', '0.5')).toBeUndefined();
-    expect(validateNumber('cpuCores', '.25')).toBeUndefined();
+  it.each([
+    ['memoryMb', ''],
+    ['memoryMb', ' 256 '],
+    ['cpuCores', '0.5'],
+    ['cpuCores', '.25'],
+  ] as const)('accepts empty (the default) and sane values: %s %j', (field, value) => {
+    expect(validateNumber(field, value)).toBeUndefined();
   });
 
-  it('explains bad input', () => {
-    expect(validateNumber('memoryMb', 'abc')).toBe('Enter a whole number of MB');
-    expect(validateNumber('memoryMb', '-5')).toBe('Must not be negative');
-    expect(validateNumber('memoryMb', '4')).toBe('Docker needs at least 6 MB');
-    expect(validateNumber('memoryMb', '1.5')).toBe('Enter a whole number of MB');
-    expect(validateNumber('timeoutSeconds', '0')).toMatch(/at least 1 s/);
-    expect(validateNumber('timeoutSeconds', '99999999')).toMatch(/^At most 604,800 s/);
-    expect(validateNumber('cpuCores', '0.001')).toMatch(/at least 0.01/);
-    expect(validateNumber('cpuCores', '1e3')).toMatch(/Enter a number/);
+  it.each([
+    ['memoryMb', 'abc', /^Enter a whole number of MB$/],
+    ['memoryMb', '-5', /^Must not be negative$/],
+    ['memoryMb', '4', /^Docker needs at least 6 MB$/],
+    ['memoryMb', '1.5', /^Enter a whole number of MB$/],
+    ['timeoutSeconds', '0', /at least 1 s/],
+    ['timeoutSeconds', '99999999', /^At most 604,800 s/],
+    ['cpuCores', '0.001', /at least 0.01/],
+    ['cpuCores', '1e3', /Enter a number/],
+  ] as const)('explains bad input: %s %j', (field, value, message) => {
+    expect(validateNumber(field, value)).toMatch(message);
   });
 });
 
 describe('validatePackage', () => {
-  it('accepts pip requirements and npm specs', () => {
-    for (const p of ['requests', 'requests==2.31.0', 'uvicorn[standard]>=0.20,<1', 'zope.interface', '/tmp/x-1.0-py3-none-any.whl']) {
-      expect(validatePackage(p, 'python'), p).toBeUndefined();
-    }
-    for (const p of ['lodash', 'lodash@^4.17.21', '@types/node@20', 'left-pad@latest', '/tmp/pkg-1.0.0.tgz']) {
-      expect(validatePackage(p, 'node'), p).toBeUndefined();
-    }
+  it.each([
+    ...['requests', 'requests==2.31.0', 'uvicorn[standard]>=0.20,<1', 'zope.interface', '/tmp/x-1.0-py3-none-any.whl'].map((p) => ['python', p] as const),
+    ...['lodash', 'lodash@^4.17.21', '@types/node@20', 'left-pad@latest', '/tmp/pkg-1.0.0.tgz'].map((p) => ['node', p] as const),
+  ])('accepts pip requirements and npm specs: %s %s', (runtime, spec) => {
+    expect(validatePackage(spec, runtime)).toBeUndefined();
   });
 
-  it('refuses injections, options and spaces', () => {
-    expect(validatePackage('requests; rm -rf /', 'python')).toBe('A package spec has no spaces');
-    expect(validatePackage('requests;rm', 'python')).toMatch(/Not a pip requirement/);
-    expect(validatePackage('--index-url=http://evil', 'python')).toMatch(/installer option/);
-    expect(validatePackage('-e .', 'node')).toMatch(/installer option/);
-    expect(validatePackage('Lodash', 'node')).toMatch(/Not an npm package/);
-    expect(validatePackage('/tmp/x.txt', 'python')).toMatch(/\.whl/);
+  it.each([
+    ['python', 'requests; rm -rf /', /^A package spec has no spaces$/],
+    ['python', 'requests;rm', /Not a pip requirement/],
+    ['python', '--index-url=http://evil', /installer option/],
+    ['node', '-e .', /installer option/],
+    ['node', 'Lodash', /Not an npm package/],
+    ['python', '/tmp/x.txt', /\.whl/],
     // The engine refuses a local path that climbs out of its packages directory.
-    expect(validatePackage('/home/me/.loom/packages/../../secret/x-1.0-py3-none-any.whl', 'python')).toMatch(/packages directory: no '\.\.'/);
-    expect(validatePackage('/home/me/.loom/packages/sub/../pkg-1.0.0.tgz', 'node')).toMatch(/no '\.\.'/);
-    expect(validatePackage('requests', 'custom')).toMatch(/custom image/);
+    ['python', '/home/me/.loom/packages/../../secret/x-1.0-py3-none-any.whl', /packages directory: no '\.\.'/],
+    ['node', '/home/me/.loom/packages/sub/../pkg-1.0.0.tgz', /no '\.\.'/],
+    ['custom', 'requests', /custom image/],
+  ] as const)('refuses injections, options and spaces: %s %j', (runtime, spec, message) => {
+    expect(validatePackage(spec, runtime)).toMatch(message);
   });
 });
 
 describe('validateEnvName', () => {
-  it('follows the engine', () => {
-    expect(validateEnvName('API_KEY')).toBeUndefined();
-    expect(validateEnvName('_x1')).toBeUndefined();
-    expect(validateEnvName('1ABC')).toMatch(/not starting with a digit/);
-    expect(validateEnvName('MY-VAR')).toMatch(/Letters, digits/);
-    expect(validateEnvName('LOOM_TRACE_ID')).toMatch(/reserved for Loom/);
-    expect(validateEnvName('loom_x')).toMatch(/reserved for Loom/);
+  it.each(['API_KEY', '_x1'])('follows the engine: accepts %s', (name) => {
+    expect(validateEnvName(name)).toBeUndefined();
+  });
+
+  it.each([
+    ['1ABC', /not starting with a digit/],
+    ['MY-VAR', /Letters, digits/],
+    ['LOOM_TRACE_ID', /reserved for Loom/],
+    ['loom_x', /reserved for Loom/],
+  ])('follows the engine: refuses %s', (name, message) => {
+    expect(validateEnvName(name)).toMatch(message);
   });
 });
 

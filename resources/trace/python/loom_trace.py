@@ -129,7 +129,9 @@ class _Sink:
 
 
 _sink = _Sink(os.environ.get("LOOM_TRACE_FILE", ""))
-_current = contextvars.ContextVar("loom_trace_current_span", default=None)
+_current: "contextvars.ContextVar[Span | None]" = contextvars.ContextVar(
+    "loom_trace_current_span", default=None
+)
 _open_spans = {}  # span_id -> Span, for spans still open when the interpreter exits
 _pid = os.getpid()
 
@@ -231,8 +233,8 @@ class _SpanContext:
     def __init__(self, name, attributes=None):
         self._name = name
         self._attributes = attributes
-        self._span = None
-        self._token = None
+        self._span: "Span | None" = None
+        self._token: "contextvars.Token[Span | None] | None" = None
 
     def __enter__(self):
         parent = _current.get()
@@ -243,9 +245,11 @@ class _SpanContext:
         return span
 
     def __exit__(self, exc_type, exc, tb):
-        span = self._span
+        span, token = self._span, self._token
+        if span is None or token is None:
+            return False  # never entered
         try:
-            _current.reset(self._token)
+            _current.reset(token)
         except Exception:
             # Exited in another context than it was entered in (e.g. a generator resumed
             # elsewhere): fall back to restoring the parent by value.
@@ -269,7 +273,8 @@ def trace_span(name, attributes=None):
 
 
 def trace_function(func=None, name=None, attributes=None):
-    """Decorator: `@trace_function`, `@trace_function("name", attributes={...})`, `@trace_function()`.
+    """Decorator: `@trace_function`, `@trace_function("name", attributes={...})`,
+    `@trace_function()`.
 
     The span is named after the function's __qualname__ unless a name is given; for `async def`
     functions it covers the awaited body.
@@ -284,7 +289,12 @@ def trace_function(func=None, name=None, attributes=None):
 
 
 def _wrap(func, name, attributes):
-    span_name = name or getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or _safe_str(func)
+    span_name = (
+        name
+        or getattr(func, "__qualname__", None)
+        or getattr(func, "__name__", None)
+        or _safe_str(func)
+    )
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def async_wrapper(*args, **kwargs):
@@ -317,7 +327,8 @@ class Tracer:
         return "00-%s-%s-01" % (self.trace_id, parent)
 
     def __repr__(self):
-        return "<Tracer trace_id=%s parent_span_id=%s>" % (self.trace_id, self.parent_span_id or "-")
+        parent = self.parent_span_id or "-"
+        return "<Tracer trace_id=%s parent_span_id=%s>" % (self.trace_id, parent)
 
 
 tracer = Tracer(*_context_from_env(os.environ))

@@ -196,11 +196,13 @@ describe('parseContainerSpanLine: oversized attributes are trimmed, not rejected
 });
 
 describe('truncateUtf8', () => {
-  it('never splits a multi-byte character', () => {
-    expect(truncateUtf8('a😀b', 1)).toBe('a');
-    expect(truncateUtf8('a😀b', 4)).toBe('a');
-    expect(truncateUtf8('a😀b', 5)).toBe('a😀');
-    expect(truncateUtf8('a😀b', 6)).toBe('a😀b');
-    expect(truncateUtf8('é', 1)).toBe('');
+  it.each([
+    ['a😀b', 1, 'a'],
+    ['a😀b', 4, 'a'],
+    ['a😀b', 5, 'a😀'],
+    ['a😀b', 6, 'a😀b'],
+    ['é', 1, ''],
+  ])('never splits a multi-byte character: %s in %i bytes is %j', (value, bytes, expected) => {
+    expect(truncateUtf8(value, bytes)).toBe(expected);
   });
 });

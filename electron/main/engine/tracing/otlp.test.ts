@@ -258,13 +258,20 @@ describe('endpoints', () => {
     expect(otlpEndpointFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: ' ', OTEL_EXPORTER_OTLP_ENDPOINT: '' })).toBeUndefined();
   });
 
-  it('completes a bare base URL and keeps a full one', () => {
-    expect(tracesUrl('http://localhost:4318')).toBe('http://localhost:4318/v1/traces');
-    expect(tracesUrl('http://localhost:4318/')).toBe('http://localhost:4318/v1/traces');
-    expect(tracesUrl('https://c.example/v1/traces')).toBe('https://c.example/v1/traces');
-    expect(tracesUrl('http://c.example/otlp/custom')).toBe('http://c.example/otlp/custom');
-    expect(() => tracesUrl('localhost:4318')).toThrow();
-    expect(() => tracesUrl('not a url')).toThrow();
+  it.each([
+    ['http://localhost:4318', 'http://localhost:4318/v1/traces'],
+    ['http://localhost:4318/', 'http://localhost:4318/v1/traces'],
+    ['https://c.example/v1/traces', 'https://c.example/v1/traces'],
+    ['http://c.example/otlp/custom', 'http://c.example/otlp/custom'],
+  ])('completes a bare base URL and keeps a full one: %s is %s', (endpoint, url) => {
+    expect(tracesUrl(endpoint)).toBe(url);
+  });
+
+  it.each(['localhost:4318', 'not a url'])('refuses %j as an endpoint', (endpoint) => {
+    expect(() => tracesUrl(endpoint)).toThrow();
+  });
+
+  it('refuses an endpoint that is neither http nor https', () => {
     expect(() => new OtlpSink({ endpoint: 'ftp://c.example' })).toThrow(TypeError);
   });
 });

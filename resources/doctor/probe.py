@@ -55,7 +55,8 @@ def user(config):
 
 def capabilities(config):
     status = proc_status()
-    report('sandbox.capabilities', eff=status.get('CapEff'), bnd=status.get('CapBnd'), prm=status.get('CapPrm'))
+    report('sandbox.capabilities',
+           eff=status.get('CapEff'), bnd=status.get('CapBnd'), prm=status.get('CapPrm'))
 
 
 def no_new_privileges(config):
@@ -79,7 +80,8 @@ def network(config):
 
 
 def docker_socket(config):
-    candidates = ['/var/run/docker.sock', '/run/docker.sock', '/run/podman/podman.sock', '/var/run/podman/podman.sock']
+    candidates = ['/var/run/docker.sock', '/run/docker.sock',
+                  '/run/podman/podman.sock', '/var/run/podman/podman.sock']
     report('sandbox.docker-socket', present=[p for p in candidates if os.path.exists(p)])
 
 
@@ -88,7 +90,8 @@ def cpu(config):
     if os.path.exists('/sys/fs/cgroup/cpu.max'):
         with open('/sys/fs/cgroup/cpu.max') as f:
             quota, period = f.read().split()
-        report('limit.cpu', file='/sys/fs/cgroup/cpu.max', quota=None if quota == 'max' else int(quota), period=int(period))
+        report('limit.cpu', file='/sys/fs/cgroup/cpu.max',
+               quota=None if quota == 'max' else int(quota), period=int(period))
         return
     for d in ('/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct'):
         if os.path.exists(d + '/cpu.cfs_quota_us'):
@@ -96,7 +99,8 @@ def cpu(config):
                 quota = int(f.read())
             with open(d + '/cpu.cfs_period_us') as f:
                 period = int(f.read())
-            report('limit.cpu', file=d + '/cpu.cfs_quota_us', quota=None if quota < 0 else quota, period=period)
+            report('limit.cpu', file=d + '/cpu.cfs_quota_us',
+                   quota=None if quota < 0 else quota, period=period)
             return
     report('limit.cpu', error='no cgroup CPU files under /sys/fs/cgroup')
 
@@ -146,8 +150,10 @@ def pids(config):
 def memory(config):
     # bytearray zero-fills, so every page is touched and charged to the cgroup.
     program = 'b = bytearray(%d << 20); print(len(b))' % config['allocMb']
-    child = subprocess.run([sys.executable, '-c', program], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    report('limit.memory', returncode=child.returncode, stderr=child.stderr.decode(errors='replace')[-300:])
+    child = subprocess.run([sys.executable, '-c', program],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    report('limit.memory', returncode=child.returncode,
+           stderr=child.stderr.decode(errors='replace')[-300:])
 
 
 TRIALS = {

@@ -96,11 +96,11 @@ def cpu(config):
     for d in ('/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct'):
         if os.path.exists(d + '/cpu.cfs_quota_us'):
             with open(d + '/cpu.cfs_quota_us') as f:
-                quota = int(f.read())
+                v1_quota = int(f.read())
             with open(d + '/cpu.cfs_period_us') as f:
-                period = int(f.read())
+                v1_period = int(f.read())
             report('limit.cpu', file=d + '/cpu.cfs_quota_us',
-                   quota=None if quota < 0 else quota, period=period)
+                   quota=None if v1_quota < 0 else v1_quota, period=v1_period)
             return
     report('limit.cpu', error='no cgroup CPU files under /sys/fs/cgroup')
 

@@ -107,24 +107,27 @@ print(json.dumps(procs))
 `;
 
 const HELPER = /^(python3|node) \/opt\/loom\/lib\/(runner\/loom_runner\.py|runner\/loom-runner\.js|agent\/loom_agent\.py|agent\/loom-agent\.js)$/;
+/** loom-init: PID 1, and the clean-up after each run (started ahead by the runner, or by docker exec). */
+const INIT = /^\/opt\/loom\/lib\/native\/bin\/loom-init-\w+ /;
 
 /**
- * Loom's own processes: docker-init (pid 1); the container's main process, its oldest child:
- * the runner (runner path) or `sleep infinity` (exec path); and on the exec path the agent,
- * started by docker exec, so its parent is outside the container (ppid 0), which no program
- * can arrange. A fork of the runner (its cmdline is the runner's) is not mistaken for it: it is
- * not the oldest child of pid 1. The Python runner's spare (the child forked for the next
- * program, named loom-spare while it waits) is the runner's child of that name.
+ * Loom's own processes: loom-init (pid 1); the runner, its oldest child (runner path; on the exec
+ * path pid 1 idles); the runner's next clean-up (loom-init --clean, its child); and processes
+ * started by docker exec, whose parent is outside the container (ppid 0), which no program can
+ * arrange: the agent, a clean-up. A fork of the runner (its cmdline is the runner's) is not
+ * mistaken for it: it is not the oldest child of pid 1. The Python runner's spare (the child
+ * forked for the next program, named loom-spare while it waits) is the runner's child of that name.
  */
 function isLoomProcess(p: Proc, all: Proc[]): boolean {
   if (p.pid === 1) return true;
   // 'runc init': a docker exec being set up right now (the agent of a new exec-path container).
-  if (p.ppid === 0 && (HELPER.test(p.cmd) || p.cmd === 'runc init')) return true;
+  if (p.ppid === 0 && (HELPER.test(p.cmd) || INIT.test(p.cmd) || p.cmd === 'runc init')) return true;
   const oldestChildOfInit = Math.min(...all.filter((q) => q.ppid === 1).map((q) => q.pid));
-  const isMain = (q: Proc): boolean => q.ppid === 1 && q.pid === oldestChildOfInit && (q.cmd === 'sleep infinity' || HELPER.test(q.cmd));
-  if (isMain(p)) return true;
+  const isRunner = (q: Proc): boolean => HELPER.test(q.cmd) && ((q.ppid === 1 && q.pid === oldestChildOfInit) || q.ppid === 0);
+  if (isRunner(p)) return true;
   const parent = all.find((q) => q.pid === p.ppid);
-  return p.comm === 'loom-spare' && HELPER.test(p.cmd) && parent !== undefined && HELPER.test(parent.cmd) && (isMain(parent) || parent.ppid === 0);
+  if (!parent || !isRunner(parent)) return false;
+  return (p.comm === 'loom-spare' && HELPER.test(p.cmd)) || INIT.test(p.cmd);
 }
 
 /** The host is fine: the engine answers and the host can still start processes. */
@@ -533,7 +536,7 @@ print(json.dumps({'env': dict(os.environ), 'environs': environs, 'mountinfo': op
       expect(out.env['REQUEST_VAR']).toBe('from the request');
       expect(JSON.stringify(out)).not.toContain(SECRET_VALUE);
       expect(JSON.stringify(out)).not.toContain(SECRET_NAME);
-      // PID 1 (docker-init, the same user) may be readable: then it holds the container's env only.
+      // PID 1 (loom-init, undumpable) is unreadable; were it readable, it would hold the container's env only.
       const pid1 = out.environs['1'] ?? '';
       note(`/proc/1/environ via ${path}: ${pid1.startsWith('unreadable') ? pid1 : pid1.split('\0').filter(Boolean).map((e) => e.split('=')[0]).join(' ')}`);
       if (!pid1.startsWith('unreadable')) {
@@ -541,7 +544,7 @@ print(json.dumps({'env': dict(os.environ), 'environs': environs, 'mountinfo': op
         expect(names.filter((n) => !allowed.has(n))).toEqual([]);
       }
       // Mounts whose source is a path inside a host filesystem (bind mounts and volumes):
-      // only what Docker always adds, docker-init (Init: true) and Loom's resources volume.
+      // only what Docker always adds and Loom's resources volume (PID 1 is loom-init, from it).
       const fromHost = out.mountinfo
         .trim()
         .split('\n')
@@ -552,7 +555,7 @@ print(json.dumps({'env': dict(os.environ), 'environs': environs, 'mountinfo': op
         })
         .filter((m) => !['proc', 'sysfs', 'tmpfs', 'devpts', 'mqueue', 'cgroup', 'cgroup2', 'overlay'].includes(m.fstype));
       note(`host-backed mounts via ${path}: ${fromHost.map((m) => `${m.mountpoint} <- ${m.root}`).join(', ')}`);
-      const ALWAYS = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/usr/sbin/docker-init', '/opt/loom/lib'];
+      const ALWAYS = ['/etc/hostname', '/etc/hosts', '/etc/resolv.conf', '/opt/loom/lib'];
       expect(fromHost.map((m) => m.mountpoint).filter((p) => !ALWAYS.includes(p))).toEqual([]);
       expect(fromHost.find((m) => m.mountpoint === '/opt/loom/lib')?.root).toMatch(/\/volumes\/loom-resources-[0-9a-f]+\/_data$/);
     });

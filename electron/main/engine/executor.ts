@@ -420,7 +420,7 @@ async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
       const why = state.OOMKilled
         ? 'out of memory'
         : entry.runner?.isMainProcess
-          ? `the runner died: it is the container's main process, killed by the program, the OOM killer or from outside Loom; exit ${state.ExitCode}`
+          ? `the runner died, and the container ends with it: killed by the program, the OOM killer or from outside Loom; exit ${state.ExitCode}`
           : `killed from outside Loom or by the engine, exit ${state.ExitCode}`;
       return `the container stopped while the program ran (${why}); a new one serves the next run`;
     }

@@ -23,9 +23,13 @@
 // session's own container) nothing is cleaned.
 // The runner makes itself undumpable first (resources/native/nodump.c): it runs as the programs'
 // user, and a dumpable process of that user can be read and written by any program.
-// A program in a spare sees what `node` would show it, with one known exception: the spare's
-// own 'exit' and 'uncaughtExceptionMonitor' listeners (listenerCount, and the line of node's
-// events.js in the stack of an error thrown by an exit listener).
+// A program in a spare sees what `node` would show it, with known exceptions: the spare's own
+// 'exit' and 'uncaughtExceptionMonitor' listeners (listenerCount, and the line of node's events.js
+// in the stack of an error thrown by an exit listener), and fd 3, the spare's channel to the
+// runner (its job, and its last word: a program could write a false one, about its own run only).
+// Every program this runner starts, in a spare or not, has socket pairs for its stdio where
+// `docker exec` gives pipes (`test -p /dev/stdin` is false): Node's child_process makes no other
+// kind, and Node cannot make a pipe itself.
 'use strict';
 
 const fs = require('fs');

@@ -9,12 +9,13 @@ import select
 import sys
 
 # The runner's directory holds the modules the runner and the agent share.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runner"))
-from loom_protocol import (
-    AGENT_FLUSH, AGENT_FLUSHED, AGENT_MAX_LINE, AGENT_OVERSIZED, AGENT_READY, AGENT_SPAN, AGENT_WATCH,
-    SPAN_POLL_MS,
+_RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(_RESOURCES, "runner"))
+from loom_protocol import (  # noqa: E402 (found through the line above)
+    AGENT_FLUSH, AGENT_FLUSHED, AGENT_MAX_LINE, AGENT_OVERSIZED, AGENT_READY, AGENT_SPAN,
+    AGENT_WATCH, SPAN_POLL_MS,
 )
-from loom_span_file import SpanFile
+from loom_span_file import SpanFile  # noqa: E402
 
 out = sys.stdout.buffer
 

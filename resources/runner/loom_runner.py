@@ -56,11 +56,11 @@ import types
 # The modules shipped beside this file, found there whatever sys.path holds (PYTHONSAFEPATH
 # leaves this directory out of it).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from loom_protocol import (
-    EXIT, ERROR, HEADER_SIZE, HELLO, KILL, MAX_CHUNK, MAX_PAYLOAD, PING, PROTOCOL_VERSION, READY, RUN,
-    SPAN_POLL_MS, SPANS, STARTED, STDERR, STDIN, STDIN_EOF, STDOUT,
+from loom_protocol import (  # noqa: E402 (found through the line above)
+    EXIT, ERROR, HEADER_SIZE, HELLO, KILL, MAX_CHUNK, MAX_PAYLOAD, PING, PROTOCOL_VERSION, READY,
+    RUN, SPAN_POLL_MS, SPANS, STARTED, STDERR, STDIN, STDIN_EOF, STDOUT,
 )
-from loom_span_file import SpanFile
+from loom_span_file import SpanFile  # noqa: E402
 
 del sys.path[0]
 # A program forked from this interpreter must not find them imported: a fresh one could not
@@ -107,6 +107,7 @@ def _preimport_next():
         # As at start (see Server): what the modules allocated is never collected in children.
         gc.collect()
         gc.freeze()
+
 
 # After the program exits and its group is killed, how long output pipes still held open by
 # something unkillable may delay EXIT.

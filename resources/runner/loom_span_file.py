@@ -9,7 +9,7 @@ from loom_protocol import MAX_CHUNK
 class SpanFile:
     """The program owns the file's directory (/tmp), so the file is opened without following a
     symlink or blocking on a FIFO, and nothing but a regular file is read (not /dev/zero, say).
-    Until there is such a file, there is nothing to read: it is looked for again at the next read."""
+    Until there is such a file, there is nothing to read: it is looked for at every read."""
 
     def __init__(self, path):
         self.path = path

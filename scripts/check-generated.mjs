@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Checks that shared/gen/ is exactly what `buf generate` makes from proto/ today. It generates
-// into a temporary directory (buf's --output prefixes the template's `out: shared/gen`), so the
-// work tree is never touched, then compares the two trees byte for byte.
+// Checks that the generated code is exactly what its sources make today:
+// - shared/gen/ from proto/ (`buf generate`). It generates into a temporary directory (buf's
+//   --output prefixes the template's `out: shared/gen`), so the work tree is never touched, then
+//   compares the two trees byte for byte.
+// - the runner and agent protocols' constants from their source (scripts/gen-protocol.mjs).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SOURCE as PROTOCOL_SOURCE, staleProtocolFiles } from './gen-protocol.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const genDir = 'shared/gen';
@@ -59,9 +62,26 @@ function check(tmp) {
   return 0;
 }
 
+function checkProtocol() {
+  let problems;
+  try {
+    problems = staleProtocolFiles(root);
+  } catch (err) {
+    console.error(`gen:check: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+  if (problems.length > 0) {
+    console.error('generated protocol code is stale: run npm run gen');
+    for (const problem of problems) console.error(`  ${problem}`);
+    return 1;
+  }
+  console.log(`gen:check: the protocol constants match ${PROTOCOL_SOURCE}`);
+  return 0;
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'loom-gen-check-'));
 try {
-  process.exitCode = check(tmp);
+  process.exitCode = Math.max(check(tmp), checkProtocol());
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,11 +1,15 @@
-// Loom's in-container agent (Node). The same protocol as loom_agent.py, for images that have
-// node but no python3: it carries span records out of the container on a channel of its own.
+// Loom's in-container agent (Node), for images that have node but no python3: it carries span
+// records out of the container on a channel of its own, as loom_agent.py does. Its line protocol
+// is described once, in electron/main/engine/runner/protocol.json (the "agent" part); the runner's
+// loom-protocol.js is generated from it, and the span file is read as the runner reads it
+// (loom-span-file.js).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+// The runner's directory holds the modules the runner and the agent share.
+const { AGENT_MAX_LINE, AgentOp, AgentRecord, SPAN_POLL_MS } = require('../runner/loom-protocol.js');
+const { SpanFile } = require('../runner/loom-span-file.js');
 
-const MAX_LINE = 1 << 20;
-const POLL_MS = 20;
 const watches = new Map();
 let pending = '';
 
@@ -16,36 +20,16 @@ function send(text) {
 class Watch {
   constructor(id, path) {
     this.id = id;
-    this.path = path;
-    this.fd = null;
+    this.file = new SpanFile(path);
     this.partial = Buffer.alloc(0);
     this.skipping = false;
     this.oversized = 0;
   }
 
   drain(final) {
-    if (this.fd === null) {
-      try {
-        // The program owns /tmp: no following a symlink, no blocking on a FIFO, and nothing
-        // but a regular file is read (not /dev/zero, say).
-        const fd = fs.openSync(this.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
-        if (!fs.fstatSync(fd).isFile()) {
-          fs.closeSync(fd);
-          return;
-        }
-        this.fd = fd;
-      } catch {
-        return;
-      }
-    }
     const chunks = [];
-    const buf = Buffer.allocUnsafe(1 << 16);
-    for (;;) {
-      const n = fs.readSync(this.fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      this.feed(buf.subarray(0, n), chunks);
-    }
-    if (final && this.partial.length && !this.skipping) chunks.push(`S ${this.id} ${this.partial.toString('utf8')}\n`);
+    this.file.read((data) => this.feed(data, chunks));
+    if (final && this.partial.length && !this.skipping) chunks.push(`${AgentRecord.SPAN} ${this.id} ${this.partial.toString('utf8')}\n`);
     if (chunks.length) send(chunks.join(''));
   }
 
@@ -59,10 +43,10 @@ class Watch {
         this.skipping = false;
         continue;
       }
-      if (line.length) chunks.push(`S ${this.id} ${line.toString('utf8')}\n`);
+      if (line.length) chunks.push(`${AgentRecord.SPAN} ${this.id} ${line.toString('utf8')}\n`);
     }
     this.partial = Buffer.from(buf);
-    if (this.partial.length > MAX_LINE) {
+    if (this.partial.length > AGENT_MAX_LINE) {
       this.partial = Buffer.alloc(0);
       this.skipping = true;
       this.oversized++;
@@ -70,13 +54,8 @@ class Watch {
   }
 
   close() {
-    if (this.oversized) send(`M ${this.id} ${this.oversized}\n`);
-    if (this.fd !== null) fs.closeSync(this.fd);
-    try {
-      fs.unlinkSync(this.path);
-    } catch {
-      // already gone
-    }
+    if (this.oversized) send(`${AgentRecord.OVERSIZED} ${this.id} ${this.oversized}\n`);
+    this.file.close();
   }
 }
 
@@ -88,16 +67,16 @@ function command(line) {
     return;
   }
   const id = String(cmd.id ?? '');
-  if (cmd.op === 'watch') {
+  if (cmd.op === AgentOp.WATCH) {
     watches.set(id, new Watch(id, String(cmd.path ?? '')));
-  } else if (cmd.op === 'flush') {
+  } else if (cmd.op === AgentOp.FLUSH) {
     const watch = watches.get(id);
     watches.delete(id);
     if (watch) {
       watch.drain(true);
       watch.close();
     }
-    send(`F ${id}\n`);
+    send(`${AgentRecord.FLUSHED} ${id}\n`);
   }
 }
 
@@ -110,7 +89,7 @@ process.stdin.on('end', () => process.exit(0));
 process.stdout.on('error', () => process.exit(0));
 setInterval(() => {
   for (const watch of watches.values()) watch.drain(false);
-}, POLL_MS);
+}, SPAN_POLL_MS);
 /**
  * Makes this process undumpable (resources/native/nodump.c): it runs as the programs' user, and a
  * dumpable process of that user can be read and written by any of them. True when it is.
@@ -132,4 +111,4 @@ function undumpable() {
 const protectedNow = undumpable();
 // The start time (clock ticks) from /proc/self/stat, whose fields start after the name's last ')'.
 const stat = fs.readFileSync('/proc/self/stat', 'latin1');
-send(`R ${process.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]} ${protectedNow ? 1 : 0}\n`);
+send(`${AgentRecord.READY} ${process.pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]} ${protectedNow ? 1 : 0}\n`);

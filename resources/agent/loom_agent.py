@@ -1,56 +1,39 @@
-# Loom's in-container agent (Python). Started once per pooled container over an attached exec;
-# it carries span records out of the container on its own channel, apart from the program's
-# stdout and stderr, so that nothing the program prints can be mistaken for a span.
-#
-# stdin (from the host), one JSON object a line:
-#   {"op": "watch", "id": ID, "path": FILE}   follow FILE, which the trace library appends to
-#   {"op": "flush", "id": ID}                 the program has ended: send the rest, then stop
-# stdout (to the host), one record a line:
-#   R PID START UNDUMP    ready: its pid and start time (clock ticks), and 1 if it is undumpable
-#                         (the host keeps it through the clean-up between runs by these)
-#   S ID <line>           one line the trace library wrote (validated by the host)
-#   M ID <count>          lines dropped for being over the size limit
-#   F ID                  everything of ID has been sent
+# Loom's in-container agent (Python). Started once per pooled container over an attached exec
+# where programs run by `docker exec`; it carries span records out of the container on its own
+# channel, apart from the program's stdout and stderr. Its line protocol is described once, in
+# electron/main/engine/runner/protocol.json (the "agent" part); the runner's loom_protocol.py is
+# generated from it, and the span file is read as the runner reads it (loom_span_file.py).
 import json
 import os
 import select
-import stat
 import sys
 
-MAX_LINE = 1 << 20
-POLL_SECONDS = 0.02
+# The runner's directory holds the modules the runner and the agent share.
+_RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(_RESOURCES, "runner"))
+from loom_protocol import (  # noqa: E402 (found through the line above)
+    AGENT_FLUSH, AGENT_FLUSHED, AGENT_MAX_LINE, AGENT_OVERSIZED, AGENT_READY, AGENT_SPAN,
+    AGENT_WATCH, SPAN_POLL_MS,
+)
+from loom_span_file import SpanFile  # noqa: E402
+
 out = sys.stdout.buffer
 
 
 class Watch:
     def __init__(self, ident, path):
         self.id = ident.encode()
-        self.path = path
-        self.fd = None
+        self.file = SpanFile(path)
         self.partial = b""
         self.skipping = False
         self.oversized = 0
 
     def drain(self, final=False):
-        if self.fd is None:
-            try:
-                # The program owns /tmp: no following a symlink, no blocking on a FIFO, and
-                # nothing but a regular file is read (not /dev/zero, say).
-                fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-            except OSError:
-                return
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                return
-            self.fd = fd
         chunks = []
-        while True:
-            data = os.read(self.fd, 1 << 16)
-            if not data:
-                break
+        for data in self.file.read():
             self.feed(data, chunks)
         if final and self.partial and not self.skipping:
-            chunks.append(b"S " + self.id + b" " + self.partial + b"\n")
+            chunks.append(b"%s %s %s\n" % (AGENT_SPAN, self.id, self.partial))
         if chunks:
             out.write(b"".join(chunks))
 
@@ -63,21 +46,16 @@ class Watch:
                 self.skipping = False
                 continue
             if line:
-                chunks.append(b"S " + self.id + b" " + line + b"\n")
-        if len(self.partial) > MAX_LINE:
+                chunks.append(b"%s %s %s\n" % (AGENT_SPAN, self.id, line))
+        if len(self.partial) > AGENT_MAX_LINE:
             self.partial = b""
             self.skipping = True
             self.oversized += 1
 
     def close(self):
         if self.oversized:
-            out.write(b"M " + self.id + b" " + str(self.oversized).encode() + b"\n")
-        if self.fd is not None:
-            os.close(self.fd)
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+            out.write(b"%s %s %d\n" % (AGENT_OVERSIZED, self.id, self.oversized))
+        self.file.close()
 
 
 def undumpable():
@@ -97,10 +75,10 @@ def main():
     protected = undumpable()
     with open("/proc/self/stat", "rb") as f:
         start = f.read().rsplit(b")", 1)[1].split()[19]
-    out.write(b"R %d %s %d\n" % (os.getpid(), start, protected))
+    out.write(b"%s %d %s %d\n" % (AGENT_READY, os.getpid(), start, protected))
     out.flush()
     while True:
-        readable, _, _ = select.select([0], [], [], POLL_SECONDS if watches else None)
+        readable, _, _ = select.select([0], [], [], SPAN_POLL_MS / 1000.0 if watches else None)
         if readable:
             data = os.read(0, 1 << 16)
             if not data:
@@ -113,14 +91,14 @@ def main():
                 except ValueError:
                     continue
                 ident = str(cmd.get("id", ""))
-                if cmd.get("op") == "watch":
+                if cmd.get("op") == AGENT_WATCH:
                     watches[ident] = Watch(ident, str(cmd.get("path", "")))
-                elif cmd.get("op") == "flush":
+                elif cmd.get("op") == AGENT_FLUSH:
                     watch = watches.pop(ident, None)
                     if watch:
                         watch.drain(final=True)
                         watch.close()
-                    out.write(b"F " + ident.encode() + b"\n")
+                    out.write(b"%s %s\n" % (AGENT_FLUSHED, ident.encode()))
         for watch in watches.values():
             watch.drain()
         out.flush()

@@ -2,18 +2,10 @@
 // a Node container (or, in a container that idles, started by one attached exec where there is
 // node but no python3). The host asks it to run programs one at a time.
 //
-// Protocol (electron/main/engine/runner/protocol.ts is the reference): binary frames both ways,
-//   [type u8][execution id u32 BE][payload length u32 BE][payload]
-// host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs}   0x02 STDIN bytes
-//                          0x03 STDIN_EOF   0x04 KILL   0x05 HELLO (say READY again)
-//                          0x06 PING silenceMs u32 BE (the host is alive; see watchHost)
-// runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
-//                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
-//                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
-//                          0x86 ERROR {message, code}   (the request was not run)
-//                          0x87 SPANS bytes appended to the RUN's spanFile (the trace library's)
-// Output is forwarded as it arrives, at most 64 KiB a frame. One execution at a time: a RUN while
-// another runs gets ERROR code "busy". When stdin closes, the runner kills what runs and exits.
+// The protocol (frames, payloads, limits) is described once, in
+// electron/main/engine/runner/protocol.json; loom-protocol.js beside this file is generated from it.
+// Output is forwarded as it arrives. One execution at a time: a RUN while another runs gets ERROR
+// code "busy". When stdin closes, the runner kills what runs and exits.
 //
 // Node cannot fork an initialised interpreter, so every program gets a fresh process; to be fast
 // one spare node is kept started (this file with --loom-spare), blocked reading its job from fd 3.
@@ -31,9 +23,13 @@
 // session's own container) nothing is cleaned.
 // The runner makes itself undumpable first (resources/native/nodump.c): it runs as the programs'
 // user, and a dumpable process of that user can be read and written by any program.
-// A program in a spare sees what `node` would show it, with one known exception: the spare's
-// own 'exit' and 'uncaughtExceptionMonitor' listeners (listenerCount, and the line of node's
-// events.js in the stack of an error thrown by an exit listener).
+// A program in a spare sees what `node` would show it, with known exceptions: the spare's own
+// 'exit' and 'uncaughtExceptionMonitor' listeners (listenerCount, and the line of node's events.js
+// in the stack of an error thrown by an exit listener), and fd 3, the spare's channel to the
+// runner (its job, and its last word: a program could write a false one, about its own run only).
+// Every program this runner starts, in a spare or not, has socket pairs for its stdio where
+// `docker exec` gives pipes (`test -p /dev/stdin` is false): Node's child_process makes no other
+// kind, and Node cannot make a pipe itself.
 'use strict';
 
 const fs = require('fs');
@@ -182,19 +178,15 @@ function server() {
   const { spawn } = require('child_process');
   const { signals } = require('os').constants;
   const vm = require('vm');
-
-  const RUN = 0x01, STDIN = 0x02, STDIN_EOF = 0x03, KILL = 0x04, HELLO = 0x05, PING = 0x06;
-  const READY = 0x81, STARTED = 0x82, STDOUT = 0x83, STDERR = 0x84, EXIT = 0x85, ERROR = 0x86, SPANS = 0x87;
-  const PROTOCOL_VERSION = 3;
-  const HEADER = 9;
-  const CHUNK = 64 * 1024;
-  const MAX_PAYLOAD = 16 * 1024 * 1024;
+  // (Required here, not at the top: a spare, which becomes a program, must not have them in
+  // require.cache.)
+  const { FrameType, HEADER_SIZE, MAX_CHUNK, MAX_PAYLOAD, PROTOCOL_VERSION, SPAN_POLL_MS } = require('./loom-protocol.js');
+  const { SpanFile } = require('./loom-span-file.js');
+  const { RUN, STDIN, STDIN_EOF, KILL, HELLO, PING, READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS } = FrameType;
   // After the program exits and its group is killed, how long pipes still held open by
   // something unkillable may delay EXIT.
   const DRAIN_MS = 250;
   const SWEEP_MS = 500;
-  // How often the span file of a running program is read for new records.
-  const SPAN_POLL_MS = 20;
   // Variables node reads only when it starts: a program whose value differs needs a fresh node.
   const STARTUP_VARS = /^(NODE_(?!PATH$|ENV$|TLS_REJECT_UNAUTHORIZED$)|UV_)/;
   const LOCALE_VARS = ['LC_ALL', 'LC_CTYPE', 'LANG'];
@@ -223,7 +215,7 @@ function server() {
   let oomKills = oomKillCount();
 
   const send = (type, id, payload = Buffer.alloc(0)) => {
-    const head = Buffer.allocUnsafe(HEADER);
+    const head = Buffer.allocUnsafe(HEADER_SIZE);
     head.writeUInt8(type, 0);
     head.writeUInt32BE(id >>> 0, 1);
     head.writeUInt32BE(payload.length, 5);
@@ -233,7 +225,7 @@ function server() {
   const sendJson = (type, id, body) => send(type, id, Buffer.from(JSON.stringify(body), 'utf8'));
   const error = (id, code, message) => sendJson(ERROR, id, { message, code });
   const sendOutput = (type, id, data) => {
-    for (let at = 0; at < data.length; at += CHUNK) send(type, id, data.subarray(at, at + CHUNK));
+    for (let at = 0; at < data.length; at += MAX_CHUNK) send(type, id, data.subarray(at, at + MAX_CHUNK));
   };
 
   function startSpare() {
@@ -274,18 +266,18 @@ function server() {
 
   /** Handles the complete frames read so far; stops at a clean-up, which the next RUN waits for. */
   function parseInput() {
-    while (inbuf.length >= HEADER && !cleaning) {
+    while (inbuf.length >= HEADER_SIZE && !cleaning) {
       const length = inbuf.readUInt32BE(5);
       if (length > MAX_PAYLOAD) {
         process.stderr.write(`loom-runner: frame of ${length} bytes, the stream is out of step\n`);
         shutdown();
         return;
       }
-      if (inbuf.length < HEADER + length) break;
+      if (inbuf.length < HEADER_SIZE + length) break;
       const type = inbuf[0];
       const id = inbuf.readUInt32BE(1);
-      const payload = Buffer.from(inbuf.subarray(HEADER, HEADER + length));
-      inbuf = inbuf.subarray(HEADER + length);
+      const payload = Buffer.from(inbuf.subarray(HEADER_SIZE, HEADER_SIZE + length));
+      inbuf = inbuf.subarray(HEADER_SIZE + length);
       try {
         dispatch(type, id, payload);
       } catch (err) {
@@ -422,8 +414,7 @@ function server() {
       timers: [],
       open: 0,
       finished: false,
-      spanPath: req.spanFile || null,
-      spanFd: null,
+      spans: req.spanFile ? new SpanFile(req.spanFile) : null,
     };
     watch(job, plan !== null);
     sendJson(STARTED, id, { pid: child.pid });
@@ -479,7 +470,7 @@ function server() {
     };
     sample();
     j.timers.push(setInterval(sample, 50));
-    if (j.spanPath) j.timers.push(setInterval(() => followSpans(j, false), SPAN_POLL_MS));
+    if (j.spans) j.timers.push(setInterval(() => followSpans(j, false), SPAN_POLL_MS));
     const { timeoutMs } = j;
     if (timeoutMs > 0) {
       j.timers.push(
@@ -628,40 +619,11 @@ function server() {
    * call (after the program and its group are gone) sends the rest and removes the file.
    */
   function followSpans(j, final) {
-    if (!j.spanPath) return;
-    if (j.spanFd === null) {
-      try {
-        // The program owns /tmp: no following a symlink, no blocking on a FIFO, and nothing
-        // but a regular file is read (not /dev/zero, say).
-        const fd = fs.openSync(j.spanPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
-        if (fs.fstatSync(fd).isFile()) j.spanFd = fd;
-        else fs.closeSync(fd);
-      } catch {
-        // not written yet
-      }
-    }
-    if (j.spanFd !== null) {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      for (;;) {
-        let n = 0;
-        try {
-          n = fs.readSync(j.spanFd, buf, 0, CHUNK, null);
-        } catch {
-          n = 0;
-        }
-        if (n === 0) break;
-        send(SPANS, j.id, Buffer.from(buf.subarray(0, n)));
-      }
-    }
+    if (!j.spans) return;
+    j.spans.read((chunk) => send(SPANS, j.id, chunk));
     if (final) {
-      if (j.spanFd !== null) fs.closeSync(j.spanFd);
-      j.spanFd = null;
-      try {
-        fs.unlinkSync(j.spanPath);
-      } catch {
-        // never written
-      }
-      j.spanPath = null;
+      j.spans.close();
+      j.spans = null;
     }
   }
 

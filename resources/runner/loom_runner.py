@@ -6,19 +6,10 @@
 # pre-imported), which takes a few milliseconds instead of a fresh interpreter's tens; every
 # other command is forked and exec'd as it is.
 #
-# Protocol (electron/main/engine/runner/protocol.ts is the reference): binary frames both ways,
-#   [type u8][execution id u32 BE][payload length u32 BE][payload]
-# host -> runner (stdin):  0x01 RUN {argv, env, cwd, timeoutMs, spanFile}   0x02 STDIN bytes
-#                          0x03 STDIN_EOF   0x04 KILL   0x05 HELLO (say READY again)
-#                          0x06 PING silenceMs u32 BE (the host is alive; see Server.tick)
-# runner -> host (stdout): 0x81 READY {runner, pid, version, interpreter, env}  (id 0, once)
-#                          0x82 STARTED {pid}   0x83 STDOUT bytes   0x84 STDERR bytes
-#                          0x85 EXIT {exitCode, signal, timedOut, wallMs, cpuMs, peakRssKb}
-#                          0x86 ERROR {message, code}   (the request was not run)
-#                          0x87 SPANS bytes appended to the RUN's spanFile (the trace library's)
-# Output is forwarded as it arrives (held up to 2 ms for more), at most 64 KiB a frame. One
-# execution at a time: a RUN while another runs gets ERROR code "busy". When stdin closes, the
-# runner kills what runs and exits.
+# The protocol (frames, payloads, limits) is described once, in
+# electron/main/engine/runner/protocol.json; loom_protocol.py beside this file is generated from it.
+# Output is forwarded as it arrives (held up to 2 ms for more). One execution at a time: a RUN while
+# another runs gets ERROR code "busy". When stdin closes, the runner kills what runs and exits.
 #
 # Each program gets its own session (so its whole process group can be SIGKILLed at the deadline
 # or on KILL), pipes for stdin/stdout/stderr and nothing else of the server's: no descriptor, no
@@ -57,12 +48,25 @@ import marshal
 import re
 import select
 import signal
-import stat
 import subprocess
 import threading
 import time
 import traceback
 import types
+
+# The modules shipped beside this file, found there whatever sys.path holds (PYTHONSAFEPATH
+# leaves this directory out of it).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loom_protocol import (  # noqa: E402 (found through the line above)
+    EXIT, ERROR, HEADER_SIZE, HELLO, KILL, MAX_CHUNK, MAX_PAYLOAD, PING, PROTOCOL_VERSION, READY,
+    RUN, SPAN_POLL_MS, SPANS, STARTED, STDERR, STDIN, STDIN_EOF, STDOUT,
+)
+from loom_span_file import SpanFile  # noqa: E402
+
+del sys.path[0]
+# A program forked from this interpreter must not find them imported: a fresh one could not
+# import them at all.
+del sys.modules["loom_protocol"], sys.modules["loom_span_file"]
 
 # Pre-imports: what a forked child finds already in sys.modules costs it nothing. They are
 # imported one at a time while the runner idles, not before READY: together they take ~80 ms,
@@ -106,19 +110,12 @@ def _preimport_next():
         gc.freeze()
 
 
-RUN, STDIN, STDIN_EOF, KILL, HELLO, PING = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
-READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87
-PROTOCOL_VERSION = 3
-HEADER = 9
-CHUNK = 64 * 1024
-MAX_PAYLOAD = 16 * 1024 * 1024
 # After the program exits and its group is killed, how long output pipes still held open by
 # something unkillable may delay EXIT.
 DRAIN_SECONDS = 0.25
 # How long to keep hunting leftovers of a program that keep reappearing (a fork loop).
 SWEEP_SECONDS = 0.5
-# How often the span file of a running program is read for new records.
-SPAN_POLL_SECONDS = 0.02
+SPAN_POLL_SECONDS = SPAN_POLL_MS / 1000.0
 # loom-init, for the clean-up between runs: shipped beside the runner in the resources volume.
 _MACHINE = os.uname().machine
 _RESOURCES = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -241,8 +238,7 @@ class Job:
         self.status = None
         self.rusage = None
         self.drain_until = None
-        self.span_path = span_path
-        self.span_fd = None
+        self.spans = SpanFile(span_path) if span_path else None
         self.span_next = self.started + SPAN_POLL_SECONDS
         self.out_held = []  # output frames not sent yet (see OUTPUT_HOLD_SECONDS)
         self.out_held_bytes = 0
@@ -474,7 +470,7 @@ class Server:
                     poller.register(job.stdin_fd, select.POLLOUT)
                 now = time.monotonic()
                 wake_at = job.drain_until if job.status is not None else job.deadline
-                if job.span_path is not None and job.status is None:
+                if job.spans is not None and job.status is None:
                     wake_at = job.span_next if wake_at is None else min(wake_at, job.span_next)
                 if job.flush_at is not None:
                     wake_at = job.flush_at if wake_at is None else min(wake_at, job.flush_at)
@@ -533,7 +529,7 @@ class Server:
             self.kill_group(job)
         if job.flush_at is not None and now >= job.flush_at:
             self.flush_output(job)
-        if job.span_path is not None and job.status is None and now >= job.span_next:
+        if job.spans is not None and job.status is None and now >= job.span_next:
             self.follow_spans(job)
             job.span_next = now + SPAN_POLL_SECONDS
         if job.status is not None and (not job.out_fds or now >= job.drain_until):
@@ -556,7 +552,7 @@ class Server:
     def parse_host(self):
         """Handles the complete frames read so far; False if the stream is out of step. It stops
         at a clean-up (which the end of a run starts): what follows waits for it to finish."""
-        while len(self.inbuf) >= HEADER and self.cleaner is None:
+        while len(self.inbuf) >= HEADER_SIZE and self.cleaner is None:
             length = int.from_bytes(self.inbuf[5:9], "big")
             if length > MAX_PAYLOAD:
                 sys.stderr.write(
@@ -565,12 +561,12 @@ class Server:
                 if self.job:
                     self.kill_group(self.job)
                 return False
-            if len(self.inbuf) < HEADER + length:
+            if len(self.inbuf) < HEADER_SIZE + length:
                 break
             ftype = self.inbuf[0]
             ident = int.from_bytes(self.inbuf[1:5], "big")
-            payload = bytes(self.inbuf[HEADER:HEADER + length])
-            del self.inbuf[:HEADER + length]
+            payload = bytes(self.inbuf[HEADER_SIZE:HEADER_SIZE + length])
+            del self.inbuf[:HEADER_SIZE + length]
             try:
                 self.dispatch(ftype, ident, payload)
             except Exception:
@@ -829,7 +825,7 @@ class Server:
 
     def forward(self, job, fd):
         try:
-            data = os.read(fd, CHUNK)
+            data = os.read(fd, MAX_CHUNK)
         except BlockingIOError:
             return
         except OSError:
@@ -839,7 +835,7 @@ class Server:
             job.out_held_bytes += len(data)
             if job.flush_at is None:
                 job.flush_at = time.monotonic() + OUTPUT_HOLD_SECONDS
-            if job.out_held_bytes >= CHUNK:
+            if job.out_held_bytes >= MAX_CHUNK:
                 self.flush_output(job)
         else:
             os.close(fd)
@@ -855,38 +851,13 @@ class Server:
     def follow_spans(self, job, final=False):
         """Sends what the program's tracing appended to its span file since the last call; the
         final call (after the program and its group are gone) sends the rest and removes it."""
-        if job.span_path is None:
+        if job.spans is None:
             return
-        if job.span_fd is None:
-            try:
-                # The program owns /tmp: no following a symlink, no blocking on a FIFO, and
-                # nothing but a regular file is read (not /dev/zero, say).
-                fd = os.open(job.span_path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
-            except OSError:
-                fd = None
-            if fd is not None:
-                if stat.S_ISREG(os.fstat(fd).st_mode):
-                    job.span_fd = fd
-                else:
-                    os.close(fd)
-        if job.span_fd is not None:
-            while True:
-                try:
-                    data = os.read(job.span_fd, CHUNK)
-                except OSError:
-                    data = b""
-                if not data:
-                    break
-                self.send(SPANS, job.id, data)
+        for data in job.spans.read():
+            self.send(SPANS, job.id, data)
         if final:
-            if job.span_fd is not None:
-                os.close(job.span_fd)
-                job.span_fd = None
-            try:
-                os.unlink(job.span_path)
-            except OSError:
-                pass
-            job.span_path = None
+            job.spans.close()
+            job.spans = None
 
     def write_stdin(self, job):
         fd = job.stdin_fd
@@ -1030,7 +1001,7 @@ class Server:
         for fd in list(job.out_fds):
             for _ in range(64):
                 try:
-                    data = os.read(fd, CHUNK)
+                    data = os.read(fd, MAX_CHUNK)
                 except OSError:
                     data = b""
                 if not data:

@@ -1,12 +1,14 @@
 // The host's end of the in-container agent (resources/agent): one long-lived exec that carries
 // span records out, apart from the program's own output, in a container whose programs run by
 // docker exec (no runner there: the runner sends the spans of the programs it starts itself).
+// Its line protocol is described in runner/protocol.json, with the runner's.
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
 import { SANDBOX_USER } from './container';
 import { openExec } from './exec';
 import { FrameDemuxer } from './output';
 import { AGENT_JS, AGENT_PY } from './resources';
+import { AgentOp, AgentRecord } from './runner/protocol';
 
 export interface WatchHandlers {
   onLine: (line: string) => void;
@@ -55,7 +57,7 @@ export class ContainerAgent {
 
   watch(id: string, path: string, handlers: WatchHandlers): void {
     this.watches.set(id, handlers);
-    this.send({ op: 'watch', id, path });
+    this.send({ op: AgentOp.WATCH, id, path });
   }
 
   /** Waits until every line of `id` written so far has arrived (or the agent is gone). */
@@ -67,7 +69,7 @@ export class ContainerAgent {
           clearTimeout(timer);
           resolve();
         });
-        this.send({ op: 'flush', id });
+        this.send({ op: AgentOp.FLUSH, id });
       });
     }
     this.watches.delete(id);
@@ -140,7 +142,7 @@ export class ContainerAgent {
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
       const kind = line[0];
-      if (kind === 'R') {
+      if (kind === AgentRecord.READY) {
         const [pid, start, undumpable] = line.slice(2).split(' ').map(Number);
         if (pid && start !== undefined && start >= 0) this.process = { pid, start, undumpable: undumpable === 1 };
         onReady();
@@ -149,9 +151,9 @@ export class ContainerAgent {
       const idEnd = line.indexOf(' ', 2);
       const id = idEnd === -1 ? line.slice(2) : line.slice(2, idEnd);
       const rest = idEnd === -1 ? '' : line.slice(idEnd + 1);
-      if (kind === 'S') this.watches.get(id)?.onLine(rest);
-      else if (kind === 'M') this.watches.get(id)?.onOversized(Number(rest) || 0);
-      else if (kind === 'F') {
+      if (kind === AgentRecord.SPAN) this.watches.get(id)?.onLine(rest);
+      else if (kind === AgentRecord.OVERSIZED) this.watches.get(id)?.onOversized(Number(rest) || 0);
+      else if (kind === AgentRecord.FLUSHED) {
         this.flushes.get(id)?.();
         this.flushes.delete(id);
       }

@@ -1,5 +1,11 @@
-// The frame format on its own: reassembly from arbitrary pieces, and payload validation.
-import { describe, expect, it } from 'vitest';
+// The frame format on its own: reassembly from arbitrary pieces, and payload validation; and the
+// protocol's source, protocol.json, as its generator reads it.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   decodeError,
   decodeExit,
@@ -13,6 +19,7 @@ import {
   ProtocolError,
   type Frame,
 } from './protocol';
+import spec from './protocol.json';
 
 function collect(): { parser: FrameParser; frames: Frame[] } {
   const frames: Frame[] = [];
@@ -69,5 +76,35 @@ describe('runner frames', () => {
     expect(decodeReady(Buffer.from('{"runner":"node","pid":7,"version":1,"env":{"A":"1","B":2}}')).env).toEqual({ A: '1' });
     expect(decodeExit(Buffer.from('{"exitCode":"0","timedOut":"yes"}'))).toMatchObject({ exitCode: -1, timedOut: false, signal: null });
     expect(decodeError(Buffer.from('{"message":"x","code":"weird"}')).code).toBe('spawn_failed');
+  });
+});
+
+describe('protocol.json, the source of the generated constants', () => {
+  const generator = resolve(import.meta.dirname, '../../../../scripts/gen-protocol.mjs');
+
+  /** What the generator says of `source` (as the project's protocol.json): its error, or 'ok'. */
+  function verdict(source: unknown): string {
+    const root = mkdtempSync(join(tmpdir(), 'loom-protocol-'));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    const file = join(root, 'electron/main/engine/runner/protocol.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(source));
+    const script = `import { protocolFiles } from ${JSON.stringify(pathToFileURL(generator).href)};
+try { protocolFiles(${JSON.stringify(root)}); console.log('ok'); } catch (err) { console.log(err.message); }`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    return `${out.stdout}${out.stderr}`.trim();
+  }
+
+  it('is read as it is', () => {
+    expect(verdict(spec)).toBe('ok');
+  });
+
+  it('has a mistake named by its place and what is wrong', () => {
+    const frames = spec.frames.map((f) => (f.name === 'SPANS' ? { ...f, type: 0x07 } : f));
+    expect(verdict({ ...spec, frames })).toMatch(/protocol\.json: frames\[12\]\.type: must be an integer in 128\.\.255 for a frame from the runner$/);
+    expect(verdict({ ...spec, frames: [...spec.frames, spec.frames[0]] })).toMatch(/frames\[13\]\.name: "RUN" appears twice$/);
+    const payloads = spec.payloads.map((p) => (p.name === 'ExitInfo' ? { ...p, frame: 'EXITED' } : p));
+    expect(verdict({ ...spec, payloads })).toMatch(/payloads\[3\]\.frame: names no frame \("EXITED"\)$/);
+    expect(verdict({ ...spec, constants: [{ name: 'MAX_CHUNK', value: -1, doc: 'x' }] })).toMatch(/constants\[0\]\.value: must be a non-negative integer$/);
   });
 });

@@ -118,13 +118,6 @@ export async function sandboxWithRunner(
   return { container, client };
 }
 
-/** Undoes sandboxWithRunner (for afterAll), also after a failed start. */
-export async function removeSandboxWithRunner(container: Docker.Container | undefined, client: RunnerClient | undefined): Promise<void> {
-  client?.close();
-  await removeSandbox(container);
-  removeResourcesRoot();
-}
-
 /** What a runner test may set of a run; `env` is added to the runner's own environment. */
 export type RunExtra = Partial<Omit<RunOptions, 'env'>> & { env?: Record<string, string> };
 

@@ -162,7 +162,7 @@ describe('Pool', () => {
     expect(pool.remove(b.entry.id.slice(0, 17))).toBe(true);
     expect(pool.remove(c.entry.name)).toBe(true);
     expect(pool.remove(a.entry.id)).toBe(true);
-    await new Promise((r) => setTimeout(r, 0));
+    await vi.advanceTimersByTimeAsync(0);
     expect(removed).toEqual([b.entry.id, c.entry.id, a.entry.id]);
     expect(pool.entries()).toEqual([]);
   });

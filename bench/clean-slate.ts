@@ -6,10 +6,10 @@
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_IMAGES } from '../shared/defaults';
-import { createOptions } from '../electron/main/engine/container';
-import { currentOwner } from '../electron/main/engine/labels';
-import type { ContainerSpec } from '../electron/main/engine/request';
-import { initPath, ResourcesVolume } from '../electron/main/engine/resources';
+import { createOptions } from '../electron/main/engine/container/container';
+import { currentOwner } from '../electron/main/engine/pool/labels';
+import type { ContainerSpec } from '../electron/main/engine/request/request';
+import { initPath, ResourcesVolume } from '../electron/main/engine/container/resources';
 import { RunnerClient, runnerCommand } from '../electron/main/engine/runner/client';
 import { summarize, type Summary } from './stats';
 

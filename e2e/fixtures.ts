@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { sessionCookieName } from '../electron/main/api/host-guard';
 import { startWebHost, type WebHost } from '../electron/main/api/web-host';
 import { createLoomService, type LoomService } from '../electron/main/app/service';
-import { connectDocker } from '../electron/main/engine/docker-client';
+import { connectDocker } from '../electron/main/engine/engine-client/docker-client';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 

@@ -1,4 +1,4 @@
-// The shapes of request fields that both the engine (electron/main/engine/request.ts, the
+// The shapes of request fields that both the engine (electron/main/engine/request/request.ts, the
 // authority) and the request form (renderer/src/lib/validate.ts, as the user types) check:
 // one definition, so the form never lets through what the engine refuses, or the reverse.
 

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBE_CHECKS } from '../../electron/main/engine/doctor/checks';
 import { parseProbeOutput, PROBE_CONFIG } from '../../electron/main/engine/doctor/probe';
 import type { ProbeFacts } from '../../electron/main/engine/doctor/types';
-import { runExec } from '../../electron/main/engine/exec';
-import { docker, requireEngineAndImages } from '../../electron/main/engine/test-support';
+import { runExec } from '../../electron/main/engine/container/exec';
+import { docker, requireEngineAndImages } from '../../electron/main/engine/testing/test-support';
 import { DEFAULT_IMAGES } from '../../shared/defaults';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));

@@ -9,8 +9,8 @@ import { WebSocket } from 'ws';
 import { LoomApiError, type LoomEvent, type RunSummary } from '../../../shared/api';
 import { createWsClient, type WsLoomClient } from '../../../renderer/src/api/ws-client';
 import { createLoomService, type LoomService } from '../app/service';
-import { listManaged } from '../engine/containers';
-import { docker, requireEngineAndImages, waitFor } from '../engine/test-support';
+import { listManaged } from '../engine/pool/containers';
+import { docker, requireEngineAndImages, waitFor } from '../engine/testing/test-support';
 import { startWebHost, type WebHost } from './web-host';
 
 let dir = '';

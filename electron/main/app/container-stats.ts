@@ -1,7 +1,7 @@
 // Live figures for the Pool page, computed the way `docker stats` computes them, and a one-line
 // summary of the config a container was made with, read back from the engine.
 import type Docker from 'dockerode';
-import { cpuLimit } from '../engine/container';
+import { cpuLimit } from '../engine/container/container';
 
 export interface LiveFigures {
   cpuPercent?: number;

@@ -4,7 +4,7 @@ import { create, toJson } from '@bufbuild/protobuf';
 import type { PoolContainer } from '../../../shared/api';
 import { ContainerInfoSchema, ContainerState, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
 import { runtimeTypeOf } from '../../../shared/runtimes';
-import { listManaged, type ManagedContainer } from '../engine/containers';
+import { listManaged, type ManagedContainer } from '../engine/pool/containers';
 import type { Executor } from '../engine/executor';
 import { configSummary, inspectContainer, liveFigures } from './container-stats';
 

@@ -9,10 +9,10 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoomEvent, RunSummary } from '../../../shared/api';
 import type { ExecuteEventJson, ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
-import { listManaged, removeContainer } from '../engine/containers';
-import { LABEL } from '../engine/labels';
-import { listPackageImages } from '../engine/package-cache';
-import { docker, requireEngineAndImages, waitFor } from '../engine/test-support';
+import { listManaged, removeContainer } from '../engine/pool/containers';
+import { LABEL } from '../engine/pool/labels';
+import { listPackageImages } from '../engine/packages/package-cache';
+import { docker, requireEngineAndImages, waitFor } from '../engine/testing/test-support';
 import { createLoomService, type LoomService } from './service';
 
 let dir: string;

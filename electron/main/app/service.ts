@@ -22,11 +22,11 @@ import {
   type ExecuteRequest,
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
-import { pruneManaged, pruneVolumes, resolveRef } from '../engine/containers';
-import { connectDocker, pingEngine, resolveDockerHost } from '../engine/docker-client';
+import { pruneManaged, pruneVolumes, resolveRef } from '../engine/pool/containers';
+import { connectDocker, pingEngine, resolveDockerHost } from '../engine/engine-client/docker-client';
 import { AbortedError, ClosedError, ValidationError } from '../engine/errors';
 import type { Executor, ExecutorOptions } from '../engine/executor';
-import { normalizeRequest, requestPolicyOf } from '../engine/request';
+import { normalizeRequest, requestPolicyOf } from '../engine/request/request';
 import { EventBatcher, DEFAULT_BATCH_INTERVAL_MS } from './event-batcher';
 import { listExamples } from './examples';
 import { RunHistory, type RunOutcome } from './history';

@@ -1,7 +1,7 @@
 // `loom containers ls|rm|prune`: the managed containers of every Loom process, seen through the
 // engine's labels. Only a docker client is needed (no executor, no pool, no orphan reaping).
 import { hostname } from 'node:os';
-import { listManaged, MIN_ID_PREFIX, pruneManaged, pruneVolumes, removeAndWait, resolveManaged, type ManagedContainer } from '../engine/containers';
+import { listManaged, MIN_ID_PREFIX, pruneManaged, pruneVolumes, removeAndWait, resolveManaged, type ManagedContainer } from '../engine/pool/containers';
 import { UsageError, flag } from './args';
 import { CONTAINERS_HELP, HELP_OPTION, HOST_OPTION } from './help';
 import { age, note, table, writeJson, type Io } from './format';

@@ -6,8 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHECKS, DOCTOR_LABEL, PROBE_CHECKS, type DoctorCheck } from '../engine/doctor';
-import { LABEL } from '../engine/labels';
-import { docker, requireEngineAndImages } from '../engine/test-support';
+import { LABEL } from '../engine/pool/labels';
+import { docker, requireEngineAndImages } from '../engine/testing/test-support';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin', 'loom.js');

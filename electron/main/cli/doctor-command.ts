@@ -1,6 +1,6 @@
 // `loom doctor`: one line per check of the engine, the runtime, the limits and the security
 // defaults (see engine/doctor/), with what to do about each warning and failure.
-import { connectDocker } from '../engine/docker-client';
+import { connectDocker } from '../engine/engine-client/docker-client';
 import { CHECKS, runDoctor, type DoctorCheck } from '../engine/doctor';
 import { UsageError, flag, parseWithPositionals, splitArgs, stringOption, type ParsedValues } from './args';
 import { EXIT, note, reportLoomError, reportUsage, writeJson, type Io } from './format';

@@ -1,6 +1,6 @@
 // `loom images ls|prune`: the images Loom derived to cache installed packages (see
 // engine/package-cache.ts).
-import { listPackageImages, prunePackageImages } from '../engine/package-cache';
+import { listPackageImages, prunePackageImages } from '../engine/packages/package-cache';
 import { UsageError, flag } from './args';
 import { age, table, writeJson, type Io } from './format';
 import { HELP_OPTION, HOST_OPTION, IMAGES_HELP } from './help';

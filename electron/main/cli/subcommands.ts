@@ -1,7 +1,7 @@
 // Command groups with subcommands (`loom containers ls`, `loom images prune`): parsing, help
 // and the engine connection, done once for all of them. Only a docker client is needed.
 import type Docker from 'dockerode';
-import { connectDocker, pingEngine } from '../engine/docker-client';
+import { connectDocker, pingEngine } from '../engine/engine-client/docker-client';
 import { UsageError, flag, parseWithPositionals, stringOption, type ParsedValues } from './args';
 import { reportLoomError, reportUsage, type Io } from './format';
 import { renderHelp, toSpecs, type CommandHelp } from './help';

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createWsClient } from '../../../renderer/src/api/ws-client';
 import type { LoomApiError } from '../../../shared/api';
-import { requireEngineAndImages, waitFor } from '../engine/test-support';
+import { requireEngineAndImages, waitFor } from '../engine/testing/test-support';
 import { DEFAULT_UI_PORT } from './ui-command';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

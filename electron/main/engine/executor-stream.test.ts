@@ -6,7 +6,7 @@ import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/defaults';
 import { ContainerState, type ContainerInfo, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
 import { DEFAULT_STREAM_BUFFER_BYTES } from './event-stream';
 import { createExecutor, type Executor } from './executor';
-import { requireEngineAndImages, text, waitFor } from './test-support';
+import { requireEngineAndImages, text, waitFor } from './testing/test-support';
 
 let executor: Executor;
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Phase, RuntimeType, type ExecuteEvent } from '../../../shared/gen/loom/v1/docker_pb';
 import { CommandNotFoundError, ValidationError } from './errors';
 import { createExecutor, type Executor } from './executor';
-import { initPath } from './resources';
-import { containersOf, docker, requireEngineAndImages, text } from './test-support';
+import { initPath } from './container/resources';
+import { containersOf, docker, requireEngineAndImages, text } from './testing/test-support';
 
 let executor: Executor;
 

@@ -15,19 +15,19 @@ import {
   type ExecuteResponse,
 } from '../../../shared/gen/loom/v1/docker_pb';
 import type Docker from 'dockerode';
-import { SANDBOX_USER, withLoomModuleDirs } from './container';
-import { listManaged, removeAndWait, resolveRef } from './containers';
+import { SANDBOX_USER, withLoomModuleDirs } from './container/container';
+import { listManaged, removeAndWait, resolveRef } from './pool/containers';
 import { NO_ANSWER, within } from './deadline';
-import type { EngineInfo } from './docker-client';
+import type { EngineInfo } from './engine-client/docker-client';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
 import { eventStream, type ExecuteEventStream, type StreamOptions } from './event-stream';
-import { ContainerGoneError, ContainerStoppedError, runExec } from './exec';
-import type { Owner } from './labels';
-import { runProgram, type ProgramResult } from './program';
+import { ContainerGoneError, ContainerStoppedError, runExec } from './container/exec';
+import type { Owner } from './pool/labels';
+import { runProgram, type ProgramResult } from './container/program';
 import { RunnerDiedError } from './runner/client';
-import type { Acquired, PoolEntry } from './pool';
-import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request';
-import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptions } from './scheduler';
+import type { Acquired, PoolEntry } from './pool/pool';
+import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request/request';
+import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptions } from './pool/scheduler';
 import { ExecutionTrace } from './tracing/execution-trace';
 import { OtlpSink, otlpEndpointFromEnv } from './tracing/otlp';
 import { newTraceId, startSpan, type HostSpan, type TraceSink } from './tracing/tracer';

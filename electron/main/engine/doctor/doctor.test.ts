@@ -3,10 +3,10 @@
 // probe container must be gone afterwards. The runc rule is tested on its own (runc.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGES } from '../../../../shared/defaults';
-import { connectDocker } from '../docker-client';
+import { connectDocker } from '../engine-client/docker-client';
 import { AbortedError, EngineUnavailableError } from '../errors';
-import { LABEL } from '../labels';
-import { docker, requireEngineAndImages } from '../test-support';
+import { LABEL } from '../pool/labels';
+import { docker, requireEngineAndImages } from '../testing/test-support';
 import { DOCTOR_LABEL, PROBE_CHECKS, runDoctor, type CheckId, type DoctorCheck, type DoctorReport } from '.';
 
 const { address } = connectDocker();

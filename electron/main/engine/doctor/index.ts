@@ -5,7 +5,7 @@
 // setting (rootless cgroup v1, a runtime without pids support) shows up as a failure.
 import type Docker from 'dockerode';
 import { DEFAULT_IMAGES } from '../../../../shared/defaults';
-import { pingEngine } from '../docker-client';
+import { pingEngine } from '../engine-client/docker-client';
 import { CHECKS, type DoctorCheck } from './checks';
 import { runProbe, type ProbeOutcome } from './probe';
 import type { EngineFacts, EngineInfoResponse, ProbeCheck, Verdict } from './types';

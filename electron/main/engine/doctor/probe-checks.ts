@@ -1,7 +1,7 @@
 // The checks the probe (resources/doctor/probe.py) answers from inside a sandbox container: each
 // judges the one JSON line the probe printed under its id.
-import { SANDBOX_USER } from '../container';
-import { RESOURCES_DIR } from '../resources';
+import { SANDBOX_USER } from '../container/container';
+import { RESOURCES_DIR } from '../container/resources';
 import { probeCheck, type Verdict } from './types';
 
 /** The limits the probe container gets: small, so that reaching each one is quick. */

@@ -3,12 +3,12 @@
 // volume, as the runner and the agent are, so what it finds is what a sandbox has.
 import type Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
-import { createOptions } from '../container';
+import { createOptions } from '../container/container';
 import { AbortedError, describeCause } from '../errors';
-import { runExec, type ExecResult } from '../exec';
-import { currentOwner } from '../labels';
-import type { ContainerSpec } from '../request';
-import { RESOURCES_DIR, ResourcesVolume } from '../resources';
+import { runExec, type ExecResult } from '../container/exec';
+import { currentOwner } from '../pool/labels';
+import type { ContainerSpec } from '../request/request';
+import { RESOURCES_DIR, ResourcesVolume } from '../container/resources';
 import { pullFix } from './engine-checks';
 import { PROBE_ALLOC_MB, PROBE_LIMITS, PROBE_WRITE_MB } from './probe-checks';
 import type { ProbeFacts, Verdict } from './types';

@@ -3,11 +3,11 @@
 // `docker exec` each. See protocol.ts for the frames.
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
-import { SANDBOX_USER } from '../container';
+import { SANDBOX_USER } from '../container/container';
 import { LoomError } from '../errors';
-import { openAttach, openExec } from '../exec';
-import { CappedBuffer, FrameDemuxer, type StreamKind } from '../output';
-import { NATIVE_DIR, RESOURCES_DIR } from '../resources';
+import { openAttach, openExec } from '../container/exec';
+import { CappedBuffer, FrameDemuxer, type StreamKind } from '../container/output';
+import { NATIVE_DIR, RESOURCES_DIR } from '../container/resources';
 import {
   decodeError,
   decodeExit,

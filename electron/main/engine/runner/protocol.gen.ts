@@ -189,10 +189,11 @@ export interface ErrorInfo {
   code: ErrorCode;
 }
 
-// The agent's line protocol: between the host (electron/main/engine/agent.ts) and the in-container
-// agent (resources/agent/loom_agent.py, loom-agent.js), one long-lived exec per container whose
-// programs run by `docker exec`. It carries span records out on a channel of their own, apart from
-// the program's stdout and stderr, so that nothing a program prints can be mistaken for a span.
+// The agent's line protocol: between the host (electron/main/engine/container/agent.ts) and the
+// in-container agent (resources/agent/loom_agent.py, loom-agent.js), one long-lived exec per
+// container whose programs run by `docker exec`. It carries span records out on a channel of their
+// own, apart from the program's stdout and stderr, so that nothing a program prints can be mistaken
+// for a span.
 //
 // The host writes one JSON command a line to the agent's stdin; the agent writes one record a line
 // to its stdout, each starting with its tag and a space.

@@ -5,10 +5,10 @@
 // fork of the server, Node's spare) is in a block of its own below.
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { SANDBOX_USER } from '../container';
-import { openExec, runExec } from '../exec';
-import { FrameDemuxer, type StreamKind } from '../output';
-import { requireEngineAndImages, text } from '../test-support';
+import { SANDBOX_USER } from '../container/container';
+import { openExec, runExec } from '../container/exec';
+import { FrameDemuxer, type StreamKind } from '../container/output';
+import { requireEngineAndImages, text } from '../testing/test-support';
 import { RUNNER_JS, RUNNER_PY, RunnerClient, RunnerDiedError, RunnerRequestError, type RunResult } from './client';
 import { encodeFrame, encodeJsonFrame, FrameParser, FrameType, PROTOCOL_VERSION, type Frame } from './protocol';
 import spec from './protocol.json';

@@ -5,11 +5,11 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
-import { createOptions } from '../container';
-import { currentOwner } from '../labels';
-import type { Runtime } from '../request';
-import { initPath, RESOURCES_DIR, shippedFiles } from '../resources';
-import { docker } from '../test-support';
+import { createOptions } from '../container/container';
+import { currentOwner } from '../pool/labels';
+import type { Runtime } from '../request/request';
+import { initPath, RESOURCES_DIR, shippedFiles } from '../container/resources';
+import { docker } from '../testing/test-support';
 import { RunnerClient, type RunOptions, type RunResult } from './client';
 
 let shippedRoot: string | undefined;

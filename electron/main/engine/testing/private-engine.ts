@@ -10,7 +10,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { connectDocker } from '../docker-client';
+import { connectDocker } from '../engine-client/docker-client';
 
 export interface PrivateEngine {
   /** The engine's address in DOCKER_HOST syntax: unix:///tmp/loom-engine-XXXXXX/docker.sock. */

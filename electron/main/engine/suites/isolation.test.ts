@@ -1,0 +1,176 @@
+// Isolation between runs: nothing one program leaves in a pooled container reaches the next
+// program of the same config. Each case is an attack by run N and a check by run N+1 on the SAME
+// container (asserted), for both ways a program runs (the in-container runner, and docker exec
+// with no runner) and both runtimes. docs/reliability.md "Isolation between runs" lists them.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RuntimeType, type ExecuteResponse } from '../../../../shared/gen/loom/v1/docker_pb';
+import { createExecutor, type Executor } from '../executor';
+import { docker, requireEngineAndImages, text } from '../testing/test-support';
+
+type Path = 'runner' | 'exec';
+type Lang = 'python' | 'node';
+const RUN_ID = randomBytes(3).toString('hex');
+const CASES: [Path, Lang][] = [
+  ['runner', 'python'],
+  ['runner', 'node'],
+  ['exec', 'python'],
+  ['exec', 'node'],
+];
+
+let executors: Record<Path, Executor>;
+
+beforeAll(async () => {
+  await requireEngineAndImages();
+  // One container per config, so that run N+1 lands where run N ran.
+  executors = {
+    runner: await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1 }),
+    exec: await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1, runner: false }),
+  };
+});
+
+afterAll(async () => {
+  await executors?.runner.close();
+  await executors?.exec.close();
+});
+
+const program = (lang: Lang, code: string): string[] => (lang === 'python' ? ['python3', '-c', code] : ['node', '-e', code]);
+
+describe.each(CASES)('isolation between runs (%s path, %s)', (path, lang) => {
+  const runtimeType = lang === 'python' ? RuntimeType.PYTHON : RuntimeType.NODE;
+  const config = { name: `iso-${path}-${lang}-${RUN_ID}` };
+  const run = (code: string): Promise<ExecuteResponse> => executors[path].execute({ runtimeType, command: program(lang, code), config });
+
+  /** Runs the attack, then the check on the same container; the check's response. */
+  async function attackThenCheck(attack: string, check: string): Promise<ExecuteResponse> {
+    const a = await run(attack);
+    expect(a.usage?.via, 'the attack ran by the path under test').toBe(path);
+    expect(text(a.stderr), 'the attack ran without error').toBe('');
+    const c = await run(check);
+    expect(c.containerId, 'the check ran in the attacked container').toBe(a.containerId);
+    expect(text(c.stderr)).toBe('');
+    return c;
+  }
+
+  const sh = (script: string): string =>
+    lang === 'python'
+      ? `import subprocess; subprocess.run(['sh', '-c', ${JSON.stringify(script)}], check=True)`
+      : `require('child_process').execFileSync('sh', ['-c', ${JSON.stringify(script)}], { stdio: 'inherit' })`;
+  const listing = sh('ls -A /tmp /dev/shm /dev/mqueue | tr "\\n" " "');
+  const EMPTY = '/dev/mqueue:  /dev/shm:  /tmp: ';
+
+  it('a module planted in /tmp is not imported by the next program', async () => {
+    if (lang === 'python') {
+      const c = await attackThenCheck("open('/tmp/difflib.py', 'w').write('print(\"hijacked\")')", 'import difflib; print(difflib.__file__)');
+      expect(text(c.stdout)).toMatch(/^\/usr\/lib\/python3[.\d]*\/difflib\.py\n$/);
+    } else {
+      const c = await attackThenCheck(
+        "const fs = require('fs'); fs.mkdirSync('/tmp/node_modules', { recursive: true }); fs.writeFileSync('/tmp/node_modules/loom-trace.js', 'console.log(\"hijacked\")')",
+        "console.log(require.resolve('loom-trace.js'))",
+      );
+      expect(text(c.stdout)).toBe('/opt/loom/lib/trace/node/loom-trace.js\n');
+    }
+  });
+
+  it('files in /tmp, /dev/shm and /dev/mqueue are gone, a secret among them', async () => {
+    const c = await attackThenCheck(sh('echo token-123 > /tmp/secret && echo x > /dev/shm/shared && mkdir -p /tmp/a/b && echo y > /tmp/a/b/c'), listing);
+    expect(text(c.stdout)).toBe(EMPTY);
+  });
+
+  it('SysV IPC objects and POSIX message queues are gone', async () => {
+    const c = await attackThenCheck(
+      sh('ipcmk -M 4096 >/dev/null && ipcmk -Q >/dev/null && ipcmk -S 1 >/dev/null && : > /dev/mqueue/q'),
+      sh('cat /proc/sysvipc/shm /proc/sysvipc/msg /proc/sysvipc/sem | grep -cv "^ *key" || true; ls -A /dev/mqueue'),
+    );
+    expect(text(c.stdout)).toBe('0\n');
+  });
+
+  it('no process of a program survives into the next run, whatever it calls itself', async () => {
+    // Daemons in sessions of their own: one named exactly as an idle container's main process
+    // (`sleep infinity`), and two that keep forking and exiting, a step ahead of anything that
+    // looks for them in /proc. Each carries a mark in its environment.
+    const attack = sh(
+      'export LEFTOVER_MARK=1; ' +
+        "setsid sleep infinity </dev/null >/dev/null 2>&1 & " +
+        "setsid sh -c 'f() { f & }; f' </dev/null >/dev/null 2>&1 & " +
+        (lang === 'python' ? "setsid python3 -c 'import os\nwhile True:\n  if os.fork(): os._exit(0)' </dev/null >/dev/null 2>&1 & " : '') +
+        'sleep 0.3',
+    );
+    // A program's processes are the only ones whose environment another program can read.
+    const check = sh('n=0; for e in /proc/[0-9]*/environ; do grep -qa LEFTOVER_MARK=1 "$e" 2>/dev/null && n=$((n+1)); done; echo $n');
+    const c = await attackThenCheck(attack, check);
+    expect(text(c.stdout)).toBe('0\n');
+  });
+
+  it("no program can read or write the memory of Loom's processes (PID 1, the runner, the agent) or trace them", async () => {
+    // Every process in the container that is not the program's: PID 1 first.
+    const probe =
+      lang === 'python'
+        ? "import os, ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nfor p in sorted(int(n) for n in os.listdir('/proc') if n.isdigit()):\n  if p == os.getpid(): continue\n  try:\n    os.close(os.open('/proc/%d/mem' % p, os.O_RDWR)); print(p, 'mem-open')\n  except OSError: pass\n  if libc.ptrace(16, p, 0, 0) == 0: print(p, 'attached')\nprint('done')"
+        : "const fs = require('fs'); for (const n of fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n))) { const p = Number(n); if (p === process.pid) continue; try { fs.closeSync(fs.openSync(`/proc/${p}/mem`, 'r+')); console.log(p, 'mem-open'); } catch {} } console.log('done')";
+    const r = await run(probe);
+    expect(text(r.stderr)).toBe('');
+    expect(text(r.stdout)).toBe('done\n');
+  });
+
+  it('hostile leftovers do not defeat the clean-up', async () => {
+    // An unreadable and unwritable directory with files, a deep tree, many files, names with a
+    // newline, links pointing out, a FIFO, a socket, a file held open by a process being killed.
+    const attack = sh(
+      'cd /tmp && mkdir -p locked/inner && touch locked/inner/f && chmod 000 locked/inner locked && ' +
+        'mkdir -p deep && cd deep && i=0; while [ $i -lt 300 ]; do mkdir d && cd d; i=$((i+1)); done; cd /tmp && ' +
+        'mkdir many && i=0; while [ $i -lt 2000 ]; do : > many/f$i; i=$((i+1)); done && ' +
+        "touch \"$(printf 'new\\nline')\" && ln -s /etc out && ln -s /proc/1/root root1 && mkfifo fifo && " +
+        'sh -c "exec 3>/tmp/held; while :; do echo x >&3; sleep 0.05; done" </dev/null >/dev/null 2>&1 & ' +
+        `${lang === 'python' ? "python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('/tmp/sock')\"" : "node -e \"require('net').createServer().listen('/tmp/sock', () => process.exit(0))\""}; sleep 0.1`,
+    );
+    const c = await attackThenCheck(attack, listing);
+    expect(text(c.stdout)).toBe(EMPTY);
+  });
+});
+
+describe.each(['python', 'node'] as const)("the exec path's agent and its span file (%s)", (lang) => {
+  it('reads nothing but a regular file there: a FIFO or a link to /dev/zero ends the run as usual, and the next run has its spans', async () => {
+    const config = { name: `iso-spanfile-${lang}-${RUN_ID}` };
+    const runtimeType = lang === 'python' ? RuntimeType.PYTHON : RuntimeType.NODE;
+    const run = (code: string): Promise<ExecuteResponse> => executors.exec.execute({ runtimeType, command: program(lang, code), config });
+    // The program owns its span file's path (LOOM_TRACE_FILE): it makes it something else.
+    const hostile =
+      lang === 'python'
+        ? ["import os; os.mkfifo(os.environ['LOOM_TRACE_FILE'])", "import os; os.symlink('/dev/zero', os.environ['LOOM_TRACE_FILE'])"]
+        : ["require('child_process').execFileSync('mkfifo', [process.env.LOOM_TRACE_FILE])", "require('fs').symlinkSync('/dev/zero', process.env.LOOM_TRACE_FILE)"];
+    for (const code of hostile) {
+      const r = await run(code);
+      expect([r.exitCode, r.usage?.via, text(r.stderr)]).toEqual([0, 'exec', '']);
+      // An agent stuck on the FIFO, or reading /dev/zero forever, would carry no more spans.
+      const traced = await run(lang === 'python' ? "from loom_trace import trace_span\nwith trace_span('after'): pass" : "require('loom-trace.js').traceSpanSync('after', () => 1)");
+      expect(traced.spans.map((sp) => sp.name)).toContain('after');
+    }
+  });
+});
+
+describe.each(CASES)('a container whose clean-up fails (%s path, %s)', (path, lang) => {
+  let executor: Executor;
+  beforeAll(async () => {
+    // A clean-up bound so small that a program leaving many files exceeds it.
+    executor = await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1, cleanupTimeoutMs: 5, runner: path === 'runner' });
+  });
+  afterAll(() => executor?.close());
+
+  it('is retired, and the run that caused it still gets its result', async () => {
+    const config = { name: `iso-sabotage-${path}-${lang}-${RUN_ID}` };
+    const runtimeType = lang === 'python' ? RuntimeType.PYTHON : RuntimeType.NODE;
+    const attack =
+      lang === 'python'
+        ? "import os\nfor i in range(20000): os.close(os.open('/tmp/f%d' % i, os.O_CREAT | os.O_WRONLY))\nprint('left 20000 files')"
+        : "const fs = require('fs'); for (let i = 0; i < 20000; i++) fs.closeSync(fs.openSync('/tmp/f' + i, 'w')); console.log('left 20000 files')";
+    const a = await executor.execute({ runtimeType, command: program(lang, attack), config });
+    expect([a.exitCode, text(a.stdout), a.usage?.via]).toEqual([0, 'left 20000 files\n', path]);
+    const count = lang === 'python' ? "import os; print(len(os.listdir('/tmp')))" : "console.log(require('fs').readdirSync('/tmp').length)";
+    const c = await executor.execute({ runtimeType, command: program(lang, count), config });
+    expect(text(c.stdout)).toBe('0\n');
+    expect(c.containerId).not.toBe(a.containerId);
+    // The sabotaged container is gone from the engine, not merely set aside.
+    await expect(docker.getContainer(a.containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+});

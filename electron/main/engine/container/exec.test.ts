@@ -32,7 +32,7 @@ describe('openExec', () => {
     // The race of a pool removing a container while an agent or runner starts in it, made
     // certain: the container goes between the exec's create and its start.
     const code = `
-      import { connectDocker } from ${JSON.stringify(join(HERE, 'docker-client.ts'))};
+      import { connectDocker } from ${JSON.stringify(join(HERE, '../engine-client/docker-client.ts'))};
       import { openExec } from ${JSON.stringify(join(HERE, 'exec.ts'))};
       const { docker } = connectDocker();
       const c = await docker.createContainer({ Image: ${JSON.stringify(DEFAULT_IMAGES.python)}, Entrypoint: ['sleep'], Cmd: ['infinity'], Labels: { 'dev.loom.test': 'exec' }, HostConfig: { NetworkMode: 'none' } });

@@ -10,7 +10,7 @@
 // or a Referer. The token still works in the query of any request, for the first exchange in
 // another browser and for clients that are not browsers (scripts, tests): it opens this host
 // for as long as it runs, as the cookie does.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 /** The names the host answers to: the address it is bound to, and localhost. */
@@ -38,11 +38,18 @@ export interface HostSecrets {
   /** Printed in the address; accepted in the query of any request. */
   token: string;
   /**
-   * The session cookie's value: random per start, and not the token. It is worth as much while
-   * this host runs, but it is never in an address, so it is not what gets pasted, logged or
-   * bookmarked, and the token itself is never sent back to the browser.
+   * The session cookie's value (sessionOf): derived from the token, not the token. It is worth as
+   * much, but it is never in an address, so it is not what gets pasted, logged or bookmarked, and
+   * the token itself is never sent back to the browser. Derived rather than random, so that a web
+   * host started again with the same token (the page's WebSocket reconnecting to it) still knows
+   * the page; a new token (a new `loom ui`) makes every earlier cookie stale.
    */
   session: string;
+}
+
+/** The session cookie's value for a token: an HMAC of a fixed label, keyed by the token. */
+export function sessionOf(token: string): string {
+  return createHmac('sha256', token).update('loom-session-cookie').digest('hex');
 }
 
 /**

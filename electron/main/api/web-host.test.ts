@@ -298,16 +298,23 @@ describe('web host: the token is swapped for a session cookie', () => {
     expect(await target(`/.//evil.example/?token=${h.token}`)).toBe(`http://127.0.0.1:${h.port}//evil.example/`);
   });
 
-  it('the cookie alone then opens every file, and a fresh session each start of the host', async () => {
+  it('the cookie alone then opens every file; a host started again with the token knows it, one with a new token does not', async () => {
     const { host: a } = await host();
     const Cookie = await session(a);
     expect(await http(a.port, '/', { Cookie })).toMatchObject({ status: 200, body: INDEX_HTML });
     expect(await http(a.port, '/assets/app-1234.js', { Cookie })).toMatchObject({ status: 200, body: APP_JS });
-    // The same again on exchange: one session per host, whichever browser swaps the token.
+    // The same again on exchange: one session per token, whichever browser swaps it.
     expect(await session(a)).toBe(Cookie);
+    expect(Cookie).not.toContain(a.token);
 
+    // The same token (a web host started again, as a page's WebSocket reconnects): the same session.
     const { host: b } = await host({ token: a.token });
-    expect(await session(b)).not.toBe(Cookie.replace(`${a.port}=`, `${b.port}=`));
+    const sameOnB = Cookie.replace(`${a.port}=`, `${b.port}=`);
+    expect(await session(b)).toBe(sameOnB);
+    expect(await http(b.port, '/', { Cookie: sameOnB })).toMatchObject({ status: 200, body: INDEX_HTML });
+    // A new token (a new `loom ui`): an earlier session is stale.
+    const { host: c } = await host();
+    expect((await http(c.port, '/', { Cookie: Cookie.replace(`${a.port}=`, `${c.port}=`) })).status).toBe(403);
   });
 
   it.each([

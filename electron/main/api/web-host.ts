@@ -11,7 +11,7 @@ import { serializeError, type EventFrame, type LoomEvent, type ReplyFrame } from
 import type { LoomBackend } from './backend';
 import { dispatch } from './dispatch';
 import { exchangePage, refusedPage } from './access-pages';
-import { checkAccess, checkUpgrade, isAllowedHost, requestUrl, sessionCookie, type HostSecrets } from './host-guard';
+import { checkAccess, checkUpgrade, isAllowedHost, requestUrl, sessionCookie, sessionOf, type HostSecrets } from './host-guard';
 import { securityHeaders, sendHtml, sendText, serveStatic } from './static-files';
 
 export const API_PATH = '/api';
@@ -71,7 +71,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   if (token.length < 32) throw new Error('the web host token must be at least 32 characters');
 
   // The port is known once listening; no request arrives before.
-  const secrets: HostSecrets = { port: 0, token, session: randomBytes(32).toString('hex') };
+  const secrets: HostSecrets = { port: 0, token, session: sessionOf(token) };
   const server = createServer((req, res) => {
     const headers = securityHeaders(secrets.port);
     if (!isAllowedHost(req.headers.host, secrets.port)) return sendText(res, 403, 'Host not allowed', headers);

@@ -56,12 +56,16 @@ export async function typeProgram(page: Page, code: string): Promise<void> {
   await page.keyboard.press('ControlOrMeta+Home');
 }
 
-/** Types lines at the cursor, each followed by Enter except the last. */
+/**
+ * Types lines at the cursor, each followed by a line break except the last. The break is input
+ * text, not an Enter key: after a word, Monaco's word suggestions may be open, and Enter would
+ * accept one (joining two lines) instead of breaking the line. Monaco indents it all the same.
+ */
 export async function appendLines(page: Page, lines: readonly string[]): Promise<void> {
   for (const [i, line] of lines.entries()) {
     if (/^\s/.test(line)) throw new Error(`typeProgram: line ${i + 1} starts with whitespace, which Monaco would indent again: ${JSON.stringify(line)}`);
     await page.keyboard.type(line, { delay: 5 });
-    if (i < lines.length - 1) await page.keyboard.press('Enter');
+    if (i < lines.length - 1) await page.keyboard.insertText('\n');
   }
 }
 

@@ -16,7 +16,6 @@ function serviceSends(loom: LoomHost, text: string): Promise<void> {
   });
 }
 
-// No line of these programs ends in a word: Monaco's word suggestions could take the Enter typed after it.
 
 test('a run that ends while the web host is down shows how it ended, with all its output, once the page reconnects', async ({ page, loom }) => {
   await openApp(page, loom);

@@ -16,7 +16,6 @@ function serviceSends(loom: LoomHost, text: string): Promise<void> {
   });
 }
 
-
 test('a run that ends while the web host is down shows how it ended, with all its output, once the page reconnects', async ({ page, loom }) => {
   await openApp(page, loom);
   await typeProgram(page, ["print('before the outage', flush=True)", "__import__('time').sleep(4)", "print('during the outage')"].join('\n'));

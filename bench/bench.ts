@@ -75,6 +75,7 @@ import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } f
 import { measureCleanSlate } from './clean-slate';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
+import { benchTraces } from './traces-bench';
 
 // ---------------------------------------------------------------- options
 
@@ -1046,6 +1047,11 @@ async function main(): Promise<void> {
   log(`rss: ${fmt(pooledMem.rss / MB)} MB with ${pooledMem.pooled} pooled container(s) (baseline ${fmt(memBaseline.rss / MB)} MB)`);
   endPhase('rss');
 
+  // --- the trace workbench: OTLP ingest and the first paint of a 100,000-span trace (bench/traces-bench.ts).
+  log('traces: receiver ingest (json, protobuf) and first paint of a 100,000-span trace in Chromium');
+  const traces = await benchTraces();
+  endPhase('traces');
+
   // --- report.
   const s = {
     rawExec: summarize(samples.rawExec),
@@ -1208,6 +1214,7 @@ async function main(): Promise<void> {
         cleanSlate1000Files: fig(cleanSlate.files1000),
         keepState1000Files: fig(cleanSlate.files1000KeepState),
       },
+      traces,
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
@@ -1266,6 +1273,8 @@ async function main(): Promise<void> {
         `(${cli.basis === 'exit' ? 'spawn to exit' : 'spawn until the JSON is out and the container parked: not both processes exited by themselves'})`,
       `rss                      ${fmt(rssMb)} MB (heap ${fmt(pooledMem.heapUsed / MB)} MB) with ${pooledMem.pooled} container(s) pooled; ` +
         `${fmt(rssBaselineMb)} MB before any executor, ${fmt(rssAfterFiguresMb)} MB after the other figures (${mainPooled} pooled)`,
+      `traces ingest            ${traces.ingest.map((i) => `${i.encoding} ${i.spansPerS} spans/s (RSS +${i.rssGrowthMb} MB)`).join(', ')} (target >= 50000); ` +
+        `first paint of 100,000 spans ${'skipped' in traces.firstPaint ? `skipped: ${traces.firstPaint.skipped}` : `${traces.firstPaint.medianMs} ms median`} (target <= 1000); page fault ${traces.pageFaultNs} ns`,
       `phases (s)               ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
       '',
       `checks: warm runs that created a container ${problems.warmButCreated}; cold runs that reused one ${problems.coldButReused}; ` +

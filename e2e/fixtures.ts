@@ -88,7 +88,8 @@ export class LoomHost {
   }
 
   private async open(): Promise<void> {
-    this.svc = await createLoomService({ historyPath: this.historyPath, onError: (err) => this.errors.push(err) });
+    // The OTLP receiver on a free port, as the app's on 4318 (traces.spec sends to it).
+    this.svc = await createLoomService({ historyPath: this.historyPath, onError: (err) => this.errors.push(err), traces: { receiver: { port: 0 } } });
     try {
       this.host = await startWebHost({ backend: this.svc, rendererDir: this.rendererDir, port: 0 });
     } catch (err) {

@@ -3,6 +3,9 @@
 // messages travel in their canonical proto3 JSON form (bytes as base64, enums as names), so
 // the same code decodes them behind IPC and behind a WebSocket.
 import type { ContainerInfoJson, ExecuteEventJson, ExecuteRequestJson, ExecuteResponseJson } from './gen/loom/v1/docker_pb';
+import type { CollectorTarget, ReceiverStatus, TraceQuery, TraceRecord, TraceSummary } from './traces/types';
+
+export type * from './traces/types';
 
 export interface EngineStatus {
   ok: boolean;
@@ -67,7 +70,9 @@ export type LoomEvent =
   | { type: 'run.event'; runId: string; event: ExecuteEventJson }
   /** error: why Loom could not run it, or what stopped it (as RunRecord.error has it). */
   | { type: 'run.finished'; run: RunSummary; error?: SerializedError }
-  | { type: 'pool.changed' };
+  | { type: 'pool.changed' }
+  /** Spans of these traces arrived (OTLP, a run, an import); sent at most every 200 ms. */
+  | { type: 'traces.changed'; traceIds: string[] };
 
 export interface LoomApi {
   engineStatus(): Promise<EngineStatus>;
@@ -89,6 +94,19 @@ export interface LoomApi {
   getRun(id: string): Promise<RunRecord | null>;
   deleteRun(id: string): Promise<void>;
   listExamples(): Promise<Example[]>;
+  /** Traces in the store (received over OTLP, imported, and every run's), newest first. */
+  listTraces(query: TraceQuery): Promise<TraceSummary[]>;
+  getTrace(traceId: string): Promise<TraceRecord | null>;
+  deleteTrace(traceId: string): Promise<void>;
+  /** Stores the traces of an OTLP JSON file's text. */
+  importTraces(text: string): Promise<{ traceIds: string[]; spans: number }>;
+  /** A trace as OTLP JSON text (what `loom traces export` writes). */
+  exportTrace(traceId: string): Promise<string>;
+  traceReceiverStatus(): Promise<ReceiverStatus>;
+  /** The configured external collector, or null. */
+  traceCollector(): Promise<CollectorTarget | null>;
+  /** Sends a trace to the external collector; answers where to see it there. */
+  sendTraceToCollector(traceId: string): Promise<CollectorTarget>;
 }
 
 /** The calls, by name: what transports route (events are not calls). */
@@ -105,6 +123,14 @@ export const LOOM_METHODS = [
   'getRun',
   'deleteRun',
   'listExamples',
+  'listTraces',
+  'getTrace',
+  'deleteTrace',
+  'importTraces',
+  'exportTrace',
+  'traceReceiverStatus',
+  'traceCollector',
+  'sendTraceToCollector',
 ] as const satisfies readonly (keyof LoomApi)[];
 
 export type LoomMethod = (typeof LOOM_METHODS)[number];

@@ -80,10 +80,12 @@ export function flattenTree(root: SpanNode, opts: { collapsed?: ReadonlySet<stri
 /**
  * The tree as text: top-level spans at the left margin, descendants under box-drawing guides,
  * each line `name (source) duration`, error spans followed by `  ✗ message`. Durations are
- * shown unless `durations` is false.
+ * shown unless `durations` is false. `label` names what is in the parentheses (by default the
+ * span's source: host or container).
  */
-export function formatSpanTree(root: SpanNode, opts: { durations?: boolean } = {}): string {
+export function formatSpanTree(root: SpanNode, opts: { durations?: boolean; label?: (span: Span) => string } = {}): string {
   const showDurations = opts.durations ?? true;
+  const label = opts.label ?? ((span: Span) => sourceName(span.source));
   const lines: string[] = [];
   // prefix: the guides drawn for the ancestors; branch: this node's own connector.
   type Item = { node: SpanNode; prefix: string; branch: string; childPrefix: string };
@@ -105,7 +107,7 @@ export function formatSpanTree(root: SpanNode, opts: { durations?: boolean } = {
   if (root.span) stack.push({ node: root, prefix: '', branch: '', childPrefix: '' });
   else pushChildren(root.children, '', true);
   for (let item = stack.pop(); item; item = stack.pop()) {
-    lines.push(item.prefix + item.branch + describeSpan(spanOf(item.node), showDurations));
+    lines.push(item.prefix + item.branch + describeSpan(spanOf(item.node), showDurations, label));
     pushChildren(item.node.children, item.childPrefix, false);
   }
   return lines.join('\n');
@@ -123,8 +125,8 @@ export function formatDuration(span: Pick<Span, 'startTimeUnixNano' | 'endTimeUn
 
 const MAX_MESSAGE_CHARS = 200;
 
-function describeSpan(span: Span, showDuration: boolean): string {
-  let text = `${printable(span.name)} (${sourceName(span.source)})`;
+function describeSpan(span: Span, showDuration: boolean, label: (span: Span) => string): string {
+  let text = `${printable(span.name)} (${printable(label(span))})`;
   if (showDuration) text += ` ${formatDuration(span)}`;
   if (span.status === SpanStatus.ERROR) {
     let message = printable(span.statusMessage);

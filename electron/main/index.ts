@@ -7,6 +7,7 @@ import { VERSION_ARG_PREFIX } from '../preload/api';
 import { bindIpc } from './api/ipc';
 import { trustedRenderer } from './api/trusted-sender';
 import { createLoomService, type LoomService } from './app/service';
+import { tracesConfigFrom } from './traces/traces-config';
 import { denyPermissionRequest, lockContents, mainWindowOptions } from './window-policy';
 
 const RENDERER_INDEX = join(import.meta.dirname, '../renderer/index.html');
@@ -55,7 +56,12 @@ void app.whenReady().then(async () => {
       // extraResources), in the project otherwise. The bundled main cannot find them by its
       // own path.
       executor: { resourcesRoot: app.isPackaged ? join(process.resourcesPath, 'resources') : join(app.getAppPath(), 'resources') },
+      // The OTLP receiver on 127.0.0.1:4318 (LOOM_OTLP_PORT: another port, or 'off'); a taken
+      // port does not stop the app: the Traces view says why nothing arrives.
+      traces: tracesConfigFrom(process.env),
     });
+    const receiver = await service.traceReceiverStatus();
+    if (receiver.error) console.warn(receiver.error);
   } catch (err) {
     dialog.showErrorBox('Loom Sandbox cannot start', err instanceof Error ? err.message : String(err));
     app.exit(1);

@@ -28,7 +28,7 @@ client.onConnectionChange?.((connected) => {
   void checkEngine();
   void loadHistory();
   void refreshActiveRuns();
-  useApp.setState((s) => ({ poolVersion: s.poolVersion + 1 }));
+  useApp.setState((s) => ({ poolVersion: s.poolVersion + 1, tracesVersion: s.tracesVersion + 1 }));
 });
 watchEngine();
 followSystemTheme();

@@ -23,6 +23,14 @@ const ARITY = {
   getRun: 1,
   deleteRun: 1,
   listExamples: 0,
+  listTraces: 1,
+  getTrace: 1,
+  deleteTrace: 1,
+  importTraces: 1,
+  exportTrace: 1,
+  traceReceiverStatus: 0,
+  traceCollector: 0,
+  sendTraceToCollector: 1,
 } as const satisfies Record<LoomMethod, number>;
 
 export function isLoomMethod(method: unknown): method is LoomMethod {

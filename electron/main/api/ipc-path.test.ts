@@ -23,7 +23,7 @@ describe('the IPC path: preload API -> dispatch -> bridge client', () => {
     const { bridge } = electronLike();
     expect(bridge.version).toBe('1.2.3');
     expect(Object.keys(bridge).sort()).toEqual(
-      ['version', 'onEvent', 'engineStatus', 'startRun', 'cancelRun', 'listContainers', 'prewarm', 'removeContainer', 'rotateContainer', 'pruneContainers', 'listRuns', 'getRun', 'deleteRun', 'listExamples'].sort(),
+      ['version', 'onEvent', 'engineStatus', 'startRun', 'cancelRun', 'listContainers', 'prewarm', 'removeContainer', 'rotateContainer', 'pruneContainers', 'listRuns', 'getRun', 'deleteRun', 'listExamples', 'listTraces', 'getTrace', 'deleteTrace', 'importTraces', 'exportTrace', 'traceReceiverStatus', 'traceCollector', 'sendTraceToCollector'].sort(),
     );
     expect(Object.isFrozen(bridge)).toBe(true);
   });

@@ -77,5 +77,36 @@ export function createTestBackend(): TestBackend {
       record('listExamples', []);
       return [];
     },
+    async listTraces(query) {
+      record('listTraces', [query]);
+      return [];
+    },
+    async getTrace(traceId) {
+      record('getTrace', [traceId]);
+      return null;
+    },
+    async deleteTrace(traceId) {
+      record('deleteTrace', [traceId]);
+    },
+    async importTraces(text) {
+      record('importTraces', [text]);
+      return { traceIds: [], spans: 0 };
+    },
+    async exportTrace(traceId) {
+      record('exportTrace', [traceId]);
+      return '{"resourceSpans":[]}';
+    },
+    async traceReceiverStatus() {
+      record('traceReceiverStatus', []);
+      return { enabled: false, listening: false, acceptedSpans: 0, rejectedSpans: 0, malformedRequests: 0, refusedRequests: 0 };
+    },
+    async traceCollector() {
+      record('traceCollector', []);
+      return null;
+    },
+    async sendTraceToCollector(traceId) {
+      record('sendTraceToCollector', [traceId]);
+      return { endpoint: 'http://127.0.0.1:1/v1/traces' };
+    },
   };
 }

@@ -35,6 +35,10 @@ import { LazyExecutor } from './lazy-executor';
 import { poolContainers } from './pool-view';
 import { parseRequestJson } from './request-json';
 import { runTitle } from './run-title';
+import { checkTraceId, createTraceHub, type CollectorConfig } from '../traces/trace-hub';
+import { checkTraceQuery } from '../traces/trace-query';
+import type { OtlpReceiverOptions } from '../traces/otlp-receiver';
+import type { TraceStoreOptions } from '../traces/trace-store';
 
 export interface LoomServiceOptions {
   /** The SQLite file of the run history (created if missing). */
@@ -51,6 +55,12 @@ export interface LoomServiceOptions {
   eventIntervalMs?: number;
   /** Failures that reach no caller: a listener that throws, a history write that fails. */
   onError?: (err: unknown) => void;
+  /** The trace store (in the history file), its OTLP receiver (off unless given) and collector. */
+  traces?: {
+    receiver?: false | Omit<OtlpReceiverOptions, 'onSpans'>;
+    retention?: TraceStoreOptions;
+    collector?: CollectorConfig;
+  };
 }
 
 export interface LoomService extends LoomApi {
@@ -76,14 +86,30 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
   const packagesDir = resolve(options.packagesDir ?? join(dirname(options.historyPath), 'packages'));
   await mkdir(packagesDir, { recursive: true });
   const history = new RunHistory(options.historyPath);
-  const executorOptions: ExecutorOptions = { ...options.executor, localPackages: { dir: packagesDir } };
+  const listeners = new Set<(event: LoomEvent) => void>();
+  const onError = options.onError ?? options.executor?.onError ?? (() => undefined);
+  const hub = await createTraceHub({
+    path: options.historyPath,
+    receiver: options.traces?.receiver,
+    retention: options.traces?.retention,
+    collector: options.traces?.collector,
+    onChanged: (traceIds) => emit({ type: 'traces.changed', traceIds }),
+    onError: (err) => onError(err),
+  }).catch((err: unknown) => {
+    history.close();
+    throw err;
+  });
+  // Every run's trace goes to the store too, under the caller's trace when it gave a traceparent.
+  const executorOptions: ExecutorOptions = {
+    ...options.executor,
+    localPackages: { dir: packagesDir },
+    traceSinks: [...(options.executor?.traceSinks ?? []), hub.sink],
+  };
   const executors = new LazyExecutor(executorOptions);
   // The same policy as the executor's: a bad request fails startRun, not the run.
   const policy = requestPolicyOf(executorOptions);
-  const listeners = new Set<(event: LoomEvent) => void>();
   const active = new Map<string, ActiveRun>();
   const known = new KnownConfigs();
-  const onError = options.onError ?? executorOptions.onError ?? (() => undefined);
   let statusClient: { docker: Docker; address: string } | undefined;
   let closing: Promise<void> | undefined;
 
@@ -283,11 +309,50 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
       return listExamples();
     },
 
+    async listTraces(query) {
+      assertOpen();
+      return hub.store.list(checkTraceQuery(query));
+    },
+
+    async getTrace(traceId) {
+      assertOpen();
+      return hub.store.get(checkTraceId(traceId));
+    },
+
+    async deleteTrace(traceId) {
+      assertOpen();
+      hub.store.delete(checkTraceId(traceId));
+    },
+
+    async importTraces(text) {
+      assertOpen();
+      return hub.importOtlpJson(text);
+    },
+
+    async exportTrace(traceId) {
+      assertOpen();
+      return hub.exportOtlpJson(traceId);
+    },
+
+    async traceReceiverStatus() {
+      return hub.receiverStatus();
+    },
+
+    async traceCollector() {
+      return hub.collector();
+    },
+
+    async sendTraceToCollector(traceId) {
+      assertOpen();
+      return hub.sendToCollector(traceId);
+    },
+
     close() {
       closing ??= (async () => {
         for (const run of active.values()) run.controller.abort();
         await Promise.allSettled([...active.values()].map((r) => r.done));
         await executors.close();
+        await hub.close();
         history.close();
         listeners.clear();
       })();

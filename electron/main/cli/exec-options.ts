@@ -43,6 +43,12 @@ export const EXEC_OPTIONS: readonly OptionDoc[] = [
     help: "also send the trace to this OpenTelemetry collector over OTLP/HTTP: a base URL (http://localhost:4318) or a full .../v1/traces URL; '' sends nothing",
     default: '$OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else $OTEL_EXPORTER_OTLP_ENDPOINT, else none',
   },
+  {
+    name: 'traceparent',
+    value: '00-TRACE-SPAN-FLAGS',
+    help: "run under this W3C trace context: the run's docker.execute span becomes a child of that span, in that trace",
+    default: '$TRACEPARENT',
+  },
   HOST_OPTION,
   { name: 'pip-index-url', value: 'URL|DIR', help: 'pip index: a URL, or a host directory laid out as a PEP 503 simple index', default: 'PyPI' },
   { name: 'pip-find-links', value: 'DIR', help: 'host directory of wheels/sdists for pip (alone: offline, --no-index)' },

@@ -155,3 +155,24 @@ describe('planExec', () => {
     expect(await usageOption([...args, '--', 'true'])).toBe(option);
   });
 });
+
+describe('the parent trace context', () => {
+  const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+  it('--traceparent sets ExecuteRequest.traceparent; TRACEPARENT from the environment does when it is absent', async () => {
+    vi.stubEnv('TRACEPARENT', '');
+    expect((await plan(['--', 'true'])).request.traceparent).toBe('');
+    expect((await plan(['--traceparent', PARENT, '--', 'true'])).request.traceparent).toBe(PARENT);
+    vi.stubEnv('TRACEPARENT', PARENT);
+    expect((await plan(['--', 'true'])).request.traceparent).toBe(PARENT);
+    const other = '00-11111111111111111111111111111111-2222222222222222-00';
+    expect((await plan(['--traceparent', other, '--', 'true'])).request.traceparent).toBe(other);
+  });
+
+  it('a malformed one is a usage error naming where it came from', async () => {
+    vi.stubEnv('TRACEPARENT', '');
+    expect(await usageOption(['--traceparent', '00-xyz-1-01', '--', 'true'])).toBe('--traceparent');
+    vi.stubEnv('TRACEPARENT', 'ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(await usageOption(['--', 'true'])).toBe('TRACEPARENT');
+  });
+});

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
 import { ExecuteRequestSchema, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
 import { RUNTIME_TYPES, RUNTIMES } from '../../../shared/runtimes';
+import { parseTraceParent } from '../../../shared/traces/traceparent';
 import type { PackageSources } from '../engine/packages/packages';
 import { tracesUrl } from '../engine/tracing/otlp';
 import {
@@ -68,6 +69,7 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
     env: parseEnvPairs('env', listOption(values, 'env')),
     stdin: await readStdin(str('stdin'), io, signal),
     workingDir: str('workdir') ?? '',
+    traceparent: traceParentOption(str('traceparent')),
     config: {
       name: str('name') ?? '',
       runtimeType: RUNTIME_TYPES[runtime],
@@ -117,6 +119,15 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
     memoryMb: memoryMb ? memoryMb.toString() : String(DEFAULT_LIMITS.memoryMb),
     keepWarmSeconds: values['keep-warm'] !== undefined ? int('keep-warm') : keepWarmFromEnv(),
   };
+}
+
+/** --traceparent, else TRACEPARENT from our environment (an instrumented parent process sets it). */
+function traceParentOption(option: string | undefined): string {
+  const [value, source] = option !== undefined ? [option, '--traceparent'] : [process.env.TRACEPARENT ?? '', 'TRACEPARENT'];
+  if (value === '') return '';
+  const parsed = parseTraceParent(value);
+  if ('problem' in parsed) throw new UsageError(`${source}: ${parsed.problem}`, source);
+  return value.trim();
 }
 
 function keepWarmFromEnv(): number {

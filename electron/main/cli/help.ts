@@ -97,6 +97,7 @@ export const TOP_HELP = renderHelp({
   images prune                     remove package-cache images no container uses
   doctor [--json]                  check the engine, runtime, limits and security defaults really hold
   ui [--port N]                    serve the Loom window to a browser on 127.0.0.1 until Ctrl+C
+  traces ls|show|export|import     the traces the window shows: received over OTLP, imported, and runs'
 
 Run 'loom COMMAND --help' for a command's options.
 

@@ -7,6 +7,7 @@ import { execCommand } from './exec-command';
 import { imagesCommand } from './images-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
 import { TOP_HELP } from './help';
+import { tracesCommand } from './traces-command';
 import { uiCommand } from './ui-command';
 
 export function version(): string {
@@ -45,9 +46,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await doctorCommand(rest, io);
       case 'ui':
         return await uiCommand(rest, io);
+      case 'traces':
+        return await tracesCommand(rest, io);
       default:
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor or ui)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor, ui or traces)\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
     }

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWebHost, type WebHost } from '../api/web-host';
 import { createLoomService, type LoomService } from '../app/service';
+import { ValidationError } from '../engine/errors';
+import { tracesConfigFrom, type TracesConfig } from '../traces/traces-config';
 import { UsageError, flag, parseInteger, parseWithPositionals, stringOption } from './args';
 import { EXIT, note, reportLoomError, reportUsage, type Io } from './format';
 import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
@@ -18,7 +20,7 @@ const DEFAULT_RENDERER_DIR = join(ROOT, 'out', 'renderer');
 export const DEFAULT_UI_PORT = 7377;
 
 export const UI_HELP: CommandHelp = {
-  usage: ['loom ui [--port N] [--renderer DIR] [--packages-dir DIR]'],
+  usage: ['loom ui [--port N] [--renderer DIR] [--packages-dir DIR] [--otlp-port N|off] [--collector URL]'],
   summary:
     'Serves the Loom window as a web page on 127.0.0.1, backed by the real engine, and prints its address.\n' +
     'Open that address (it carries the access token) in a browser. Runs until Ctrl+C, which removes the\n' +
@@ -27,6 +29,9 @@ export const UI_HELP: CommandHelp = {
     { name: 'port', short: 'p', value: 'N', help: `port on 127.0.0.1; 0 picks a free one (the default falls back to a free one when ${DEFAULT_UI_PORT} is taken)`, default: DEFAULT_UI_PORT },
     { name: 'renderer', value: 'DIR', help: 'the built renderer to serve', default: 'out/renderer' },
     { name: 'packages-dir', value: 'DIR', help: 'the only directory local package files (.whl, .tgz, ...) may come from', default: '$LOOM_HOME/packages' },
+    { name: 'otlp-port', value: 'N|off', help: "the OTLP/HTTP trace receiver's port on 127.0.0.1 (0: any free one; off: no receiver)", default: '$LOOM_OTLP_PORT, else 4318' },
+    { name: 'collector', value: 'URL', help: 'an external OpenTelemetry collector (OTLP/HTTP) that "Open in collector" sends a trace to', default: '$LOOM_TRACE_COLLECTOR' },
+    { name: 'collector-view', value: 'URL', help: "that collector's page of a trace, with {traceId} in it", default: '$LOOM_TRACE_COLLECTOR_VIEW' },
     HELP_OPTION,
   ],
   after: `Run history is kept in $LOOM_HOME/history.sqlite (default ~/.loom). The Docker engine is
@@ -35,6 +40,11 @@ $DOCKER_HOST, else the local Docker or Podman socket.
 A page may name a local package file only inside the packages directory (created if missing):
 put your .whl, .tar.gz, .zip or .tgz files there. Paths elsewhere, and links that lead out of it,
 are refused ('loom exec --package ./file' takes any path).
+
+Traces: an OTLP/HTTP receiver listens on 127.0.0.1 (port 4318 unless --otlp-port says otherwise):
+point an agent's OpenTelemetry exporter at http://127.0.0.1:4318 and its traces appear in the Traces
+view, beside every run's. A run started with a traceparent nests under that span. Traces are kept in
+the history file for 7 days, up to 2,000,000 spans; 'loom traces' reads them.
 
 Only this machine can connect, and only with the token printed here: anyone you give the address to
 can run code in containers as you. The browser swaps the token for a cookie of its own (named after
@@ -47,6 +57,7 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
   let portGiven: boolean;
   let rendererDir: string;
   let packagesDir: string | undefined;
+  let traces: TracesConfig;
   try {
     const { values, positionals } = parseWithPositionals(argv, specs);
     if (flag(values, 'help')) {
@@ -63,6 +74,16 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
     const rawPackages = stringOption(values, 'packages-dir');
     if (rawPackages === '') throw new UsageError('--packages-dir must name a directory', '--packages-dir');
     packagesDir = rawPackages === undefined ? undefined : resolve(rawPackages);
+    try {
+      traces = tracesConfigFrom(process.env, {
+        port: stringOption(values, 'otlp-port'),
+        collector: stringOption(values, 'collector'),
+        collectorView: stringOption(values, 'collector-view'),
+      });
+    } catch (err) {
+      if (err instanceof ValidationError) throw new UsageError(`${err.field} ${err.problem}`, err.field);
+      throw err;
+    }
   } catch (err) {
     if (err instanceof UsageError) return reportUsage(io, err, 'loom ui', false);
     throw err;
@@ -84,7 +105,7 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
   let service: LoomService;
   try {
     await mkdir(loomHome, { recursive: true });
-    service = await createLoomService({ historyPath: join(loomHome, 'history.sqlite'), packagesDir: packagesDir ?? join(loomHome, 'packages') });
+    service = await createLoomService({ historyPath: join(loomHome, 'history.sqlite'), packagesDir: packagesDir ?? join(loomHome, 'packages'), traces });
   } catch (err) {
     signal.dispose();
     return reportLoomError(io, err, false);
@@ -103,6 +124,9 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
   // The address alone on stdout, so that scripts can read it; everything else goes to stderr.
   io.stdout.write(`${host.url}\n`);
   note(io, `serving the Loom UI at ${host.url}\nopen it in a browser; press Ctrl+C to stop (removes this process's containers)`);
+  const receiver = await service.traceReceiverStatus();
+  if (receiver.listening) note(io, `receiving OpenTelemetry traces at ${receiver.url} (OTLP/HTTP, protobuf or JSON)`);
+  else if (receiver.error) note(io, `${receiver.error} (--otlp-port N picks another, --otlp-port off turns it off)`);
 
   await signal.stopped;
   note(io, 'stopping: closing connections and removing containers...');

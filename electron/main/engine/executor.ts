@@ -168,9 +168,13 @@ async function executeOnce(
     opts.onEvent?.(create(ExecuteEventSchema, { event }));
   };
   const phase = (p: Phase, detail: string): void => emit({ case: 'phase', value: { phase: p, detail } });
-  const trace = new ExecutionTrace(newTraceId(), (spans) => emit({ case: 'spans', value: { spans } }), tracing.maxSpans);
+  // Under a caller's span (traceparent), the run joins the caller's trace: its root span is a
+  // child of that span, so a viewer holding both shows the run nested in the caller's work.
+  const parent = req.traceParent;
+  const trace = new ExecutionTrace(parent?.traceId ?? newTraceId(), (spans) => emit({ case: 'spans', value: { spans } }), tracing.maxSpans);
   const root = startSpan('docker.execute', {
     traceId: trace.traceId,
+    parentSpanId: parent?.spanId,
     attributes: {
       'loom.runtime': req.container.runtime,
       'loom.image': req.container.image,

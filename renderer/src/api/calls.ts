@@ -22,6 +22,14 @@ export function loomApiOver(call: CallFn): LoomApi {
     getRun: (id) => typed('getRun', [id]),
     deleteRun: (id) => typed('deleteRun', [id]),
     listExamples: () => typed('listExamples', []),
+    listTraces: (query) => typed('listTraces', [query]),
+    getTrace: (traceId) => typed('getTrace', [traceId]),
+    deleteTrace: (traceId) => typed('deleteTrace', [traceId]),
+    importTraces: (text) => typed('importTraces', [text]),
+    exportTrace: (traceId) => typed('exportTrace', [traceId]),
+    traceReceiverStatus: () => typed('traceReceiverStatus', []),
+    traceCollector: () => typed('traceCollector', []),
+    sendTraceToCollector: (traceId) => typed('sendTraceToCollector', [traceId]),
   };
 }
 

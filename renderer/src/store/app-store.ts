@@ -9,7 +9,7 @@ import type { RunView } from './run-view';
 import { SAMPLE_CODE } from './samples';
 
 export type Theme = 'light' | 'dark';
-export type View = 'workspace' | 'pool';
+export type View = 'workspace' | 'pool' | 'traces';
 export type BottomTab = 'output' | 'trace' | 'stdin';
 export type SidebarTab = 'history' | 'examples';
 
@@ -46,6 +46,9 @@ export interface AppState {
 
   /** Bumped on pool.changed events: the pool page refetches. */
   poolVersion: number;
+  /** Bumped on traces.changed events (with the traces named): the Traces view refetches. */
+  tracesVersion: number;
+  changedTraceIds: string[];
   toasts: Toast[];
 }
 
@@ -76,6 +79,8 @@ export function initialState(): AppState {
     runs: {},
     selectedRunId: null,
     poolVersion: 0,
+    tracesVersion: 0,
+    changedTraceIds: [],
     toasts: [],
   };
 }

@@ -160,6 +160,10 @@ export function handleEvent(event: LoomEvent): void {
     useApp.setState((s) => ({ poolVersion: s.poolVersion + 1 }));
     return;
   }
+  if (event.type === 'traces.changed') {
+    useApp.setState((s) => ({ tracesVersion: s.tracesVersion + 1, changedTraceIds: event.traceIds }));
+    return;
+  }
   const runId = event.type === 'run.event' ? event.runId : event.run.id;
   const run = useApp.getState().runs[runId];
   if (event.type === 'run.finished') {

@@ -1,5 +1,5 @@
 // A LoomClient for tests: records calls, lets the test emit events and decide replies.
-import type { EngineStatus, Example, LoomClient, LoomEvent, PoolContainer, RunRecord, RunSummary } from '../../../shared/api';
+import type { CollectorTarget, EngineStatus, Example, LoomClient, LoomEvent, PoolContainer, ReceiverStatus, RunRecord, RunSummary, TraceRecord, TraceSummary } from '../../../shared/api';
 import type { ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
 
 export class FakeClient implements LoomClient {
@@ -71,5 +71,30 @@ export class FakeClient implements LoomClient {
   }
   async listExamples(): Promise<Example[]> {
     return this.examples;
+  }
+  traces = new Map<string, TraceRecord>();
+  async listTraces(): Promise<TraceSummary[]> {
+    return [...this.traces.values()].map((t) => t.summary);
+  }
+  async getTrace(traceId: string): Promise<TraceRecord | null> {
+    return this.traces.get(traceId) ?? null;
+  }
+  async deleteTrace(traceId: string): Promise<void> {
+    this.traces.delete(traceId);
+  }
+  async importTraces(): Promise<{ traceIds: string[]; spans: number }> {
+    return { traceIds: [], spans: 0 };
+  }
+  async exportTrace(): Promise<string> {
+    return '{"resourceSpans":[]}';
+  }
+  async traceReceiverStatus(): Promise<ReceiverStatus> {
+    return { enabled: false, listening: false, acceptedSpans: 0, rejectedSpans: 0, malformedRequests: 0, refusedRequests: 0 };
+  }
+  async traceCollector(): Promise<CollectorTarget | null> {
+    return null;
+  }
+  async sendTraceToCollector(): Promise<CollectorTarget> {
+    throw new Error('no collector');
   }
 }

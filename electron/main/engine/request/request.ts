@@ -15,6 +15,7 @@ import { ValidationError } from '../errors';
 import { checkLocalPackagePolicy, resolveLocalPackage, type LocalPackagePolicy } from './local-packages';
 import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../../shared/request-rules';
 import { runtimeOf, type Runtime } from '../../../../shared/runtimes';
+import { parseTraceParent, type TraceParent } from '../../../../shared/traces/traceparent';
 
 export type { Runtime };
 export type Network = 'none' | 'bridge';
@@ -62,6 +63,8 @@ export interface NormalizedRequest {
   container: ContainerSpec;
   lifecycle: LifecycleSpec;
   run: RunSpec;
+  /** The caller's span the run's trace hangs under (ExecuteRequest.traceparent), if any. */
+  traceParent?: TraceParent;
 }
 
 export type { LocalPackagePolicy };
@@ -125,7 +128,14 @@ export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): No
     workingDir: req.workingDir ? absolutePath(req.workingDir, 'working_dir') : WRITABLE_DIR,
     maxOutputBytes: positiveInt(req.maxOutputBytes, 'max_output_bytes', DEFAULT_MAX_OUTPUT_BYTES, MAX_LIMITS.maxOutputBytes),
   };
-  return { container, lifecycle, run };
+  const traceParent = req.traceparent ? traceParentOf(req.traceparent) : undefined;
+  return traceParent ? { container, lifecycle, run, traceParent } : { container, lifecycle, run };
+}
+
+function traceParentOf(value: string): TraceParent {
+  const parsed = parseTraceParent(value);
+  if ('problem' in parsed) throw new ValidationError('traceparent', parsed.problem);
+  return parsed.parent;
 }
 
 /** A short, stable hash of everything that shapes a container (and of `extra`, e.g. package sources). */

@@ -1,5 +1,6 @@
 // The selected span in full: timing, identity, status and every attribute.
 import type { Span } from '../../../../shared/gen/loom/v1/docker_pb';
+import type { Attributes, TraceSpan } from '../../../../shared/traces/types';
 import { SpanStatus } from '../../../../shared/gen/loom/v1/docker_pb';
 import { formatDuration } from '../../../../shared/span-tree';
 import { formatNanos, sourceLabel, statusLabel, type TraceModel } from '../../lib/spans';
@@ -19,7 +20,78 @@ function valueText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-export function SpanDetails({ span, model, onClose }: { span: Span; model: TraceModel; onClose: () => void }) {
+const KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+
+/** Attributes as a key/value list; values are text, never markup. */
+function AttributeList({ attributes, testId }: { attributes: Attributes; testId?: string }) {
+  const entries = Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) return <p className="faint span-none">None</p>;
+  return (
+    <dl className="kv attrs" data-testid={testId}>
+      {entries.map(([key, value]) => (
+        <div key={key} className="kv-row">
+          <dt title={key}>{key}</dt>
+          <dd className="mono">{valueText(value)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** What only stored spans have: service, kind, events and links. */
+function StoredSections({ stored, model }: { stored: TraceSpan; model: TraceModel }) {
+  return (
+    <>
+      <dl className="kv">
+        <dt>Service</dt>
+        <dd data-testid="span-service">{stored.service || '—'}</dd>
+        <dt>Kind</dt>
+        <dd>{KINDS[stored.kind] ?? stored.kind}</dd>
+        {stored.scope ? (
+          <>
+            <dt>Scope</dt>
+            <dd className="mono">{stored.scope}</dd>
+          </>
+        ) : null}
+      </dl>
+      <h4 className="span-section">
+        Events <span className="faint num">{stored.events.length}</span>
+      </h4>
+      {stored.events.length === 0 ? (
+        <p className="faint span-none">None</p>
+      ) : (
+        <ol className="span-events" data-testid="span-events">
+          {stored.events.map((event, i) => {
+            const at = /^\d+$/.test(event.timeUnixNano) ? Number(BigInt(event.timeUnixNano) - model.startNs) : 0;
+            return (
+              <li key={i}>
+                <span className="num faint">+{formatNanos(at)}</span> <strong>{event.name}</strong>
+                {Object.keys(event.attributes).length ? <AttributeList attributes={event.attributes} /> : null}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+      <h4 className="span-section">
+        Links <span className="faint num">{stored.links.length}</span>
+      </h4>
+      {stored.links.length === 0 ? (
+        <p className="faint span-none">None</p>
+      ) : (
+        <ul className="span-links" data-testid="span-links">
+          {stored.links.map((link, i) => (
+            <li key={i} className="mono">
+              {link.traceId} / {link.spanId}
+              {Object.keys(link.attributes).length ? <AttributeList attributes={link.attributes} /> : null}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
+
+export function SpanDetails({ span, stored, model, onClose }: { span: Span; stored?: TraceSpan; model: TraceModel; onClose: () => void }) {
   const attributes = Object.entries(span.attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const error = span.status === SpanStatus.ERROR;
   const start = timeOfDay(span.startTimeUnixNano);
@@ -82,6 +154,7 @@ export function SpanDetails({ span, model, onClose }: { span: Span; model: Trace
             {span.traceId}
           </dd>
         </dl>
+        {stored ? <StoredSections stored={stored} model={model} /> : null}
         <h4 className="span-section">
           Attributes <span className="faint num">{attributes.length}</span>
         </h4>

@@ -21,12 +21,14 @@ interface Props {
   selected: boolean;
   /** null: no search; true/false: whether the row matches it. */
   match: boolean | null;
+  /** On the critical path (the Traces view highlights it). */
+  critical?: boolean;
   onSelect: (spanId: string) => void;
   onToggle: (spanId: string) => void;
 }
 
 export const TraceRowView = memo(function TraceRowView(props: Props) {
-  const { id, row, model, top, index, count, expandable, expanded, selected, match, onSelect, onToggle } = props;
+  const { id, row, model, top, index, count, expandable, expanded, selected, match, critical = false, onSelect, onToggle } = props;
   const { span, depth } = row;
   const error = span.status === SpanStatus.ERROR;
   const source = sourceLabel(span.source);
@@ -51,13 +53,14 @@ export const TraceRowView = memo(function TraceRowView(props: Props) {
       aria-posinset={index + 1}
       aria-setsize={count}
       aria-label={`${span.name}, ${source}, ${duration}${error ? ', error' : ''}`}
-      className={`trace-row${selected ? ' is-selected' : ''}${error ? ' is-error' : ''}${match === false ? ' is-dimmed' : ''}${match ? ' is-match' : ''}`}
+      className={`trace-row${selected ? ' is-selected' : ''}${error ? ' is-error' : ''}${match === false ? ' is-dimmed' : ''}${match ? ' is-match' : ''}${critical ? ' is-critical' : ''}`}
       style={{ transform: `translateY(${top}px)` }}
       onClick={() => onSelect(span.spanId)}
       data-testid="trace-row"
       data-span-id={span.spanId}
       data-depth={depth}
       data-error={error ? 'true' : undefined}
+      data-critical={critical ? 'true' : undefined}
     >
       <div className="trace-name-cell" style={{ paddingLeft: 6 + indent }}>
         {depth > MAX_INDENT_DEPTH ? <span className="depth-note faint">{depth}</span> : null}

@@ -16,11 +16,12 @@ interface Props {
   collapsed: ReadonlySet<string>;
   selectedId: string | null;
   matches: ReadonlySet<string> | null;
+  critical?: ReadonlySet<string> | null;
   onSelect: (spanId: string) => void;
   onToggle: (spanId: string) => void;
 }
 
-export function TraceTree({ rows, model, collapsed, selectedId, matches, onSelect, onToggle }: Props) {
+export function TraceTree({ rows, model, collapsed, selectedId, matches, critical = null, onSelect, onToggle }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: rows.length,
@@ -124,6 +125,7 @@ export function TraceTree({ rows, model, collapsed, selectedId, matches, onSelec
                 expanded={!collapsed.has(id)}
                 selected={id === selectedId}
                 match={matches ? matches.has(id) : null}
+                critical={critical?.has(id) ?? false}
                 onSelect={onSelect}
                 onToggle={onToggle}
               />

@@ -3,6 +3,7 @@
 // search), so the tree itself stays a pure function of its props.
 import { useCallback, useMemo, useState } from 'react';
 import { flattenTree } from '../../../../shared/span-tree';
+import type { TraceSpan } from '../../../../shared/traces/types';
 import type { TraceModel } from '../../lib/spans';
 import { Icon } from '../ui/Icon';
 import { SpanDetails } from './SpanDetails';
@@ -17,9 +18,13 @@ interface Props {
   dropped?: number;
   malformed?: number;
   live?: boolean;
+  /** Spans on the critical path, highlighted (the Traces view). */
+  critical?: ReadonlySet<string> | null;
+  /** The stored spans by id, for what the tree's span shape lacks: service, events, links. */
+  stored?: ReadonlyMap<string, TraceSpan>;
 }
 
-export function TraceView({ model, traceId, dropped = 0, malformed = 0, live = false }: Props) {
+export function TraceView({ model, traceId, dropped = 0, malformed = 0, live = false, critical = null, stored }: Props) {
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [query, setQuery] = useState('');
@@ -125,10 +130,11 @@ export function TraceView({ model, traceId, dropped = 0, malformed = 0, live = f
           collapsed={collapsed}
           selectedId={selectedId}
           matches={matches}
+          critical={critical}
           onSelect={setSelectedId}
           onToggle={toggle}
         />
-        {selected ? <SpanDetails span={selected} model={model} onClose={() => setSelectedId(null)} /> : null}
+        {selected ? <SpanDetails span={selected} stored={stored?.get(selected.spanId)} model={model} onClose={() => setSelectedId(null)} /> : null}
       </div>
     </div>
   );

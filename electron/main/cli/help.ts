@@ -97,6 +97,7 @@ export const TOP_HELP = renderHelp({
   images prune                     remove package-cache images no container uses
   doctor [--json]                  check the engine, runtime, limits and security defaults really hold
   ui [--port N]                    serve the Loom window to a browser on 127.0.0.1 until Ctrl+C
+  mcp [--http] [--print-config]    serve Loom to AI agents over MCP (stdio, or HTTP on 127.0.0.1)
 
 Run 'loom COMMAND --help' for a command's options.
 

@@ -5,6 +5,7 @@ import { containersCommand } from './containers-command';
 import { doctorCommand } from './doctor-command';
 import { execCommand } from './exec-command';
 import { imagesCommand } from './images-command';
+import { mcpCommand } from './mcp-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
 import { TOP_HELP } from './help';
 import { uiCommand } from './ui-command';
@@ -45,9 +46,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await doctorCommand(rest, io);
       case 'ui':
         return await uiCommand(rest, io);
+      case 'mcp':
+        return await mcpCommand(rest, io);
       default:
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor or ui)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor, ui or mcp)\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
     }

@@ -43,6 +43,11 @@ export interface ExecuteOptions {
   onEvent?: (event: ExecuteEvent) => void;
   /** Cancels the run: the program is killed and the call rejects with AbortedError. */
   signal?: AbortSignal;
+  /**
+   * Joins a caller's trace (a W3C traceparent's ids, already validated): docker.execute becomes
+   * a child of that span instead of the root of a new trace.
+   */
+  parent?: { traceId: string; spanId: string };
 }
 
 export interface Executor {
@@ -168,9 +173,10 @@ async function executeOnce(
     opts.onEvent?.(create(ExecuteEventSchema, { event }));
   };
   const phase = (p: Phase, detail: string): void => emit({ case: 'phase', value: { phase: p, detail } });
-  const trace = new ExecutionTrace(newTraceId(), (spans) => emit({ case: 'spans', value: { spans } }), tracing.maxSpans);
+  const trace = new ExecutionTrace(opts.parent?.traceId ?? newTraceId(), (spans) => emit({ case: 'spans', value: { spans } }), tracing.maxSpans);
   const root = startSpan('docker.execute', {
     traceId: trace.traceId,
+    parentSpanId: opts.parent?.spanId,
     attributes: {
       'loom.runtime': req.container.runtime,
       'loom.image': req.container.image,

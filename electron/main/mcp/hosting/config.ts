@@ -1,7 +1,7 @@
 // The MCP servers a user declares for Loom to host: $LOOM_HOME/mcp-servers.json (proto3 JSON of
 // loom.v1.McpServersFile) or the app. Checked whole at load, every problem naming its field
 // (`servers[1].command: ...`), so a typo fails at start rather than at a client's first call.
-import { create, fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { readFile } from 'node:fs/promises';
 import { McpServerConfigSchema, McpServersFileSchema, type McpServerConfig } from '../../../../shared/gen/loom/v1/mcp_pb';
 import { NetworkMode, RuntimeType } from '../../../../shared/gen/loom/v1/docker_pb';
@@ -122,17 +122,4 @@ export function checkServer(c: McpServerConfig, at: string): HostedServerSpec {
     pidsLimit: bounded(limits?.pidsLimit ?? 0, 'pidsLimit', DEFAULT_LIMITS.pidsLimit),
     idleTtlMs: ttl * 1000,
   };
-}
-
-/** The config as the app shows it (no secret values: there are none in it). */
-export function serverConfigOf(spec: HostedServerSpec): McpServerConfig {
-  return create(McpServerConfigSchema, {
-    name: spec.name,
-    image: spec.image,
-    command: spec.argv,
-    env: spec.env,
-    secrets: spec.secrets,
-    network: spec.network === 'bridge' ? NetworkMode.BRIDGE : NetworkMode.NONE,
-    idleTtlSeconds: spec.idleTtlMs / 1000,
-  });
 }

@@ -14,7 +14,11 @@ import { fileURLToPath } from 'node:url';
 import type { ContainerInfo } from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { docker, requireEngineAndImages, waitFor } from '../../engine/testing/test-support';
+import { randomUUID } from 'node:crypto';
+import { currentOwner } from '../../engine/pool/labels';
+import { MemorySink } from '../../engine/tracing/tracer';
 import { parseServers } from './config';
+import { McpHosting } from './manager';
 import { MCP_LABEL } from './hosted-container';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -181,6 +185,29 @@ describe('a hosted MCP server over stdio (loom mcp --serve)', () => {
     expect(await hostedContainers('everything', pid)).toHaveLength(1);
     await client.close();
     await waitFor('the container removed', async () => (await hostedContainers('everything', pid)).length === 0, 30_000);
+  });
+});
+
+describe('hosted calls as spans', () => {
+  it("makes each call an mcp.tool.call span in the caller's trace, with no secret in it", async () => {
+    const sink = new MemorySink();
+    const servers = parseServers({ servers: [{ name: 'everything', image: IMAGE, command: ['node', '/opt/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'stdio'], secrets: ['LOOM_TEST_API_TOKEN'] }] });
+    const hosting = new McpHosting({ docker, owner: currentOwner(randomUUID().replace(/-/g, '')), servers, traceSinks: [sink], env: env() });
+    try {
+      const session = hosting.openSession('everything', 'span-test');
+      const traceId = '0af7651916cd43dd8448eb211c80319c';
+      const result = await session.callTool({ name: 'echo', arguments: { message: 'traced' } }, { traceId, spanId: 'b7ad6b7169203331' });
+      expect(JSON.stringify(result.content)).toContain('traced');
+      const [span] = sink.spans(traceId);
+      expect(span).toMatchObject({ name: 'mcp.tool.call', parentSpanId: 'b7ad6b7169203331' });
+      expect(span?.attributes).toMatchObject({ 'mcp.server.name': 'everything', 'gen_ai.tool.name': 'echo', 'mcp.session.id': 'span-test' });
+      expect(JSON.stringify(span?.attributes)).not.toContain(SECRET);
+      expect(hosting.view()[0]?.sessions).toHaveLength(1);
+      expect(hosting.calls()[0]).toMatchObject({ server: 'everything', tool: 'echo', isError: false });
+    } finally {
+      await hosting.close();
+    }
+    expect(await hostedContainers('everything', process.pid)).toHaveLength(0);
   });
 });
 

@@ -7,8 +7,8 @@ export interface Language {
   runtime: Exclude<Runtime, 'custom'>;
   /** Runs `code` given as an argument (no file needed). */
   inline(code: string): string[];
-  /** Runs a file written into the sandbox first (when input files come with the code). */
-  file: { name: string; argv(path: string): string[] };
+  /** The code's file name when it is written into the sandbox with input files. */
+  mainFile: string;
   version: string;
   packages: string;
 }
@@ -18,7 +18,7 @@ export const LANGUAGES: readonly Language[] = [
     name: 'python',
     runtime: 'python',
     inline: (code) => ['python3', '-c', code],
-    file: { name: 'main.py', argv: (path) => ['python3', path] },
+    mainFile: 'main.py',
     version: 'Python 3.11',
     packages: 'pip requirement strings (e.g. "requests==2.32.3")',
   },
@@ -26,7 +26,7 @@ export const LANGUAGES: readonly Language[] = [
     name: 'node',
     runtime: 'node',
     inline: (code) => ['node', '-e', code],
-    file: { name: 'main.js', argv: (path) => ['node', path] },
+    mainFile: 'main.js',
     version: 'Node.js 20 (CommonJS: use require)',
     packages: 'npm package specs (e.g. "lodash@4.17.21")',
   },

@@ -118,12 +118,12 @@ export function executeRequestOf(args: ExecuteCodeArgs): ExecuteRequest {
   if (args.files.length === 0) return create(ExecuteRequestSchema, { ...base, command: language.inline(args.code) });
   // No files field in ExecuteRequest yet (the sessions issue adds one): a short bootstrap in the
   // same language reads the files from stdin, writes them, then runs the code from a file.
-  const main = `${INPUT_DIR}/.loom-${language.file.name}`;
-  const files = [...args.files.map((f) => ({ path: f.path, data: f.encoding === 'base64' ? f.content : Buffer.from(f.content, 'utf8').toString('base64') }))];
+  const main = `${INPUT_DIR}/.loom-${language.mainFile}`;
+  const files = args.files.map((f) => ({ path: f.path, data: f.encoding === 'base64' ? f.content : Buffer.from(f.content, 'utf8').toString('base64') }));
   files.push({ path: main.slice(INPUT_DIR.length + 1), data: Buffer.from(args.code, 'utf8').toString('base64') });
   const stdin = Buffer.from(JSON.stringify({ dir: INPUT_DIR, main, files }), 'utf8');
   if (stdin.byteLength > MAX_INPUT_BYTES + 1024 * 1024) throw new InputTooLargeError(stdin.byteLength);
-  return create(ExecuteRequestSchema, { ...base, command: BOOTSTRAP[language.runtime](language.file.argv(main)), stdin });
+  return create(ExecuteRequestSchema, { ...base, command: BOOTSTRAP[language.runtime], stdin });
 }
 
 export class InputTooLargeError extends Error {
@@ -152,9 +152,9 @@ for (const f of d.files) {
 process.argv = [process.argv[0], d.main];
 require(d.main);`;
 
-const BOOTSTRAP: Record<'python' | 'node', (argv: string[]) => string[]> = {
-  python: () => ['python3', '-c', PY_BOOT],
-  node: () => ['node', '-e', NODE_BOOT],
+const BOOTSTRAP: Record<'python' | 'node', string[]> = {
+  python: ['python3', '-c', PY_BOOT],
+  node: ['node', '-e', NODE_BOOT],
 };
 
 const decoder = new TextDecoder();

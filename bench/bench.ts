@@ -73,6 +73,7 @@ import { normalizeRequest, requestPolicyOf, WRITABLE_DIR } from '../electron/mai
 import { ExecuteRequestSchema, Phase, RuntimeType, type ExecuteEvent, type ExecuteResponse } from '../shared/gen/loom/v1/docker_pb';
 import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } from './stats';
 import { measureCleanSlate } from './clean-slate';
+import { measureMcpHttp, measureMcpStdio } from './mcp-bench';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
@@ -152,6 +153,8 @@ function usage(message: string): never {
 const PY_HELLO = ['python3', '-c', "print('hello')"];
 const NODE_HELLO = ['node', '-e', "console.log('hello')"];
 const EXPECTED = 'hello\n';
+/** Concurrent MCP client sessions against `loom mcp --http` (issue 15). */
+const MCP_HTTP_SESSIONS = 50;
 
 const pyWarmRequest: ExecuteRequestInput = { command: PY_HELLO };
 const pyColdRequest: ExecuteRequestInput = { command: PY_HELLO, config: { lifecycle: { maxExecutions: 1 } } };
@@ -1040,6 +1043,21 @@ async function main(): Promise<void> {
   const cli = await measureSecondProcess(docker, problems);
   endPhase('secondProcess');
 
+  // --- MCP (issue 15): execute_code hello through `loom mcp` stdio; 50 concurrent HTTP sessions.
+  const mcpStdio = await measureMcpStdio(opts.nWarm).catch((err: unknown) => {
+    log(`mcp stdio: failed: ${String(err)}`);
+    return { samples: [] as number[], wrong: -1 };
+  });
+  const mcpHttp = await measureMcpHttp(docker, MCP_HTTP_SESSIONS).catch((err: unknown) => {
+    log(`mcp http: failed: ${String(err)}`);
+    return { sessions: MCP_HTTP_SESSIONS, matched: 0, wallMs: Number.NaN, containersLeft: -1 };
+  });
+  log(
+    `mcp: stdio execute_code hello p50 ${fmt(percentile(mcpStdio.samples, 50))} ms (${mcpStdio.wrong} wrong); ` +
+      `http ${mcpHttp.matched}/${mcpHttp.sessions} sessions matched in ${fmt(mcpHttp.wallMs)} ms, ${mcpHttp.containersLeft} container(s) left`,
+  );
+  endPhase('mcp');
+
   // --- RSS with 16 pooled containers: 4 configs (differing by name) x 4, each container used.
   log(`rss: prewarming ${RSS_CONFIGS} configs x ${RSS_PER_CONFIG} containers`);
   const rssBeforePoolMb = process.memoryUsage().rss / MB;
@@ -1064,6 +1082,7 @@ async function main(): Promise<void> {
     packagesCold: summarize(samples.packagesCold),
     packagesColdContainerMs: summarize(samples.packagesColdContainerMs),
     throughputLatency: summarize(samples.throughputLatency),
+    mcpStdio: summarize(mcpStdio.samples),
     rawThroughputLatency: summarize(samples.rawThroughputLatency),
   };
   const throughputVsRawRatio = ratio(throughputPerS, rawThroughputPerS);
@@ -1093,6 +1112,10 @@ async function main(): Promise<void> {
     keepStateHelloP50Ms: cleanSlate.helloKeepState.p50,
     cleanSlate1000FilesP50Ms: cleanSlate.files1000.p50,
     keepState1000FilesP50Ms: cleanSlate.files1000KeepState.p50,
+    mcpStdioHelloP50Ms: s.mcpStdio.p50,
+    mcpHttpSessions: mcpHttp.sessions,
+    mcpHttpMatched: mcpHttp.matched,
+    mcpHttpContainersLeft: mcpHttp.containersLeft,
   });
   const targetsMet = targets.filter((t) => t.met === true).length;
   const busy = loadAtStart[0]! > cpus().length / 2 || loadAtEnd[0]! > cpus().length / 2;
@@ -1162,6 +1185,14 @@ async function main(): Promise<void> {
       processesExitedByThemselves: [cli.first, cli.second].filter((r) => r?.exitedByItself).length,
       secondVsFirstProcessRatio: round(secondVsFirstProcessRatio, 4),
       secondProcess: { first: cliJson(cli.first), second: cli.second ? cliJson(cli.second) : null, removedAfterwards: cli.removed },
+      mcpStdioHelloP50Ms: round(s.mcpStdio.p50),
+      mcpStdioHelloP99Ms: round(s.mcpStdio.p99),
+      mcpStdioVsWarmRatio: round(ratio(s.mcpStdio.p50, s.warm.p50), 4),
+      mcpStdioWrongOutputs: mcpStdio.wrong,
+      mcpHttpSessions: mcpHttp.sessions,
+      mcpHttpMatched: mcpHttp.matched,
+      mcpHttpWallMs: round(mcpHttp.wallMs),
+      mcpHttpContainersLeft: mcpHttp.containersLeft,
       cleanSlateHelloP50Ms: round(cleanSlate.hello.p50),
       keepStateHelloP50Ms: round(cleanSlate.helloKeepState.p50),
       cleanSlateHelloDeltaMs: round(cleanSlate.hello.p50 - cleanSlate.helloKeepState.p50),

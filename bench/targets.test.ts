@@ -19,6 +19,10 @@ const passing: TargetFigures = {
   keepStateHelloP50Ms: 4,
   cleanSlate1000FilesP50Ms: 30,
   keepState1000FilesP50Ms: 25,
+  mcpStdioHelloP50Ms: 7,
+  mcpHttpSessions: 50,
+  mcpHttpMatched: 50,
+  mcpHttpContainersLeft: 0,
 };
 
 const byId = (f: TargetFigures): Record<string, boolean | null> => Object.fromEntries(evaluateTargets(f).map((t) => [t.id, t.met]));
@@ -39,6 +43,8 @@ describe('evaluateTargets', () => {
       'rss',
       'cleanSlateHello',
       'cleanSlate1000Files',
+      'mcpStdioVsWarm',
+      'mcpHttpConcurrent',
     ]);
     expect(rows.every((r) => r.met === true)).toBe(true);
   });
@@ -85,6 +91,8 @@ describe('evaluateTargets', () => {
       rss: false,
       cleanSlateHello: false,
       cleanSlate1000Files: true,
+      mcpStdioVsWarm: true, // 7 ms against the warm p50 of 7 ms
+      mcpHttpConcurrent: true,
     });
   });
 
@@ -127,5 +135,14 @@ describe('evaluateTargets', () => {
     const row = evaluateTargets({ ...passing, warmP50Ms: 9.17, rawExecP50Ms: 91.42 }).find((r) => r.id === 'warmVsRawExec');
     expect(row?.measured).toBe('0.1003x (raw 91.4 ms)');
     expect(row?.met).toBe(false);
+  });
+});
+
+describe('the MCP targets (issue 15)', () => {
+  it('holds stdio to twice the warm p50 and the HTTP sessions to all matched and none left', () => {
+    expect(byId({ ...passing, mcpStdioHelloP50Ms: 8.1 }).mcpStdioVsWarm).toBe(false);
+    expect(byId({ ...passing, mcpHttpMatched: 49 }).mcpHttpConcurrent).toBe(false);
+    expect(byId({ ...passing, mcpHttpContainersLeft: 1 }).mcpHttpConcurrent).toBe(false);
+    expect(byId({ ...passing, mcpHttpSessions: Number.NaN }).mcpHttpConcurrent).toBe(null);
   });
 });

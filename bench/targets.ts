@@ -18,6 +18,8 @@ export const TARGETS = {
   cleanSlateHelloDeltaMs: 1,
   /** The same for a program that leaves 1,000 files in /tmp. */
   cleanSlate1000FilesDeltaMs: 10,
+  /** execute_code hello through `loom mcp` stdio, warm p50 / the engine's warm p50, same run. */
+  mcpStdioVsWarm: 2,
 } as const;
 
 /** What the targets are checked against; NaN (or null) means the figure was not measured. */
@@ -41,6 +43,12 @@ export interface TargetFigures {
   keepStateHelloP50Ms: number;
   cleanSlate1000FilesP50Ms: number;
   keepState1000FilesP50Ms: number;
+  mcpStdioHelloP50Ms: number;
+  /** Concurrent `loom mcp --http` client sessions; NaN when not measured. */
+  mcpHttpSessions: number;
+  mcpHttpMatched: number;
+  /** Containers of that process left after it stopped; -1 when it could not be counted. */
+  mcpHttpContainersLeft: number;
 }
 
 export interface TargetResult {
@@ -60,6 +68,8 @@ export function evaluateTargets(f: TargetFigures): TargetResult[] {
   const warmVsRaw = ratio(f.warmP50Ms, f.rawExecP50Ms);
   const coldVsRaw = ratio(f.coldP50Ms, f.rawColdP50Ms);
   const pkgVsCold = ratio(f.packagesCachedColdP50Ms, f.coldP50Ms);
+  const mcpVsWarm = ratio(f.mcpStdioHelloP50Ms, f.warmP50Ms);
+  const mcpHttpMeasured = Number.isFinite(f.mcpHttpSessions) && f.mcpHttpContainersLeft >= 0;
   const ms = (x: number): string => (Number.isFinite(x) ? `${fmt(x)} ms` : '-');
   const times = (x: number, limit: number): string => (Number.isFinite(x) ? `${ratioText(x, limit)}x` : '-');
   return [
@@ -123,6 +133,20 @@ export function evaluateTargets(f: TargetFigures): TargetResult[] {
       f.keepState1000FilesP50Ms,
       TARGETS.cleanSlate1000FilesDeltaMs,
     ),
+    {
+      id: 'mcpStdioVsWarm',
+      figure: 'execute_code hello via `loom mcp` stdio p50 / warm p50',
+      measured: `${times(mcpVsWarm, TARGETS.mcpStdioVsWarm)} (${ms(f.mcpStdioHelloP50Ms)})`,
+      target: `<= ${TARGETS.mcpStdioVsWarm}x`,
+      met: atMost(mcpVsWarm, TARGETS.mcpStdioVsWarm),
+    },
+    {
+      id: 'mcpHttpConcurrent',
+      figure: `${Number.isFinite(f.mcpHttpSessions) ? f.mcpHttpSessions : '-'} concurrent \`loom mcp --http\` sessions`,
+      measured: mcpHttpMeasured ? `${f.mcpHttpMatched} matched, ${f.mcpHttpContainersLeft} container(s) left` : '-',
+      target: 'all matched, none left',
+      met: mcpHttpMeasured ? f.mcpHttpMatched === f.mcpHttpSessions && f.mcpHttpContainersLeft === 0 : null,
+    },
   ];
 }
 

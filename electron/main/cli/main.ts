@@ -5,6 +5,7 @@ import { containersCommand } from './containers-command';
 import { doctorCommand } from './doctor-command';
 import { execCommand } from './exec-command';
 import { imagesCommand } from './images-command';
+import { mcpCommand } from './mcp-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
 import { TOP_HELP } from './help';
 import { tracesCommand } from './traces-command';
@@ -48,9 +49,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await uiCommand(rest, io);
       case 'traces':
         return await tracesCommand(rest, io);
+      case 'mcp':
+        return await mcpCommand(rest, io);
       default:
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor, ui or traces)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor, ui, traces or mcp)\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
     }

@@ -1,0 +1,249 @@
+// `loom mcp` as an agent uses it: the real command (node bin/loom.js mcp) with the real engine,
+// driven by the MCP SDK's own Client over stdio and over streamable HTTP.
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RunHistory } from '../app/history';
+import { listManaged } from '../engine/pool/containers';
+import { docker, requireEngineAndImages, waitFor } from '../engine/testing/test-support';
+import type { ExecuteCodeOutput } from './tools';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = join(ROOT, 'bin', 'loom.js');
+
+let home = '';
+
+beforeAll(async () => {
+  await requireEngineAndImages();
+  home = await mkdtemp(join(tmpdir(), 'loom-mcp-'));
+});
+
+afterAll(async () => {
+  if (home) await rm(home, { recursive: true, force: true });
+});
+
+const env = (): Record<string, string> => ({ ...(process.env as Record<string, string>), LOOM_HOME: home });
+
+async function stdioClient(): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: env(), stderr: 'pipe' });
+  const client = new Client({ name: 'loom-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, transport };
+}
+
+const output = (result: unknown): ExecuteCodeOutput => (result as CallToolResult).structuredContent as ExecuteCodeOutput;
+
+/** The cases both transports must pass. */
+function transportSuite(connect: () => Promise<Client>, close: (client: Client) => Promise<void>): void {
+  let client: Client;
+  beforeAll(async () => {
+    client = await connect();
+  });
+  afterAll(async () => {
+    if (client) await close(client);
+  });
+
+  it('lists execute_code and list_languages, with output schemas and descriptions stating the limits', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['execute_code', 'list_languages']));
+    const exec = tools.find((t) => t.name === 'execute_code');
+    expect(exec?.outputSchema?.properties).toHaveProperty('exitCode');
+    expect(exec?.inputSchema.required).toEqual(['language', 'code']);
+    expect(exec?.description).toMatch(/no network/);
+    expect(exec?.description).toMatch(/512 MB memory/);
+    const languages = await client.callTool({ name: 'list_languages', arguments: {} });
+    expect((languages.structuredContent as { languages: { name: string }[] }).languages.map((l) => l.name)).toEqual(['python', 'node']);
+  });
+
+  it('runs code and returns text, structuredContent and no isError', async () => {
+    const result = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: 'print(6 * 7)' } });
+    expect(result.isError).toBe(false);
+    expect(output(result)).toMatchObject({ exitCode: 0, timedOut: false, stdout: '42\n', outputs: [], artifacts: [] });
+    expect(output(result).traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect((result.content as { text: string }[]).map((c) => c.text).join('\n')).toContain('42');
+  });
+
+  it('runs node, with input files written before the program starts', async () => {
+    const result = await client.callTool({
+      name: 'execute_code',
+      arguments: {
+        language: 'node',
+        code: "console.log(require('fs').readFileSync('data/in.txt', 'utf8').toUpperCase())",
+        files: [{ path: 'data/in.txt', content: 'hello files' }],
+      },
+    });
+    expect(output(result)).toMatchObject({ exitCode: 0, stdout: 'HELLO FILES\n' });
+  });
+
+  it('gives isError for a failing program and for a timeout', async () => {
+    const failing = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: 'import sys\nprint("oops", file=sys.stderr)\nsys.exit(3)' } });
+    expect(failing.isError).toBe(true);
+    expect(output(failing)).toMatchObject({ exitCode: 3, stderr: 'oops\n', timedOut: false });
+    const slow = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: 'import time\ntime.sleep(30)', timeout_seconds: 1 } });
+    expect(slow.isError).toBe(true);
+    expect(output(slow).timedOut).toBe(true);
+  });
+
+  it('answers a bad argument with a protocol error (InvalidParams) that names it', async () => {
+    const bad = client.callTool({ name: 'execute_code', arguments: { language: 'cobol', code: 'DISPLAY 1' } });
+    await expect(bad).rejects.toBeInstanceOf(McpError);
+    await expect(bad).rejects.toMatchObject({ code: ErrorCode.InvalidParams, message: expect.stringContaining('language') });
+    await expect(client.callTool({ name: 'execute_code', arguments: { language: 'python', code: '1', timeout_seconds: 0 } })).rejects.toMatchObject({
+      code: ErrorCode.InvalidParams,
+      message: expect.stringContaining('timeout_seconds'),
+    });
+    // No --allow-network: asking for the internet is refused, not silently ignored.
+    await expect(client.callTool({ name: 'execute_code', arguments: { language: 'python', code: '1', network: 'bridge' } })).rejects.toMatchObject({
+      message: expect.stringContaining('network'),
+    });
+    await expect(client.callTool({ name: 'execute_code', arguments: { language: 'python', code: '1', files: [{ path: '../etc/x', content: '' }] } })).rejects.toMatchObject({
+      message: expect.stringContaining('files.0.path'),
+    });
+  });
+
+  it("joins the caller's trace from params._meta.traceparent, and records the call in the history with its span", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    const result = await client.callTool({
+      name: 'execute_code',
+      arguments: { language: 'python', code: 'print("traced")' },
+      _meta: { traceparent: `00-${traceId}-${callerSpan}-01` },
+    });
+    expect(output(result).traceId).toBe(traceId);
+    const history = new RunHistory(join(home, 'history.sqlite'));
+    try {
+      const run = await waitFor('the run in the history', async () =>
+        history
+          .list()
+          .map((s) => history.get(s.id))
+          .find((r) => r?.response?.traceId === traceId && r.status === 'ok') ?? undefined,
+      );
+      expect(run.title).toBe('MCP: print("traced")');
+      const spans = run.response?.spans ?? [];
+      const call = spans.find((s) => s.name === 'tools/call execute_code');
+      expect(call).toMatchObject({ traceId, parentSpanId: callerSpan });
+      expect(call?.attributes).toMatchObject({ 'gen_ai.tool.name': 'execute_code', 'mcp.method.name': 'tools/call' });
+      expect(spans.find((s) => s.name === 'docker.execute')).toMatchObject({ traceId, parentSpanId: call?.spanId });
+    } finally {
+      history.close();
+    }
+  });
+}
+
+describe('loom mcp over stdio', () => {
+  let transport: StdioClientTransport | undefined;
+  transportSuite(
+    async () => {
+      const c = await stdioClient();
+      transport = c.transport;
+      return c.client;
+    },
+    async (client) => {
+      const pid = transport?.pid;
+      await client.close();
+      // Closing stdin stops the server, which removes the containers it made.
+      if (pid) await waitFor('no container of the stopped loom mcp', async () => (await listManaged(docker)).every((c) => c.ownerPid !== pid), 60_000);
+    },
+  );
+
+  it('--print-config prints an entry that launches a working server as is', async () => {
+    const child = spawn(process.execPath, [BIN, 'mcp', '--print-config'], { env: env() });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((done) => child.on('exit', done));
+    const config = JSON.parse(out) as { mcpServers: { loom: { command: string; args: string[] } } };
+    const { command, args } = config.mcpServers.loom;
+    expect(command).toBe(process.execPath);
+    expect(args[0]).toBe(BIN);
+    const client = new Client({ name: 'config-test', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command, args, env: env() }));
+    const result = await client.callTool({ name: 'execute_code', arguments: { language: 'node', code: 'console.log(1 + 1)' } });
+    expect(output(result).stdout).toBe('2\n');
+    await client.close();
+  });
+});
+
+interface HttpServer {
+  child: ChildProcess;
+  url: string;
+  token: string;
+  port: number;
+}
+
+async function startHttpServer(): Promise<HttpServer> {
+  const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--port', '0'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const lines = await new Promise<string[]>((done, fail) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const got = out.split('\n');
+      if (got.length >= 3) done(got);
+    });
+    child.on('exit', (code) => fail(new Error(`loom mcp --http exited with ${code}`)));
+  });
+  const url = lines[0] ?? '';
+  const token = (lines[1] ?? '').replace('Authorization: Bearer ', '');
+  return { child, url, token, port: Number(new URL(url).port) };
+}
+
+function raw(server: HttpServer, headers: Record<string, string>): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = httpRequest(server.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
+      res.resume();
+      done(res.statusCode ?? 0);
+    });
+    req.on('error', fail);
+    req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }));
+  });
+}
+
+describe('loom mcp --http', () => {
+  let server: HttpServer;
+  beforeAll(async () => {
+    server = await startHttpServer();
+  });
+  afterAll(async () => {
+    server?.child.kill('SIGINT');
+    await new Promise((done) => server?.child.on('exit', done));
+    await waitFor('no container of the stopped loom mcp', async () => (await listManaged(docker)).every((c) => c.ownerPid !== server.child.pid), 60_000);
+  });
+
+  const connect = async (): Promise<Client> => {
+    const client = new Client({ name: 'loom-test-http', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: { Authorization: `Bearer ${server.token}` } } }));
+    return client;
+  };
+
+  describe('with the token', () => {
+    transportSuite(connect, (client) => client.close());
+  });
+
+  it('refuses a missing or wrong token, a foreign Origin and a foreign Host', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    expect(await raw(server, {})).toBe(401);
+    expect(await raw(server, { authorization: 'Bearer nope' })).toBe(401);
+    const auth = { authorization: `Bearer ${server.token}` };
+    expect(await raw(server, { ...auth, origin: 'http://evil.example' })).toBe(403);
+    expect(await raw(server, { ...auth, host: `evil.example:${server.port}` })).toBe(403);
+    expect(await raw(server, { ...auth, origin: `http://127.0.0.1:${server.port}` })).toBe(200);
+  });
+
+  it('keeps two clients in two sessions', async () => {
+    const [a, b] = await Promise.all([connect(), connect()]);
+    const [ra, rb] = await Promise.all([
+      a.callTool({ name: 'execute_code', arguments: { language: 'python', code: 'print("a")' } }),
+      b.callTool({ name: 'execute_code', arguments: { language: 'python', code: 'print("b")' } }),
+    ]);
+    expect([output(ra).stdout, output(rb).stdout]).toEqual(['a\n', 'b\n']);
+    await Promise.all([a.close(), b.close()]);
+  });
+});

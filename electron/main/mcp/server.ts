@@ -1,0 +1,150 @@
+// The MCP server `loom mcp` speaks on either transport: tools/list and tools/call over the
+// engine. The SDK's low-level Server is used rather than McpServer because McpServer turns
+// invalid arguments into a tool result (isError); an agent should get a protocol error
+// (InvalidParams) naming the argument, so that it can tell "your call was wrong" from "your
+// program failed".
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { McpBackend } from './backend';
+import { sessionTools } from './session-tools';
+import { traceparentOf } from './trace-context';
+import {
+  executeCodeDescription,
+  executeCodeInput,
+  executeCodeOutput,
+  executeErrorResult,
+  executeRequestOf,
+  executeResult,
+  listLanguagesOutput,
+  listLanguagesResult,
+  type ExecuteCodeArgs,
+} from './tools';
+
+export interface LoomMcpOptions {
+  /** Lets calls ask for network "bridge"; without it every sandbox has no network. */
+  allowNetwork?: boolean;
+  /** Loom's version, as the server tells clients at initialize. */
+  version?: string;
+}
+
+export interface ToolContext {
+  backend: McpBackend;
+  sessionId?: string;
+  signal: AbortSignal;
+  /** The call's span, already started; run() ends it. */
+  span: ReturnType<McpBackend['startCall']>;
+}
+
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  input: z.ZodType;
+  output?: z.ZodType;
+  annotations?: Tool['annotations'];
+  run(args: never, context: ToolContext): Promise<CallToolResult>;
+}
+
+/** One tool in the form the registry keeps: its arguments parsed by its own schema. */
+export function defineTool<I extends z.ZodType>(tool: {
+  name: string;
+  description: string;
+  input: I;
+  output?: z.ZodType;
+  annotations?: Tool['annotations'];
+  run(args: z.output<I>, context: ToolContext): Promise<CallToolResult>;
+}): ToolDefinition {
+  return tool as ToolDefinition;
+}
+
+export function loomTools(backend: McpBackend, options: LoomMcpOptions = {}): ToolDefinition[] {
+  const shape = { allowNetwork: options.allowNetwork ?? false, sessions: backend.sessions !== undefined };
+  const tools: ToolDefinition[] = [
+    defineTool({
+      name: 'execute_code',
+      description: executeCodeDescription(shape),
+      input: executeCodeInput(shape),
+      output: executeCodeOutput,
+      annotations: { title: 'Run code in a Loom sandbox', readOnlyHint: false, destructiveHint: false, openWorldHint: shape.allowNetwork },
+      async run(args, { backend: b, span, signal }) {
+        const call = args as ExecuteCodeArgs;
+        const request = executeRequestOf(call);
+        try {
+          return executeResult(await b.execute(span, request, { signal, sessionId: call.session_id }));
+        } catch (err) {
+          return executeErrorResult(err, span.traceId);
+        }
+      },
+    }),
+    defineTool({
+      name: 'list_languages',
+      description: 'Lists the languages execute_code runs, with their versions and how to name packages for them.',
+      input: z.strictObject({}),
+      output: listLanguagesOutput,
+      annotations: { title: 'Languages Loom runs', readOnlyHint: true },
+      async run() {
+        return listLanguagesResult();
+      },
+    }),
+  ];
+  if (backend.sessions) tools.push(...sessionTools(backend.sessions));
+  return tools;
+}
+
+/** A new MCP server over the backend: one per client connection (a transport takes one server). */
+export function createLoomMcpServer(backend: McpBackend, options: LoomMcpOptions = {}): Server {
+  const tools = loomTools(backend, options);
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const server = new Server(
+    { name: 'loom', title: 'Loom Sandbox', version: options.version ?? '0.0.0' },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Loom runs untrusted code in locked-down, disposable Docker sandboxes. Use execute_code to run a program; list_languages says which languages it takes.',
+    },
+  );
+  const listed: Tool[] = tools.map((t) => ({
+    name: t.name,
+    description: t.description,
+    inputSchema: jsonSchema(t.input) as Tool['inputSchema'],
+    ...(t.output ? { outputSchema: jsonSchema(t.output) as Tool['outputSchema'] } : {}),
+    ...(t.annotations ? { annotations: t.annotations } : {}),
+  }));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name, arguments: given } = request.params;
+    const tool = byName.get(name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `unknown tool '${name}' (this server has ${tools.map((t) => t.name).join(', ')})`);
+    const parsed = tool.input.safeParse(given ?? {});
+    if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
+    const span = backend.startCall({ tool: name, sessionId: extra.sessionId, parent: traceparentOf(request.params._meta) });
+    const context: ToolContext = { backend, sessionId: extra.sessionId, signal: extra.signal, span };
+    let result: CallToolResult;
+    try {
+      result = await tool.run(parsed.data as never, context);
+    } catch (err) {
+      if (!span.ended) backend.endCall(span, 'error', err instanceof Error ? err.message : String(err));
+      if (err instanceof McpError) throw err;
+      return { content: [{ type: 'text', text: err instanceof Error ? err.message : String(err) }], isError: true };
+    }
+    if (!span.ended) backend.endCall(span, result.isError ? 'error' : 'ok');
+    return result;
+  });
+  return server;
+}
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  // `io: 'input'`: fields with defaults are optional to the caller.
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+/** Every problem, each with the argument it is about: `timeout_seconds: Too big: expected number to be <=300`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.length ? issue.path.map(String).join('.') : issue.code === 'unrecognized_keys' ? 'arguments' : '(arguments)';
+      return `${where}: ${issue.message}`;
+    })
+    .join('; ');
+}

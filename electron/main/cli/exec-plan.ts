@@ -9,7 +9,7 @@ import { DEFAULT_LIMITS } from '../../../shared/defaults';
 import { ExecuteRequestSchema, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
 import { RUNTIME_TYPES, RUNTIMES } from '../../../shared/runtimes';
 import type { PackageSources } from '../engine/packages/packages';
-import { tracesUrl } from '../engine/tracing/otlp';
+import { tracesUrl } from '../engine/tracing/otlp-url';
 import {
   UsageError,
   flag,

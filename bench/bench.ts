@@ -59,10 +59,13 @@ import { create } from '@bufbuild/protobuf';
 import type Docker from 'dockerode';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { startHandoffHost } from '../electron/main/api/handoff-host';
 import { createOptions, SANDBOX_USER } from '../electron/main/engine/container/container';
 import { connectDocker } from '../electron/main/engine/engine-client/docker-client';
 import { createExecutor, type ExecuteRequestInput, type Executor } from '../electron/main/engine/executor';
@@ -77,6 +80,9 @@ import { measureMcpHttp, measureMcpStdio } from './mcp-bench';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
+import { measureCliFigures, type CliFigures } from './cli-figures';
+import { measureFlood } from './ui-flood';
+import { containerCpuMs, MACHINE_PROBE, parseMachineProbe, runFaults, type MachineFigures } from './machine';
 
 // ---------------------------------------------------------------- options
 
@@ -388,6 +394,8 @@ function installed(seen: InstallSeen, r: LoomRun): boolean {
 interface RunnerWait {
   /** Untimed runs it took. */
   runs: number;
+  /** The container of the last of them. */
+  containerId: string;
   /** Whether the runner was up in the end (false: the deadline passed; the bench goes on). */
   ready: boolean;
 }
@@ -402,10 +410,10 @@ async function warmUpToRunner(executor: Executor, request: ExecuteRequestInput, 
   for (let runs = 1; ; runs++) {
     const r = await loomRun(executor, request);
     check(problems, `${what} warm-up`, r);
-    if (r.via === 'runner') return { runs, ready: true };
+    if (r.via === 'runner') return { runs, ready: true, containerId: r.response.containerId };
     if (performance.now() > deadline) {
       log(`${what}: the runner is still not up after ${runs} runs; measuring anyway (runs by exec are counted)`);
-      return { runs, ready: false };
+      return { runs, ready: false, containerId: r.response.containerId };
     }
     await sleep(runs < 20 ? 25 : 100);
   }
@@ -429,10 +437,11 @@ async function warmPoolToRunner(
     runs += rs.length;
     for (const r of rs) check(problems, `${what} warm-up`, r);
     const ids = new Set(rs.map((r) => r.response.containerId));
-    if (rs.every((r) => r.via === 'runner') && ids.size >= containers) return { runs, ready: true };
+    const containerId = rs[0]?.response.containerId ?? '';
+    if (rs.every((r) => r.via === 'runner') && ids.size >= containers) return { runs, ready: true, containerId };
     if (performance.now() > deadline) {
       log(`${what}: not every runner is up after ${runs} runs; measuring anyway (runs by exec are counted)`);
-      return { runs, ready: false };
+      return { runs, ready: false, containerId };
     }
     await sleep(50);
   }
@@ -472,7 +481,8 @@ interface CliRun {
  */
 async function runLoomCli(docker: Docker, args: readonly string[]): Promise<CliRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['bin/loom.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Alone: the figure is the parked container's, whatever Loom host runs for this user.
+  const child = spawn(process.execPath, ['bin/loom.js', ...args], { cwd: ROOT, env: { ...process.env, LOOM_NO_HANDOFF: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   let exitAt = Number.NaN;
@@ -663,6 +673,17 @@ function check(problems: Problems, what: string, r: RunResult): void {
 }
 
 const MB = 1024 * 1024;
+
+/** The machine's own costs, in the raw container (NaN where the probe failed). */
+async function measureMachine(docker: Docker, container: Docker.Container): Promise<MachineFigures> {
+  try {
+    const r = await rawExec(docker, container, ['python3', '-c', MACHINE_PROBE]);
+    return parseMachineProbe(r.stdout);
+  } catch (err) {
+    log(`machine: not measured (${err instanceof Error ? err.message : String(err)})`);
+    return { pageFaultUs: Number.NaN, forkExitMs: Number.NaN };
+  }
+}
 const loadText = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' / ');
 
 async function main(): Promise<void> {
@@ -744,6 +765,10 @@ async function main(): Promise<void> {
     warmNodeBackToBack: [] as number[],
     throughputLatency: [] as number[],
     rawThroughputLatency: [] as number[],
+    /** Page faults from RUN to EXIT (program + runner), per timed run that reported them. */
+    warmFaults: [] as number[],
+    warmRunnerFaults: [] as number[],
+    warmNodeFaults: [] as number[],
   };
   const warmContainerIds = new Set<string>();
 
@@ -891,19 +916,33 @@ async function main(): Promise<void> {
   const rawContainer = await docker.createContainer({ ...sandboxOptions, name: rawName });
   await rawContainer.start();
   check(problems, 'rawExec warm-up', await rawExec(docker, rawContainer, PY_HELLO));
+  const machine = await measureMachine(docker, rawContainer);
+  log(`machine: a page fault ${fmt(machine.pageFaultUs, 2)} us, fork + exit ${fmt(machine.forkExitMs, 2)} ms (in a container)`);
   const warmWait = await warmUpToRunner(executor, pyWarmRequest, 'warm', problems);
+  // CPU per warm run inside the container (the program, the runner, its spare's pre-faulting,
+  // the clean-up) and in this process; the raw runs are in another container.
+  const warmCpuAtStart = containerCpuMs(warmWait.containerId);
+  let hostCpuUs = 0;
   const runRaw = async (i: number): Promise<void> => {
     const r = await rawExec(docker, rawContainer, PY_HELLO);
     check(problems, `rawExec #${i}`, r);
     samples.rawExec.push(r.ms);
   };
   const runLoom = async (i: number): Promise<void> => {
+    const cpu0 = process.cpuUsage();
     const r = await loomRun(executor, pyWarmRequest);
+    const cpu = process.cpuUsage(cpu0);
+    hostCpuUs += cpu.user + cpu.system;
     check(problems, `warm #${i}`, r);
     if (r.response.containerCreated) problems.warmButCreated++;
     if (r.via !== 'runner') problems.warmViaExec++;
     warmContainerIds.add(r.response.containerId);
     samples.warm.push(r.ms);
+    const faults = runFaults(r.response);
+    if (faults) {
+      samples.warmFaults.push(faults.program + faults.runner);
+      samples.warmRunnerFaults.push(faults.runner);
+    }
   };
   // In blocks of WARM_BLOCK runs a side, the order alternating: a slow drift of the machine
   // hits both sides, and no sample pays for the engine's teardown of the other side's sample
@@ -915,29 +954,73 @@ async function main(): Promise<void> {
       for (const i of ids) await side(i);
     }
   }
-  log(`warm: raw p50 ${fmt(percentile(samples.rawExec, 50))} ms, loom p50 ${fmt(percentile(samples.warm, 50))} ms (warm-up ${warmWait.runs} runs; ${problems.warmViaExec} timed runs by exec)`);
+  await sleep(500); // the last run's clean-up and its spare's pre-faulting belong to it too
+  const warmCpuAtEnd = containerCpuMs(warmWait.containerId);
+  const warmContainerCpuMsPerRun = warmCpuAtStart === null || warmCpuAtEnd === null || warmContainerIds.size !== 1 ? Number.NaN : (warmCpuAtEnd - warmCpuAtStart) / samples.warm.length;
+  const warmHostCpuMsPerRun = hostCpuUs / 1000 / samples.warm.length;
+  log(
+    `warm: raw p50 ${fmt(percentile(samples.rawExec, 50))} ms, loom p50 ${fmt(percentile(samples.warm, 50))} ms (warm-up ${warmWait.runs} runs; ${problems.warmViaExec} timed runs by exec); ` +
+      `page faults p50 ${fmt(percentile(samples.warmFaults, 50), 0)} (runner ${fmt(percentile(samples.warmRunnerFaults, 50), 0)}); ` +
+      `CPU per run ${fmt(warmContainerCpuMsPerRun, 2)} ms in the container, ${fmt(warmHostCpuMsPerRun, 2)} ms in this process`,
+  );
+  endPhase('warm');
+
+  // --- the command line end to end against the docker CLI (the raw container serves docker exec).
+  log('cli: `loom exec` processes (warm parked container) against `docker exec` and `docker run --rm`');
+  const cliName = `bench-cli-${randomBytes(4).toString('hex')}`;
+  const removeCliContainers = once(async () => void (await removeByLabel(docker, `${LABEL.configName}=${cliName}`)));
+  cleanups.push(removeCliContainers);
+  // A Loom host process for the hand-off figure: this process, serving its warm executor.
+  const handoffHome = mkdtempSync(join(tmpdir(), 'loom-bench-home-'));
+  const handoffHost = await startHandoffHost({ dir: join(handoffHome, 'run'), executor: () => Promise.resolve(executor) });
+  const cliFigures: CliFigures = await measureCliFigures(
+    {
+      root: ROOT,
+      execContainer: rawContainer.id,
+      image: 'python:3.11-slim',
+      label: `${LABEL.ownerInstance}=${rawOwner.instance}`,
+      configName: cliName,
+      n: Math.max(5, Math.ceil(opts.nWarm / 5)),
+      handoffHome,
+    },
+    log,
+  ).catch((err: unknown) => {
+    log(`cli: not measured (${err instanceof Error ? err.message : String(err)})`);
+    return { cliWarmWallMs: Number.NaN, cliHandoffWallMs: Number.NaN, dockerExecCliMs: Number.NaN, dockerRunCliMs: Number.NaN, loomHelpMs: Number.NaN, nodeE0Ms: Number.NaN, wrong: 0 };
+  });
+  await handoffHost?.close();
+  rmSync(handoffHome, { recursive: true, force: true });
+  await removeCliContainers();
+  if (cliFigures.wrong) problems.wrongOutput.push(`cli: ${cliFigures.wrong} loom exec run(s) with the wrong output`);
+  log(
+    `cli: loom exec ${fmt(cliFigures.cliWarmWallMs)} ms alone, ${fmt(cliFigures.cliHandoffWallMs)} ms handed off, docker exec ${fmt(cliFigures.dockerExecCliMs)} ms, docker run --rm ${fmt(cliFigures.dockerRunCliMs)} ms; ` +
+      `loom --help ${fmt(cliFigures.loomHelpMs)} ms, node -e 0 ${fmt(cliFigures.nodeE0Ms)} ms`,
+  );
   // The raw container is no longer needed; removing it now keeps the remaining figures fair.
   await removeQuietly(docker, rawContainer.id);
   rawCreated.delete(rawName);
-  endPhase('warm');
+  endPhase('cli');
 
   // --- warm node.
   log('warm node: warm-up');
   const warmNodeWait = await warmUpToRunner(executor, nodeWarmRequest, 'warm node', problems);
-  const runNode = async (i: number, into: number[]): Promise<void> => {
+  const runNode = async (i: number, into: number[], faultsInto: number[] | null): Promise<void> => {
     const r = await loomRun(executor, nodeWarmRequest);
     check(problems, `warm node #${i}`, r);
     if (r.response.containerCreated) problems.warmButCreated++;
     if (r.via !== 'runner') problems.warmNodeViaExec++;
     into.push(r.ms);
+    const faults = runFaults(r.response);
+    if (faults) faultsInto?.push(faults.program + faults.runner);
   };
   for (let i = 0; i < opts.nWarm; i++) {
     await sleep(NODE_PACE_MS);
-    await runNode(i, samples.warmNode);
+    await runNode(i, samples.warmNode, samples.warmNodeFaults);
   }
-  for (let i = 0; i < Math.ceil(opts.nWarm / 2); i++) await runNode(i, samples.warmNodeBackToBack);
+  for (let i = 0; i < Math.ceil(opts.nWarm / 2); i++) await runNode(i, samples.warmNodeBackToBack, null);
   log(
-    `warm node: p50 ${fmt(percentile(samples.warmNode, 50))} ms ${NODE_PACE_MS} ms apart, ${fmt(percentile(samples.warmNodeBackToBack, 50))} ms back to back ` +
+    `warm node: p50 ${fmt(percentile(samples.warmNode, 50))} ms ${NODE_PACE_MS} ms apart (page faults p50 ${fmt(percentile(samples.warmNodeFaults, 50), 0)}), ` +
+      `${fmt(percentile(samples.warmNodeBackToBack, 50))} ms back to back ` +
       `(warm-up ${warmNodeWait.runs} runs; ${problems.warmNodeViaExec} timed runs by exec)`,
   );
   endPhase('warmNode');
@@ -1058,6 +1141,15 @@ async function main(): Promise<void> {
   );
   endPhase('mcp');
 
+  // --- 200 MB of output through `loom exec` and in the window (bench/ui-flood.ts).
+  log('flood: a program printing 200 MB, through loom exec and in the window (Chromium)');
+  const floodName = `bench-flood-${randomBytes(4).toString('hex')}`;
+  const removeFloodContainers = once(async () => void (await removeByLabel(docker, `${LABEL.configName}=${floodName}`)));
+  cleanups.push(removeFloodContainers);
+  const flood = await measureFlood(200, floodName, log);
+  await removeFloodContainers();
+  endPhase('flood');
+
   // --- RSS with 16 pooled containers: 4 configs (differing by name) x 4, each container used.
   log(`rss: prewarming ${RSS_CONFIGS} configs x ${RSS_PER_CONFIG} containers`);
   const rssBeforePoolMb = process.memoryUsage().rss / MB;
@@ -1116,6 +1208,16 @@ async function main(): Promise<void> {
     mcpHttpSessions: mcpHttp.sessions,
     mcpHttpMatched: mcpHttp.matched,
     mcpHttpContainersLeft: mcpHttp.containersLeft,
+    throughputVsRaw: throughputVsRawRatio,
+    warmFaultsPerRun: percentile(samples.warmFaults, 50),
+    warmNodeFaultsPerRun: percentile(samples.warmNodeFaults, 50),
+    cliWarmWallMs: cliFigures.cliWarmWallMs,
+    dockerExecCliMs: cliFigures.dockerExecCliMs,
+    loomHelpMs: cliFigures.loomHelpMs,
+    nodeE0Ms: cliFigures.nodeE0Ms,
+    uiFlood200MbMs: flood.uiFlood200MbMs,
+    cliFlood200MbMs: flood.cliFlood200MbMs,
+    uiWorstStallMs: flood.uiWorstStallMs,
   });
   const targetsMet = targets.filter((t) => t.met === true).length;
   const busy = loadAtStart[0]! > cpus().length / 2 || loadAtEnd[0]! > cpus().length / 2;
@@ -1134,6 +1236,22 @@ async function main(): Promise<void> {
       durationMs: r.response ? round(r.response.durationMs) : null,
     });
     const result = {
+      pageFaultUs: round(machine.pageFaultUs, 3),
+      forkExitMs: round(machine.forkExitMs, 3),
+      nodeE0Ms: round(cliFigures.nodeE0Ms),
+      loomHelpMs: round(cliFigures.loomHelpMs),
+      warmFaultsPerRun: round(percentile(samples.warmFaults, 50), 0),
+      warmRunnerFaultsPerRun: round(percentile(samples.warmRunnerFaults, 50), 0),
+      warmNodeFaultsPerRun: round(percentile(samples.warmNodeFaults, 50), 0),
+      warmContainerCpuMsPerRun: round(warmContainerCpuMsPerRun, 3),
+      warmHostCpuMsPerRun: round(warmHostCpuMsPerRun, 3),
+      cliWarmWallMs: round(cliFigures.cliWarmWallMs),
+      cliHandoffWallMs: round(cliFigures.cliHandoffWallMs),
+      dockerExecCliMs: round(cliFigures.dockerExecCliMs),
+      dockerRunCliMs: round(cliFigures.dockerRunCliMs),
+      uiFlood200MbMs: round(flood.uiFlood200MbMs),
+      cliFlood200MbMs: round(flood.cliFlood200MbMs),
+      uiWorstStallMs: round(flood.uiWorstStallMs),
       warmP50Ms: round(s.warm.p50),
       warmP99Ms: round(s.warm.p99),
       rawExecP50Ms: round(s.rawExec.p50),
@@ -1271,7 +1389,7 @@ async function main(): Promise<void> {
       ],
     );
     const targetTable = formatTable(
-      ['target (issues 5, 12)', 'measured', 'target', ''],
+      ['target (issues 5, 12, 18)', 'measured', 'target', ''],
       targets.map((t) => [t.figure, t.measured, t.target, verdict(t.met)]),
     );
     const cliLine = (r: CliRun, wallMs: number): string =>
@@ -1282,6 +1400,14 @@ async function main(): Promise<void> {
       `Loom bench — engine ${version.Version}, ${elapsedS.toFixed(0)} s; p50/p99 are nearest-rank, times are the caller's wall clock`,
       `load average ${loadText(loadAtStart)} at the start, ${loadText(loadAtEnd)} at the end (1/5/15 min) on ${cpus().length} CPUs` +
         (busy ? ': a shared, busy machine, so medians are noisy; the ratios (both sides measured interleaved) are the steadier figures' : ''),
+      `machine                  a page fault ${fmt(machine.pageFaultUs, 2)} us, fork + exit ${fmt(machine.forkExitMs, 2)} ms (in a container); node -e 0 ${fmt(cliFigures.nodeE0Ms)} ms`,
+      `page faults, RUN to EXIT python hello p50 ${fmt(percentile(samples.warmFaults, 50), 0)} (the runner's own ${fmt(percentile(samples.warmRunnerFaults, 50), 0)}), ` +
+        `node hello at an idle container p50 ${fmt(percentile(samples.warmNodeFaults, 50), 0)}`,
+      `CPU per warm python run  ${fmt(warmContainerCpuMsPerRun, 2)} ms in the container (all of it: runner, spare, clean-up), ${fmt(warmHostCpuMsPerRun, 2)} ms in this process`,
+      `command line             loom exec (warm parked container) ${fmt(cliFigures.cliWarmWallMs)} ms alone, ${fmt(cliFigures.cliHandoffWallMs)} ms handed to a host, docker exec ${fmt(cliFigures.dockerExecCliMs)} ms, ` +
+        `docker run --rm ${fmt(cliFigures.dockerRunCliMs)} ms; loom --help ${fmt(cliFigures.loomHelpMs)} ms`,
+      `output flood (200 MB)    window ${fmt(flood.uiFlood200MbMs)} ms, loom exec ${fmt(flood.cliFlood200MbMs)} ms, longest main-thread task ${fmt(flood.uiWorstStallMs)} ms` +
+        (flood.note ? ` (${flood.note})` : ''),
       '',
       figures,
       '',

@@ -1,4 +1,4 @@
-// The targets of issues 5 and 12, checked against one run's figures. Pure: the bench reports the
+// The targets of issues 5, 12 and 18, checked against one run's figures. Pure: the bench reports the
 // outcome, it never fails on it (a busy machine would make it flaky, and it is not a test).
 import { fmt, ratio } from './stats';
 
@@ -20,6 +20,24 @@ export const TARGETS = {
   cleanSlate1000FilesDeltaMs: 10,
   /** execute_code hello through `loom mcp` stdio, warm p50 / the engine's warm p50, same run. */
   mcpStdioVsWarm: 2,
+  // Issue 18: speed that holds where page faults are dear (VMs), and the command line's.
+  /** warm p99 / raw dockerode exec p50, same run. */
+  warmP99VsRawExec: 0.2,
+  /** Loom throughput / raw throughput, same run. */
+  throughputVsRaw: 10,
+  /** warm Node p50 (idle container) / raw dockerode exec p50, same run. */
+  warmNodeVsRawExec: 0.2,
+  /** Page faults from RUN to EXIT of a warm hello (program + runner), p50. */
+  warmFaultsPerRun: 100,
+  warmNodeFaultsPerRun: 300,
+  /** `loom exec` end to end (new process, warm parked container) / `docker exec` CLI, same run. */
+  cliWarmVsDockerExec: 1.5,
+  /** `loom --help` / `node -e 0`. */
+  loomHelpVsNodeE0: 2,
+  /** A 200 MB print finished in the window / through `loom exec`, same run. */
+  uiFloodVsCli: 2,
+  /** The page's longest main-thread task while that output arrives. */
+  uiWorstStallMs: 100,
 } as const;
 
 /** What the targets are checked against; NaN (or null) means the figure was not measured. */
@@ -49,6 +67,16 @@ export interface TargetFigures {
   mcpHttpMatched: number;
   /** Containers of that process left after it stopped; -1 when it could not be counted. */
   mcpHttpContainersLeft: number;
+  throughputVsRaw: number;
+  warmFaultsPerRun: number;
+  warmNodeFaultsPerRun: number;
+  cliWarmWallMs: number;
+  dockerExecCliMs: number;
+  loomHelpMs: number;
+  nodeE0Ms: number;
+  uiFlood200MbMs: number;
+  cliFlood200MbMs: number;
+  uiWorstStallMs: number;
 }
 
 export interface TargetResult {
@@ -147,7 +175,43 @@ export function evaluateTargets(f: TargetFigures): TargetResult[] {
       target: 'all matched, none left',
       met: mcpHttpMeasured ? f.mcpHttpMatched === f.mcpHttpSessions && f.mcpHttpContainersLeft === 0 : null,
     },
+    ratioRow('warmP99VsRawExec', 'warm p99 / raw dockerode exec p50', f.warmP99Ms, f.rawExecP50Ms, TARGETS.warmP99VsRawExec),
+    {
+      id: 'throughputVsRaw',
+      figure: 'throughput / raw throughput',
+      measured: Number.isFinite(f.throughputVsRaw) ? `${fmt(f.throughputVsRaw, 2)}x` : '-',
+      target: `>= ${TARGETS.throughputVsRaw}x`,
+      met: atLeast(f.throughputVsRaw, TARGETS.throughputVsRaw),
+    },
+    ratioRow('warmNodeVsRawExec', 'warm Node p50 (idle container) / raw exec p50', f.warmNodeP50Ms, f.rawExecP50Ms, TARGETS.warmNodeVsRawExec),
+    countRow('warmFaults', 'page faults, warm python hello (RUN to EXIT)', f.warmFaultsPerRun, TARGETS.warmFaultsPerRun),
+    countRow('warmNodeFaults', 'page faults, warm Node hello (RUN to EXIT)', f.warmNodeFaultsPerRun, TARGETS.warmNodeFaultsPerRun),
+    ratioRow('cliWarmVsDockerExec', '`loom exec` process (warm) / `docker exec` CLI', f.cliWarmWallMs, f.dockerExecCliMs, TARGETS.cliWarmVsDockerExec),
+    ratioRow('loomHelpVsNodeE0', '`loom --help` / `node -e 0`', f.loomHelpMs, f.nodeE0Ms, TARGETS.loomHelpVsNodeE0),
+    ratioRow('uiFloodVsCli', '200 MB print: window / `loom exec`', f.uiFlood200MbMs, f.cliFlood200MbMs, TARGETS.uiFloodVsCli),
+    {
+      id: 'uiWorstStall',
+      figure: 'longest main-thread task during that print',
+      measured: Number.isFinite(f.uiWorstStallMs) ? `${fmt(f.uiWorstStallMs)} ms` : '-',
+      target: `<= ${TARGETS.uiWorstStallMs} ms`,
+      met: atMost(f.uiWorstStallMs, TARGETS.uiWorstStallMs),
+    },
   ];
+}
+
+function ratioRow(id: string, figure: string, value: number, base: number, limit: number): TargetResult {
+  const x = ratio(value, base);
+  return {
+    id,
+    figure,
+    measured: Number.isFinite(x) ? `${ratioText(x, limit)}x (${fmt(value)} vs ${fmt(base)} ms)` : '-',
+    target: `<= ${limit}x`,
+    met: atMost(x, limit),
+  };
+}
+
+function countRow(id: string, figure: string, value: number, limit: number): TargetResult {
+  return { id, figure, measured: Number.isFinite(value) ? fmt(value, 0) : '-', target: `<= ${limit}`, met: atMost(value, limit) };
 }
 
 function cleanSlateRow(id: string, figure: string, withMs: number, withoutMs: number, limitMs: number): TargetResult {

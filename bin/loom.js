@@ -3,7 +3,11 @@
 // build`) when it is newer than every source it was made from; otherwise the TypeScript
 // sources through tsx, so a fresh edit is never shadowed by a stale bundle.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import Module from 'node:module';
 import { fileURLToPath } from 'node:url';
+
+// Node 22.1+ keeps what it compiled for the next start; Node 20 has no such cache (a no-op there).
+Module.enableCompileCache?.();
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = `${root}out/cli/bundle/loom.mjs`;

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { app, BrowserWindow, dialog, ipcMain, session } from 'electron';
 import { VERSION_ARG_PREFIX } from '../preload/api';
+import { startHandoffHost, type HandoffHost } from './api/handoff-host';
 import { bindIpc } from './api/ipc';
 import { trustedRenderer } from './api/trusted-sender';
 import { createLoomService, type LoomService } from './app/service';
@@ -43,6 +44,7 @@ app.enableSandbox();
 
 let service: LoomService | null = null;
 let unbindIpc: (() => void) | null = null;
+let handoff: HandoffHost | null = null;
 
 void app.whenReady().then(async () => {
   session.defaultSession.setPermissionRequestHandler(denyPermissionRequest);
@@ -70,6 +72,12 @@ void app.whenReady().then(async () => {
   // Bound before the window exists, so the page's first calls find a handler.
   unbindIpc = bindIpc(ipcMain, service, () => mainWindow, trustedRenderer(process.env['ELECTRON_RENDERER_URL'], RENDERER_INDEX));
   createWindow();
+  // `loom exec` processes of this user hand their runs to the app (see api/handoff-host.ts).
+  const running = service;
+  handoff = await startHandoffHost({ executor: () => running.executor() }).catch((err: unknown) => {
+    console.warn('loom exec processes cannot hand their runs to the app:', err);
+    return null;
+  });
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow();
   });
@@ -88,6 +96,7 @@ app.on('before-quit', (event) => {
   closing = true;
   event.preventDefault();
   unbindIpc?.();
+  void handoff?.close();
   const timeout = new Promise<void>((done) => setTimeout(done, CLOSE_TIMEOUT_MS));
   void Promise.race([open.close(), timeout])
     .catch((err: unknown) => console.error('Loom service did not close cleanly:', err))

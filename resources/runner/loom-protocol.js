@@ -164,6 +164,14 @@ const ERROR_CODES = Object.freeze([
  * @property {boolean} oomKilled Whether the memory cgroup's OOM killer fired during the run (the
  *   runner compares its counter before and after: asked inside, it costs no docker exec, and no
  *   exec races the clean-up).
+ * @property {number} [minorFaults] Minor page faults the program's processes took between RUN
+ *   reaching the runner and EXIT (the kernel's counters: what a forked or pre-started child took
+ *   before RUN is not counted). A page fault is the one cost that varies most between machines
+ *   (~0.5 us on bare metal, ~15 us in some VMs).
+ * @property {number} [majorFaults] Major page faults (read from disk) of the same processes over
+ *   the same time.
+ * @property {number} [runnerFaults] Page faults (minor + major) the runner itself took over the
+ *   same time.
  */
 
 /**

@@ -88,7 +88,15 @@ function spare() {
     const last = listeners[listeners.length - 1] === lastWord && !fatal;
     const ru = process.resourceUsage();
     const ownUs = ru.userCPUTime + ru.systemCPUTime - booted.userCPUTime - booted.systemCPUTime;
-    const usage = { cpuMs: ownUs / 1000 + childrenTicks('/proc/self/stat') * 10, peakRssKb: ru.maxRSS, exitCode: last ? (process.exitCode | 0) & 0xff : null };
+    const [minorFaults, majorFaults] = childrenFaults('/proc/self/stat');
+    const usage = {
+      cpuMs: ownUs / 1000 + childrenTicks('/proc/self/stat') * 10,
+      peakRssKb: ru.maxRSS,
+      // The program's page faults: its own since its job came, and its children's.
+      minorFaults: ru.minorPageFault - booted.minorPageFault + minorFaults,
+      majorFaults: ru.majorPageFault - booted.majorPageFault + majorFaults,
+      exitCode: last ? (process.exitCode | 0) & 0xff : null,
+    };
     try {
       fs.writeSync(3, `${JSON.stringify(usage)}\n`);
     } catch {
@@ -164,6 +172,22 @@ function runEval(mod, enter, vm, code, cwd) {
 function childrenTicks(file) {
   const f = statFields(fs.readFileSync(file, 'latin1'));
   return Number(f[13]) + Number(f[14]);
+}
+
+/** [minor, major] page faults of the children a /proc/PID/stat's process waited for (cminflt, cmajflt). */
+function childrenFaults(file) {
+  const f = statFields(fs.readFileSync(file, 'latin1'));
+  return [Number(f[8]), Number(f[10])];
+}
+
+/** [minor, major] page faults of a /proc/PID/stat's process itself (minflt, majflt); [0, 0] if it is gone. */
+function ownFaults(file) {
+  try {
+    const f = statFields(fs.readFileSync(file, 'latin1'));
+    return [Number(f[7]), Number(f[9])];
+  } catch {
+    return [0, 0];
+  }
 }
 
 /** The fields of /proc/PID/stat after the command name (which may hold spaces and parentheses). */
@@ -374,6 +398,7 @@ function server() {
     }
     const plan = nodePlan(argv, env, cwd);
     const before = ownChildrenTicks();
+    const faultsFrom = faultsAtRun(plan);
     let child;
     if (plan) {
       child = takeSpare();
@@ -406,6 +431,7 @@ function server() {
       timeoutMs,
       started: performance.now(),
       before,
+      faultsFrom,
       stdinClosed: false,
       exited: null,
       timedOut: false,
@@ -542,6 +568,7 @@ function server() {
       cpuMs: j.usage ? j.usage.cpuMs : measuredCpu,
       peakRssKb: j.usage ? Math.max(j.usage.peakRssKb, j.peakRssKb) : j.peakRssKb,
       oomKilled: oomKills > oomBefore,
+      ...runFaults(j),
     });
     if (clean) startCleaner();
     else setImmediate(ensureSpare);
@@ -720,6 +747,46 @@ function server() {
     // A missing file gets node's own error message from a real node.
     if (!isFile(file)) return null;
     return { mode: 'file', file, args: args.slice(1), execArgv: [] };
+  }
+
+  /**
+   * What the page-fault counts of EXIT start from: the runner's own, its waited-for children's,
+   * and those of the spare that will run the program (taken before its job: not the program's).
+   */
+  function faultsAtRun(plan) {
+    const spare = plan && spareChild && spareChild.pid !== undefined ? ownFaults(`/proc/${spareChild.pid}/stat`) : [0, 0];
+    let children = [0, 0];
+    try {
+      children = childrenFaults('/proc/self/stat');
+    } catch {
+      // no /proc: counted as from 0
+    }
+    const self = ownFaults('/proc/self/stat');
+    return { spare, children, runner: self[0] + self[1] };
+  }
+
+  /** The EXIT fields counting page faults from RUN to now (see protocol.json). */
+  function runFaults(j) {
+    const self = ownFaults('/proc/self/stat');
+    const from = j.faultsFrom;
+    let minor;
+    let major;
+    if (j.usage && typeof j.usage.minorFaults === 'number') {
+      // The spare's last word: its own count from its job on.
+      minor = j.usage.minorFaults;
+      major = j.usage.majorFaults | 0;
+    } else {
+      // The children reaped since RUN (the program, once reaped), less what a spare took before it.
+      let now = from.children;
+      try {
+        now = childrenFaults('/proc/self/stat');
+      } catch {
+        // no /proc
+      }
+      minor = Math.max(0, now[0] - from.children[0] - from.spare[0]);
+      major = Math.max(0, now[1] - from.children[1] - from.spare[1]);
+    }
+    return { minorFaults: minor, majorFaults: major, runnerFaults: self[0] + self[1] - from.runner };
   }
 
   function ownChildrenTicks() {

@@ -108,6 +108,14 @@ SPANS = 0x87
 #     oomKilled (boolean): Whether the memory cgroup's OOM killer fired during the run (the runner
 #       compares its counter before and after: asked inside, it costs no docker exec, and no exec
 #       races the clean-up).
+#     minorFaults (number, optional): Minor page faults the program's processes took between RUN
+#       reaching the runner and EXIT (the kernel's counters: what a forked or pre-started child took
+#       before RUN is not counted). A page fault is the one cost that varies most between machines
+#       (~0.5 us on bare metal, ~15 us in some VMs).
+#     majorFaults (number, optional): Major page faults (read from disk) of the same processes over
+#       the same time.
+#     runnerFaults (number, optional): Page faults (minor + major) the runner itself took over the
+#       same time.
 #   ErrorInfo (ERROR):
 #     message (string): What went wrong, for people.
 #     code (ErrorCode): Why the request was refused (ERROR_CODES).

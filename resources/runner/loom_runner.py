@@ -23,9 +23,10 @@
 # runner refusing every later RUN (ERROR "unclean"), and the host retires the container. With
 # --keep-state (a session's container, which no one else shares) nothing is cleaned.
 #
-# The child that runs the next python program is forked ahead, while the current one runs (a
+# The child that runs the next python program is forked ahead, right after the last one's EXIT (a
 # "spare": see Server.fork_spare), so that a request waits neither for the fork nor for the
-# set-up no program can influence.
+# set-up no program can influence. Not while a program runs: after a fork the server's own first
+# writes are page faults, which would then be on that program's path.
 #
 # A forked program is a fresh interpreter in everything it can observe (sys.argv, sys.path,
 # __main__, os.environ, stdio and their buffering, signal handlers, exit status, tracebacks,
@@ -221,6 +222,23 @@ def _signal_name(signo):
         return "SIG%d" % signo
 
 
+# -- page faults, counted for EXIT ---------------------------------------------------------
+# A first write to a page that a fork shares copy-on-write (or to a fresh one) is a page fault:
+# ~0.5 us on bare metal, ~15 us in some VMs (Docker Desktop runs containers in one). The count,
+# unlike the time, is the same on every machine: EXIT carries it (see protocol.json).
+
+
+def _proc_faults(pid):
+    """(minor, major) page faults of a process (/proc/PID/stat; pid may be "self"), or (0, 0)."""
+    try:
+        with open("/proc/%s/stat" % pid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0, 0
+    fields = data[data.rindex(b")") + 2:].split()
+    return int(fields[7]), int(fields[9])
+
+
 class Job:
     def __init__(
         self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None, span_path=None
@@ -244,6 +262,7 @@ class Job:
         self.out_held_bytes = 0
         self.flush_at = None
         self.host_gone = False  # killed for the host's silence (see Server.tick)
+        self.faults_from = (0, 0, 0)  # see Server.faults_at_run
 
 
 class Spare:
@@ -503,9 +522,10 @@ class Server:
                 self.check_cleaner(cleaner)
                 if self.cleaner is None and not self.parse_host():
                     return
-            if self.spare is None and not PREIMPORTS and self.cleaner is None:
-                # Every module imported: the next program's child is forked now (also while a
-                # program runs: on the other CPU, or in its pauses, rather than before the next).
+            if self.spare is None and not PREIMPORTS and self.cleaner is None and self.job is None:
+                # Every module imported: the next program's child is forked now. Not while a
+                # program runs: after a fork every first write of the server's is a page fault,
+                # which would then be on the program's path (see finish).
                 self.spare = self.fork_spare()
 
     def tick(self):
@@ -656,6 +676,7 @@ class Server:
             self.error(ident, "bad_cwd", "working directory %s does not exist" % cwd)
             return
         plan = self.python_plan(argv, env, cwd)
+        faults_from = self.faults_at_run(plan)
         popen = None
         try:
             if plan is not None:
@@ -679,10 +700,18 @@ class Server:
         for fd in (in_w, out_r, err_r):
             os.set_blocking(fd, False)
         self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen, span_path)
+        self.job.faults_from = faults_from
         self.send_json(STARTED, ident, {"pid": pid})
         # Started while the program runs (it cannot read or change it: loom-init is unreadable to
         # the sandbox user, so it is undumpable from its first instruction).
         self.start_ahead()
+
+    def faults_at_run(self, plan):
+        """What the page-fault counts of EXIT start from: (the spare's minor and major faults
+        so far, when a spare will run the program; the runner's own)."""
+        spare = self.spare if plan is not None else None
+        minor, major = _proc_faults(spare.pid) if spare is not None else (0, 0)
+        return minor, major, sum(_proc_faults("self"))
 
     def fork_spare(self):
         """Forks the child for the next python program and lets it do, before there is one,
@@ -993,6 +1022,10 @@ class Server:
         finally:
             held, self.held = self.held, None
             self.write_out(b"".join(held))
+        if self.spare is None and not PREIMPORTS:
+            # The next program's child, forked now that the result is out: the server's page
+            # faults after the fork fall between runs (and the clean-up keeps the spare).
+            self.spare = self.fork_spare()
         if self.clean:
             self.start_cleaner()
 
@@ -1030,7 +1063,18 @@ class Server:
             "cpuMs": round((ru.ru_utime + ru.ru_stime) * 1000, 3),
             "peakRssKb": ru.ru_maxrss,
             "oomKilled": self.oom_kills > oom_kills,
+            **self.run_faults(job, ru),
         })
+
+    @staticmethod
+    def run_faults(job, ru):
+        """The EXIT fields counting page faults from RUN to now (see protocol.json)."""
+        minor, major, runner = job.faults_from
+        return {
+            "minorFaults": max(0, ru.ru_minflt - minor),
+            "majorFaults": max(0, ru.ru_majflt - major),
+            "runnerFaults": sum(_proc_faults("self")) - runner,
+        }
 
     # -- the clean-up between runs --------------------------------------------------------
 

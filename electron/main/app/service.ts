@@ -65,6 +65,8 @@ export interface LoomServiceOptions {
 
 export interface LoomService extends LoomApi {
   onEvent(listener: (event: LoomEvent) => void): () => void;
+  /** The executor behind the runs, for the `loom exec` processes this host serves (api/handoff-host.ts). */
+  executor(): Promise<Executor>;
   /** Cancels running runs, removes this process's containers and closes the history. */
   close(): Promise<void>;
 }
@@ -346,6 +348,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
       assertOpen();
       return hub.sendToCollector(traceId);
     },
+    executor: open,
 
     close() {
       closing ??= (async () => {

@@ -67,8 +67,9 @@ function loom(args: string[], opts: LoomOptions = {}): Promise<Result> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    // Containers are not kept warm for a next process unless a test asks for it.
-    const env = { LOOM_KEEP_WARM: '0', ...(opts.env ?? process.env) };
+    // Containers are not kept warm for a next process unless a test asks for it; and each
+    // process works alone, whatever Loom host runs for this user (handoff.test.ts tests that).
+    const env = { LOOM_KEEP_WARM: '0', LOOM_NO_HANDOFF: '1', ...(opts.env ?? process.env) };
     const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
     if (child.pid) childPids.add(child.pid);
     running.add(child);

@@ -3,13 +3,14 @@
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/defaults';
 import type { ExecuteEvent, ExecuteResponse } from '../../../shared/gen/loom/v1/docker_pb';
 import { buildSpanTree, formatSpanTree } from '../../../shared/span-tree';
-import { createExecutor, type Executor } from '../engine/executor';
+import type { Executor } from '../engine/executor';
 import { UsageError, flag, parseWithCommand, splitArgs, type ParsedValues } from './args';
 import { responseJson } from './exec-json';
 import { EXEC_HELP, EXEC_SPECS } from './exec-options';
 import { planExec, type ExecPlan } from './exec-plan';
 import { RunStops } from './exec-signals';
 import { EXIT, megabytes, note, reportLoomError, reportUsage, writeJson, type Io } from './format';
+import { canHandOff, handOff } from './handoff-client';
 import { OutputRelay } from './output-relay';
 import { ProgressReporter } from './progress';
 
@@ -45,6 +46,18 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     if (stops.signal.aborted) return stops.exitStatus(json);
 
     const progress = new ProgressReporter({ write: (line) => note(io, line) });
+    const relay = new OutputRelay(io);
+    const onEvent = (event: ExecuteEvent): void => {
+      const e = event.event;
+      if (!json && (e.case === 'stdout' || e.case === 'stderr')) relay.write(e.case, e.value);
+      else if (!quiet) progress.onEvent(event);
+    };
+    // A Loom host process of this user (loom ui, the app) runs it on its warm executor, if one
+    // runs; else this process does, with an engine client of its own (loaded only then).
+    const handed = canHandOff(plan) ? await handOff(plan.request, { onEvent, signal: stops.signal }) : null;
+    if (handed) return finish(io, plan, handed, relay);
+    if (stops.signal.aborted) return stops.exitStatus(json);
+    const { createExecutor } = await import('../engine/executor');
     executor = await createExecutor({
       dockerHost: plan.dockerHost,
       packageSources: plan.packageSources,
@@ -61,12 +74,6 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     });
     if (stops.signal.aborted) return stops.exitStatus(json);
 
-    const relay = new OutputRelay(io);
-    const onEvent = (event: ExecuteEvent): void => {
-      const e = event.event;
-      if (!json && (e.case === 'stdout' || e.case === 'stderr')) relay.write(e.case, e.value);
-      else if (!quiet) progress.onEvent(event);
-    };
     const response = await executor.execute(plan.request, { onEvent, signal: stops.signal });
     return finish(io, plan, response, relay);
   } catch (err) {

@@ -10,7 +10,7 @@ import { ExecuteRequestSchema, NetworkMode, type ExecuteRequest } from '../../..
 import { RUNTIME_TYPES, RUNTIMES } from '../../../shared/runtimes';
 import { parseTraceParent } from '../../../shared/traces/traceparent';
 import type { PackageSources } from '../engine/packages/packages';
-import { tracesUrl } from '../engine/tracing/otlp';
+import { tracesUrl } from '../engine/tracing/otlp-url';
 import {
   UsageError,
   flag,

@@ -1,15 +1,25 @@
 // The `loom` command line: dispatch to the commands. bin/loom.js calls main() and exits with
 // the status it returns.
 import { readFileSync } from 'node:fs';
-import { containersCommand } from './containers-command';
-import { doctorCommand } from './doctor-command';
-import { execCommand } from './exec-command';
-import { imagesCommand } from './images-command';
-import { mcpCommand } from './mcp-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
 import { TOP_HELP } from './help';
-import { tracesCommand } from './traces-command';
-import { uiCommand } from './ui-command';
+
+type Command = (argv: readonly string[], io: Io) => Promise<number>;
+
+/**
+ * The commands, one line each. A command's module (and all it imports: the engine, dockerode,
+ * protobuf...) is loaded only when that command runs: `loom --help` loads none of them, and
+ * `loom exec` only what exec needs (the bundle is split the same way: scripts/build-cli.mjs).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  exec: async () => (await import('./exec-command')).execCommand,
+  containers: async () => (await import('./containers-command')).containersCommand,
+  images: async () => (await import('./images-command')).imagesCommand,
+  doctor: async () => (await import('./doctor-command')).doctorCommand,
+  ui: async () => (await import('./ui-command')).uiCommand,
+  traces: async () => (await import('./traces-command')).tracesCommand,
+  mcp: async () => (await import('./mcp-command')).mcpCommand,
+};
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -37,25 +47,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       case 'version':
         io.stdout.write(`loom ${version()}\n`);
         return 0;
-      case 'exec':
-        return await execCommand(rest, io);
-      case 'containers':
-        return await containersCommand(rest, io);
-      case 'images':
-        return await imagesCommand(rest, io);
-      case 'doctor':
-        return await doctorCommand(rest, io);
-      case 'ui':
-        return await uiCommand(rest, io);
-      case 'traces':
-        return await tracesCommand(rest, io);
-      case 'mcp':
-        return await mcpCommand(rest, io);
-      default:
+      default: {
+        const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+        if (load) return await (await load())(rest, io);
+        const names = Object.keys(COMMANDS);
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor, ui, traces or mcp)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected ${names.slice(0, -1).join(', ')} or ${names.at(-1)})\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
+      }
     }
   } catch (err) {
     // Only bugs get here: the commands report what they expect themselves.

@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startHandoffHost } from '../api/handoff-host';
 import { startWebHost, type WebHost } from '../api/web-host';
 import { createLoomService, type LoomService } from '../app/service';
 import { ValidationError } from '../engine/errors';
@@ -121,6 +122,12 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
     return reportLoomError(io, inUse ? new Error(`port ${port} on 127.0.0.1 is already in use: pick another with --port (0 for any free one)`) : err, false);
   }
 
+  // `loom exec` processes of this user hand their runs to this process (see api/handoff-host.ts).
+  const handoff = await startHandoffHost({ executor: () => service.executor() }).catch((err: unknown) => {
+    note(io, `warning: loom exec processes cannot hand their runs to this one: ${err instanceof Error ? err.message : String(err)}`);
+    return null;
+  });
+
   // The address alone on stdout, so that scripts can read it; everything else goes to stderr.
   io.stdout.write(`${host.url}\n`);
   note(io, `serving the Loom UI at ${host.url}\nopen it in a browser; press Ctrl+C to stop (removes this process's containers)`);
@@ -130,6 +137,7 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
 
   await signal.stopped;
   note(io, 'stopping: closing connections and removing containers...');
+  await handoff?.close();
   await host.close();
   await service.close();
   return 0;

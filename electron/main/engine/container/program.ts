@@ -7,7 +7,7 @@ import { CommandNotFoundError, ValidationError } from '../errors';
 import { ContainerGoneError, runExec, type ExecResult } from './exec';
 import type { StreamKind } from './output';
 import type { PoolEntry } from '../pool/pool';
-import { RunnerRequestError, type RunnerClient } from '../runner/client';
+import { RunnerRequestError, type PageFaults, type RunnerClient } from '../runner/client';
 import { SpanLineSplitter } from '../tracing/span-lines';
 
 /** Where the program's trace library writes its spans, and who gets them as they come. */
@@ -32,7 +32,7 @@ export interface ProgramOptions {
 
 /** A run by either path: what a docker exec run reports, plus its usage and the container's state. */
 export interface ProgramResult extends ExecResult {
-  usage: { wallMs: number; cpuMs: number; peakMemoryKb: bigint; via: 'runner' | 'exec' };
+  usage: { wallMs: number; cpuMs: number; peakMemoryKb: bigint; via: 'runner' | 'exec'; faults?: PageFaults | null };
   /** Whether the container is fit for another run afterwards. */
   containerIntact: boolean;
   /** Whether the OOM killer fired, where the runner could tell (docker exec cannot). */
@@ -74,7 +74,7 @@ async function viaRunner(runner: RunnerClient, opts: ProgramOptions): Promise<Pr
   lines.end();
   return {
     ...r,
-    usage: { wallMs: r.wallMs, cpuMs: r.cpuMs, peakMemoryKb: BigInt(Math.round(r.peakRssKb)), via: 'runner' },
+    usage: { wallMs: r.wallMs, cpuMs: r.cpuMs, peakMemoryKb: BigInt(Math.round(r.peakRssKb)), via: 'runner', faults: r.faults },
     // A runner that could not make itself undumpable may have been changed by the program: its
     // container serves no other. (The clean-up is the runner's: a failed one refuses the next RUN.)
     containerIntact: runner.info.undumpable,

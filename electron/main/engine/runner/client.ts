@@ -142,8 +142,17 @@ export interface RunResult {
   peakRssKb: number;
   /** The OOM killer fired during the run (see ExitInfo). */
   oomKilled: boolean;
+  /** Page faults from RUN to EXIT (see ExitInfo); null from a runner that does not count them. */
+  faults: PageFaults | null;
   /** From sending the request to receiving EXIT, measured on the host. */
   durationMs: number;
+}
+
+/** The page faults of one run, counted by the kernel (see ExitInfo): the program's, and the runner's own. */
+export interface PageFaults {
+  minor: number;
+  major: number;
+  runner: number;
 }
 
 interface ActiveRun {
@@ -428,6 +437,7 @@ function resultOf(exit: ExitInfo, out: Record<StreamKind, CappedBuffer>, aborted
     cpuMs: exit.cpuMs,
     peakRssKb: exit.peakRssKb,
     oomKilled: exit.oomKilled,
+    faults: exit.minorFaults === undefined ? null : { minor: exit.minorFaults, major: exit.majorFaults ?? 0, runner: exit.runnerFaults ?? 0 },
     durationMs: performance.now() - started,
   };
 }

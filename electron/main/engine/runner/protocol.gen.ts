@@ -179,6 +179,17 @@ export interface ExitInfo {
    * before and after: asked inside, it costs no docker exec, and no exec races the clean-up).
    */
   oomKilled: boolean;
+  /**
+   * Minor page faults the program's processes took between RUN reaching the runner and EXIT (the
+   * kernel's counters: what a forked or pre-started child took before RUN is not counted). A page
+   * fault is the one cost that varies most between machines (~0.5 us on bare metal, ~15 us in some
+   * VMs).
+   */
+  minorFaults?: number;
+  /** Major page faults (read from disk) of the same processes over the same time. */
+  majorFaults?: number;
+  /** Page faults (minor + major) the runner itself took over the same time. */
+  runnerFaults?: number;
 }
 
 /** The payload of ERROR (JSON). */

@@ -131,7 +131,18 @@ export function decodeExit(payload: Buffer): ExitInfo {
     cpuMs: num(v.cpuMs),
     peakRssKb: num(v.peakRssKb),
     oomKilled: v.oomKilled === true,
+    ...faultsOf(v),
   };
+}
+
+/** The page-fault counts of an EXIT, each only when the runner sent it (older runners do not). */
+function faultsOf(v: Record<string, unknown>): Pick<ExitInfo, 'minorFaults' | 'majorFaults' | 'runnerFaults'> {
+  const out: Pick<ExitInfo, 'minorFaults' | 'majorFaults' | 'runnerFaults'> = {};
+  for (const key of ['minorFaults', 'majorFaults', 'runnerFaults'] as const) {
+    const n = v[key];
+    if (typeof n === 'number' && Number.isFinite(n) && n >= 0) out[key] = n;
+  }
+  return out;
 }
 
 export function decodeError(payload: Buffer): ErrorInfo {

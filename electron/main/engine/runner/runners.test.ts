@@ -94,6 +94,8 @@ interface Runtime {
     cpuFor200ms: string;
     small: string;
     allocate100MB: string;
+    /** Writes 20 MB it has not touched before: 5,120 page faults at least. */
+    touch20MB: string;
     /** Kills `pid` with SIGKILL and lingers 1 s. */
     killPid: (pid: number) => string;
   };
@@ -107,6 +109,8 @@ interface Runtime {
 }
 
 const py = (code: string, ...args: string[]): string[] => ['python3', '-c', code, ...args];
+/** python3 -c by a fresh interpreter, not a fork of the runner's (it has an option a fork does not take). */
+const fresh = (code: string): string[] => ['python3', '-B', '-c', code];
 const js = (code: string, ...args: string[]): string[] => ['node', '-e', code, ...args];
 
 const PYTHON: Runtime = {
@@ -125,9 +129,10 @@ const PYTHON: Runtime = {
   },
   // The pre-imports are done only while the runner idles, and then the next program's child is
   // forked ahead: until a program sees that spare beside it, with idle time between runs (a busy
-  // machine takes longer than a quiet one).
+  // machine takes longer than a quiet one). The program is run by a fresh interpreter (-B is not
+  // a fork's to honour): a forked one would be the spare itself, with none beside it.
   settle: async (run) => {
-    const spares = py(
+    const spares = fresh(
       "import os, time\ndef comm(p):\n  try: return open('/proc/%s/comm' % p).read()\n  except OSError: return ''\n" +
         "for _ in range(50):\n  n = sum(comm(p).startswith('loom-spare') for p in os.listdir('/proc') if p.isdigit())\n  if n: break\n  time.sleep(0.01)\nprint(n)",
     );
@@ -173,6 +178,7 @@ const PYTHON: Runtime = {
     cpuFor200ms: 'import time\nt = time.process_time()\nwhile time.process_time() - t < 0.2: pass',
     small: 'x = 1',
     allocate100MB: "x = b'\\x01' * (100 * 1024 * 1024)",
+    touch20MB: "x = b'\\x01' * (20 * 1024 * 1024)",
     killPid: (pid) => `import os, time; os.kill(${pid}, 9); time.sleep(1)`,
   },
   asUnderExec: [
@@ -259,6 +265,7 @@ const NODE: Runtime = {
     cpuFor200ms: 'const t = process.cpuUsage(); while (process.cpuUsage(t).user < 200_000) {}',
     small: '1',
     allocate100MB: 'const b = Buffer.alloc(100 * 1024 * 1024, 1); console.log(b.length)',
+    touch20MB: 'Buffer.alloc(20 * 1024 * 1024, 1)',
     killPid: (pid) => `process.kill(${pid}, 'SIGKILL'); setTimeout(() => {}, 1000)`,
   },
   asUnderExec: [
@@ -598,6 +605,17 @@ describe.each(RUNTIMES)('%s runner', (_name, rt) => {
     expect(record, text(r.stderr)).toMatchObject({ name: 'inside', traceId, parentSpanId: 'cd'.repeat(8) });
   });
 
+  it('counts the page faults of each run from RUN to EXIT, the program’s and its own', async () => {
+    const small = await code(rt.src.small);
+    const big = await code(rt.src.touch20MB);
+    expect(small.faults, 'a runner that counts').not.toBeNull();
+    expect(big.faults, 'a runner that counts').not.toBeNull();
+    const minor = (r: RunResult): number => r.faults?.minor ?? Number.NaN;
+    expect(minor(big) - minor(small)).toBeGreaterThan(4_000);
+    expect(small.faults?.major).toBeGreaterThanOrEqual(0);
+    expect(small.faults?.runner).toBeGreaterThanOrEqual(0);
+  });
+
   it('measures CPU time and peak memory', async () => {
     const busy = await code(rt.src.cpuFor200ms);
     expect(busy.cpuMs).toBeGreaterThanOrEqual(150);
@@ -713,8 +731,9 @@ describe('python runner: a fork of the server', () => {
     );
   });
 
-  // The child of the next program is forked ahead, while a program runs ("spare",
-  // loom_runner.py fork_spare): the program must not be able to reach into it, and a spare it
+  // The child of the next program is forked ahead, after the last program's end ("spare",
+  // loom_runner.py fork_spare), and waits beside any program that does not take it (here one run
+  // by a fresh interpreter): that program must not be able to reach into it, and a spare it
   // stopped or killed must not cost the next run.
   it('forks the next child ahead, out of the running program’s reach', async () => {
     // (The probe also looks until the spare is there.)
@@ -740,11 +759,11 @@ for what in ('fd', 'environ', 'mem'):
     except OSError as e:
         print(what, type(e).__name__)
 os.kill(spares[0], getattr(signal, os.environ['DO']))`;
-    const stopped = await run(py(probe), { env: { DO: 'SIGSTOP' } });
+    const stopped = await run(fresh(probe), { env: { DO: 'SIGSTOP' } });
     expect(text(stopped.stdout), text(stopped.stderr)).toBe('1 loom-spare\nfd PermissionError\nenviron PermissionError\nmem PermissionError\n');
     const afterStop = await run(py("print('after stop')"));
     expect([afterStop.exitCode, text(afterStop.stdout)]).toEqual([0, 'after stop\n']);
-    const killed = await run(py(probe), { env: { DO: 'SIGKILL' } });
+    const killed = await run(fresh(probe), { env: { DO: 'SIGKILL' } });
     expect(killed.exitCode, text(killed.stderr)).toBe(0);
     const afterKill = await run(py("print('after kill')"));
     expect([afterKill.exitCode, text(afterKill.stdout), text(afterKill.stderr)]).toEqual([0, 'after kill\n', '']);

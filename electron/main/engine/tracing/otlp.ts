@@ -11,6 +11,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { SpanSource, SpanStatus, type Span } from '../../../../shared/gen/loom/v1/docker_pb';
+import { TRACES_PATH, tracesUrl } from './otlp-url';
 import type { TraceSink } from './tracer';
 
 export interface OtlpSinkOptions {
@@ -28,7 +29,6 @@ export interface OtlpSinkOptions {
   onError?: (err: Error) => void;
 }
 
-const TRACES_PATH = '/v1/traces';
 // OpenTelemetry's BatchSpanProcessor default: keeps each request a sane size.
 const MAX_BATCH = 512;
 
@@ -44,15 +44,7 @@ export function otlpEndpointFromEnv(env: Readonly<Record<string, string | undefi
   return undefined;
 }
 
-/** `endpoint` as the URL to POST to; throws on a malformed or non-HTTP URL (a config mistake). */
-export function tracesUrl(endpoint: string): string {
-  const url = new URL(endpoint);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`OTLP endpoint must be http or https: ${endpoint}`);
-  }
-  if (url.pathname === '' || url.pathname === '/') url.pathname = TRACES_PATH;
-  return url.toString();
-}
+export { tracesUrl };
 
 export class OtlpSink implements TraceSink {
   private readonly exporter: OTLPTraceExporter;

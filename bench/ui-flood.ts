@@ -1,0 +1,141 @@
+// A program that prints 200 MB, finished through `loom exec` and in the window (`loom ui`'s page
+// in Chromium, driven by Playwright as the e2e tests do), and the page's longest main-thread task
+// meanwhile (PerformanceObserver 'longtask'). A benchmark, not a test: it prints figures.
+//
+//   node bin/run-ts.js bench/ui-flood.ts [--mb N]     (needs `npm run build`: the renderer)
+//
+// Both sides run on a warm container (a warm-up run first), and time from the run's start to its
+// exit: the CLI from spawn to exit, the window from Ctrl+Enter to the exit code on screen.
+import { chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startWebHost } from '../electron/main/api/web-host';
+import { createLoomService } from '../electron/main/app/service';
+
+export interface FloodFigures {
+  uiFlood200MbMs: number;
+  cliFlood200MbMs: number;
+  uiWorstStallMs: number;
+  /** Why a figure is missing, or what to know about it. */
+  note: string;
+}
+
+const NOT_MEASURED: FloodFigures = { uiFlood200MbMs: Number.NaN, cliFlood200MbMs: Number.NaN, uiWorstStallMs: Number.NaN, note: '' };
+
+/** Prints `mb` MB in 100-byte lines, then a last line that says it is the last. */
+export function floodProgram(mb: number): string {
+  const lines = Math.round((mb * 1_000_000) / 100);
+  // One line a statement: typed into the editor, an indented block could be indented again.
+  return ['import sys', "line = 'x' * 99 + '\\n'", `for _ in range(${lines}): sys.stdout.write(line)`, "print('the end')"].join('\n');
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** `loom exec` of the flood, its output read and dropped; spawn to exit (ms), after a warm-up. */
+async function cliFlood(mb: number, configName: string): Promise<number> {
+  const args = ['bin/loom.js', 'exec', '--keep-warm', '120', '--name', configName, '--', 'python3', '-c'];
+  const once = (code: string): Promise<{ ms: number; tail: string; code: number | null }> =>
+    new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [...args, code], { cwd: ROOT, env: { ...process.env, LOOM_NO_HANDOFF: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let tail = '';
+      child.stdout.on('data', (c: Buffer) => (tail = (tail + c.toString('latin1')).slice(-64)));
+      child.once('error', reject);
+      child.once('close', (exit) => resolve({ ms: performance.now() - t0, tail, code: exit }));
+    });
+  await once("print('warm')");
+  const r = await once(floodProgram(mb));
+  if (r.code !== 0 || !r.tail.endsWith('the end\n')) throw new Error(`loom exec of the flood: exit ${r.code}, output ending ${JSON.stringify(r.tail)}`);
+  return r.ms;
+}
+
+/** The window: `loom ui`'s service and host in this process, its page in Chromium. */
+async function uiFlood(mb: number): Promise<{ ms: number; worstStallMs: number }> {
+  const rendererDir = join(ROOT, 'out', 'renderer');
+  const dir = mkdtempSync(join(tmpdir(), 'loom-flood-'));
+  const service = await createLoomService({ historyPath: join(dir, 'history.sqlite') });
+  const host = await startWebHost({ backend: service, rendererDir, port: 0 });
+  const browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // (Page code as text: it runs in the browser, not here.)
+    await page.addInitScript(
+      'window.loomLongTasks = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.loomLongTasks.push(e.duration); }).observe({ type: "longtask", buffered: true });',
+    );
+    await page.goto(host.url);
+    await page.locator('[data-testid="engine-status"][data-state="ok"]').waitFor({ timeout: 30_000 });
+    const editor = page.locator('[data-testid="editor"] .monaco-editor .view-lines');
+    await editor.waitFor({ timeout: 30_000 });
+    const pane = page.getByTestId('output-pane');
+    const run = async (code: string): Promise<number> => {
+      await editor.click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.press('Delete');
+      // insertText, not typing: no auto-indent, no suggestions.
+      await page.keyboard.insertText(code);
+      const before = (await pane.count()) ? await pane.getAttribute('data-run-id') : null;
+      await page.evaluate('window.loomLongTasks.length = 0');
+      const t0 = performance.now();
+      await page.keyboard.press('ControlOrMeta+Enter');
+      // Ended: another run shown, no longer starting or running, its exit code on screen.
+      await page.waitForFunction(
+        `(() => {
+          const p = document.querySelector('[data-testid="output-pane"]');
+          const id = p && p.getAttribute('data-run-id');
+          const status = p && p.getAttribute('data-status');
+          return Boolean(id && id !== ${JSON.stringify(before)} && status && status !== 'starting' && status !== 'running' && document.querySelector('[data-testid="exit-code"]'));
+        })()`,
+        undefined,
+        { timeout: 600_000, polling: 50 },
+      );
+      return performance.now() - t0;
+    };
+    await run("print('warm')");
+    const ms = await run(floodProgram(mb));
+    const exit = await page.getByTestId('exit-code').getAttribute('data-exit-code');
+    if (exit !== '0') throw new Error(`the window's flood ended with exit ${exit}`);
+    const stalls = (await page.evaluate('window.loomLongTasks')) as number[];
+    return { ms, worstStallMs: Math.max(0, ...stalls) };
+  } finally {
+    await browser.close();
+    await host.close();
+    await service.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function measureFlood(mb: number, configName: string, log: (line: string) => void): Promise<FloodFigures> {
+  const out = { ...NOT_MEASURED };
+  try {
+    out.cliFlood200MbMs = await cliFlood(mb, configName);
+  } catch (err) {
+    out.note = `loom exec: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  if (!existsSync(join(ROOT, 'out', 'renderer', 'index.html'))) {
+    out.note = 'the window was not measured: build the renderer first (npm run build)';
+    return out;
+  }
+  try {
+    const ui = await uiFlood(mb);
+    out.uiFlood200MbMs = ui.ms;
+    out.uiWorstStallMs = ui.worstStallMs;
+  } catch (err) {
+    out.note = `window: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  log(`flood (${mb} MB): window ${out.uiFlood200MbMs.toFixed(0)} ms, loom exec ${out.cliFlood200MbMs.toFixed(0)} ms, longest task ${out.uiWorstStallMs.toFixed(0)} ms ${out.note}`);
+  return out;
+}
+
+// Run on its own: `node bin/run-ts.js bench/ui-flood.ts [--mb N]`.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const at = process.argv.indexOf('--mb');
+  const mb = at > 0 ? Number(process.argv[at + 1]) : 200;
+  const figures = await measureFlood(mb, `bench-flood-${process.pid}`, (line) => process.stderr.write(`[flood] ${line}\n`));
+  process.stdout.write(`${JSON.stringify({ mb, ...figures }, null, 2)}\n`);
+}

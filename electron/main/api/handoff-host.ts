@@ -1,0 +1,150 @@
+// The host side of the hand-off channel (handoff-channel.ts): a Loom host process (`loom ui`, the
+// app) runs the requests of `loom exec` processes of the same user on its own executor, whose
+// containers are warm and whose engine connection is open. One host serves a directory; a second
+// one finds the socket alive and leaves it to the first.
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { ExecuteEventSchema, ExecuteRequestSchema, ExecuteResponseSchema } from '../../../shared/gen/loom/v1/docker_pb';
+import { errorObject } from '../cli/format';
+import type { Executor } from '../engine/executor';
+import { encodeHandoffFrame, HandoffFrame, HandoffFrameReader, handoffDir, jsonFrame, socketPath, tokenPath } from './handoff-channel';
+
+export interface HandoffHostOptions {
+  /** The host's executor (made on first need). */
+  executor: () => Promise<Executor>;
+  /** The engine the executor uses, as DOCKER_HOST names it ('' for the default): a client that would use another one works alone. */
+  dockerHost?: string;
+  /** Default: handoffDir(). */
+  dir?: string;
+  onError?: (err: unknown) => void;
+}
+
+export interface HandoffHost {
+  readonly socket: string;
+  /** Stops serving (runs in progress are cancelled) and removes the socket and token. */
+  close(): Promise<void>;
+}
+
+/** Serves the hand-off socket; null when another live host serves it already, or the directory is not safe to use. */
+export async function startHandoffHost(options: HandoffHostOptions): Promise<HandoffHost | null> {
+  const dir = options.dir ?? handoffDir();
+  const onError = options.onError ?? (() => undefined);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  // Someone else's directory, or a link to one: a socket or token there is not ours to trust.
+  if (!st.isDirectory() || st.uid !== process.getuid?.()) return null;
+  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+  const sock = socketPath(dir);
+  if (await answers(sock)) return null;
+  await rm(sock, { force: true });
+
+  const token = randomBytes(32).toString('hex');
+  const dockerHost = options.dockerHost ?? process.env['DOCKER_HOST'] ?? '';
+  const connections = new Set<Socket>();
+  const server: Server = createServer((conn) => {
+    connections.add(conn);
+    conn.once('close', () => connections.delete(conn));
+    serve(conn, token, dockerHost, options.executor, onError);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(sock, () => resolve());
+  });
+  await chmod(sock, 0o600);
+  // Written whole, then renamed: a client never reads half a token.
+  const tmp = `${tokenPath(dir)}.${process.pid}`;
+  await writeFile(tmp, token, { mode: 0o600 });
+  await rename(tmp, tokenPath(dir));
+
+  return {
+    socket: sock,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const conn of connections) conn.destroy();
+      await closed;
+      // Only what is still ours: a later host may have taken the directory over.
+      const current = await readFile(tokenPath(dir), 'utf8').catch(() => '');
+      if (current === token) await rm(tokenPath(dir), { force: true });
+      if (!(await answers(sock))) await rm(sock, { force: true });
+    },
+  };
+}
+
+/** Whether something listens at the socket. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+const sameToken = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+function serve(conn: Socket, token: string, dockerHost: string, executor: () => Promise<Executor>, onError: (err: unknown) => void): void {
+  const reader = new HandoffFrameReader();
+  const controller = new AbortController();
+  let greeted = false;
+  let started = false;
+  const decline = (reason: string): void => {
+    conn.end(jsonFrame(HandoffFrame.DECLINE, { reason }));
+  };
+  conn.on('error', () => undefined);
+  // The client went away (Ctrl+C, killed): its run is cancelled.
+  conn.once('close', () => controller.abort());
+  conn.on('data', (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = reader.push(chunk);
+    } catch {
+      conn.destroy();
+      return;
+    }
+    for (const { kind, payload } of frames) {
+      if (!greeted) {
+        if (kind !== HandoffFrame.HELLO) return decline('the first frame must be HELLO');
+        let hello: { token?: unknown; dockerHost?: unknown };
+        try {
+          hello = JSON.parse(payload.toString('utf8')) as typeof hello;
+        } catch {
+          return decline('HELLO is not JSON');
+        }
+        if (typeof hello.token !== 'string' || !sameToken(hello.token, token)) return decline('wrong token');
+        if (hello.dockerHost !== dockerHost) return decline('another engine');
+        greeted = true;
+      } else if (kind === HandoffFrame.REQUEST && !started) {
+        started = true;
+        void run(conn, payload, executor, controller.signal).catch(onError);
+      } else if (kind === HandoffFrame.CANCEL) {
+        controller.abort();
+      }
+    }
+  });
+}
+
+async function run(conn: Socket, payload: Buffer, executor: () => Promise<Executor>, signal: AbortSignal): Promise<void> {
+  const send = (frame: Buffer): void => {
+    if (!conn.destroyed) conn.write(frame);
+  };
+  try {
+    const request = fromBinary(ExecuteRequestSchema, payload);
+    const response = await (await executor()).execute(request, {
+      signal,
+      onEvent: (event) => send(encodeHandoffFrame(HandoffFrame.EVENT, toBinary(ExecuteEventSchema, event))),
+    });
+    send(encodeHandoffFrame(HandoffFrame.RESPONSE, toBinary(ExecuteResponseSchema, response)));
+  } catch (err) {
+    send(jsonFrame(HandoffFrame.ERROR, errorObject(err)));
+  } finally {
+    conn.end();
+  }
+}

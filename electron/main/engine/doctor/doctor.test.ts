@@ -6,7 +6,7 @@ import { DEFAULT_IMAGES } from '../../../../shared/defaults';
 import { connectDocker } from '../engine-client/docker-client';
 import { AbortedError, EngineUnavailableError } from '../errors';
 import { LABEL } from '../pool/labels';
-import { docker, requireEngineAndImages } from '../testing/test-support';
+import { docker, engineHasGvisor, requireEngineAndImages } from '../testing/test-support';
 import { DOCTOR_LABEL, PROBE_CHECKS, runDoctor, type CheckId, type DoctorCheck, type DoctorReport } from '.';
 
 const { address } = connectDocker();
@@ -77,10 +77,18 @@ describe('runDoctor on the real engine', () => {
     expect(check(report, 'sandbox.read-only-resources').detail).toMatch(/^writing to \/opt\/loom\/lib fails with EROFS: /);
   });
 
-  it('lists every check once, in the catalogue order, gVisor only where installed', () => {
-    expect(report.checks.map((c) => c.id)).toEqual(
-      ['engine', 'runtime', 'cgroup', ...PROBE_CHECKS.map((c) => c.id), 'image.python', 'image.node', 'engine.security'],
-    );
+  it('lists every check once, in the catalogue order, gVisor only where installed', async () => {
+    const gvisor = await engineHasGvisor();
+    expect(report.checks.map((c) => c.id)).toEqual([
+      'engine',
+      'runtime',
+      ...(gvisor ? ['runtime.gvisor'] : []),
+      'cgroup',
+      ...PROBE_CHECKS.map((c) => c.id),
+      'image.python',
+      'image.node',
+      'engine.security',
+    ]);
   });
 
   it('finds the default images and the engine security options', () => {

@@ -38,3 +38,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Whether this engine has gVisor's runsc registered: machine state, which .ci/run may change. */
+export async function engineHasGvisor(): Promise<boolean> {
+  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
+  return 'runsc' in (info.Runtimes ?? {});
+}

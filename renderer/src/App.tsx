@@ -6,6 +6,7 @@ import { TopBar } from './components/topbar/TopBar';
 import { EngineBanner } from './components/topbar/EngineBanner';
 import { Workspace } from './components/layout/Workspace';
 import { PoolPage } from './components/pool/PoolPage';
+import { SessionsPage } from './components/session/SessionsPage';
 import { Toasts } from './components/Toasts';
 import './App.css';
 
@@ -27,6 +28,7 @@ export function App() {
         <Workspace />
       </div>
       {view === 'pool' ? <PoolPage /> : null}
+      {view === 'sessions' ? <SessionsPage /> : null}
       <Toasts />
     </div>
   );

@@ -23,6 +23,16 @@ const ARITY = {
   getRun: 1,
   deleteRun: 1,
   listExamples: 0,
+  createSession: 1,
+  listSessions: 0,
+  runCell: 2,
+  interruptSession: 1,
+  restartSession: 1,
+  closeSession: 1,
+  listSessionFiles: 2,
+  readSessionFile: 2,
+  writeSessionFile: 3,
+  deleteSessionFile: 2,
 } as const satisfies Record<LoomMethod, number>;
 
 export function isLoomMethod(method: unknown): method is LoomMethod {

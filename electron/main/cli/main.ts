@@ -8,6 +8,7 @@ import { imagesCommand } from './images-command';
 import { EXIT, isBrokenPipe, note, processIo, type Io } from './format';
 import { TOP_HELP } from './help';
 import { uiCommand } from './ui-command';
+import { filesCommand, sessionCommand } from './session-command';
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -41,13 +42,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         return await containersCommand(rest, io);
       case 'images':
         return await imagesCommand(rest, io);
+      case 'session':
+        return await sessionCommand(rest, io);
+      case 'files':
+        return await filesCommand(rest, io);
       case 'doctor':
         return await doctorCommand(rest, io);
       case 'ui':
         return await uiCommand(rest, io);
       default:
         io.stderr.write(
-          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, containers, images, doctor or ui)\nRun 'loom --help' for usage.\n`,
+          `loom: unknown ${command.startsWith('-') ? 'option' : 'command'} '${command}' (expected exec, session, files, containers, images, doctor or ui)\nRun 'loom --help' for usage.\n`,
         );
         return EXIT.usage;
     }

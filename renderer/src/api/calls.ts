@@ -22,6 +22,16 @@ export function loomApiOver(call: CallFn): LoomApi {
     getRun: (id) => typed('getRun', [id]),
     deleteRun: (id) => typed('deleteRun', [id]),
     listExamples: () => typed('listExamples', []),
+    createSession: (request) => typed('createSession', [request]),
+    listSessions: () => typed('listSessions', []),
+    runCell: (cellId, request) => typed('runCell', [cellId, request]),
+    interruptSession: (sessionId) => typed('interruptSession', [sessionId]),
+    restartSession: (sessionId) => typed('restartSession', [sessionId]),
+    closeSession: (sessionId) => typed('closeSession', [sessionId]),
+    listSessionFiles: (sessionId, path) => typed('listSessionFiles', [sessionId, path]),
+    readSessionFile: (sessionId, path) => typed('readSessionFile', [sessionId, path]),
+    writeSessionFile: (sessionId, path, data) => typed('writeSessionFile', [sessionId, path, data]),
+    deleteSessionFile: (sessionId, path) => typed('deleteSessionFile', [sessionId, path]),
   };
 }
 

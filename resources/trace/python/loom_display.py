@@ -123,5 +123,8 @@ def __getattr__(name):
     # The canvas is looked up only by matplotlib, after it is imported: no import cost otherwise.
     if name == "FigureCanvas":
         import importlib
-        return importlib.import_module("matplotlib.backends.backend_agg").FigureCanvasAgg
+        canvas = importlib.import_module("matplotlib.backends.backend_agg").FigureCanvasAgg
+        # Kept as a global: matplotlib reads the backend's names through vars() too.
+        globals()["FigureCanvas"] = canvas
+        return canvas
     raise AttributeError(name)

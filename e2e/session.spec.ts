@@ -11,7 +11,8 @@ const DATA_IMAGE = 'loom-python-data:3.11';
 
 /** Types a cell's code into the last (empty) cell and runs it; the cell, once it has ended. */
 async function runCell(page: Page, code: string): Promise<Locator> {
-  const cell = page.getByTestId('cell').last();
+  // By position: once it has run, a new empty cell becomes the last one.
+  const cell = page.getByTestId('cell').nth((await page.getByTestId('cell').count()) - 1);
   await cell.getByTestId('cell-input').fill(code);
   await cell.getByTestId('cell-input').press('Shift+Enter');
   await expect(cell).not.toHaveAttribute('data-state', /idle|running/, { timeout: 60_000 });

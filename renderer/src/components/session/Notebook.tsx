@@ -28,6 +28,7 @@ const emptyCell = (): CellModel => ({ key: nextKey++, code: '', state: 'idle', s
 export function Notebook({ session, onChanged }: { session: SessionInfoJson; onChanged: () => void }) {
   const [cells, setCells] = useState<CellModel[]>(() => [emptyCell()]);
   const [restarting, setRestarting] = useState(false);
+  const restartingRef = useRef<Promise<void> | null>(null);
   const cellsRef = useRef(cells);
   cellsRef.current = cells;
   const sessionId = session.id ?? '';
@@ -54,6 +55,8 @@ export function Notebook({ session, onChanged }: { session: SessionInfoJson; onC
     const runId = crypto.randomUUID();
     update(key, (c) => ({ ...c, state: 'running', stdout: '', stderr: '', response: undefined, runId }));
     try {
+      // A cell run during a restart goes to the new interpreter.
+      await restartingRef.current;
       const response = await getClient().runCell(runId, { sessionId, code: cell.code });
       // The response holds the whole output: it replaces what streamed.
       update(key, (c) => ({ ...c, state: cellState(response), response, stdout: decode(response.stdout), stderr: decode(response.stderr) }));
@@ -66,14 +69,16 @@ export function Notebook({ session, onChanged }: { session: SessionInfoJson; onC
 
   const restart = async (): Promise<void> => {
     setRestarting(true);
-    try {
-      await getClient().restartSession(sessionId);
-      notify('Restarted: a fresh interpreter, the same files');
-    } catch (err) {
-      notify(errorText(err), 'error');
-    } finally {
-      setRestarting(false);
-    }
+    const done = getClient()
+      .restartSession(sessionId)
+      .then(
+        () => notify('Restarted: a fresh interpreter, the same files'),
+        (err: unknown) => notify(errorText(err), 'error'),
+      );
+    restartingRef.current = done;
+    await done;
+    restartingRef.current = null;
+    setRestarting(false);
   };
 
   return (

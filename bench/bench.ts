@@ -75,6 +75,7 @@ import { listPackageImages, type CachedPackageImage } from '../electron/main/eng
 import { normalizeRequest, requestPolicyOf, WRITABLE_DIR } from '../electron/main/engine/request/request';
 import { ExecuteRequestSchema, Phase, RuntimeType, type ExecuteEvent, type ExecuteResponse } from '../shared/gen/loom/v1/docker_pb';
 import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } from './stats';
+import { measureSessions } from './sessions';
 import { measureCleanSlate } from './clean-slate';
 import { measureMcpHttp, measureMcpStdio } from './mcp-bench';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
@@ -1121,6 +1122,12 @@ async function main(): Promise<void> {
   if (cleanSlate.wrong) problems.wrongOutput.push(`clean slate: ${cleanSlate.wrong} run(s) with the wrong output`);
   endPhase('cleanSlate');
 
+  // --- sessions: a cell in a warm session, creating one, an idle one's memory.
+  log('sessions: cells `x + 1` in a warm session, session creation, idle memory');
+  const sessions = await measureSessions(docker, opts.nWarm, Math.min(opts.nCold, 5), onError);
+  if (sessions.wrong) problems.wrongOutput.push(`sessions: ${sessions.wrong} cell(s) with the wrong output`);
+  endPhase('sessions');
+
   // --- a second `loom exec` process with the same config reuses the container the first parked.
   log('second process: two `loom exec --json --keep-warm 120` processes in a row');
   const cli = await measureSecondProcess(docker, problems);
@@ -1317,6 +1324,11 @@ async function main(): Promise<void> {
       cleanSlate1000FilesP50Ms: round(cleanSlate.files1000.p50),
       keepState1000FilesP50Ms: round(cleanSlate.files1000KeepState.p50),
       cleanSlate1000FilesDeltaMs: round(cleanSlate.files1000.p50 - cleanSlate.files1000KeepState.p50),
+      sessionCellP50Ms: round(sessions.cell.p50),
+      sessionCellVsWarmRatio: round(ratio(sessions.cell.p50, s.warm.p50)),
+      sessionCreateP50Ms: round(sessions.create.p50),
+      sessionCreateVsColdRatio: round(ratio(sessions.create.p50, s.cold.p50)),
+      sessionIdleMemoryMb: round(sessions.idleMemoryMb, 1),
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1362,6 +1374,8 @@ async function main(): Promise<void> {
         keepStateHello: fig(cleanSlate.helloKeepState),
         cleanSlate1000Files: fig(cleanSlate.files1000),
         keepState1000Files: fig(cleanSlate.files1000KeepState),
+        sessionCell: fig(sessions.cell),
+        sessionCreate: fig(sessions.create),
       },
       traces,
     };
@@ -1386,6 +1400,8 @@ async function main(): Promise<void> {
         row('  the same, keep-state runner (never cleaned)', cleanSlate.helloKeepState),
         row('clean slate: program leaving 1,000 files', cleanSlate.files1000),
         row('  the same, keep-state runner', cleanSlate.files1000KeepState),
+        row('session cell `x + 1`, warm session (kernel)', sessions.cell),
+        row('session creation (container + interpreter)', sessions.create),
       ],
     );
     const targetTable = formatTable(

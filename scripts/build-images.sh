@@ -8,7 +8,10 @@
 # (@modelcontextprotocol/server-everything and server-filesystem) installed from the npm registry
 # at build time, so that a hosted server never needs the network to start.
 #
-# Usage: scripts/build-images.sh [python|node|mcp|all] [--force]
+# loom-python-data:3.11 (`data`) is python:3.11-slim plus Debian's python3-matplotlib and
+# python3-pandas: the image the rich-output tests (plots, tables) run in, since PyPI is out of reach.
+#
+# Usage: scripts/build-images.sh [python|node|mcp|data|all] [--force]
 # An image already present is kept unless --force is given.
 set -euo pipefail
 
@@ -48,6 +51,23 @@ build_python() {
     -c 'ENV LANG=C.UTF-8' -c 'ENV PYTHONDONTWRITEBYTECODE=1' \
     -c 'CMD ["python3"]' - "$tag" >/dev/null
   echo "build-images: built $tag ($(docker run --rm "$tag" python3 --version))"
+}
+
+build_data() {
+  local tag=loom-python-data:3.11
+  if present "$tag"; then echo "build-images: $tag present"; return; fi
+  local root=$work/data started=$SECONDS
+  echo "build-images: debootstrap for $tag"
+  debootstrap --variant=minbase --include=python3,python3-pip,ca-certificates,python3-matplotlib,python3-pandas \
+    "$suite" "$root" "$mirror" >"$work/data.log" 2>&1 || { tail -30 "$work/data.log" >&2; exit 1; }
+  rm -f "$root"/usr/lib/python3.11/EXTERNALLY-MANAGED
+  ln -sf python3 "$root"/usr/bin/python
+  slim_down "$root"
+  tar -C "$root" -c . | docker import \
+    -c 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'ENV LANG=C.UTF-8' -c 'ENV PYTHONDONTWRITEBYTECODE=1' \
+    -c 'CMD ["python3"]' - "$tag" >/dev/null
+  echo "build-images: built $tag in $((SECONDS - started)) s ($(docker run --rm "$tag" python3 -c 'import matplotlib, pandas; print("matplotlib", matplotlib.__version__, "pandas", pandas.__version__)'))"
 }
 
 build_node() {
@@ -98,11 +118,12 @@ case "$what" in
   python) build_python ;;
   node) build_node ;;
   mcp) build_mcp ;;
+  data) build_data ;;
   all)
     # Two debootstraps in parallel: each is mostly waiting on downloads and dpkg.
     build_python & p=$!
     build_node & n=$!
     wait $p; wait $n
     build_mcp ;;
-  *) echo "usage: $0 [python|node|mcp|all] [--force]" >&2; exit 2 ;;
+  *) echo "usage: $0 [python|node|mcp|data|all] [--force]" >&2; exit 2 ;;
 esac

@@ -2,7 +2,16 @@
 // mode) and the UI. Both transports carry exactly these calls and events, as JSON: protobuf
 // messages travel in their canonical proto3 JSON form (bytes as base64, enums as names), so
 // the same code decodes them behind IPC and behind a WebSocket.
-import type { ContainerInfoJson, ExecuteEventJson, ExecuteRequestJson, ExecuteResponseJson } from './gen/loom/v1/docker_pb';
+import type {
+  ContainerInfoJson,
+  CreateSessionRequestJson,
+  ExecuteEventJson,
+  ExecuteRequestJson,
+  ExecuteResponseJson,
+  FileEntryJson,
+  RunCellRequestJson,
+  SessionInfoJson,
+} from './gen/loom/v1/docker_pb';
 import type { CollectorTarget, ReceiverStatus, TraceQuery, TraceRecord, TraceSummary } from './traces/types';
 
 export type * from './traces/types';
@@ -27,6 +36,8 @@ export interface PoolContainer {
   memoryLimitBytes?: number;
   /** true for containers of other Loom processes (the CLI, another window). */
   external: boolean;
+  /** Set for a session's container: its owner, age, idle time and TTL. */
+  session?: SessionInfoJson;
 }
 
 export type RunStatus = 'running' | 'ok' | 'failed' | 'timed_out' | 'error' | 'cancelled' | 'interrupted';
@@ -50,6 +61,17 @@ export interface RunRecord extends RunSummary {
   request: ExecuteRequestJson;
   response?: ExecuteResponseJson;
   error?: SerializedError;
+  /** The run's artifacts as the history keeps them (a request with output_dir). */
+  artifacts?: StoredArtifact[];
+}
+
+/** An artifact in the history: its bytes (base64) up to a cap, else a note saying why not. */
+export interface StoredArtifact {
+  path: string;
+  mime: string;
+  size: number;
+  data?: string;
+  note?: string;
 }
 
 export interface Example {
@@ -72,7 +94,20 @@ export type LoomEvent =
   | { type: 'run.finished'; run: RunSummary; error?: SerializedError }
   | { type: 'pool.changed' }
   /** Spans of these traces arrived (OTLP, a run, an import); sent at most every 200 ms. */
-  | { type: 'traces.changed'; traceIds: string[] };
+  | { type: 'traces.changed'; traceIds: string[] }
+  /** A session cell's live output and spans (its `done` too), by the id runCell was given. */
+  | { type: 'cell.event'; cellId: string; event: ExecuteEventJson }
+  | { type: 'sessions.changed' };
+
+/** A file read for a preview or a download, whole (up to SESSION_FILE_READ_MAX bytes). */
+export interface SessionFileContent {
+  entry: FileEntryJson;
+  /** base64 */
+  data: string;
+}
+
+/** The largest file readSessionFile returns, and writeSessionFile takes, over a transport. */
+export const SESSION_FILE_TRANSFER_MAX = 32 * 1024 * 1024;
 
 export interface LoomApi {
   engineStatus(): Promise<EngineStatus>;
@@ -107,6 +142,23 @@ export interface LoomApi {
   traceCollector(): Promise<CollectorTarget | null>;
   /** Sends a trace to the external collector; answers where to see it there. */
   sendTraceToCollector(traceId: string): Promise<CollectorTarget>;
+
+  // Sessions (engine/session/types.ts): state the user owns, its files and artifacts.
+  createSession(request: CreateSessionRequestJson): Promise<SessionInfoJson>;
+  listSessions(): Promise<SessionInfoJson[]>;
+  /**
+   * Runs a cell under an id the caller chose (a fresh crypto.randomUUID()): 'cell.event's carry
+   * its output as it comes; the answer is the whole response (outputs, artifacts, cell).
+   */
+  runCell(cellId: string, request: RunCellRequestJson): Promise<ExecuteResponseJson>;
+  interruptSession(sessionId: string): Promise<void>;
+  restartSession(sessionId: string): Promise<SessionInfoJson>;
+  closeSession(sessionId: string): Promise<void>;
+  listSessionFiles(sessionId: string, path: string): Promise<FileEntryJson[]>;
+  readSessionFile(sessionId: string, path: string): Promise<SessionFileContent>;
+  /** data: base64, at most SESSION_FILE_TRANSFER_MAX bytes. */
+  writeSessionFile(sessionId: string, path: string, data: string): Promise<FileEntryJson>;
+  deleteSessionFile(sessionId: string, path: string): Promise<void>;
 }
 
 /** The calls, by name: what transports route (events are not calls). */
@@ -131,6 +183,16 @@ export const LOOM_METHODS = [
   'traceReceiverStatus',
   'traceCollector',
   'sendTraceToCollector',
+  'createSession',
+  'listSessions',
+  'runCell',
+  'interruptSession',
+  'restartSession',
+  'closeSession',
+  'listSessionFiles',
+  'readSessionFile',
+  'writeSessionFile',
+  'deleteSessionFile',
 ] as const satisfies readonly (keyof LoomApi)[];
 
 export type LoomMethod = (typeof LOOM_METHODS)[number];

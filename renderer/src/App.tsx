@@ -7,6 +7,7 @@ import { EngineBanner } from './components/topbar/EngineBanner';
 import { Workspace } from './components/layout/Workspace';
 import { PoolPage } from './components/pool/PoolPage';
 import { TracesPage } from './components/traces/TracesPage';
+import { SessionsPage } from './components/session/SessionsPage';
 import { Toasts } from './components/Toasts';
 import './App.css';
 
@@ -29,6 +30,7 @@ export function App() {
       </div>
       {view === 'pool' ? <PoolPage /> : null}
       {view === 'traces' ? <TracesPage /> : null}
+      {view === 'sessions' ? <SessionsPage /> : null}
       <Toasts />
     </div>
   );

@@ -31,6 +31,16 @@ const ARITY = {
   traceReceiverStatus: 0,
   traceCollector: 0,
   sendTraceToCollector: 1,
+  createSession: 1,
+  listSessions: 0,
+  runCell: 2,
+  interruptSession: 1,
+  restartSession: 1,
+  closeSession: 1,
+  listSessionFiles: 2,
+  readSessionFile: 2,
+  writeSessionFile: 3,
+  deleteSessionFile: 2,
 } as const satisfies Record<LoomMethod, number>;
 
 export function isLoomMethod(method: unknown): method is LoomMethod {

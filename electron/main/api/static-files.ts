@@ -7,10 +7,11 @@ import { extname, resolve, sep } from 'node:path';
 
 /**
  * The renderer's Content-Security-Policy, exactly as its meta tag in renderer/index.html says
- * (a test keeps the two equal). The host sends it as a header too, adding the one thing the page
+ * (a test keeps the two equal); images may be data: and blob: URLs (a session's plots, file
+ * previews). The host sends it as a header too, adding the one thing the page
  * needs in browser mode: its WebSocket back to this host.
  */
-export const RENDERER_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self'";
+export const RENDERER_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; script-src 'self'; img-src 'self' data: blob:";
 
 export function hostCsp(port: number): string {
   return `${RENDERER_CSP}; connect-src 'self' ws://127.0.0.1:${port}`;

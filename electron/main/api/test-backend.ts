@@ -108,5 +108,42 @@ export function createTestBackend(): TestBackend {
       record('sendTraceToCollector', [traceId]);
       return { endpoint: 'http://127.0.0.1:1/v1/traces' };
     },
+    async createSession(request) {
+      record('createSession', [request]);
+      return { id: '0123456789abcdef' };
+    },
+    async listSessions() {
+      record('listSessions', []);
+      return [];
+    },
+    async runCell(cellId, request) {
+      record('runCell', [cellId, request]);
+      return { exitCode: 0 };
+    },
+    async interruptSession(sessionId) {
+      record('interruptSession', [sessionId]);
+    },
+    async restartSession(sessionId) {
+      record('restartSession', [sessionId]);
+      return { id: sessionId };
+    },
+    async closeSession(sessionId) {
+      record('closeSession', [sessionId]);
+    },
+    async listSessionFiles(sessionId, path) {
+      record('listSessionFiles', [sessionId, path]);
+      return [];
+    },
+    async readSessionFile(sessionId, path) {
+      record('readSessionFile', [sessionId, path]);
+      return { entry: { path }, data: '' };
+    },
+    async writeSessionFile(sessionId, path, data) {
+      record('writeSessionFile', [sessionId, path, data]);
+      return { path };
+    },
+    async deleteSessionFile(sessionId, path) {
+      record('deleteSessionFile', [sessionId, path]);
+    },
   };
 }

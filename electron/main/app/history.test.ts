@@ -128,7 +128,7 @@ function historySuite(driver: SqliteDriver): void {
     it('creates the schema with a user_version migration, in WAL mode', () => {
       openHistory().close();
       withRaw(driver, (raw) => {
-        expect(raw.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+        expect(raw.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
         expect(raw.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
       });
       // Reopening an up-to-date file migrates nothing and loses nothing.
@@ -143,6 +143,21 @@ function historySuite(driver: SqliteDriver): void {
       raw.exec('PRAGMA user_version = 99');
       raw.close();
       expect(() => openHistory()).toThrow(/schema version 99/);
+    });
+
+    it('keeps a run\'s artifacts, bytes or a note, and deletes them with the run', () => {
+      const h = openHistory();
+      h.insertRunning(summary('a', 1), request);
+      h.addArtifact('a', { path: 'outputs/a.txt', mime: 'text/plain', size: 2, data: Buffer.from('hi') });
+      h.addArtifact('a', { path: 'outputs/big.bin', mime: 'application/octet-stream', size: 9e6, note: 'too large to keep' });
+      expect(h.get('a')?.artifacts).toEqual([
+        { path: 'outputs/a.txt', mime: 'text/plain', size: 2, data: Buffer.from('hi').toString('base64') },
+        { path: 'outputs/big.bin', mime: 'application/octet-stream', size: 9e6, note: 'too large to keep' },
+      ]);
+      h.delete('a');
+      h.insertRunning(summary('a', 2), request);
+      expect(h.get('a')?.artifacts).toBeUndefined();
+      h.close();
     });
 
     it('drops spans (host spans last) when a response is over the size cap, and counts them', () => {

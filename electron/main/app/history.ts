@@ -1,9 +1,12 @@
 // The run history: one SQLite row per run, kept across restarts of the app. The request and
 // the response are stored in their proto3 JSON form, exactly as the UI receives them. The SQL
 // is plain enough for both drivers in ./sqlite (better-sqlite3 in Node, node:sqlite in Electron).
-import type { RunRecord, RunStatus, RunSummary, SerializedError } from '../../../shared/api';
+import type { RunRecord, RunStatus, RunSummary, SerializedError, StoredArtifact } from '../../../shared/api';
 import type { ExecuteRequestJson, ExecuteResponseJson, SpanJson } from '../../../shared/gen/loom/v1/docker_pb';
 import { inTransaction, openSqlite, type SqliteDatabase, type SqliteDriver } from './sqlite';
+
+/** Artifacts bigger than this are listed in the history with a note instead of their bytes. */
+export const DEFAULT_MAX_ARTIFACT_BYTES = 4 * 1024 * 1024;
 
 /** Above this a response loses spans (never output) until it fits: SQLite rows are read whole. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -42,6 +45,15 @@ const MIGRATIONS: readonly string[] = [
      trace_truncated   INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX runs_by_start ON runs (started_at DESC);`,
+  `CREATE TABLE artifacts (
+     run_id  TEXT NOT NULL,
+     path    TEXT NOT NULL,
+     mime    TEXT NOT NULL,
+     size    INTEGER NOT NULL,
+     data    BLOB,
+     note    TEXT,
+     PRIMARY KEY (run_id, path)
+   );`,
 ];
 
 interface SummaryRow {
@@ -136,11 +148,40 @@ export class RunHistory {
     const record: RunRecord = { ...toSummary(row), request: JSON.parse(row.request_json) as ExecuteRequestJson };
     if (row.response_json !== null) record.response = JSON.parse(row.response_json) as ExecuteResponseJson;
     if (row.error_json !== null) record.error = JSON.parse(row.error_json) as SerializedError;
+    const artifacts = this.artifactsOf(id);
+    if (artifacts.length) record.artifacts = artifacts;
     return record;
   }
 
   delete(id: string): void {
-    this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    inTransaction(this.db, () => {
+      this.db.prepare('DELETE FROM artifacts WHERE run_id = ?').run(id);
+      this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+    });
+  }
+
+  /** Keeps a run's artifact: its bytes when given (the caller kept them under the cap), else the note. */
+  addArtifact(runId: string, artifact: { path: string; mime: string; size: number; data?: Uint8Array; note?: string }): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO artifacts (run_id, path, mime, size, data, note) VALUES (@runId, @path, @mime, @size, @data, @note)')
+      .run({ runId, path: artifact.path, mime: artifact.mime, size: artifact.size, data: artifact.data ? Buffer.from(artifact.data) : null, note: artifact.note ?? null });
+  }
+
+  private artifactsOf(runId: string): StoredArtifact[] {
+    const rows = this.db.prepare('SELECT path, mime, size, data, note FROM artifacts WHERE run_id = ? ORDER BY path').all(runId) as {
+      path: string;
+      mime: string;
+      size: number;
+      data: Uint8Array | null;
+      note: string | null;
+    }[];
+    return rows.map((r) => ({
+      path: r.path,
+      mime: r.mime,
+      size: r.size,
+      ...(r.data ? { data: Buffer.from(r.data).toString('base64') } : {}),
+      ...(r.note ? { note: r.note } : {}),
+    }));
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 // CLI, another window) manage, each with live CPU and memory and a summary of its config.
 import { create, toJson } from '@bufbuild/protobuf';
 import type { PoolContainer } from '../../../shared/api';
-import { ContainerInfoSchema, ContainerState, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
+import { ContainerInfoSchema, ContainerState, SessionInfoSchema, type ContainerInfo } from '../../../shared/gen/loom/v1/docker_pb';
 import { runtimeTypeOf } from '../../../shared/runtimes';
 import { listManaged, type ManagedContainer } from '../engine/pool/containers';
 import type { Executor } from '../engine/executor';
@@ -19,6 +19,7 @@ export async function poolContainers(executor: Executor, packagesOf: (poolKey: s
   // Containers of this process outside the pool are kept ones (auto_cleanup off) or on their
   // way out; either way the engine's view is the truth for them.
   const others = (await listManaged(docker)).filter((c) => !ownIds.has(c.id));
+  const sessions = new Map((await executor.sessions.list().catch(() => [])).map((s) => [s.containerId, s]));
   const rows = [
     ...own.map((info) => ({ info, external: false, running: info.state !== ContainerState.STOPPED })),
     ...others.map((c) => ({ info: infoOf(c), external: c.ownerInstance !== mine, running: c.engineState === 'running' })),
@@ -29,11 +30,13 @@ export async function poolContainers(executor: Executor, packagesOf: (poolKey: s
         inspectContainer(docker, info.id, STATS_TIMEOUT_MS),
         running ? liveFigures(docker, info.id, STATS_TIMEOUT_MS) : Promise.resolve({}),
       ]);
+      const session = sessions.get(info.id);
       return {
         info: toJson(ContainerInfoSchema, info),
         config: configSummary(inspect, info.image, packagesOf(info.poolKey)),
         ...figures,
         external,
+        ...(session ? { session: toJson(SessionInfoSchema, session) } : {}),
       };
     }),
   );

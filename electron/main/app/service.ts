@@ -18,6 +18,7 @@ import {
   ExecuteRequestSchema,
   ExecuteResponseSchema,
   Phase,
+  type Artifact,
   type ExecuteEvent,
   type ExecuteRequest,
   type ExecuteResponse,
@@ -29,7 +30,7 @@ import type { Executor, ExecutorOptions } from '../engine/executor';
 import { normalizeRequest, requestPolicyOf } from '../engine/request/request';
 import { EventBatcher, DEFAULT_BATCH_INTERVAL_MS } from './event-batcher';
 import { listExamples } from './examples';
-import { RunHistory, type RunOutcome } from './history';
+import { DEFAULT_MAX_ARTIFACT_BYTES, RunHistory, type RunOutcome } from './history';
 import { KnownConfigs } from './known-configs';
 import { LazyExecutor } from './lazy-executor';
 import { poolContainers } from './pool-view';
@@ -39,6 +40,7 @@ import { checkTraceId, createTraceHub, type CollectorConfig } from '../traces/tr
 import { checkTraceQuery } from '../traces/trace-query';
 import type { OtlpReceiverOptions } from '../traces/otlp-receiver';
 import type { TraceStoreOptions } from '../traces/trace-store';
+import { sessionCalls } from './session-calls';
 
 export interface LoomServiceOptions {
   /** The SQLite file of the run history (created if missing). */
@@ -61,6 +63,8 @@ export interface LoomServiceOptions {
     retention?: TraceStoreOptions;
     collector?: CollectorConfig;
   };
+  /** Artifacts above this are kept in the history as a note, not their bytes. Default 4 MiB. */
+  maxArtifactBytes?: number;
 }
 
 export interface LoomService extends LoomApi {
@@ -88,6 +92,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
   const packagesDir = resolve(options.packagesDir ?? join(dirname(options.historyPath), 'packages'));
   await mkdir(packagesDir, { recursive: true });
   const history = new RunHistory(options.historyPath);
+  const maxArtifactBytes = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
   const listeners = new Set<(event: LoomEvent) => void>();
   const onError = options.onError ?? options.executor?.onError ?? (() => undefined);
   const hub = await createTraceHub({
@@ -158,6 +163,18 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     emit({ type: 'pool.changed' });
   };
 
+  const keepArtifact = async (runId: string, artifact: Artifact, content: AsyncIterable<Buffer>): Promise<void> => {
+    const size = Number(artifact.size);
+    const base = { path: artifact.path, mime: artifact.mime, size };
+    if (size > maxArtifactBytes) {
+      history.addArtifact(runId, { ...base, note: `too large to keep in the history: ${size} bytes, over its cap of ${maxArtifactBytes} bytes per artifact` });
+      return;
+    }
+    const parts: Buffer[] = [];
+    for await (const chunk of content) parts.push(chunk);
+    history.addArtifact(runId, { ...base, data: Buffer.concat(parts) });
+  };
+
   const runToEnd = async (executor: Executor, request: ExecuteRequest, run: ActiveRun, batcher: EventBatcher): Promise<void> => {
     const { summary, controller } = run;
     let response: ExecuteResponse;
@@ -165,6 +182,8 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
       if (controller.signal.aborted) throw new AbortedError('the run was cancelled before it started');
       response = await executor.execute(request, {
         signal: controller.signal,
+        // Kept in the history up to a cap each; beyond it, listed with a note.
+        onArtifact: request.outputDir ? (artifact, content) => keepArtifact(summary.id, artifact, content) : undefined,
         onEvent: (event) => {
           batcher.push(event);
           if (event.event.case === 'phase' && event.event.value.phase === Phase.RUNNING) emit({ type: 'pool.changed' });
@@ -349,6 +368,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
       return hub.sendToCollector(traceId);
     },
     executor: open,
+    ...sessionCalls(open, emit),
 
     close() {
       closing ??= (async () => {

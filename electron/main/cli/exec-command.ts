@@ -1,7 +1,12 @@
 // `loom exec`: one ExecuteRequest from the command line, its output streamed live (or one
 // JSON object with --json), the program's exit status as ours.
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/defaults';
-import type { ExecuteEvent, ExecuteResponse } from '../../../shared/gen/loom/v1/docker_pb';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Artifact, ExecuteEvent, ExecuteResponse } from '../../../shared/gen/loom/v1/docker_pb';
 import { buildSpanTree, formatSpanTree } from '../../../shared/span-tree';
 import type { Executor } from '../engine/executor';
 import { UsageError, flag, parseWithCommand, splitArgs, type ParsedValues } from './args';
@@ -74,7 +79,9 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     });
     if (stops.signal.aborted) return stops.exitStatus(json);
 
-    const response = await executor.execute(plan.request, { onEvent, signal: stops.signal });
+    const artifactsDir = plan.artifactsDir;
+    const onArtifact = artifactsDir === undefined ? undefined : (artifact: Artifact, content: AsyncIterable<Buffer>) => saveArtifact(artifactsDir, artifact.path, content);
+    const response = await executor.execute(plan.request, { onEvent, signal: stops.signal, onArtifact });
     return finish(io, plan, response, relay);
   } catch (err) {
     if (stops.signal.aborted) return stops.exitStatus(json);
@@ -89,6 +96,14 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
   }
 }
 
+/** Streams one artifact (outputs/a/b.png) to DIR/a/b.png; its path was checked by the engine. */
+export async function saveArtifact(dir: string, path: string, content: AsyncIterable<Buffer>): Promise<void> {
+  const target = join(dir, relative('outputs', path));
+  if (relative(dir, target).startsWith(`..${sep}`)) throw new Error(`artifact ${path} would land outside ${dir}`);
+  await mkdir(dirname(target), { recursive: true });
+  await pipeline(Readable.from(content), createWriteStream(target));
+}
+
 function finish(io: Io, plan: ExecPlan, r: ExecuteResponse, relay: OutputRelay): number {
   const status = r.timedOut ? EXIT.timedOut : r.exitCode;
   if (plan.json) {
@@ -98,6 +113,7 @@ function finish(io: Io, plan: ExecPlan, r: ExecuteResponse, relay: OutputRelay):
   if (!plan.quiet) {
     if (r.timedOut) note(io, `timed out after ${plan.timeoutSeconds}s`);
     if (r.oomKilled) note(io, `killed: out of memory (limit ${plan.memoryMb} MB)`);
+    if (plan.artifactsDir !== undefined) note(io, `saved ${r.artifacts.length} artifact${r.artifacts.length === 1 ? '' : 's'} to ${plan.artifactsDir}`);
     const cut = [r.stdoutTruncated ? 'stdout' : '', r.stderrTruncated ? 'stderr' : ''].filter(Boolean);
     if (r.truncated) {
       note(io, `truncated: the response kept only the first ${megabytes(DEFAULT_MAX_OUTPUT_BYTES)} of ${cut.join(' and ') || 'the output'} (the output above is complete)`);

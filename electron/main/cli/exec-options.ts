@@ -25,6 +25,17 @@ export const EXEC_OPTIONS: readonly OptionDoc[] = [
   { name: 'env', short: 'e', value: 'NAME=VALUE', multiple: true, help: "environment variable for the program" },
   { name: 'stdin', value: 'FILE|-', help: "feed FILE (or, with '-', all of our own stdin) to the program's stdin", default: 'empty' },
   { name: 'workdir', short: 'w', value: 'DIR', help: 'working directory inside the container (absolute)', default: '/tmp' },
+  {
+    name: 'file',
+    value: 'LOCAL[:PATH]',
+    multiple: true,
+    help: 'copy the local file LOCAL into the workspace (/tmp) as PATH (relative; default: its base name) before the program runs',
+  },
+  {
+    name: 'artifacts',
+    value: 'DIR',
+    help: 'after the run, save the files the program wrote under /tmp/outputs into DIR (made if missing)',
+  },
   { name: 'max-executions', value: 'N', help: 'rotate a pooled container after N executions', default: DEFAULT_LIFECYCLE.maxExecutions },
   { name: 'rotation-hours', value: 'H', help: 'rotate a pooled container after H hours', default: DEFAULT_LIFECYCLE.rotationIntervalHours },
   {

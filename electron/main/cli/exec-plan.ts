@@ -4,9 +4,9 @@
 import { create } from '@bufbuild/protobuf';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
-import { ExecuteRequestSchema, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
+import { ExecuteRequestSchema, InputFileSchema, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
 import { RUNTIME_TYPES, RUNTIMES } from '../../../shared/runtimes';
 import { parseTraceParent } from '../../../shared/traces/traceparent';
 import type { PackageSources } from '../engine/packages/packages';
@@ -43,6 +43,8 @@ export interface ExecPlan {
   memoryMb: string;
   /** Park the container for the next process this long; 0 removes it at exit. */
   keepWarmSeconds: number;
+  /** Where the run's artifacts go (--artifacts), if anywhere. */
+  artifactsDir?: string;
 }
 
 /** `signal` stops the wait for `--stdin -` (an interrupted run must not hang on our stdin). */
@@ -87,6 +89,13 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
     },
   });
 
+  request.files = (await Promise.all(listOption(values, 'file').map(readInputFile))).map((f) => create(InputFileSchema, f));
+  const artifactsDir = str('artifacts');
+  if (artifactsDir !== undefined) {
+    if (!artifactsDir) throw new UsageError('--artifacts: give a directory', '--artifacts');
+    request.outputDir = 'outputs';
+  }
+
   const packageSources: PackageSources = {};
   const pipIndex = str('pip-index-url');
   if (pipIndex !== undefined) packageSources.pipIndexUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(pipIndex) ? pipIndex : hostPath('pip-index-url', pipIndex);
@@ -118,6 +127,7 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
     timeoutSeconds: timeoutSeconds || DEFAULT_LIMITS.executionTimeoutSeconds,
     memoryMb: memoryMb ? memoryMb.toString() : String(DEFAULT_LIMITS.memoryMb),
     keepWarmSeconds: values['keep-warm'] !== undefined ? int('keep-warm') : keepWarmFromEnv(),
+    artifactsDir: artifactsDir === undefined ? undefined : resolve(artifactsDir),
   };
 }
 
@@ -128,6 +138,22 @@ function traceParentOption(option: string | undefined): string {
   const parsed = parseTraceParent(value);
   if ('problem' in parsed) throw new UsageError(`${source}: ${parsed.problem}`, source);
   return value.trim();
+}
+
+/**
+ * --file LOCAL[:PATH]: the last ':' separates PATH when what comes before it is a file here
+ * (so that a local name with a colon still works alone).
+ */
+async function readInputFile(spec: string): Promise<{ path: string; content: Uint8Array }> {
+  const colon = spec.lastIndexOf(':');
+  const split = colon > 0 && existsSync(spec.slice(0, colon)) && !existsSync(spec);
+  const local = split ? spec.slice(0, colon) : spec;
+  const path = split ? spec.slice(colon + 1) : basename(local);
+  try {
+    return { path, content: await readFile(local) };
+  } catch (err) {
+    throw new UsageError(`--file: cannot read ${local}: ${(err as Error).message}`, '--file');
+  }
 }
 
 function keepWarmFromEnv(): number {

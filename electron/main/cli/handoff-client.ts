@@ -22,6 +22,8 @@ export interface HandOffOptions {
  */
 export function canHandOff(plan: ExecPlan, env: NodeJS.ProcessEnv = process.env): boolean {
   if (env['LOOM_NO_HANDOFF'] === '1') return false;
+  // --artifacts: the files stream to this process's disk, which a host's answer does not carry.
+  if (plan.artifactsDir !== undefined) return false;
   if (plan.dockerHost !== undefined || plan.otlpEndpoint !== undefined || Object.keys(plan.packageSources).length > 0) return false;
   return !(plan.request.config?.packages ?? []).some((p) => p.startsWith('/'));
 }

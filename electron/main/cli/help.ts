@@ -90,6 +90,8 @@ export const TOP_HELP = renderHelp({
   options: TOP_OPTIONS,
   after: `Commands:
   exec [OPTIONS] [--] COMMAND...   run one program in a sandbox container and stream its output
+  session new|run|ls|restart|rm    sessions: an interpreter that keeps state between cells
+  files put|get|ls|rm ID ...       a session's files
   containers ls                    list the containers Loom manages (every Loom process)
   containers rm ID...              remove managed containers by id, id prefix or name
   containers prune [--all]         remove containers whose owning process is gone, and parked ones

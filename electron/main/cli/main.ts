@@ -13,6 +13,8 @@ type Command = (argv: readonly string[], io: Io) => Promise<number>;
  */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   exec: async () => (await import('./exec-command')).execCommand,
+  session: async () => (await import('./session-command')).sessionCommand,
+  files: async () => (await import('./session-command')).filesCommand,
   containers: async () => (await import('./containers-command')).containersCommand,
   images: async () => (await import('./images-command')).imagesCommand,
   doctor: async () => (await import('./doctor-command')).doctorCommand,

@@ -4,12 +4,16 @@
 import { create, isMessage, type MessageInitShape } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
 import {
+  ArtifactSchema,
   ExecuteEventSchema,
   ExecuteRequestSchema,
   ExecuteResponseSchema,
   Phase,
+  type Artifact,
   type ContainerInfo,
+  type DisplayOutput,
   type DockerBackendConfig,
+  type InputFile,
   type ExecuteEvent,
   type ExecuteRequest,
   type ExecuteResponse,
@@ -29,6 +33,11 @@ import type { Acquired, PoolEntry } from './pool/pool';
 import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request/request';
 import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptions } from './pool/scheduler';
 import { ExecutionTrace } from './tracing/execution-trace';
+import { createSessionManager } from './session/manager';
+import type { SessionManager } from './session/types';
+import { checkRunFiles, FileLimitError, formatBytes, getFile, listFiles, streamIn } from './session/workspace-files';
+import { displayLineOf } from './session/display-output';
+import { DEFAULT_FILE_LIMITS, mimeOf, workspacePath, type FileLimitsSpec } from './session/workspace-paths';
 import { OtlpSink, otlpEndpointFromEnv } from './tracing/otlp';
 import { newTraceId, startSpan, type HostSpan, type TraceSink } from './tracing/tracer';
 
@@ -43,6 +52,11 @@ export interface ExecuteOptions {
   onEvent?: (event: ExecuteEvent) => void;
   /** Cancels the run: the program is killed and the call rejects with AbortedError. */
   signal?: AbortSignal;
+  /**
+   * Each artifact of a run that names an output_dir, streamed out of the container before its
+   * clean-up (the response lists them all). Without it they are listed only.
+   */
+  onArtifact?: (artifact: Artifact, content: AsyncIterable<Buffer>) => Promise<void>;
 }
 
 export interface Executor {
@@ -69,7 +83,12 @@ export interface Executor {
    * longer has it (RemovalTimeoutError past REMOVAL_WAIT_MS).
    */
   removeContainer(ref: string): Promise<void>;
-  /** Removes every container this executor's scheduler created (when it owns the scheduler). */
+  /** Stateful sessions (their own containers, kernels, files): see session/types.ts. */
+  readonly sessions: SessionManager;
+  /**
+   * Removes every container this executor's scheduler created (when it owns the scheduler), and
+   * the sessions it created unless keepSessionsOnClose.
+   */
   close(): Promise<void>;
 }
 
@@ -85,6 +104,12 @@ export interface ExecutorOptions extends SchedulerOptions {
   otlpEndpoint?: string;
   /** Spans kept per execution; those past it are counted in dropped_spans. Default 250,000. */
   maxSpansPerExecution?: number;
+  /** Leave the sessions this executor created running on close, until their TTL (the CLI). */
+  keepSessionsOnClose?: boolean;
+  /** How often sessions are checked against their idle TTL. Default 5 s. */
+  sessionSweepIntervalMs?: number;
+  /** Limits on the files a request brings (ExecuteRequest.files) and the artifacts it takes out. */
+  fileLimits?: Partial<FileLimitsSpec>;
 }
 
 /**
@@ -102,11 +127,12 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Sch
   const sinks = [...(options.traceSinks ?? [])];
   const otlpEndpoint = options.otlpEndpoint ?? otlpEndpointFromEnv(process.env);
   if (otlpEndpoint) sinks.push(new OtlpSink({ endpoint: otlpEndpoint, onError: options.onError }));
-  const tracing: TracingOptions = { sinks, maxSpans: options.maxSpansPerExecution };
+  const tracing: TracingOptions = { sinks, maxSpans: options.maxSpansPerExecution, fileLimits: { ...DEFAULT_FILE_LIMITS, ...options.fileLimits } };
+  const sessions = createSessionManager({ scheduler, sinks, maxSpans: options.maxSpansPerExecution, sweepIntervalMs: options.sessionSweepIntervalMs, onError: options.onError });
 
   const execute = async (input: ExecuteRequestInput, opts: ExecuteOptions = {}): Promise<ExecuteResponse> => {
     const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
-    const run = executeOnce(scheduler, normalizeRequest(request, scheduler.policy), opts, tracing);
+    const run = executeOnce(scheduler, normalizeRequest(request, scheduler.policy), runFilesOf(request, tracing.fileLimits), opts, tracing);
     running.add(run);
     try {
       return await run;
@@ -123,6 +149,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Sch
     engine: scheduler.engine,
     owner: scheduler.owner,
     execute,
+    sessions,
     stream: (input, opts = {}) => eventStream((onEvent, signal) => execute(input, { onEvent, signal }), opts),
     async prewarm(input, count = 1) {
       const request = isMessage(input, ExecuteRequestSchema) ? input : create(ExecuteRequestSchema, input);
@@ -145,6 +172,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Sch
       await removeAndWait(scheduler.docker, found.id);
     },
     async close() {
+      await sessions.shutdown({ keep: options.keepSessionsOnClose });
       if (ownsScheduler) await scheduler.close();
       await Promise.allSettled([...running]);
       await Promise.allSettled(sinks.map((sink) => sink.shutdown()));
@@ -155,11 +183,26 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Sch
 interface TracingOptions {
   sinks: TraceSink[];
   maxSpans?: number;
+  fileLimits: FileLimitsSpec;
+}
+
+/** What a run brings into its container and takes out (ExecuteRequest.files, output_dir). */
+interface RunFiles {
+  files: InputFile[];
+  /** Relative to /tmp; undefined: no artifacts are collected. */
+  outputDir?: string;
+  limits: FileLimitsSpec;
+}
+
+function runFilesOf(request: ExecuteRequest, limits: FileLimitsSpec): RunFiles {
+  checkRunFiles(request.files, limits);
+  return { files: request.files, outputDir: request.outputDir ? workspacePath(request.outputDir, 'output_dir') : undefined, limits };
 }
 
 async function executeOnce(
   scheduler: Scheduler,
   req: NormalizedRequest,
+  files: RunFiles,
   opts: ExecuteOptions,
   tracing: TracingOptions,
 ): Promise<ExecuteResponse> {
@@ -239,7 +282,7 @@ async function executeOnce(
       );
       phase(Phase.CONTAINER, `${acquired.created ? 'cold' : 'warm'} ${acquired.entry.name}`);
       try {
-        const response = await runOn({ scheduler, acquired, req, signal: opts.signal, emit, timings, started, trace, root });
+        const response = await runOn({ scheduler, acquired, req, files, onArtifact: opts.onArtifact, signal: opts.signal, emit, timings, started, trace, root });
         end(root, response.timedOut || response.exitCode !== 0 ? 'error' : 'ok', response.timedOut ? 'timed out' : `exit code ${response.exitCode}`);
         trace.deliver();
         response.traceId = trace.traceId;
@@ -270,6 +313,8 @@ interface RunOnArgs {
   scheduler: Scheduler;
   acquired: Acquired;
   req: NormalizedRequest;
+  files: RunFiles;
+  onArtifact?: ExecuteOptions['onArtifact'];
   signal?: AbortSignal;
   emit: (event: ExecuteEventInput) => void;
   /** Filled in as the phases end; runMs by runOn. */
@@ -281,7 +326,7 @@ interface RunOnArgs {
   root: HostSpan;
 }
 
-async function runOn({ scheduler, acquired: { entry, created }, req, signal, emit, timings, started, trace, root }: RunOnArgs): Promise<ExecuteResponse> {
+async function runOn({ scheduler, acquired: { entry, created }, req, files, onArtifact, signal, emit, timings, started, trace, root }: RunOnArgs): Promise<ExecuteResponse> {
   let healthy = false;
   const executionId = randomUUID();
   // The trace library appends finished spans to this file; the runner (or the agent) carries
@@ -289,6 +334,14 @@ async function runOn({ scheduler, acquired: { entry, created }, req, signal, emi
   const spanFile = `${WRITABLE_DIR}/.loom-spans-${executionId}.jsonl`;
   const run = root.child('docker.run', { 'loom.command': req.run.argv[0] ?? '', 'loom.container_id': entry.id });
   try {
+    if (files.files.length) {
+      const upload = run.child('docker.files', { 'loom.files': files.files.length });
+      for (const f of files.files) await streamIn(entry.container, workspacePath(f.path), f.content.length, f.content);
+      trace.add(upload.end('ok'));
+    }
+    const artifacts: Artifact[] = [];
+    const outputs: DisplayOutput[] = [];
+    const outputDir = files.outputDir;
     emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: req.run.argv[0] ?? '' } });
     let result: ProgramResult;
     try {
@@ -312,9 +365,14 @@ async function runOn({ scheduler, acquired: { entry, created }, req, signal, emi
         spans: {
           id: executionId,
           file: spanFile,
-          onLine: (line) => trace.addContainerLine(line),
+          onLine: (line) => {
+            const output = displayLineOf(line);
+            if (output) outputs.push(output);
+            else trace.addContainerLine(line);
+          },
           onOversized: (count) => (trace.malformed += count),
         },
+        beforeClean: outputDir === undefined ? undefined : () => collectArtifacts(entry, outputDir, files.limits, artifacts, onArtifact),
       });
     } catch (err) {
       // The program never ran (a missing command, a bad working directory): the container is fine.
@@ -377,10 +435,41 @@ async function runOn({ scheduler, acquired: { entry, created }, req, signal, emi
       oomKilled,
       timings,
       usage: result.usage,
+      outputs,
+      artifacts,
     });
   } finally {
     if (!run.ended) trace.add(run.end('error', 'the run did not complete'));
     scheduler.release(entry, healthy);
+  }
+}
+
+/**
+ * A stateless run's artifacts: every file under its output directory (the run started from an
+ * empty /tmp), listed and streamed to onArtifact before the clean-up. Over a limit: an error
+ * naming the file and the limit, never a shorter list.
+ */
+async function collectArtifacts(entry: PoolEntry, outputDir: string, limits: FileLimitsSpec, out: Artifact[], onArtifact: ExecuteOptions['onArtifact']): Promise<void> {
+  const found = await listFiles(entry.container, outputDir).catch((err: unknown) => {
+    if (err instanceof Error && err.name === 'FileError') return []; // no output directory: no artifacts
+    throw err;
+  });
+  const files = found.filter((f) => !f.isDir);
+  if (files.length > limits.maxFiles) throw new FileLimitError(`${outputDir}/ (${files.length} files)`, 'max_files', limits.maxFiles, 'the run left more artifacts than the limit on their number');
+  let total = 0;
+  for (const f of files) {
+    const size = Number(f.size);
+    if (size > limits.maxFileBytes) throw new FileLimitError(f.path, 'max_file_bytes', limits.maxFileBytes, `the artifact is ${formatBytes(size)}, over the limit per file`);
+    total += size;
+    if (total > limits.maxTotalBytes) throw new FileLimitError(f.path, 'max_total_bytes', limits.maxTotalBytes, `the artifacts come to ${formatBytes(total)} with this one, over the total limit`);
+  }
+  for (const f of files) {
+    const artifact = create(ArtifactSchema, { path: f.path, size: f.size, mime: mimeOf(f.path) });
+    out.push(artifact);
+    if (onArtifact) {
+      const { content } = await getFile(entry.container, f.path);
+      await onArtifact(artifact, content);
+    }
   }
 }
 

@@ -30,6 +30,16 @@ export function loomApiOver(call: CallFn): LoomApi {
     traceReceiverStatus: () => typed('traceReceiverStatus', []),
     traceCollector: () => typed('traceCollector', []),
     sendTraceToCollector: (traceId) => typed('sendTraceToCollector', [traceId]),
+    createSession: (request) => typed('createSession', [request]),
+    listSessions: () => typed('listSessions', []),
+    runCell: (cellId, request) => typed('runCell', [cellId, request]),
+    interruptSession: (sessionId) => typed('interruptSession', [sessionId]),
+    restartSession: (sessionId) => typed('restartSession', [sessionId]),
+    closeSession: (sessionId) => typed('closeSession', [sessionId]),
+    listSessionFiles: (sessionId, path) => typed('listSessionFiles', [sessionId, path]),
+    readSessionFile: (sessionId, path) => typed('readSessionFile', [sessionId, path]),
+    writeSessionFile: (sessionId, path, data) => typed('writeSessionFile', [sessionId, path, data]),
+    deleteSessionFile: (sessionId, path) => typed('deleteSessionFile', [sessionId, path]),
   };
 }
 

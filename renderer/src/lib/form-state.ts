@@ -31,6 +31,8 @@ export interface FormState {
   autoCleanup: boolean;
   env: EnvRow[];
   workingDir: string;
+  /** Where artifacts come back from (relative to /tmp); empty: none are collected. */
+  outputDir: string;
   configName: string;
   /**
    * The program the editor's code is handed to, as shell words: "python3 -c" runs
@@ -70,6 +72,7 @@ export function emptyForm(runtime: Runtime = 'python'): FormState {
     autoCleanup: true,
     env: [],
     workingDir: '',
+    outputDir: '',
     configName: '',
     command: DEFAULT_COMMANDS[runtime],
     preserved: {},

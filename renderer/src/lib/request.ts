@@ -85,6 +85,7 @@ export function buildRequest(draft: Draft): ExecuteRequestJson {
   if (Object.keys(env).length > 0) request.env = env;
   if (draft.stdin !== '') request.stdin = textToBase64(draft.stdin);
   if (form.workingDir) request.workingDir = form.workingDir;
+  if (form.outputDir) request.outputDir = form.outputDir;
   if (form.preserved.maxOutputBytes) request.maxOutputBytes = form.preserved.maxOutputBytes;
   return request;
 }
@@ -122,6 +123,7 @@ export function requestToDraft(request: ExecuteRequestJson): Draft {
   form.network = config.networkMode === 'NETWORK_MODE_BRIDGE' ? 'bridge' : 'none';
   form.env = Object.entries(request.env ?? {}).map(([name, value], i) => ({ id: i + 1, name, value }));
   form.workingDir = request.workingDir ?? '';
+  form.outputDir = request.outputDir ?? '';
   if (config.env && Object.keys(config.env).length > 0) form.preserved.configEnv = { ...config.env };
   if (config.mounts && config.mounts.length > 0) form.preserved.mounts = [...config.mounts];
   if (request.maxOutputBytes) form.preserved.maxOutputBytes = request.maxOutputBytes;

@@ -9,7 +9,7 @@ import type { RunView } from './run-view';
 import { SAMPLE_CODE } from './samples';
 
 export type Theme = 'light' | 'dark';
-export type View = 'workspace' | 'pool' | 'traces';
+export type View = 'workspace' | 'pool' | 'traces' | 'sessions';
 export type BottomTab = 'output' | 'trace' | 'stdin';
 export type SidebarTab = 'history' | 'examples';
 

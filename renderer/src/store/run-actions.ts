@@ -164,6 +164,8 @@ export function handleEvent(event: LoomEvent): void {
     useApp.setState((s) => ({ tracesVersion: s.tracesVersion + 1, changedTraceIds: event.traceIds }));
     return;
   }
+  // Sessions' events: the Sessions view hears them itself.
+  if (event.type === 'cell.event' || event.type === 'sessions.changed') return;
   const runId = event.type === 'run.event' ? event.runId : event.run.id;
   const run = useApp.getState().runs[runId];
   if (event.type === 'run.finished') {

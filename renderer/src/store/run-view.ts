@@ -1,7 +1,7 @@
 // One run as the window shows it. The reactive parts (status, progress, response, error) are
 // replaced immutably through the store; the output and spans are mutable buffers with their
 // own subscriptions, because they change many times a second and can be megabytes large.
-import type { RunRecord, RunStatus, RunSummary, SerializedError } from '../../../shared/api';
+import type { RunRecord, RunStatus, RunSummary, SerializedError, StoredArtifact } from '../../../shared/api';
 import type { ExecuteRequestJson, ExecuteResponseJson } from '../../../shared/gen/loom/v1/docker_pb';
 import { base64ToText } from '../lib/base64';
 import { OutputBuffer } from '../lib/output-buffer';
@@ -27,6 +27,8 @@ export interface RunView {
   response?: ExecuteResponseJson;
   error?: SerializedError;
   summary?: RunSummary;
+  /** Its artifacts as the history keeps them (bytes up to a cap, else a note). */
+  artifacts?: StoredArtifact[];
   /** Cancel was asked for before startRun answered. */
   cancelRequested?: boolean;
 }
@@ -60,7 +62,7 @@ export function viewOfRecord(record: RunRecord): RunView {
  */
 export function storedParts(view: RunView, record: RunRecord): Partial<RunView> {
   const { response, error } = record;
-  const parts: Partial<RunView> = { status: record.status, summary: summaryOf(record), error };
+  const parts: Partial<RunView> = { status: record.status, summary: summaryOf(record), error, artifacts: record.artifacts };
   if (!response) return parts;
   const output = new OutputBuffer();
   fillOutputFromResponse(output, response);
@@ -72,7 +74,7 @@ export function storedParts(view: RunView, record: RunRecord): Partial<RunView> 
 }
 
 export function summaryOf(record: RunRecord): RunSummary {
-  const { request: _request, response: _response, error: _error, ...summary } = record;
+  const { request: _request, response: _response, error: _error, artifacts: _artifacts, ...summary } = record;
   return summary;
 }
 

@@ -97,4 +97,19 @@ export class FakeClient implements LoomClient {
   async sendTraceToCollector(): Promise<CollectorTarget> {
     throw new Error('no collector');
   }
+  // Sessions: the views that use them are tested against the real host (e2e/session.spec.ts).
+  createSession = notFaked;
+  listSessions = async (): Promise<never[]> => [];
+  runCell = notFaked;
+  interruptSession = notFaked;
+  restartSession = notFaked;
+  closeSession = notFaked;
+  listSessionFiles = async (): Promise<never[]> => [];
+  readSessionFile = notFaked;
+  writeSessionFile = notFaked;
+  deleteSessionFile = notFaked;
+}
+
+async function notFaked(): Promise<never> {
+  throw new Error('not faked: sessions are tested against the real host');
 }

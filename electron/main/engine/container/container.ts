@@ -49,6 +49,10 @@ export interface CreateInput {
    * PID 1 and the container idles on `sleep infinity`.
    */
   init?: string;
+  /** A name of the caller's instead of containerName() (a session's: session/session-names.ts). */
+  name?: string;
+  /** Labels besides Loom's own (a session's owner and TTL). */
+  labels?: Record<string, string>;
 }
 
 /** Loom's module directories: installed packages first, then the trace libraries. */
@@ -102,7 +106,7 @@ export function containerName(spec: ContainerSpec, poolKey: string): string {
 }
 
 export function createOptions(input: CreateInput): Docker.ContainerCreateOptions {
-  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image, runner, init } = input;
+  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image, runner, init, labels = {} } = input;
   const fromImage = (name: string): string[] => {
     const entry = imageEnv.find((e) => e.startsWith(`${name}=`));
     return entry ? entry.slice(name.length + 1).split(':').filter(Boolean) : [];
@@ -127,7 +131,7 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
     mounts.push({ Type: 'volume', Source: resourcesVolume, Target: RESOURCES_DIR, ReadOnly: true });
   }
   return {
-    name: containerName(spec, poolKey),
+    name: input.name ?? containerName(spec, poolKey),
     Image: image,
     // The runner serves programs; without one the container only idles and programs run in it
     // by exec. PID 1 reaps orphaned processes, so that zombies do not fill the pids limit:
@@ -147,6 +151,7 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
     AttachStderr: Boolean(runner),
     NetworkDisabled: spec.network === 'none',
     Labels: {
+      ...labels,
       [LABEL.managed]: 'true',
       [LABEL.poolKey]: poolKey,
       [LABEL.runtime]: spec.runtime,

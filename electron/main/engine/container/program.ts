@@ -28,6 +28,12 @@ export interface ProgramOptions {
   signal?: AbortSignal;
   onOutput: (kind: StreamKind, chunk: Buffer) => void;
   spans: SpanTarget;
+  /**
+   * Called after the program ends and before the clean-up empties /tmp (to collect artifacts).
+   * The program then runs by docker exec, where the host (not the runner) starts the clean-up;
+   * a program that timed out or was cancelled takes its container with it, and this is not called.
+   */
+  beforeClean?: () => Promise<void>;
 }
 
 /** A run by either path: what a docker exec run reports, plus its usage and the container's state. */
@@ -40,7 +46,7 @@ export interface ProgramResult extends ExecResult {
 }
 
 export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramResult> {
-  if (entry.runner?.alive) {
+  if (entry.runner?.alive && !opts.beforeClean) {
     try {
       return await viaRunner(entry.runner, opts);
     } catch (err) {
@@ -152,7 +158,11 @@ async function execWithSpans(entry: PoolEntry, opts: ProgramOptions, agent: Cont
   // container being replaced: its agent is gone, or frozen if it was paused), then clean.
   if (containerIntact) {
     await agent.flush(opts.spans.id);
-    containerIntact = await cleanAfterExec(entry);
+    try {
+      await opts.beforeClean?.();
+    } finally {
+      containerIntact = await cleanAfterExec(entry);
+    }
   }
   return {
     ...result,

@@ -35,7 +35,7 @@ export function initPath(imageArch: string): string {
  * The shipped subtrees of resources/ (tests, sources and recipes stay behind). doctor: `loom
  * doctor`'s probe, which runs from the volume so that its container is made like any sandbox's.
  */
-const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner', 'native/bin', 'doctor'];
+const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner', 'kernel', 'native/bin', 'doctor'];
 const SHIPPED_FILE = /\.(py|js)$|^loom-init-|^nodump-/;
 /**
  * loom-init may be run and not read by the sandbox user: the kernel makes a process undumpable

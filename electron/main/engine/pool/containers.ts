@@ -6,6 +6,7 @@ import { within } from '../deadline';
 import { LoomError } from '../errors';
 import { LABEL, MANAGED_FILTER, processAlive } from './labels';
 import { parseOwned, parseParked } from './parking';
+import { parseSessionName } from '../session/session-names';
 
 export interface ManagedContainer {
   id: string;
@@ -23,6 +24,8 @@ export interface ManagedContainer {
   ownerAlive: boolean;
   /** Set while the container is parked: free for any Loom process to claim until then. */
   parkedUntilMs?: number;
+  /** Set for a session's container: when it expires unless used again (session/session-names.ts). */
+  sessionExpiresAtMs?: number;
 }
 
 export async function listManaged(docker: Docker): Promise<ManagedContainer[]> {
@@ -48,6 +51,7 @@ export async function listManaged(docker: Docker): Promise<ManagedContainer[]> {
       ownerInstance: claimed ? claimed.instance : parked ? '' : (c.Labels[LABEL.ownerInstance] ?? ''),
       ownerAlive: processAlive(pid, host),
       parkedUntilMs: parked?.expiresAtMs,
+      sessionExpiresAtMs: parseSessionName(name)?.expiresAtMs,
     };
   });
 }
@@ -69,6 +73,8 @@ export async function removeContainer(docker: Docker, id: string): Promise<void>
  */
 export function isOrphan(c: ManagedContainer, now = Date.now()): boolean {
   if (c.parkedUntilMs !== undefined) return c.parkedUntilMs <= now;
+  // A session outlives the process that made it (the CLI's `loom session new`) until idle past its TTL.
+  if (c.sessionExpiresAtMs !== undefined) return c.sessionExpiresAtMs <= now;
   return c.ownerHost === hostname() && !c.ownerAlive;
 }
 

@@ -10,6 +10,8 @@ export const LABEL = {
   ownerPid: 'dev.loom.owner-pid',
   ownerHost: 'dev.loom.owner-host',
   ownerInstance: 'dev.loom.owner-instance',
+  /** A session's container (see session/): its owner, TTL and settings, as JSON. */
+  session: 'dev.loom.session',
 } as const;
 
 export const MANAGED_FILTER = { label: [`${LABEL.managed}=true`] };

@@ -85,11 +85,24 @@ export interface Scheduler {
   acquire(spec: ContainerSpec, lifecycle: LifecycleSpec, hooks?: PrepareHooks): Promise<Acquired>;
   release(entry: PoolEntry, healthy: boolean): void;
   prewarm(spec: ContainerSpec, lifecycle: LifecycleSpec, count: number, hooks?: PrepareHooks): Promise<void>;
+  /**
+   * A container of `spec` that is never pooled, parked nor handed to any run: a session's, which
+   * one caller owns. Its runner (the main process, where the image has the interpreter) keeps
+   * state between programs (--keep-state). The caller removes it.
+   */
+  createDedicated(spec: ContainerSpec, opts: DedicatedOptions, hooks?: PrepareHooks): Promise<MadeContainer>;
   /** This scheduler's pooled containers. */
   containers(): ContainerInfo[];
   removeContainer(id: string): Promise<boolean>;
   healthCheck(): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface DedicatedOptions {
+  name: string;
+  /** Its own key (the pool and parking never look it up). */
+  poolKey: string;
+  labels: Record<string, string>;
 }
 
 /** How long start-up waits for the removal of what crashed Loom processes left behind. */
@@ -175,7 +188,14 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   const noRunnerMain = new Set<string>();
 
   /** Creates and starts a container of `image`; its runner is its main process when `runner`. */
-  const createStarted = async (spec: ContainerSpec, key: string, image: string, runner: string[] | undefined, hooks: PrepareHooks): Promise<MadeContainer | null> => {
+  const createStarted = async (
+    spec: ContainerSpec,
+    key: string,
+    image: string,
+    runner: string[] | undefined,
+    hooks: PrepareHooks,
+    dedicated?: DedicatedOptions,
+  ): Promise<MadeContainer | null> => {
     let name = '';
     let init = '';
     let container: Docker.Container | undefined;
@@ -189,7 +209,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
           imageFacts.set(image, facts);
         }
         init = facts.init;
-        const createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv: facts.env, runner, init, extraEnv });
+        const createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv: facts.env, runner, init, extraEnv, name: dedicated?.name, labels: dedicated?.labels });
         name = createOpts.name ?? '';
         container = await docker.createContainer(createOpts);
       } catch (err) {
@@ -221,7 +241,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
         client = Promise.resolve(attached);
       } else {
         await made.start();
-        client = startRunner(made, spec.runtime);
+        client = startRunner(made, spec.runtime, Boolean(dedicated));
       }
       return { id: made.id, name: name || made.id, container: made, runner: client, init };
     } catch (err) {
@@ -229,8 +249,21 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       throw err;
     }
   };
-  const startRunner = (container: Docker.Container, runtime: ContainerSpec['runtime']): Promise<RunnerClient | null> =>
-    options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime).catch(() => null);
+  const startRunner = (container: Docker.Container, runtime: ContainerSpec['runtime'], keepState = false): Promise<RunnerClient | null> =>
+    options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime, { keepState }).catch(() => null);
+
+  /** Image (with packages, from the cache) and a started container: shared by the pool and sessions. */
+  const makeContainer = async (spec: ContainerSpec, key: string, hooks: PrepareHooks, dedicated?: DedicatedOptions): Promise<MadeContainer> => {
+    const plan = planInstall(spec, sources);
+    const image = plan
+      ? (await packageCache.imageFor(spec, plan, () => hooks.onPhase?.('packages', spec.packages.join(' ')), hooks.onInstallLog)).image
+      : spec.image;
+    // The runner as the main process: no docker exec to start it (~50 ms less to a first
+    // program). Where it does not come up, an idling container instead.
+    const runner = options.runner === false || noRunnerMain.has(image) ? undefined : runnerCommand(spec.runtime, { keepState: Boolean(dedicated) });
+    const made = await createStarted(spec, key, image, runner, hooks, dedicated);
+    return made ?? (await createStarted(spec, key, image, undefined, hooks, dedicated))!;
+  };
 
   const pool = new Pool({
     maxPerKey: options.maxContainersPerKey ?? 4,
@@ -246,15 +279,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
         return { ...claimed, container, runner, init: main.init, reused: true };
       }
       hooks.onPhase?.('container', 'creating');
-      const plan = planInstall(spec, sources);
-      const image = plan
-        ? (await packageCache.imageFor(spec, plan, () => hooks.onPhase?.('packages', spec.packages.join(' ')), hooks.onInstallLog)).image
-        : spec.image;
-      // The runner as the main process: no docker exec to start it (~50 ms less to a first
-      // program). Where it does not come up, an idling container instead.
-      const runner = options.runner === false || noRunnerMain.has(image) ? undefined : runnerCommand(spec.runtime);
-      const made = await createStarted(spec, key, image, runner, hooks);
-      return made ?? (await createStarted(spec, key, image, undefined, hooks))!;
+      return makeContainer(spec, key, hooks);
     },
   });
 
@@ -298,6 +323,12 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       await checkCpus(spec);
       await imageOf(spec.image, hooks);
       await pool.prewarm(keyOf(spec, lifecycle), spec, lifecycle, count, hooks);
+    },
+    async createDedicated(spec, opts, hooks = {}) {
+      await checkCpus(spec);
+      await imageOf(spec.image, hooks);
+      hooks.onPhase?.('container', 'creating');
+      return makeContainer(spec, opts.poolKey, hooks, opts);
     },
     containers: () =>
       pool.entries().map((e) =>

@@ -103,6 +103,7 @@ export function RequestForm() {
 
         <FormSection id="advanced" title="Advanced" defaultOpen={false} invalid={has('workingDir', 'configName') || (runtime !== 'custom' && has('command'))}>
           <TextField label="Working directory" value={form.workingDir} onChange={(workingDir) => updateForm({ workingDir })} error={errors['workingDir']} placeholder="/tmp" mono testId="field-workdir" />
+          <TextField label="Artifacts from" value={form.outputDir} onChange={(outputDir) => updateForm({ outputDir })} placeholder="outputs (in /tmp; empty: none)" mono testId="field-output-dir" />
           <TextField
             label="Config name"
             value={form.configName}

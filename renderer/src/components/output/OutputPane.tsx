@@ -10,6 +10,7 @@ import { Icon } from '../ui/Icon';
 import { InstallLog } from './InstallLog';
 import { LoomErrorPanel } from './LoomErrorPanel';
 import { OutputView } from './OutputView';
+import { RunArtifacts } from './RunArtifacts';
 import { PhaseSteps } from './PhaseSteps';
 import { PullProgress } from './PullProgress';
 import './Output.css';
@@ -88,6 +89,7 @@ export function OutputPane({ run }: { run: RunView | undefined }) {
         </div>
       ) : null}
       <OutputBody run={run} wrap={wrap} />
+      {run.artifacts?.length ? <RunArtifacts artifacts={run.artifacts} /> : null}
     </div>
   );
 }

@@ -23,7 +23,16 @@ export const PoolRow = memo(function PoolRow({ c, now }: { c: PoolContainer; now
       </td>
       <td className="pool-name" title={info.name}>
         {info.name}
-        {c.external ? (
+        {c.session ? (
+          <span
+            className="badge badge-outline"
+            data-testid="session-badge"
+            title={`Session ${c.session.id ?? ''} of ${c.session.owner ?? ''}: removed after ${c.session.idleTtlSeconds ?? 0} s idle`}
+          >
+            session · {c.session.owner} · idle {formatAge(Number(c.session.lastUsedAtMs ?? now), now)} of {Math.round((c.session.idleTtlSeconds ?? 0) / 60)} min
+          </span>
+        ) : null}
+        {c.external && !c.session ? (
           <span className="badge badge-outline" data-testid="external-badge" title={`Owned by another Loom process (pid ${info.ownerPid ?? '?'}${info.ownerAlive === false ? ', gone' : ''})`}>
             external{info.ownerAlive === false ? ' · orphan' : ''}
           </span>

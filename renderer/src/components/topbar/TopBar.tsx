@@ -18,6 +18,7 @@ const RUNTIMES = [
 
 const VIEWS = [
   { value: 'workspace', label: <><Icon name="terminal" size={14} />Run</>, testId: 'view-workspace', title: 'Editor, output and trace' },
+  { value: 'sessions', label: <><Icon name="book" size={14} />Sessions</>, testId: 'view-sessions', title: 'Notebook sessions: state kept between cells' },
   { value: 'pool', label: <><Icon name="layers" size={14} />Pool</>, testId: 'view-pool', title: 'Pooled containers' },
   { value: 'traces', label: <><Icon name="flame" size={14} />Traces</>, testId: 'view-traces', title: 'Every trace: received over OTLP, imported, and every run' },
 ] as const;

@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file loom/v1/docker.proto.
  */
 export const file_loom_v1_docker: GenFile = /*@__PURE__*/
-  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIsICCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUSEwoLdHJhY2VwYXJlbnQYKCABKAkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJbCgxQaGFzZVRpbWluZ3MSEAoIaW1hZ2VfbXMYASABKAESFAoMY29udGFpbmVyX21zGAIgASgBEhMKC3BhY2thZ2VzX21zGAMgASgBEg4KBnJ1bl9tcxgEIAEoASKnAwoPRXhlY3V0ZVJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhMKC2R1cmF0aW9uX21zGAQgASgBEhQKDGNvbnRhaW5lcl9pZBgFIAEoCRIZChFjb250YWluZXJfY3JlYXRlZBgGIAEoCBIRCgl0aW1lZF9vdXQYByABKAgSEQoJdHJ1bmNhdGVkGAggASgIEhgKEHN0ZG91dF90cnVuY2F0ZWQYCSABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgKIAEoCBISCgpvb21fa2lsbGVkGAsgASgIEiYKB3RpbWluZ3MYDCABKAsyFS5sb29tLnYxLlBoYXNlVGltaW5ncxIQCgh0cmFjZV9pZBgNIAEoCRIcCgVzcGFucxgOIAMoCzINLmxvb20udjEuU3BhbhIXCg9tYWxmb3JtZWRfc3BhbnMYDyABKAUSFQoNZHJvcHBlZF9zcGFucxgQIAEoBRIlCgV1c2FnZRgRIAEoCzIWLmxvb20udjEuUmVzb3VyY2VVc2FnZSJVCg1SZXNvdXJjZVVzYWdlEg8KB3dhbGxfbXMYASABKAESDgoGY3B1X21zGAIgASgBEhYKDnBlYWtfbWVtb3J5X2tiGAMgASgDEgsKA3ZpYRgEIAEoCSKYAgoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSHAoUc3RhcnRfdGltZV91bml4X25hbm8YBSABKAQSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAYgASgEEisKCmF0dHJpYnV0ZXMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiMKBnN0YXR1cxgIIAEoDjITLmxvb20udjEuU3BhblN0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRIjCgZzb3VyY2UYCiABKA4yEy5sb29tLnYxLlNwYW5Tb3VyY2UiKQoJU3BhbkJhdGNoEhwKBXNwYW5zGAEgAygLMg0ubG9vbS52MS5TcGFuIjsKClBoYXNlRXZlbnQSHQoFcGhhc2UYASABKA4yDi5sb29tLnYxLlBoYXNlEg4KBmRldGFpbBgCIAEoCSJcCgxQdWxsUHJvZ3Jlc3MSDQoFaW1hZ2UYASABKAkSDQoFbGF5ZXIYAiABKAkSDgoGc3RhdHVzGAMgASgJEg8KB2N1cnJlbnQYBCABKAESDQoFdG90YWwYBSABKAEi7gEKDEV4ZWN1dGVFdmVudBIkCgVwaGFzZRgBIAEoCzITLmxvb20udjEuUGhhc2VFdmVudEgAEhAKBnN0ZG91dBgCIAEoDEgAEhAKBnN0ZGVychgDIAEoDEgAEiUKBHB1bGwYBCABKAsyFS5sb29tLnYxLlB1bGxQcm9ncmVzc0gAEhUKC2luc3RhbGxfbG9nGAUgASgJSAASKAoEZG9uZRgGIAEoCzIYLmxvb20udjEuRXhlY3V0ZVJlc3BvbnNlSAASIwoFc3BhbnMYByABKAsyEi5sb29tLnYxLlNwYW5CYXRjaEgAQgcKBWV2ZW50IoYCCg1Db250YWluZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSKgoMcnVudGltZV90eXBlGAQgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIQCghwb29sX2tleRgFIAEoCRImCgVzdGF0ZRgGIAEoDjIXLmxvb20udjEuQ29udGFpbmVyU3RhdGUSFQoNY3JlYXRlZF9hdF9tcxgHIAEoARISCgpleGVjdXRpb25zGAggASgFEhEKCW93bmVyX3BpZBgJIAEoBRITCgtvd25lcl9hbGl2ZRgKIAEoCBITCgtjb25maWdfbmFtZRgLIAEoCSp0CgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMqWwoLTmV0d29ya01vZGUSHAoYTkVUV09SS19NT0RFX1VOU1BFQ0lGSUVEEAASFQoRTkVUV09SS19NT0RFX05PTkUQARIXChNORVRXT1JLX01PREVfQlJJREdFEAIqVAoKU3BhblN0YXR1cxIbChdTUEFOX1NUQVRVU19VTlNQRUNJRklFRBAAEhIKDlNQQU5fU1RBVFVTX09LEAESFQoRU1BBTl9TVEFUVVNfRVJST1IQAipaCgpTcGFuU291cmNlEhsKF1NQQU5fU09VUkNFX1VOU1BFQ0lGSUVEEAASFAoQU1BBTl9TT1VSQ0VfSE9TVBABEhkKFVNQQU5fU09VUkNFX0NPTlRBSU5FUhACKnsKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASDwoLUEhBU0VfSU1BR0UQARITCg9QSEFTRV9DT05UQUlORVIQAhISCg5QSEFTRV9QQUNLQUdFUxADEhEKDVBIQVNFX1JVTk5JTkcQBBIOCgpQSEFTRV9ET05FEAUqoAEKDkNvbnRhaW5lclN0YXRlEh8KG0NPTlRBSU5FUl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGENPTlRBSU5FUl9TVEFURV9DUkVBVElORxABEhgKFENPTlRBSU5FUl9TVEFURV9JRExFEAISGAoUQ09OVEFJTkVSX1NUQVRFX0JVU1kQAxIbChdDT05UQUlORVJfU1RBVEVfU1RPUFBFRBAEYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIvkCCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUSIQoFZmlsZXMYFCADKAsyEi5sb29tLnYxLklucHV0RmlsZRISCgpvdXRwdXRfZGlyGBUgASgJEhMKC3RyYWNlcGFyZW50GCggASgJGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiKgoJSW5wdXRGaWxlEgwKBHBhdGgYASABKAkSDwoHY29udGVudBgCIAEoDCImCghNaW1lRGF0YRIMCgRtaW1lGAEgASgJEgwKBGRhdGEYAiABKAwiMQoNRGlzcGxheU91dHB1dBIgCgVpdGVtcxgBIAMoCzIRLmxvb20udjEuTWltZURhdGEiNAoIQXJ0aWZhY3QSDAoEcGF0aBgBIAEoCRIMCgRzaXplGAIgASgDEgwKBG1pbWUYAyABKAkiTwoJRmlsZUVudHJ5EgwKBHBhdGgYASABKAkSDAoEc2l6ZRgCIAEoAxIOCgZpc19kaXIYAyABKAgSFgoObW9kaWZpZWRfYXRfbXMYBCABKAEiUAoKRmlsZUxpbWl0cxIWCg5tYXhfZmlsZV9ieXRlcxgBIAEoAxIXCg9tYXhfdG90YWxfYnl0ZXMYAiABKAMSEQoJbWF4X2ZpbGVzGAMgASgFIoMBCghDZWxsSW5mbxISCgpzZXNzaW9uX2lkGAEgASgJEhcKD2V4ZWN1dGlvbl9jb3VudBgCIAEoBRIOCgZzdGF0dXMYAyABKAkSEgoKZXJyb3JfbmFtZRgEIAEoCRITCgtlcnJvcl92YWx1ZRgFIAEoCRIRCgl0cmFjZWJhY2sYBiABKAkitAEKFENyZWF0ZVNlc3Npb25SZXF1ZXN0EiwKBmNvbmZpZxgBIAEoCzIcLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZxIqCgxydW50aW1lX3R5cGUYAiABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEhgKEGlkbGVfdHRsX3NlY29uZHMYAyABKAUSKAoLZmlsZV9saW1pdHMYBCABKAsyEy5sb29tLnYxLkZpbGVMaW1pdHMiXwoOUnVuQ2VsbFJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEhcKD3RpbWVvdXRfc2Vjb25kcxgDIAEoBRISCgpvdXRwdXRfZGlyGAQgASgJIpcCCgtTZXNzaW9uSW5mbxIKCgJpZBgBIAEoCRINCgVvd25lchgCIAEoCRIqCgxydW50aW1lX3R5cGUYAyABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEhQKDGNvbnRhaW5lcl9pZBgEIAEoCRIVCg1jcmVhdGVkX2F0X21zGAUgASgBEhcKD2xhc3RfdXNlZF9hdF9tcxgGIAEoARIYChBpZGxlX3R0bF9zZWNvbmRzGAcgASgFEhcKD2V4ZWN1dGlvbl9jb3VudBgIIAEoBRIkCgVzdGF0ZRgJIAEoDjIVLmxvb20udjEuU2Vzc2lvblN0YXRlEhMKC2NvbmZpZ19uYW1lGAogASgJEg0KBWltYWdlGAsgASgJIlsKDFBoYXNlVGltaW5ncxIQCghpbWFnZV9tcxgBIAEoARIUCgxjb250YWluZXJfbXMYAiABKAESEwoLcGFja2FnZXNfbXMYAyABKAESDgoGcnVuX21zGAQgASgBIpcECg9FeGVjdXRlUmVzcG9uc2USEQoJZXhpdF9jb2RlGAEgASgFEg4KBnN0ZG91dBgCIAEoDBIOCgZzdGRlcnIYAyABKAwSEwoLZHVyYXRpb25fbXMYBCABKAESFAoMY29udGFpbmVyX2lkGAUgASgJEhkKEWNvbnRhaW5lcl9jcmVhdGVkGAYgASgIEhEKCXRpbWVkX291dBgHIAEoCBIRCgl0cnVuY2F0ZWQYCCABKAgSGAoQc3Rkb3V0X3RydW5jYXRlZBgJIAEoCBIYChBzdGRlcnJfdHJ1bmNhdGVkGAogASgIEhIKCm9vbV9raWxsZWQYCyABKAgSJgoHdGltaW5ncxgMIAEoCzIVLmxvb20udjEuUGhhc2VUaW1pbmdzEhAKCHRyYWNlX2lkGA0gASgJEhwKBXNwYW5zGA4gAygLMg0ubG9vbS52MS5TcGFuEhcKD21hbGZvcm1lZF9zcGFucxgPIAEoBRIVCg1kcm9wcGVkX3NwYW5zGBAgASgFEiUKBXVzYWdlGBEgASgLMhYubG9vbS52MS5SZXNvdXJjZVVzYWdlEicKB291dHB1dHMYFCADKAsyFi5sb29tLnYxLkRpc3BsYXlPdXRwdXQSJAoJYXJ0aWZhY3RzGBUgAygLMhEubG9vbS52MS5BcnRpZmFjdBIfCgRjZWxsGBYgASgLMhEubG9vbS52MS5DZWxsSW5mbyJVCg1SZXNvdXJjZVVzYWdlEg8KB3dhbGxfbXMYASABKAESDgoGY3B1X21zGAIgASgBEhYKDnBlYWtfbWVtb3J5X2tiGAMgASgDEgsKA3ZpYRgEIAEoCSKYAgoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSHAoUc3RhcnRfdGltZV91bml4X25hbm8YBSABKAQSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAYgASgEEisKCmF0dHJpYnV0ZXMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiMKBnN0YXR1cxgIIAEoDjITLmxvb20udjEuU3BhblN0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRIjCgZzb3VyY2UYCiABKA4yEy5sb29tLnYxLlNwYW5Tb3VyY2UiKQoJU3BhbkJhdGNoEhwKBXNwYW5zGAEgAygLMg0ubG9vbS52MS5TcGFuIjsKClBoYXNlRXZlbnQSHQoFcGhhc2UYASABKA4yDi5sb29tLnYxLlBoYXNlEg4KBmRldGFpbBgCIAEoCSJcCgxQdWxsUHJvZ3Jlc3MSDQoFaW1hZ2UYASABKAkSDQoFbGF5ZXIYAiABKAkSDgoGc3RhdHVzGAMgASgJEg8KB2N1cnJlbnQYBCABKAESDQoFdG90YWwYBSABKAEi7gEKDEV4ZWN1dGVFdmVudBIkCgVwaGFzZRgBIAEoCzITLmxvb20udjEuUGhhc2VFdmVudEgAEhAKBnN0ZG91dBgCIAEoDEgAEhAKBnN0ZGVychgDIAEoDEgAEiUKBHB1bGwYBCABKAsyFS5sb29tLnYxLlB1bGxQcm9ncmVzc0gAEhUKC2luc3RhbGxfbG9nGAUgASgJSAASKAoEZG9uZRgGIAEoCzIYLmxvb20udjEuRXhlY3V0ZVJlc3BvbnNlSAASIwoFc3BhbnMYByABKAsyEi5sb29tLnYxLlNwYW5CYXRjaEgAQgcKBWV2ZW50IoYCCg1Db250YWluZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSKgoMcnVudGltZV90eXBlGAQgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIQCghwb29sX2tleRgFIAEoCRImCgVzdGF0ZRgGIAEoDjIXLmxvb20udjEuQ29udGFpbmVyU3RhdGUSFQoNY3JlYXRlZF9hdF9tcxgHIAEoARISCgpleGVjdXRpb25zGAggASgFEhEKCW93bmVyX3BpZBgJIAEoBRITCgtvd25lcl9hbGl2ZRgKIAEoCBITCgtjb25maWdfbmFtZRgLIAEoCSp0CgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMqWwoLTmV0d29ya01vZGUSHAoYTkVUV09SS19NT0RFX1VOU1BFQ0lGSUVEEAASFQoRTkVUV09SS19NT0RFX05PTkUQARIXChNORVRXT1JLX01PREVfQlJJREdFEAIqkgEKDFNlc3Npb25TdGF0ZRIdChlTRVNTSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASFgoSU0VTU0lPTl9TVEFURV9JRExFEAESFgoSU0VTU0lPTl9TVEFURV9CVVNZEAISGQoVU0VTU0lPTl9TVEFURV9FWFBJUkVEEAMSGAoUU0VTU0lPTl9TVEFURV9DTE9TRUQQBCpUCgpTcGFuU3RhdHVzEhsKF1NQQU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASEgoOU1BBTl9TVEFUVVNfT0sQARIVChFTUEFOX1NUQVRVU19FUlJPUhACKloKClNwYW5Tb3VyY2USGwoXU1BBTl9TT1VSQ0VfVU5TUEVDSUZJRUQQABIUChBTUEFOX1NPVVJDRV9IT1NUEAESGQoVU1BBTl9TT1VSQ0VfQ09OVEFJTkVSEAIqewoFUGhhc2USFQoRUEhBU0VfVU5TUEVDSUZJRUQQABIPCgtQSEFTRV9JTUFHRRABEhMKD1BIQVNFX0NPTlRBSU5FUhACEhIKDlBIQVNFX1BBQ0tBR0VTEAMSEQoNUEhBU0VfUlVOTklORxAEEg4KClBIQVNFX0RPTkUQBSqgAQoOQ29udGFpbmVyU3RhdGUSHwobQ09OVEFJTkVSX1NUQVRFX1VOU1BFQ0lGSUVEEAASHAoYQ09OVEFJTkVSX1NUQVRFX0NSRUFUSU5HEAESGAoUQ09OVEFJTkVSX1NUQVRFX0lETEUQAhIYChRDT05UQUlORVJfU1RBVEVfQlVTWRADEhsKF0NPTlRBSU5FUl9TVEFURV9TVE9QUEVEEARiBnByb3RvMw", [file_google_protobuf_struct]);
 
 /**
  * Zero means "use the default" for every field (proto3 has no presence for scalars);
@@ -418,6 +418,20 @@ export type ExecuteRequest = Message<"loom.v1.ExecuteRequest"> & {
   maxOutputBytes: number;
 
   /**
+   * Files written into the workspace (/tmp) before the program starts (see FileLimits).
+   *
+   * @generated from field: repeated loom.v1.InputFile files = 20;
+   */
+  files: InputFile[];
+
+  /**
+   * Where new or changed files come back from as artifacts, relative to /tmp; default "outputs".
+   *
+   * @generated from field: string output_dir = 21;
+   */
+  outputDir: string;
+
+  /**
    * The caller's trace context in W3C Trace Context form (00-<trace id>-<parent span id>-<flags>):
    * the run's docker.execute span becomes a child of that span, in that trace. Empty: a new trace.
    *
@@ -475,6 +489,20 @@ export type ExecuteRequestJson = {
   maxOutputBytes?: number;
 
   /**
+   * Files written into the workspace (/tmp) before the program starts (see FileLimits).
+   *
+   * @generated from field: repeated loom.v1.InputFile files = 20;
+   */
+  files?: InputFileJson[];
+
+  /**
+   * Where new or changed files come back from as artifacts, relative to /tmp; default "outputs".
+   *
+   * @generated from field: string output_dir = 21;
+   */
+  outputDir?: string;
+
+  /**
    * The caller's trace context in W3C Trace Context form (00-<trace id>-<parent span id>-<flags>):
    * the run's docker.execute span becomes a child of that span, in that trace. Empty: a new trace.
    *
@@ -489,6 +517,648 @@ export type ExecuteRequestJson = {
  */
 export const ExecuteRequestSchema: GenMessage<ExecuteRequest, {jsonType: ExecuteRequestJson}> = /*@__PURE__*/
   messageDesc(file_loom_v1_docker, 4);
+
+/**
+ * A file for the workspace: a path relative to /tmp (no "..", not absolute) and its bytes.
+ *
+ * @generated from message loom.v1.InputFile
+ */
+export type InputFile = Message<"loom.v1.InputFile"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: bytes content = 2;
+   */
+  content: Uint8Array;
+};
+
+/**
+ * A file for the workspace: a path relative to /tmp (no "..", not absolute) and its bytes.
+ *
+ * @generated from message loom.v1.InputFile
+ */
+export type InputFileJson = {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path?: string;
+
+  /**
+   * @generated from field: bytes content = 2;
+   */
+  content?: string;
+};
+
+/**
+ * Describes the message loom.v1.InputFile.
+ * Use `create(InputFileSchema)` to create a new message.
+ */
+export const InputFileSchema: GenMessage<InputFile, {jsonType: InputFileJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 5);
+
+/**
+ * One item of a display output: its MIME type and its bytes (UTF-8 text for text types).
+ *
+ * @generated from message loom.v1.MimeData
+ */
+export type MimeData = Message<"loom.v1.MimeData"> & {
+  /**
+   * @generated from field: string mime = 1;
+   */
+  mime: string;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * One item of a display output: its MIME type and its bytes (UTF-8 text for text types).
+ *
+ * @generated from message loom.v1.MimeData
+ */
+export type MimeDataJson = {
+  /**
+   * @generated from field: string mime = 1;
+   */
+  mime?: string;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data?: string;
+};
+
+/**
+ * Describes the message loom.v1.MimeData.
+ * Use `create(MimeDataSchema)` to create a new message.
+ */
+export const MimeDataSchema: GenMessage<MimeData, {jsonType: MimeDataJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 6);
+
+/**
+ * One rich output (a MIME bundle: text/plain, image/png, image/svg+xml, text/html,
+ * application/json), in the order the program produced it.
+ *
+ * @generated from message loom.v1.DisplayOutput
+ */
+export type DisplayOutput = Message<"loom.v1.DisplayOutput"> & {
+  /**
+   * @generated from field: repeated loom.v1.MimeData items = 1;
+   */
+  items: MimeData[];
+};
+
+/**
+ * One rich output (a MIME bundle: text/plain, image/png, image/svg+xml, text/html,
+ * application/json), in the order the program produced it.
+ *
+ * @generated from message loom.v1.DisplayOutput
+ */
+export type DisplayOutputJson = {
+  /**
+   * @generated from field: repeated loom.v1.MimeData items = 1;
+   */
+  items?: MimeDataJson[];
+};
+
+/**
+ * Describes the message loom.v1.DisplayOutput.
+ * Use `create(DisplayOutputSchema)` to create a new message.
+ */
+export const DisplayOutputSchema: GenMessage<DisplayOutput, {jsonType: DisplayOutputJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 7);
+
+/**
+ * A file that a run or a cell created or changed under the output directory.
+ *
+ * @generated from message loom.v1.Artifact
+ */
+export type Artifact = Message<"loom.v1.Artifact"> & {
+  /**
+   * relative to /tmp, e.g. "outputs/plot.png"
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: string mime = 3;
+   */
+  mime: string;
+};
+
+/**
+ * A file that a run or a cell created or changed under the output directory.
+ *
+ * @generated from message loom.v1.Artifact
+ */
+export type ArtifactJson = {
+  /**
+   * relative to /tmp, e.g. "outputs/plot.png"
+   *
+   * @generated from field: string path = 1;
+   */
+  path?: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size?: string;
+
+  /**
+   * @generated from field: string mime = 3;
+   */
+  mime?: string;
+};
+
+/**
+ * Describes the message loom.v1.Artifact.
+ * Use `create(ArtifactSchema)` to create a new message.
+ */
+export const ArtifactSchema: GenMessage<Artifact, {jsonType: ArtifactJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 8);
+
+/**
+ * A file or directory in a session's workspace.
+ *
+ * @generated from message loom.v1.FileEntry
+ */
+export type FileEntry = Message<"loom.v1.FileEntry"> & {
+  /**
+   * relative to /tmp
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: bool is_dir = 3;
+   */
+  isDir: boolean;
+
+  /**
+   * @generated from field: double modified_at_ms = 4;
+   */
+  modifiedAtMs: number;
+};
+
+/**
+ * A file or directory in a session's workspace.
+ *
+ * @generated from message loom.v1.FileEntry
+ */
+export type FileEntryJson = {
+  /**
+   * relative to /tmp
+   *
+   * @generated from field: string path = 1;
+   */
+  path?: string;
+
+  /**
+   * @generated from field: int64 size = 2;
+   */
+  size?: string;
+
+  /**
+   * @generated from field: bool is_dir = 3;
+   */
+  isDir?: boolean;
+
+  /**
+   * @generated from field: double modified_at_ms = 4;
+   */
+  modifiedAtMs?: number | "NaN" | "Infinity" | "-Infinity";
+};
+
+/**
+ * Describes the message loom.v1.FileEntry.
+ * Use `create(FileEntrySchema)` to create a new message.
+ */
+export const FileEntrySchema: GenMessage<FileEntry, {jsonType: FileEntryJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 9);
+
+/**
+ * Limits on files going in; zero means the default (README "Files and artifacts").
+ *
+ * @generated from message loom.v1.FileLimits
+ */
+export type FileLimits = Message<"loom.v1.FileLimits"> & {
+  /**
+   * default 100 MiB
+   *
+   * @generated from field: int64 max_file_bytes = 1;
+   */
+  maxFileBytes: bigint;
+
+  /**
+   * default 500 MiB (a request's files, or a session's workspace)
+   *
+   * @generated from field: int64 max_total_bytes = 2;
+   */
+  maxTotalBytes: bigint;
+
+  /**
+   * default 1000
+   *
+   * @generated from field: int32 max_files = 3;
+   */
+  maxFiles: number;
+};
+
+/**
+ * Limits on files going in; zero means the default (README "Files and artifacts").
+ *
+ * @generated from message loom.v1.FileLimits
+ */
+export type FileLimitsJson = {
+  /**
+   * default 100 MiB
+   *
+   * @generated from field: int64 max_file_bytes = 1;
+   */
+  maxFileBytes?: string;
+
+  /**
+   * default 500 MiB (a request's files, or a session's workspace)
+   *
+   * @generated from field: int64 max_total_bytes = 2;
+   */
+  maxTotalBytes?: string;
+
+  /**
+   * default 1000
+   *
+   * @generated from field: int32 max_files = 3;
+   */
+  maxFiles?: number;
+};
+
+/**
+ * Describes the message loom.v1.FileLimits.
+ * Use `create(FileLimitsSchema)` to create a new message.
+ */
+export const FileLimitsSchema: GenMessage<FileLimits, {jsonType: FileLimitsJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 10);
+
+/**
+ * A cell's own facts, set on the ExecuteResponse of a session cell.
+ *
+ * @generated from message loom.v1.CellInfo
+ */
+export type CellInfo = Message<"loom.v1.CellInfo"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: int32 execution_count = 2;
+   */
+  executionCount: number;
+
+  /**
+   * "ok", "error" (an exception), "timeout", "interrupted" or "restarted" (the interpreter
+   * could not be recovered and was replaced: the session's variables are gone, its files not).
+   *
+   * @generated from field: string status = 3;
+   */
+  status: string;
+
+  /**
+   * @generated from field: string error_name = 4;
+   */
+  errorName: string;
+
+  /**
+   * @generated from field: string error_value = 5;
+   */
+  errorValue: string;
+
+  /**
+   * @generated from field: string traceback = 6;
+   */
+  traceback: string;
+};
+
+/**
+ * A cell's own facts, set on the ExecuteResponse of a session cell.
+ *
+ * @generated from message loom.v1.CellInfo
+ */
+export type CellInfoJson = {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId?: string;
+
+  /**
+   * @generated from field: int32 execution_count = 2;
+   */
+  executionCount?: number;
+
+  /**
+   * "ok", "error" (an exception), "timeout", "interrupted" or "restarted" (the interpreter
+   * could not be recovered and was replaced: the session's variables are gone, its files not).
+   *
+   * @generated from field: string status = 3;
+   */
+  status?: string;
+
+  /**
+   * @generated from field: string error_name = 4;
+   */
+  errorName?: string;
+
+  /**
+   * @generated from field: string error_value = 5;
+   */
+  errorValue?: string;
+
+  /**
+   * @generated from field: string traceback = 6;
+   */
+  traceback?: string;
+};
+
+/**
+ * Describes the message loom.v1.CellInfo.
+ * Use `create(CellInfoSchema)` to create a new message.
+ */
+export const CellInfoSchema: GenMessage<CellInfo, {jsonType: CellInfoJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 11);
+
+/**
+ * @generated from message loom.v1.CreateSessionRequest
+ */
+export type CreateSessionRequest = Message<"loom.v1.CreateSessionRequest"> & {
+  /**
+   * @generated from field: loom.v1.DockerBackendConfig config = 1;
+   */
+  config?: DockerBackendConfig | undefined;
+
+  /**
+   * python (default) or node
+   *
+   * @generated from field: loom.v1.RuntimeType runtime_type = 2;
+   */
+  runtimeType: RuntimeType;
+
+  /**
+   * default 900
+   *
+   * @generated from field: int32 idle_ttl_seconds = 3;
+   */
+  idleTtlSeconds: number;
+
+  /**
+   * @generated from field: loom.v1.FileLimits file_limits = 4;
+   */
+  fileLimits?: FileLimits | undefined;
+};
+
+/**
+ * @generated from message loom.v1.CreateSessionRequest
+ */
+export type CreateSessionRequestJson = {
+  /**
+   * @generated from field: loom.v1.DockerBackendConfig config = 1;
+   */
+  config?: DockerBackendConfigJson;
+
+  /**
+   * python (default) or node
+   *
+   * @generated from field: loom.v1.RuntimeType runtime_type = 2;
+   */
+  runtimeType?: RuntimeTypeJson;
+
+  /**
+   * default 900
+   *
+   * @generated from field: int32 idle_ttl_seconds = 3;
+   */
+  idleTtlSeconds?: number;
+
+  /**
+   * @generated from field: loom.v1.FileLimits file_limits = 4;
+   */
+  fileLimits?: FileLimitsJson;
+};
+
+/**
+ * Describes the message loom.v1.CreateSessionRequest.
+ * Use `create(CreateSessionRequestSchema)` to create a new message.
+ */
+export const CreateSessionRequestSchema: GenMessage<CreateSessionRequest, {jsonType: CreateSessionRequestJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 12);
+
+/**
+ * @generated from message loom.v1.RunCellRequest
+ */
+export type RunCellRequest = Message<"loom.v1.RunCellRequest"> & {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * default: the config's execution timeout
+   *
+   * @generated from field: int32 timeout_seconds = 3;
+   */
+  timeoutSeconds: number;
+
+  /**
+   * relative to /tmp; default "outputs"
+   *
+   * @generated from field: string output_dir = 4;
+   */
+  outputDir: string;
+};
+
+/**
+ * @generated from message loom.v1.RunCellRequest
+ */
+export type RunCellRequestJson = {
+  /**
+   * @generated from field: string session_id = 1;
+   */
+  sessionId?: string;
+
+  /**
+   * @generated from field: string code = 2;
+   */
+  code?: string;
+
+  /**
+   * default: the config's execution timeout
+   *
+   * @generated from field: int32 timeout_seconds = 3;
+   */
+  timeoutSeconds?: number;
+
+  /**
+   * relative to /tmp; default "outputs"
+   *
+   * @generated from field: string output_dir = 4;
+   */
+  outputDir?: string;
+};
+
+/**
+ * Describes the message loom.v1.RunCellRequest.
+ * Use `create(RunCellRequestSchema)` to create a new message.
+ */
+export const RunCellRequestSchema: GenMessage<RunCellRequest, {jsonType: RunCellRequestJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 13);
+
+/**
+ * @generated from message loom.v1.SessionInfo
+ */
+export type SessionInfo = Message<"loom.v1.SessionInfo"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string owner = 2;
+   */
+  owner: string;
+
+  /**
+   * @generated from field: loom.v1.RuntimeType runtime_type = 3;
+   */
+  runtimeType: RuntimeType;
+
+  /**
+   * @generated from field: string container_id = 4;
+   */
+  containerId: string;
+
+  /**
+   * @generated from field: double created_at_ms = 5;
+   */
+  createdAtMs: number;
+
+  /**
+   * @generated from field: double last_used_at_ms = 6;
+   */
+  lastUsedAtMs: number;
+
+  /**
+   * @generated from field: int32 idle_ttl_seconds = 7;
+   */
+  idleTtlSeconds: number;
+
+  /**
+   * @generated from field: int32 execution_count = 8;
+   */
+  executionCount: number;
+
+  /**
+   * @generated from field: loom.v1.SessionState state = 9;
+   */
+  state: SessionState;
+
+  /**
+   * @generated from field: string config_name = 10;
+   */
+  configName: string;
+
+  /**
+   * @generated from field: string image = 11;
+   */
+  image: string;
+};
+
+/**
+ * @generated from message loom.v1.SessionInfo
+ */
+export type SessionInfoJson = {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id?: string;
+
+  /**
+   * @generated from field: string owner = 2;
+   */
+  owner?: string;
+
+  /**
+   * @generated from field: loom.v1.RuntimeType runtime_type = 3;
+   */
+  runtimeType?: RuntimeTypeJson;
+
+  /**
+   * @generated from field: string container_id = 4;
+   */
+  containerId?: string;
+
+  /**
+   * @generated from field: double created_at_ms = 5;
+   */
+  createdAtMs?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * @generated from field: double last_used_at_ms = 6;
+   */
+  lastUsedAtMs?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * @generated from field: int32 idle_ttl_seconds = 7;
+   */
+  idleTtlSeconds?: number;
+
+  /**
+   * @generated from field: int32 execution_count = 8;
+   */
+  executionCount?: number;
+
+  /**
+   * @generated from field: loom.v1.SessionState state = 9;
+   */
+  state?: SessionStateJson;
+
+  /**
+   * @generated from field: string config_name = 10;
+   */
+  configName?: string;
+
+  /**
+   * @generated from field: string image = 11;
+   */
+  image?: string;
+};
+
+/**
+ * Describes the message loom.v1.SessionInfo.
+ * Use `create(SessionInfoSchema)` to create a new message.
+ */
+export const SessionInfoSchema: GenMessage<SessionInfo, {jsonType: SessionInfoJson}> = /*@__PURE__*/
+  messageDesc(file_loom_v1_docker, 14);
 
 /**
  * Milliseconds spent in each phase of one execution.
@@ -549,7 +1219,7 @@ export type PhaseTimingsJson = {
  * Use `create(PhaseTimingsSchema)` to create a new message.
  */
 export const PhaseTimingsSchema: GenMessage<PhaseTimings, {jsonType: PhaseTimingsJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 5);
+  messageDesc(file_loom_v1_docker, 15);
 
 /**
  * @generated from message loom.v1.ExecuteResponse
@@ -653,6 +1323,25 @@ export type ExecuteResponse = Message<"loom.v1.ExecuteResponse"> & {
    * @generated from field: loom.v1.ResourceUsage usage = 17;
    */
   usage?: ResourceUsage | undefined;
+
+  /**
+   * Rich outputs in the order produced, and the files written under the output directory.
+   *
+   * @generated from field: repeated loom.v1.DisplayOutput outputs = 20;
+   */
+  outputs: DisplayOutput[];
+
+  /**
+   * @generated from field: repeated loom.v1.Artifact artifacts = 21;
+   */
+  artifacts: Artifact[];
+
+  /**
+   * Set for a session's cell.
+   *
+   * @generated from field: loom.v1.CellInfo cell = 22;
+   */
+  cell?: CellInfo | undefined;
 };
 
 /**
@@ -757,6 +1446,25 @@ export type ExecuteResponseJson = {
    * @generated from field: loom.v1.ResourceUsage usage = 17;
    */
   usage?: ResourceUsageJson;
+
+  /**
+   * Rich outputs in the order produced, and the files written under the output directory.
+   *
+   * @generated from field: repeated loom.v1.DisplayOutput outputs = 20;
+   */
+  outputs?: DisplayOutputJson[];
+
+  /**
+   * @generated from field: repeated loom.v1.Artifact artifacts = 21;
+   */
+  artifacts?: ArtifactJson[];
+
+  /**
+   * Set for a session's cell.
+   *
+   * @generated from field: loom.v1.CellInfo cell = 22;
+   */
+  cell?: CellInfoJson;
 };
 
 /**
@@ -764,7 +1472,7 @@ export type ExecuteResponseJson = {
  * Use `create(ExecuteResponseSchema)` to create a new message.
  */
 export const ExecuteResponseSchema: GenMessage<ExecuteResponse, {jsonType: ExecuteResponseJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 6);
+  messageDesc(file_loom_v1_docker, 16);
 
 /**
  * @generated from message loom.v1.ResourceUsage
@@ -837,7 +1545,7 @@ export type ResourceUsageJson = {
  * Use `create(ResourceUsageSchema)` to create a new message.
  */
 export const ResourceUsageSchema: GenMessage<ResourceUsage, {jsonType: ResourceUsageJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 7);
+  messageDesc(file_loom_v1_docker, 17);
 
 /**
  * One span, in OpenTelemetry's terms: ids are lowercase hex (32 and 16 characters).
@@ -962,7 +1670,7 @@ export type SpanJson = {
  * Use `create(SpanSchema)` to create a new message.
  */
 export const SpanSchema: GenMessage<Span, {jsonType: SpanJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 8);
+  messageDesc(file_loom_v1_docker, 18);
 
 /**
  * @generated from message loom.v1.SpanBatch
@@ -989,7 +1697,7 @@ export type SpanBatchJson = {
  * Use `create(SpanBatchSchema)` to create a new message.
  */
 export const SpanBatchSchema: GenMessage<SpanBatch, {jsonType: SpanBatchJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 9);
+  messageDesc(file_loom_v1_docker, 19);
 
 /**
  * @generated from message loom.v1.PhaseEvent
@@ -1030,7 +1738,7 @@ export type PhaseEventJson = {
  * Use `create(PhaseEventSchema)` to create a new message.
  */
 export const PhaseEventSchema: GenMessage<PhaseEvent, {jsonType: PhaseEventJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 10);
+  messageDesc(file_loom_v1_docker, 20);
 
 /**
  * One progress line of an image pull, as the engine reports it per layer.
@@ -1101,7 +1809,7 @@ export type PullProgressJson = {
  * Use `create(PullProgressSchema)` to create a new message.
  */
 export const PullProgressSchema: GenMessage<PullProgress, {jsonType: PullProgressJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 11);
+  messageDesc(file_loom_v1_docker, 21);
 
 /**
  * @generated from message loom.v1.ExecuteEvent
@@ -1208,7 +1916,7 @@ export type ExecuteEventJson = {
  * Use `create(ExecuteEventSchema)` to create a new message.
  */
 export const ExecuteEventSchema: GenMessage<ExecuteEvent, {jsonType: ExecuteEventJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 12);
+  messageDesc(file_loom_v1_docker, 22);
 
 /**
  * A container managed by Loom, as listed by `loom containers ls` and the pool view.
@@ -1347,7 +2055,7 @@ export type ContainerInfoJson = {
  * Use `create(ContainerInfoSchema)` to create a new message.
  */
 export const ContainerInfoSchema: GenMessage<ContainerInfo, {jsonType: ContainerInfoJson}> = /*@__PURE__*/
-  messageDesc(file_loom_v1_docker, 13);
+  messageDesc(file_loom_v1_docker, 23);
 
 /**
  * @generated from enum loom.v1.RuntimeType
@@ -1421,6 +2129,47 @@ export const NetworkModeSchema: GenEnum<NetworkMode, NetworkModeJson> = /*@__PUR
   enumDesc(file_loom_v1_docker, 1);
 
 /**
+ * @generated from enum loom.v1.SessionState
+ */
+export enum SessionState {
+  /**
+   * @generated from enum value: SESSION_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SESSION_STATE_IDLE = 1;
+   */
+  IDLE = 1,
+
+  /**
+   * @generated from enum value: SESSION_STATE_BUSY = 2;
+   */
+  BUSY = 2,
+
+  /**
+   * @generated from enum value: SESSION_STATE_EXPIRED = 3;
+   */
+  EXPIRED = 3,
+
+  /**
+   * @generated from enum value: SESSION_STATE_CLOSED = 4;
+   */
+  CLOSED = 4,
+}
+
+/**
+ * @generated from enum loom.v1.SessionState
+ */
+export type SessionStateJson = "SESSION_STATE_UNSPECIFIED" | "SESSION_STATE_IDLE" | "SESSION_STATE_BUSY" | "SESSION_STATE_EXPIRED" | "SESSION_STATE_CLOSED";
+
+/**
+ * Describes the enum loom.v1.SessionState.
+ */
+export const SessionStateSchema: GenEnum<SessionState, SessionStateJson> = /*@__PURE__*/
+  enumDesc(file_loom_v1_docker, 2);
+
+/**
  * @generated from enum loom.v1.SpanStatus
  */
 export enum SpanStatus {
@@ -1451,7 +2200,7 @@ export type SpanStatusJson = "SPAN_STATUS_UNSPECIFIED" | "SPAN_STATUS_OK" | "SPA
  * Describes the enum loom.v1.SpanStatus.
  */
 export const SpanStatusSchema: GenEnum<SpanStatus, SpanStatusJson> = /*@__PURE__*/
-  enumDesc(file_loom_v1_docker, 2);
+  enumDesc(file_loom_v1_docker, 3);
 
 /**
  * @generated from enum loom.v1.SpanSource
@@ -1482,7 +2231,7 @@ export type SpanSourceJson = "SPAN_SOURCE_UNSPECIFIED" | "SPAN_SOURCE_HOST" | "S
  * Describes the enum loom.v1.SpanSource.
  */
 export const SpanSourceSchema: GenEnum<SpanSource, SpanSourceJson> = /*@__PURE__*/
-  enumDesc(file_loom_v1_docker, 3);
+  enumDesc(file_loom_v1_docker, 4);
 
 /**
  * @generated from enum loom.v1.Phase
@@ -1536,7 +2285,7 @@ export type PhaseJson = "PHASE_UNSPECIFIED" | "PHASE_IMAGE" | "PHASE_CONTAINER" 
  * Describes the enum loom.v1.Phase.
  */
 export const PhaseSchema: GenEnum<Phase, PhaseJson> = /*@__PURE__*/
-  enumDesc(file_loom_v1_docker, 4);
+  enumDesc(file_loom_v1_docker, 5);
 
 /**
  * @generated from enum loom.v1.ContainerState
@@ -1579,5 +2328,5 @@ export type ContainerStateJson = "CONTAINER_STATE_UNSPECIFIED" | "CONTAINER_STAT
  * Describes the enum loom.v1.ContainerState.
  */
 export const ContainerStateSchema: GenEnum<ContainerState, ContainerStateJson> = /*@__PURE__*/
-  enumDesc(file_loom_v1_docker, 5);
+  enumDesc(file_loom_v1_docker, 6);
 

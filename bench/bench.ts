@@ -73,6 +73,7 @@ import { normalizeRequest, requestPolicyOf, WRITABLE_DIR } from '../electron/mai
 import { ExecuteRequestSchema, Phase, RuntimeType, type ExecuteEvent, type ExecuteResponse } from '../shared/gen/loom/v1/docker_pb';
 import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } from './stats';
 import { measureCleanSlate } from './clean-slate';
+import { measureLanguages } from './languages';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 
@@ -1034,6 +1035,13 @@ async function main(): Promise<void> {
   if (cleanSlate.wrong) problems.wrongOutput.push(`clean slate: ${cleanSlate.wrong} run(s) with the wrong output`);
   endPhase('cleanSlate');
 
+  // --- the language runtimes (issue 16): bash and ruby warm, go and rust compiled then cached.
+  log('languages: warm bash and ruby hellos, go and rust first runs (compile) and cached reruns, python alongside');
+  const langs = await measureLanguages(docker, opts.nWarm, onError);
+  if (langs.missingImages.length) log(`languages: not measured, images missing (npm run images -- languages): ${langs.missingImages.join(', ')}`);
+  if (langs.wrong) problems.wrongOutput.push(`languages: ${langs.wrong} run(s) with the wrong output, by exec, or compiled when cached`);
+  endPhase('languages');
+
   // --- a second `loom exec` process with the same config reuses the container the first parked.
   log('second process: two `loom exec --json --keep-warm 120` processes in a row');
   const cli = await measureSecondProcess(docker, problems);
@@ -1087,6 +1095,9 @@ async function main(): Promise<void> {
     keepStateHelloP50Ms: cleanSlate.helloKeepState.p50,
     cleanSlate1000FilesP50Ms: cleanSlate.files1000.p50,
     keepState1000FilesP50Ms: cleanSlate.files1000KeepState.p50,
+    languagesPythonWarmP50Ms: langs.pythonWarm.p50,
+    goCachedP50Ms: langs.goCached.p50,
+    rustCachedP50Ms: langs.rustCached.p50,
   });
   const targetsMet = targets.filter((t) => t.met === true).length;
   const busy = loadAtStart[0]! > cpus().length / 2 || loadAtEnd[0]! > cpus().length / 2;
@@ -1162,6 +1173,16 @@ async function main(): Promise<void> {
       cleanSlate1000FilesP50Ms: round(cleanSlate.files1000.p50),
       keepState1000FilesP50Ms: round(cleanSlate.files1000KeepState.p50),
       cleanSlate1000FilesDeltaMs: round(cleanSlate.files1000.p50 - cleanSlate.files1000KeepState.p50),
+      languagesPythonWarmP50Ms: round(langs.pythonWarm.p50),
+      bashWarmP50Ms: round(langs.bashWarm.p50),
+      rubyWarmP50Ms: round(langs.rubyWarm.p50),
+      goFirstRunP50Ms: round(langs.goFirst.p50),
+      goCachedP50Ms: round(langs.goCached.p50),
+      goCachedVsPythonWarmRatio: round(ratio(langs.goCached.p50, langs.pythonWarm.p50), 4),
+      rustFirstRunP50Ms: round(langs.rustFirst.p50),
+      rustCachedP50Ms: round(langs.rustCached.p50),
+      rustCachedVsPythonWarmRatio: round(ratio(langs.rustCached.p50, langs.pythonWarm.p50), 4),
+      languagesMissingImages: langs.missingImages,
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1207,6 +1228,13 @@ async function main(): Promise<void> {
         keepStateHello: fig(cleanSlate.helloKeepState),
         cleanSlate1000Files: fig(cleanSlate.files1000),
         keepState1000Files: fig(cleanSlate.files1000KeepState),
+        languagesPythonWarm: fig(langs.pythonWarm),
+        bashWarm: fig(langs.bashWarm),
+        rubyWarm: fig(langs.rubyWarm),
+        goFirstRun: fig(langs.goFirst),
+        goCached: fig(langs.goCached),
+        rustFirstRun: fig(langs.rustFirst),
+        rustCached: fig(langs.rustCached),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -1230,10 +1258,17 @@ async function main(): Promise<void> {
         row('  the same, keep-state runner (never cleaned)', cleanSlate.helloKeepState),
         row('clean slate: program leaving 1,000 files', cleanSlate.files1000),
         row('  the same, keep-state runner', cleanSlate.files1000KeepState),
+        row('languages: python hello, same rounds', langs.pythonWarm),
+        row('  bash hello (source, runner)', langs.bashWarm),
+        row('  ruby hello', langs.rubyWarm),
+        row('  go hello, new source (compile + run)', langs.goFirst),
+        row('  go hello, cached build', langs.goCached),
+        row('  rust hello, new source (compile + run)', langs.rustFirst),
+        row('  rust hello, cached build', langs.rustCached),
       ],
     );
     const targetTable = formatTable(
-      ['target (issues 5, 12)', 'measured', 'target', ''],
+      ['target (issues 5, 12, 16)', 'measured', 'target', ''],
       targets.map((t) => [t.figure, t.measured, t.target, verdict(t.met)]),
     );
     const cliLine = (r: CliRun, wallMs: number): string =>

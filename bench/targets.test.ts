@@ -19,6 +19,9 @@ const passing: TargetFigures = {
   keepStateHelloP50Ms: 4,
   cleanSlate1000FilesP50Ms: 30,
   keepState1000FilesP50Ms: 25,
+  languagesPythonWarmP50Ms: 4,
+  goCachedP50Ms: 6,
+  rustCachedP50Ms: 7,
 };
 
 const byId = (f: TargetFigures): Record<string, boolean | null> => Object.fromEntries(evaluateTargets(f).map((t) => [t.id, t.met]));
@@ -39,6 +42,8 @@ describe('evaluateTargets', () => {
       'rss',
       'cleanSlateHello',
       'cleanSlate1000Files',
+      'goCachedVsPythonWarm',
+      'rustCachedVsPythonWarm',
     ]);
     expect(rows.every((r) => r.met === true)).toBe(true);
   });
@@ -56,6 +61,7 @@ describe('evaluateTargets', () => {
       rssMb: TARGETS.rssMb,
       cleanSlateHelloP50Ms: 4 + TARGETS.cleanSlateHelloDeltaMs,
       cleanSlate1000FilesP50Ms: 25 + TARGETS.cleanSlate1000FilesDeltaMs,
+      goCachedP50Ms: 4 * TARGETS.compiledCachedVsPythonWarm,
     });
     expect(Object.values(met).every((m) => m === true)).toBe(true);
   });
@@ -71,6 +77,7 @@ describe('evaluateTargets', () => {
       packagesInstallViolations: 2,
       rssMb: 151,
       cleanSlateHelloP50Ms: 5.5,
+      rustCachedP50Ms: 8.5, // 8.5 / 4 > 2
     });
     expect(met).toEqual({
       warmP50: false,
@@ -85,6 +92,8 @@ describe('evaluateTargets', () => {
       rss: false,
       cleanSlateHello: false,
       cleanSlate1000Files: true,
+      goCachedVsPythonWarm: true,
+      rustCachedVsPythonWarm: false,
     });
   });
 

@@ -18,6 +18,8 @@ export const TARGETS = {
   cleanSlateHelloDeltaMs: 1,
   /** The same for a program that leaves 1,000 files in /tmp. */
   cleanSlate1000FilesDeltaMs: 10,
+  /** A compiled hello's cached rerun p50 / the warm python hello p50, same rounds (issue 16). */
+  compiledCachedVsPythonWarm: 2,
 } as const;
 
 /** What the targets are checked against; NaN (or null) means the figure was not measured. */
@@ -41,6 +43,10 @@ export interface TargetFigures {
   keepStateHelloP50Ms: number;
   cleanSlate1000FilesP50Ms: number;
   keepState1000FilesP50Ms: number;
+  /** The language runtimes (bench/languages.ts); absent: not measured. */
+  languagesPythonWarmP50Ms?: number;
+  goCachedP50Ms?: number;
+  rustCachedP50Ms?: number;
 }
 
 export interface TargetResult {
@@ -123,7 +129,21 @@ export function evaluateTargets(f: TargetFigures): TargetResult[] {
       f.keepState1000FilesP50Ms,
       TARGETS.cleanSlate1000FilesDeltaMs,
     ),
+    compiledCachedRow('goCachedVsPythonWarm', 'Go', f.goCachedP50Ms, f.languagesPythonWarmP50Ms),
+    compiledCachedRow('rustCachedVsPythonWarm', 'Rust', f.rustCachedP50Ms, f.languagesPythonWarmP50Ms),
   ];
+}
+
+function compiledCachedRow(id: string, language: string, cachedMs = Number.NaN, pythonMs = Number.NaN): TargetResult {
+  const r = ratio(cachedMs, pythonMs);
+  const limit = TARGETS.compiledCachedVsPythonWarm;
+  return {
+    id,
+    figure: `${language} hello, cached build: p50 / warm python hello p50`,
+    measured: Number.isFinite(r) ? `${ratioText(r, limit)}x (${fmt(cachedMs)} vs ${fmt(pythonMs)} ms)` : '-',
+    target: `<= ${limit}x`,
+    met: atMost(r, limit),
+  };
 }
 
 function cleanSlateRow(id: string, figure: string, withMs: number, withoutMs: number, limitMs: number): TargetResult {

@@ -26,7 +26,7 @@ export interface PoolContainer {
   external: boolean;
 }
 
-export type RunStatus = 'running' | 'ok' | 'failed' | 'timed_out' | 'error' | 'cancelled' | 'interrupted';
+export type RunStatus = 'running' | 'ok' | 'failed' | 'compile_error' | 'timed_out' | 'error' | 'cancelled' | 'interrupted';
 
 export interface RunSummary {
   id: string;

@@ -153,7 +153,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     }
     batcher.flush();
     finishRun(summary, {
-      status: response.timedOut ? 'timed_out' : response.exitCode === 0 ? 'ok' : 'failed',
+      status: response.compileError ? 'compile_error' : response.timedOut ? 'timed_out' : response.exitCode === 0 ? 'ok' : 'failed',
       exitCode: response.exitCode,
       durationMs: response.durationMs,
       containerCreated: response.containerCreated,

@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file loom/v1/docker.proto.
  */
 export const file_loom_v1_docker: GenFile = /*@__PURE__*/
-  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIq0CCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJbCgxQaGFzZVRpbWluZ3MSEAoIaW1hZ2VfbXMYASABKAESFAoMY29udGFpbmVyX21zGAIgASgBEhMKC3BhY2thZ2VzX21zGAMgASgBEg4KBnJ1bl9tcxgEIAEoASKnAwoPRXhlY3V0ZVJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhMKC2R1cmF0aW9uX21zGAQgASgBEhQKDGNvbnRhaW5lcl9pZBgFIAEoCRIZChFjb250YWluZXJfY3JlYXRlZBgGIAEoCBIRCgl0aW1lZF9vdXQYByABKAgSEQoJdHJ1bmNhdGVkGAggASgIEhgKEHN0ZG91dF90cnVuY2F0ZWQYCSABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgKIAEoCBISCgpvb21fa2lsbGVkGAsgASgIEiYKB3RpbWluZ3MYDCABKAsyFS5sb29tLnYxLlBoYXNlVGltaW5ncxIQCgh0cmFjZV9pZBgNIAEoCRIcCgVzcGFucxgOIAMoCzINLmxvb20udjEuU3BhbhIXCg9tYWxmb3JtZWRfc3BhbnMYDyABKAUSFQoNZHJvcHBlZF9zcGFucxgQIAEoBRIlCgV1c2FnZRgRIAEoCzIWLmxvb20udjEuUmVzb3VyY2VVc2FnZSJVCg1SZXNvdXJjZVVzYWdlEg8KB3dhbGxfbXMYASABKAESDgoGY3B1X21zGAIgASgBEhYKDnBlYWtfbWVtb3J5X2tiGAMgASgDEgsKA3ZpYRgEIAEoCSKYAgoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSHAoUc3RhcnRfdGltZV91bml4X25hbm8YBSABKAQSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAYgASgEEisKCmF0dHJpYnV0ZXMYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EiMKBnN0YXR1cxgIIAEoDjITLmxvb20udjEuU3BhblN0YXR1cxIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRIjCgZzb3VyY2UYCiABKA4yEy5sb29tLnYxLlNwYW5Tb3VyY2UiKQoJU3BhbkJhdGNoEhwKBXNwYW5zGAEgAygLMg0ubG9vbS52MS5TcGFuIjsKClBoYXNlRXZlbnQSHQoFcGhhc2UYASABKA4yDi5sb29tLnYxLlBoYXNlEg4KBmRldGFpbBgCIAEoCSJcCgxQdWxsUHJvZ3Jlc3MSDQoFaW1hZ2UYASABKAkSDQoFbGF5ZXIYAiABKAkSDgoGc3RhdHVzGAMgASgJEg8KB2N1cnJlbnQYBCABKAESDQoFdG90YWwYBSABKAEi7gEKDEV4ZWN1dGVFdmVudBIkCgVwaGFzZRgBIAEoCzITLmxvb20udjEuUGhhc2VFdmVudEgAEhAKBnN0ZG91dBgCIAEoDEgAEhAKBnN0ZGVychgDIAEoDEgAEiUKBHB1bGwYBCABKAsyFS5sb29tLnYxLlB1bGxQcm9ncmVzc0gAEhUKC2luc3RhbGxfbG9nGAUgASgJSAASKAoEZG9uZRgGIAEoCzIYLmxvb20udjEuRXhlY3V0ZVJlc3BvbnNlSAASIwoFc3BhbnMYByABKAsyEi5sb29tLnYxLlNwYW5CYXRjaEgAQgcKBWV2ZW50IoYCCg1Db250YWluZXJJbmZvEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSKgoMcnVudGltZV90eXBlGAQgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIQCghwb29sX2tleRgFIAEoCRImCgVzdGF0ZRgGIAEoDjIXLmxvb20udjEuQ29udGFpbmVyU3RhdGUSFQoNY3JlYXRlZF9hdF9tcxgHIAEoARISCgpleGVjdXRpb25zGAggASgFEhEKCW93bmVyX3BpZBgJIAEoBRITCgtvd25lcl9hbGl2ZRgKIAEoCBITCgtjb25maWdfbmFtZRgLIAEoCSp0CgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMqWwoLTmV0d29ya01vZGUSHAoYTkVUV09SS19NT0RFX1VOU1BFQ0lGSUVEEAASFQoRTkVUV09SS19NT0RFX05PTkUQARIXChNORVRXT1JLX01PREVfQlJJREdFEAIqVAoKU3BhblN0YXR1cxIbChdTUEFOX1NUQVRVU19VTlNQRUNJRklFRBAAEhIKDlNQQU5fU1RBVFVTX09LEAESFQoRU1BBTl9TVEFUVVNfRVJST1IQAipaCgpTcGFuU291cmNlEhsKF1NQQU5fU09VUkNFX1VOU1BFQ0lGSUVEEAASFAoQU1BBTl9TT1VSQ0VfSE9TVBABEhkKFVNQQU5fU09VUkNFX0NPTlRBSU5FUhACKnsKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASDwoLUEhBU0VfSU1BR0UQARITCg9QSEFTRV9DT05UQUlORVIQAhISCg5QSEFTRV9QQUNLQUdFUxADEhEKDVBIQVNFX1JVTk5JTkcQBBIOCgpQSEFTRV9ET05FEAUqoAEKDkNvbnRhaW5lclN0YXRlEh8KG0NPTlRBSU5FUl9TVEFURV9VTlNQRUNJRklFRBAAEhwKGENPTlRBSU5FUl9TVEFURV9DUkVBVElORxABEhgKFENPTlRBSU5FUl9TVEFURV9JRExFEAISGAoUQ09OVEFJTkVSX1NUQVRFX0JVU1kQAxIbChdDT05UQUlORVJfU1RBVEVfU1RPUFBFRBAEYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("ChRsb29tL3YxL2RvY2tlci5wcm90bxIHbG9vbS52MSKBAQoOUmVzb3VyY2VMaW1pdHMSEQoJY3B1X2NvcmVzGAEgASgBEhEKCW1lbW9yeV9tYhgCIAEoAxISCgpzdG9yYWdlX21iGAMgASgDEhIKCnBpZHNfbGltaXQYBCABKAUSIQoZZXhlY3V0aW9uX3RpbWVvdXRfc2Vjb25kcxgFIAEoBSKmAQoYQ29udGFpbmVyTGlmZWN5Y2xlQ29uZmlnEh8KF3JvdGF0aW9uX2ludGVydmFsX2hvdXJzGAEgASgFEhYKDm1heF9leGVjdXRpb25zGAIgASgFEiUKHWhlYWx0aF9jaGVja19pbnRlcnZhbF9zZWNvbmRzGAMgASgFEhkKDGF1dG9fY2xlYW51cBgEIAEoCEgAiAEBQg8KDV9hdXRvX2NsZWFudXAiRAoFTW91bnQSEQoJaG9zdF9wYXRoGAEgASgJEhYKDmNvbnRhaW5lcl9wYXRoGAIgASgJEhAKCHdyaXRhYmxlGAMgASgIIrMDChNEb2NrZXJCYWNrZW5kQ29uZmlnEgwKBG5hbWUYASABKAkSKgoMcnVudGltZV90eXBlGAIgASgOMhQubG9vbS52MS5SdW50aW1lVHlwZRIUCgpiYXNlX2ltYWdlGAMgASgJSAASFgoMY3VzdG9tX2ltYWdlGAQgASgJSAASEAoIcGFja2FnZXMYBSADKAkSMAoPcmVzb3VyY2VfbGltaXRzGAcgASgLMhcubG9vbS52MS5SZXNvdXJjZUxpbWl0cxI0CglsaWZlY3ljbGUYKCABKAsyIS5sb29tLnYxLkNvbnRhaW5lckxpZmVjeWNsZUNvbmZpZxIqCgxuZXR3b3JrX21vZGUYMiABKA4yFC5sb29tLnYxLk5ldHdvcmtNb2RlEjIKA2VudhgzIAMoCzIlLmxvb20udjEuRG9ja2VyQmFja2VuZENvbmZpZy5FbnZFbnRyeRIeCgZtb3VudHMYNCADKAsyDi5sb29tLnYxLk1vdW50GioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDgoMaW1hZ2Vfc291cmNlIt4CCg5FeGVjdXRlUmVxdWVzdBIqCgxydW50aW1lX3R5cGUYASABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEg8KB2NvbW1hbmQYAiADKAkSLAoGY29uZmlnGAMgASgLMhwubG9vbS52MS5Eb2NrZXJCYWNrZW5kQ29uZmlnEi0KA2VudhgEIAMoCzIgLmxvb20udjEuRXhlY3V0ZVJlcXVlc3QuRW52RW50cnkSDQoFc3RkaW4YBSABKAwSFwoPdGltZW91dF9zZWNvbmRzGAogASgFEhMKC3dvcmtpbmdfZGlyGAsgASgJEhgKEG1heF9vdXRwdXRfYnl0ZXMYDCABKAUSDgoGc291cmNlGB4gASgJEh8KF2NvbXBpbGVfdGltZW91dF9zZWNvbmRzGB8gASgFGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEibwoMUGhhc2VUaW1pbmdzEhAKCGltYWdlX21zGAEgASgBEhQKDGNvbnRhaW5lcl9tcxgCIAEoARITCgtwYWNrYWdlc19tcxgDIAEoARIOCgZydW5fbXMYBCABKAESEgoKY29tcGlsZV9tcxgFIAEoASLWAwoPRXhlY3V0ZVJlc3BvbnNlEhEKCWV4aXRfY29kZRgBIAEoBRIOCgZzdGRvdXQYAiABKAwSDgoGc3RkZXJyGAMgASgMEhMKC2R1cmF0aW9uX21zGAQgASgBEhQKDGNvbnRhaW5lcl9pZBgFIAEoCRIZChFjb250YWluZXJfY3JlYXRlZBgGIAEoCBIRCgl0aW1lZF9vdXQYByABKAgSEQoJdHJ1bmNhdGVkGAggASgIEhgKEHN0ZG91dF90cnVuY2F0ZWQYCSABKAgSGAoQc3RkZXJyX3RydW5jYXRlZBgKIAEoCBISCgpvb21fa2lsbGVkGAsgASgIEiYKB3RpbWluZ3MYDCABKAsyFS5sb29tLnYxLlBoYXNlVGltaW5ncxIQCgh0cmFjZV9pZBgNIAEoCRIcCgVzcGFucxgOIAMoCzINLmxvb20udjEuU3BhbhIXCg9tYWxmb3JtZWRfc3BhbnMYDyABKAUSFQoNZHJvcHBlZF9zcGFucxgQIAEoBRIlCgV1c2FnZRgRIAEoCzIWLmxvb20udjEuUmVzb3VyY2VVc2FnZRIVCg1jb21waWxlX2Vycm9yGB4gASgIEhYKDmNvbXBpbGVfY2FjaGVkGB8gASgIIlUKDVJlc291cmNlVXNhZ2USDwoHd2FsbF9tcxgBIAEoARIOCgZjcHVfbXMYAiABKAESFgoOcGVha19tZW1vcnlfa2IYAyABKAMSCwoDdmlhGAQgASgJIpgCCgRTcGFuEhAKCHRyYWNlX2lkGAEgASgJEg8KB3NwYW5faWQYAiABKAkSFgoOcGFyZW50X3NwYW5faWQYAyABKAkSDAoEbmFtZRgEIAEoCRIcChRzdGFydF90aW1lX3VuaXhfbmFubxgFIAEoBBIaChJlbmRfdGltZV91bml4X25hbm8YBiABKAQSKwoKYXR0cmlidXRlcxgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSIwoGc3RhdHVzGAggASgOMhMubG9vbS52MS5TcGFuU3RhdHVzEhYKDnN0YXR1c19tZXNzYWdlGAkgASgJEiMKBnNvdXJjZRgKIAEoDjITLmxvb20udjEuU3BhblNvdXJjZSIpCglTcGFuQmF0Y2gSHAoFc3BhbnMYASADKAsyDS5sb29tLnYxLlNwYW4iOwoKUGhhc2VFdmVudBIdCgVwaGFzZRgBIAEoDjIOLmxvb20udjEuUGhhc2USDgoGZGV0YWlsGAIgASgJIlwKDFB1bGxQcm9ncmVzcxINCgVpbWFnZRgBIAEoCRINCgVsYXllchgCIAEoCRIOCgZzdGF0dXMYAyABKAkSDwoHY3VycmVudBgEIAEoARINCgV0b3RhbBgFIAEoASLuAQoMRXhlY3V0ZUV2ZW50EiQKBXBoYXNlGAEgASgLMhMubG9vbS52MS5QaGFzZUV2ZW50SAASEAoGc3Rkb3V0GAIgASgMSAASEAoGc3RkZXJyGAMgASgMSAASJQoEcHVsbBgEIAEoCzIVLmxvb20udjEuUHVsbFByb2dyZXNzSAASFQoLaW5zdGFsbF9sb2cYBSABKAlIABIoCgRkb25lGAYgASgLMhgubG9vbS52MS5FeGVjdXRlUmVzcG9uc2VIABIjCgVzcGFucxgHIAEoCzISLmxvb20udjEuU3BhbkJhdGNoSABCBwoFZXZlbnQihgIKDUNvbnRhaW5lckluZm8SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVpbWFnZRgDIAEoCRIqCgxydW50aW1lX3R5cGUYBCABKA4yFC5sb29tLnYxLlJ1bnRpbWVUeXBlEhAKCHBvb2xfa2V5GAUgASgJEiYKBXN0YXRlGAYgASgOMhcubG9vbS52MS5Db250YWluZXJTdGF0ZRIVCg1jcmVhdGVkX2F0X21zGAcgASgBEhIKCmV4ZWN1dGlvbnMYCCABKAUSEQoJb3duZXJfcGlkGAkgASgFEhMKC293bmVyX2FsaXZlGAogASgIEhMKC2NvbmZpZ19uYW1lGAsgASgJKuUBCgtSdW50aW1lVHlwZRIcChhSVU5USU1FX1RZUEVfVU5TUEVDSUZJRUQQABIXChNSVU5USU1FX1RZUEVfUFlUSE9OEAESFQoRUlVOVElNRV9UWVBFX05PREUQAhIXChNSVU5USU1FX1RZUEVfQ1VTVE9NEAMSFQoRUlVOVElNRV9UWVBFX0JBU0gQBBITCg9SVU5USU1FX1RZUEVfR08QBRIVChFSVU5USU1FX1RZUEVfUlVTVBAGEhUKEVJVTlRJTUVfVFlQRV9SVUJZEAcSFQoRUlVOVElNRV9UWVBFX0pBVkEQCCpbCgtOZXR3b3JrTW9kZRIcChhORVRXT1JLX01PREVfVU5TUEVDSUZJRUQQABIVChFORVRXT1JLX01PREVfTk9ORRABEhcKE05FVFdPUktfTU9ERV9CUklER0UQAipUCgpTcGFuU3RhdHVzEhsKF1NQQU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASEgoOU1BBTl9TVEFUVVNfT0sQARIVChFTUEFOX1NUQVRVU19FUlJPUhACKloKClNwYW5Tb3VyY2USGwoXU1BBTl9TT1VSQ0VfVU5TUEVDSUZJRUQQABIUChBTUEFOX1NPVVJDRV9IT1NUEAESGQoVU1BBTl9TT1VSQ0VfQ09OVEFJTkVSEAIqjgEKBVBoYXNlEhUKEVBIQVNFX1VOU1BFQ0lGSUVEEAASDwoLUEhBU0VfSU1BR0UQARITCg9QSEFTRV9DT05UQUlORVIQAhISCg5QSEFTRV9QQUNLQUdFUxADEhEKDVBIQVNFX1JVTk5JTkcQBBIOCgpQSEFTRV9ET05FEAUSEQoNUEhBU0VfQ09NUElMRRAGKqABCg5Db250YWluZXJTdGF0ZRIfChtDT05UQUlORVJfU1RBVEVfVU5TUEVDSUZJRUQQABIcChhDT05UQUlORVJfU1RBVEVfQ1JFQVRJTkcQARIYChRDT05UQUlORVJfU1RBVEVfSURMRRACEhgKFENPTlRBSU5FUl9TVEFURV9CVVNZEAMSGwoXQ09OVEFJTkVSX1NUQVRFX1NUT1BQRUQQBGIGcHJvdG8z", [file_google_protobuf_struct]);
 
 /**
  * Zero means "use the default" for every field (proto3 has no presence for scalars);
@@ -416,6 +416,22 @@ export type ExecuteRequest = Message<"loom.v1.ExecuteRequest"> & {
    * @generated from field: int32 max_output_bytes = 12;
    */
   maxOutputBytes: number;
+
+  /**
+   * The program's source, in the runtime's language (not for RUNTIME_TYPE_CUSTOM): Loom writes
+   * it in the container, compiles it where the language is compiled, and runs it. Exactly one
+   * of source and command is given.
+   *
+   * @generated from field: string source = 30;
+   */
+  source: string;
+
+  /**
+   * The longest the compile may take (default 60 s). The run's timeout covers compile plus run.
+   *
+   * @generated from field: int32 compile_timeout_seconds = 31;
+   */
+  compileTimeoutSeconds: number;
 };
 
 /**
@@ -465,6 +481,22 @@ export type ExecuteRequestJson = {
    * @generated from field: int32 max_output_bytes = 12;
    */
   maxOutputBytes?: number;
+
+  /**
+   * The program's source, in the runtime's language (not for RUNTIME_TYPE_CUSTOM): Loom writes
+   * it in the container, compiles it where the language is compiled, and runs it. Exactly one
+   * of source and command is given.
+   *
+   * @generated from field: string source = 30;
+   */
+  source?: string;
+
+  /**
+   * The longest the compile may take (default 60 s). The run's timeout covers compile plus run.
+   *
+   * @generated from field: int32 compile_timeout_seconds = 31;
+   */
+  compileTimeoutSeconds?: number;
 };
 
 /**
@@ -499,6 +531,13 @@ export type PhaseTimings = Message<"loom.v1.PhaseTimings"> & {
    * @generated from field: double run_ms = 4;
    */
   runMs: number;
+
+  /**
+   * compiling the source (0: not compiled, or cached)
+   *
+   * @generated from field: double compile_ms = 5;
+   */
+  compileMs: number;
 };
 
 /**
@@ -526,6 +565,13 @@ export type PhaseTimingsJson = {
    * @generated from field: double run_ms = 4;
    */
   runMs?: number | "NaN" | "Infinity" | "-Infinity";
+
+  /**
+   * compiling the source (0: not compiled, or cached)
+   *
+   * @generated from field: double compile_ms = 5;
+   */
+  compileMs?: number | "NaN" | "Infinity" | "-Infinity";
 };
 
 /**
@@ -637,6 +683,22 @@ export type ExecuteResponse = Message<"loom.v1.ExecuteResponse"> & {
    * @generated from field: loom.v1.ResourceUsage usage = 17;
    */
   usage?: ResourceUsage | undefined;
+
+  /**
+   * The source did not compile: the compiler's diagnostics are in stderr, the program never
+   * ran, and exit_code is the compiler's (never the program's). With timed_out, the compile
+   * ran out of time.
+   *
+   * @generated from field: bool compile_error = 30;
+   */
+  compileError: boolean;
+
+  /**
+   * The build of an identical source (and toolchain) was reused: nothing was compiled.
+   *
+   * @generated from field: bool compile_cached = 31;
+   */
+  compileCached: boolean;
 };
 
 /**
@@ -741,6 +803,22 @@ export type ExecuteResponseJson = {
    * @generated from field: loom.v1.ResourceUsage usage = 17;
    */
   usage?: ResourceUsageJson;
+
+  /**
+   * The source did not compile: the compiler's diagnostics are in stderr, the program never
+   * ran, and exit_code is the compiler's (never the program's). With timed_out, the compile
+   * ran out of time.
+   *
+   * @generated from field: bool compile_error = 30;
+   */
+  compileError?: boolean;
+
+  /**
+   * The build of an identical source (and toolchain) was reused: nothing was compiled.
+   *
+   * @generated from field: bool compile_cached = 31;
+   */
+  compileCached?: boolean;
 };
 
 /**
@@ -1356,12 +1434,40 @@ export enum RuntimeType {
    * @generated from enum value: RUNTIME_TYPE_CUSTOM = 3;
    */
   CUSTOM = 3,
+
+  /**
+   * Languages whose programs arrive as ExecuteRequest.source (or a command); compiled ones are
+   * compiled in the container first (PHASE_COMPILE), their builds cached there.
+   *
+   * @generated from enum value: RUNTIME_TYPE_BASH = 4;
+   */
+  BASH = 4,
+
+  /**
+   * @generated from enum value: RUNTIME_TYPE_GO = 5;
+   */
+  GO = 5,
+
+  /**
+   * @generated from enum value: RUNTIME_TYPE_RUST = 6;
+   */
+  RUST = 6,
+
+  /**
+   * @generated from enum value: RUNTIME_TYPE_RUBY = 7;
+   */
+  RUBY = 7,
+
+  /**
+   * @generated from enum value: RUNTIME_TYPE_JAVA = 8;
+   */
+  JAVA = 8,
 }
 
 /**
  * @generated from enum loom.v1.RuntimeType
  */
-export type RuntimeTypeJson = "RUNTIME_TYPE_UNSPECIFIED" | "RUNTIME_TYPE_PYTHON" | "RUNTIME_TYPE_NODE" | "RUNTIME_TYPE_CUSTOM";
+export type RuntimeTypeJson = "RUNTIME_TYPE_UNSPECIFIED" | "RUNTIME_TYPE_PYTHON" | "RUNTIME_TYPE_NODE" | "RUNTIME_TYPE_CUSTOM" | "RUNTIME_TYPE_BASH" | "RUNTIME_TYPE_GO" | "RUNTIME_TYPE_RUST" | "RUNTIME_TYPE_RUBY" | "RUNTIME_TYPE_JAVA";
 
 /**
  * Describes the enum loom.v1.RuntimeType.
@@ -1509,12 +1615,19 @@ export enum Phase {
    * @generated from enum value: PHASE_DONE = 5;
    */
   DONE = 5,
+
+  /**
+   * the source is compiled (before PHASE_RUNNING's program starts)
+   *
+   * @generated from enum value: PHASE_COMPILE = 6;
+   */
+  COMPILE = 6,
 }
 
 /**
  * @generated from enum loom.v1.Phase
  */
-export type PhaseJson = "PHASE_UNSPECIFIED" | "PHASE_IMAGE" | "PHASE_CONTAINER" | "PHASE_PACKAGES" | "PHASE_RUNNING" | "PHASE_DONE";
+export type PhaseJson = "PHASE_UNSPECIFIED" | "PHASE_IMAGE" | "PHASE_CONTAINER" | "PHASE_PACKAGES" | "PHASE_RUNNING" | "PHASE_DONE" | "PHASE_COMPILE";
 
 /**
  * Describes the enum loom.v1.Phase.

@@ -119,13 +119,6 @@ let executor: Executor;
 
 beforeAll(async () => {
   await requireEngineAndImages();
-  for (const image of Object.values(LANGUAGE_IMAGES)) {
-    try {
-      await docker.getImage(image).inspect();
-    } catch {
-      throw new Error(`These tests need the image ${image}: build it offline with \`npm run images -- languages\``);
-    }
-  }
   executor = await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1 });
 }, 60_000);
 
@@ -134,6 +127,12 @@ afterAll(async () => {
 });
 
 describe.each(LANGS)('%s', (lang) => {
+  beforeAll(async () => {
+    const image = LANGUAGE_IMAGES[lang];
+    await docker.getImage(image).inspect().catch(() => {
+      throw new Error(`These tests need the image ${image}: build it offline with \`npm run images -- ${lang}\``);
+    });
+  });
   const programs = PROGRAMS[lang];
   const compiled = isCompiled(lang);
   const config = { name: `lang-${lang}-${TOKEN}` };

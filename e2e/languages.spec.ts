@@ -23,7 +23,7 @@ test('switched to Go, a compile error is reported as such; fixed, the program ru
   // The Go example (nested spans), then a line that does not compile, typed at its end.
   await page.getByTestId('sidebar-tab-examples').click();
   await page.locator('[data-testid="example-item"][data-example-id="go-spans"]').click();
-  await expect(page.locator('[data-testid="editor"] .view-lines')).toContainText('func main()');
+  await expect(page.locator('[data-testid="editor"] .view-lines')).toContainText('LOOM_SPAN_ID');
   await goToEndOfProgram(page);
   await appendLines(page, ['', 'var broken int = "not a number"']);
 
@@ -33,6 +33,7 @@ test('switched to Go, a compile error is reported as such; fixed, the program ru
   const output = page.getByTestId('output-lines');
   await expect(output.getByTestId('stderr-segment').filter({ hasText: /main\.go:\d+:\d+: cannot use "not a number"/ })).toBeVisible();
   await expect(output).not.toContainText('sorted:');
+  await page.getByTestId('sidebar-tab-history').click();
   await expect(page.getByTestId('history-item').first()).toHaveAttribute('data-status', 'compile_error');
   await saveScreenshot(page, 'go-compile-error');
 
@@ -40,7 +41,7 @@ test('switched to Go, a compile error is reported as such; fixed, the program ru
   await goToEndOfProgram(page);
   await page.keyboard.press('Shift+Home');
   await page.keyboard.press('Delete');
-  await expect(page.locator('[data-testid="editor"] .view-lines')).not.toContainText('not a number');
+  await expect(page.locator('[data-testid="editor"] .view-lines')).not.toContainText('broken');
 
   await runWithShortcut(page);
   expect(await waitForRunEnd(page, 240_000)).toBe('ok');

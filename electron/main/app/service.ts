@@ -111,7 +111,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
 
   /** Remembers a request's config under its pool key, for rotation and the pool's summaries. */
   const remember = (executor: Executor, request: ExecuteRequest): void => {
-    const withCommand = request.command.length ? request : create(ExecuteRequestSchema, { ...request, command: ['true'] });
+    const withCommand = request.command.length || request.source ? request : create(ExecuteRequestSchema, { ...request, command: ['true'] });
     known.remember(executor.poolKey(request), { request, packages: normalizeRequest(withCommand, policy).container.packages });
   };
 

@@ -78,6 +78,7 @@ import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } f
 import { measureSessions } from './sessions';
 import { measureCleanSlate } from './clean-slate';
 import { measureMcpHttp, measureMcpStdio } from './mcp-bench';
+import { measureLanguages } from './languages';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
@@ -1127,6 +1128,12 @@ async function main(): Promise<void> {
   const sessions = await measureSessions(docker, opts.nWarm, Math.min(opts.nCold, 5), onError);
   if (sessions.wrong) problems.wrongOutput.push(`sessions: ${sessions.wrong} cell(s) with the wrong output`);
   endPhase('sessions');
+  // --- the language runtimes (issue 16): bash and ruby warm, go and rust compiled then cached.
+  log('languages: warm bash and ruby hellos, go and rust first runs (compile) and cached reruns, python alongside');
+  const langs = await measureLanguages(docker, opts.nWarm, onError);
+  if (langs.missingImages.length) log(`languages: not measured, images missing (npm run images -- languages): ${langs.missingImages.join(', ')}`);
+  if (langs.wrong) problems.wrongOutput.push(`languages: ${langs.wrong} run(s) with the wrong output, by exec, or compiled when cached`);
+  endPhase('languages');
 
   // --- a second `loom exec` process with the same config reuses the container the first parked.
   log('second process: two `loom exec --json --keep-warm 120` processes in a row');
@@ -1225,6 +1232,9 @@ async function main(): Promise<void> {
     uiFlood200MbMs: flood.uiFlood200MbMs,
     cliFlood200MbMs: flood.cliFlood200MbMs,
     uiWorstStallMs: flood.uiWorstStallMs,
+    languagesPythonWarmP50Ms: langs.pythonWarm.p50,
+    goCachedP50Ms: langs.goCached.p50,
+    rustCachedP50Ms: langs.rustCached.p50,
   });
   const targetsMet = targets.filter((t) => t.met === true).length;
   const busy = loadAtStart[0]! > cpus().length / 2 || loadAtEnd[0]! > cpus().length / 2;
@@ -1329,6 +1339,16 @@ async function main(): Promise<void> {
       sessionCreateP50Ms: round(sessions.create.p50),
       sessionCreateVsColdRatio: round(ratio(sessions.create.p50, s.cold.p50)),
       sessionIdleMemoryMb: round(sessions.idleMemoryMb, 1),
+      languagesPythonWarmP50Ms: round(langs.pythonWarm.p50),
+      bashWarmP50Ms: round(langs.bashWarm.p50),
+      rubyWarmP50Ms: round(langs.rubyWarm.p50),
+      goFirstRunP50Ms: round(langs.goFirst.p50),
+      goCachedP50Ms: round(langs.goCached.p50),
+      goCachedVsPythonWarmRatio: round(ratio(langs.goCached.p50, langs.pythonWarm.p50), 4),
+      rustFirstRunP50Ms: round(langs.rustFirst.p50),
+      rustCachedP50Ms: round(langs.rustCached.p50),
+      rustCachedVsPythonWarmRatio: round(ratio(langs.rustCached.p50, langs.pythonWarm.p50), 4),
+      languagesMissingImages: langs.missingImages,
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1376,6 +1396,13 @@ async function main(): Promise<void> {
         keepState1000Files: fig(cleanSlate.files1000KeepState),
         sessionCell: fig(sessions.cell),
         sessionCreate: fig(sessions.create),
+        languagesPythonWarm: fig(langs.pythonWarm),
+        bashWarm: fig(langs.bashWarm),
+        rubyWarm: fig(langs.rubyWarm),
+        goFirstRun: fig(langs.goFirst),
+        goCached: fig(langs.goCached),
+        rustFirstRun: fig(langs.rustFirst),
+        rustCached: fig(langs.rustCached),
       },
       traces,
     };
@@ -1402,10 +1429,17 @@ async function main(): Promise<void> {
         row('  the same, keep-state runner', cleanSlate.files1000KeepState),
         row('session cell `x + 1`, warm session (kernel)', sessions.cell),
         row('session creation (container + interpreter)', sessions.create),
+        row('languages: python hello, same rounds', langs.pythonWarm),
+        row('  bash hello (source, runner)', langs.bashWarm),
+        row('  ruby hello', langs.rubyWarm),
+        row('  go hello, new source (compile + run)', langs.goFirst),
+        row('  go hello, cached build', langs.goCached),
+        row('  rust hello, new source (compile + run)', langs.rustFirst),
+        row('  rust hello, cached build', langs.rustCached),
       ],
     );
     const targetTable = formatTable(
-      ['target (issues 5, 12, 18)', 'measured', 'target', ''],
+      ['target (issues 5, 12, 16, 18)', 'measured', 'target', ''],
       targets.map((t) => [t.figure, t.measured, t.target, verdict(t.met)]),
     );
     const cliLine = (r: CliRun, wallMs: number): string =>

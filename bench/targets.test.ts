@@ -33,6 +33,9 @@ const passing: TargetFigures = {
   uiFlood200MbMs: 5000,
   cliFlood200MbMs: 3000,
   uiWorstStallMs: 60,
+  languagesPythonWarmP50Ms: 4,
+  goCachedP50Ms: 6,
+  rustCachedP50Ms: 7,
 };
 
 const byId = (f: TargetFigures): Record<string, boolean | null> => Object.fromEntries(evaluateTargets(f).map((t) => [t.id, t.met]));
@@ -64,6 +67,8 @@ describe('evaluateTargets', () => {
       'loomHelpVsNodeE0',
       'uiFloodVsCli',
       'uiWorstStall',
+      'goCachedVsPythonWarm',
+      'rustCachedVsPythonWarm',
     ]);
     expect(rows.every((r) => r.met === true)).toBe(true);
   });
@@ -91,6 +96,7 @@ describe('evaluateTargets', () => {
       uiFlood200MbMs: 6000,
       cliFlood200MbMs: 3000,
       uiWorstStallMs: TARGETS.uiWorstStallMs,
+      goCachedP50Ms: 4 * TARGETS.compiledCachedVsPythonWarm,
     });
     // (warm p99 / raw exec at its limit, 12 / 60, is in `passing`: here raw exec is set for warm p50.)
     const { warmP99VsRawExec: _atItsLimitInPassing, ...rest } = met;
@@ -111,6 +117,7 @@ describe('evaluateTargets', () => {
       warmFaultsPerRun: 650,
       cliWarmWallMs: 670,
       uiWorstStallMs: 1060,
+      rustCachedP50Ms: 8.5, // 8.5 / 4 > 2
     });
     expect(met).toEqual({
       warmP50: false,
@@ -136,6 +143,8 @@ describe('evaluateTargets', () => {
       loomHelpVsNodeE0: true,
       uiFloodVsCli: true,
       uiWorstStall: false,
+      goCachedVsPythonWarm: true,
+      rustCachedVsPythonWarm: false,
     });
   });
 

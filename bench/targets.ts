@@ -38,6 +38,8 @@ export const TARGETS = {
   uiFloodVsCli: 2,
   /** The page's longest main-thread task while that output arrives. */
   uiWorstStallMs: 100,
+  /** A compiled hello's cached rerun p50 / the warm python hello p50, same rounds (issue 16). */
+  compiledCachedVsPythonWarm: 2,
 } as const;
 
 /** What the targets are checked against; NaN (or null) means the figure was not measured. */
@@ -77,6 +79,10 @@ export interface TargetFigures {
   uiFlood200MbMs: number;
   cliFlood200MbMs: number;
   uiWorstStallMs: number;
+  /** The language runtimes (bench/languages.ts); absent: not measured. */
+  languagesPythonWarmP50Ms?: number;
+  goCachedP50Ms?: number;
+  rustCachedP50Ms?: number;
 }
 
 export interface TargetResult {
@@ -196,6 +202,8 @@ export function evaluateTargets(f: TargetFigures): TargetResult[] {
       target: `<= ${TARGETS.uiWorstStallMs} ms`,
       met: atMost(f.uiWorstStallMs, TARGETS.uiWorstStallMs),
     },
+    compiledCachedRow('goCachedVsPythonWarm', 'Go', f.goCachedP50Ms, f.languagesPythonWarmP50Ms),
+    compiledCachedRow('rustCachedVsPythonWarm', 'Rust', f.rustCachedP50Ms, f.languagesPythonWarmP50Ms),
   ];
 }
 
@@ -212,6 +220,18 @@ function ratioRow(id: string, figure: string, value: number, base: number, limit
 
 function countRow(id: string, figure: string, value: number, limit: number): TargetResult {
   return { id, figure, measured: Number.isFinite(value) ? fmt(value, 0) : '-', target: `<= ${limit}`, met: atMost(value, limit) };
+}
+
+function compiledCachedRow(id: string, language: string, cachedMs = Number.NaN, pythonMs = Number.NaN): TargetResult {
+  const r = ratio(cachedMs, pythonMs);
+  const limit = TARGETS.compiledCachedVsPythonWarm;
+  return {
+    id,
+    figure: `${language} hello, cached build: p50 / warm python hello p50`,
+    measured: Number.isFinite(r) ? `${ratioText(r, limit)}x (${fmt(cachedMs)} vs ${fmt(pythonMs)} ms)` : '-',
+    target: `<= ${limit}x`,
+    met: atMost(r, limit),
+  };
 }
 
 function cleanSlateRow(id: string, figure: string, withMs: number, withoutMs: number, limitMs: number): TargetResult {

@@ -11,7 +11,13 @@
 # loom-python-data:3.11 (`data`) is python:3.11-slim plus Debian's python3-matplotlib and
 # python3-pandas: the image the rich-output tests (plots, tables) run in, since PyPI is out of reach.
 #
-# Usage: scripts/build-images.sh [python|node|mcp|data|all] [--force]
+# The language images (bash, go, rust, ruby, java) are Loom's own, built only here: Debian's
+# toolchains (bash 5.2, golang-go 1.19, rustc 1.63 + cargo, ruby 3.1, openjdk-17-jdk-headless)
+# plus python3, so that Loom's in-container runner (resources/runner/loom_runner.py) is their
+# main process and the warm path (no docker exec per run). Their tags (loom-go:1.19, ...) name
+# no image on any registry: they are built, never pulled (shared/defaults.ts LANGUAGE_IMAGES).
+#
+# Usage: scripts/build-images.sh [python|node|mcp|data|bash|go|rust|ruby|java|languages|all] [--force]
 # An image already present is kept unless --force is given.
 set -euo pipefail
 
@@ -114,16 +120,84 @@ DOCKERFILE
   echo "build-images: built $tag ($(docker run --rm --network none "$tag" ls /opt/mcp/node_modules/@modelcontextprotocol | tr '\n' ' '))"
 }
 
+# The language images: tag, Debian packages beyond minbase, image environment.
+# python3 is for the runner. CGO_ENABLED=0: no C compiler in the Go image (the pure-Go net and
+# os/user are used). GOFLAGS/GOPROXY: modules resolve offline only (see the README, "Languages").
+declare -A LANG_TAG=(
+  [bash]=loom-bash:5.2 [go]=loom-go:1.19 [rust]=loom-rust:1.63 [ruby]=loom-ruby:3.1 [java]=loom-java:17
+)
+declare -A LANG_PACKAGES=(
+  [bash]=python3
+  [go]=python3,golang-go
+  [rust]=python3,rustc,cargo
+  [ruby]=python3,ruby
+  [java]=python3,openjdk-17-jdk-headless
+)
+declare -A LANG_ENV=(
+  [bash]=''
+  [go]='GOPROXY=off GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0 GOTELEMETRY=off'
+  [rust]='CARGO_NET_OFFLINE=true'
+  [ruby]=''
+  [java]=''
+)
+declare -A LANG_VERSION=(
+  [bash]='bash --version | head -1' [go]='go version' [rust]='rustc --version'
+  [ruby]='ruby --version' [java]='javac -version 2>&1'
+)
+languages=(bash go rust ruby java)
+
+# One download of every language's packages into a shared cache, so that the parallel builds
+# below only unpack (five debootstraps fetching the same base at once would also race on it).
+cache=$work/debs
+fetch_languages() {
+  local wanted=() lang
+  for lang in "$@"; do present "${LANG_TAG[$lang]}" || wanted+=("${LANG_PACKAGES[$lang]}"); done
+  [ ${#wanted[@]} -gt 0 ] || return 0
+  local all; all=$(IFS=,; echo "ca-certificates,${wanted[*]}")
+  mkdir -p "$cache"
+  echo "build-images: downloading packages for: $*"
+  debootstrap --variant=minbase --download-only --cache-dir="$cache" --include="$all" "$suite" "$work/download" "$mirror" \
+    >"$work/download.log" 2>&1 || { tail -30 "$work/download.log" >&2; exit 1; }
+}
+
+build_language() {
+  local lang=$1 tag=${LANG_TAG[$1]}
+  if present "$tag"; then echo "build-images: $tag present"; return; fi
+  local root=$work/$lang
+  echo "build-images: debootstrap for $tag"
+  debootstrap --variant=minbase --cache-dir="$cache" --include="ca-certificates,${LANG_PACKAGES[$lang]}" "$suite" "$root" "$mirror" \
+    >"$work/$lang.log" 2>&1 || { tail -30 "$work/$lang.log" >&2; exit 1; }
+  slim_down "$root"
+  local changes=(-c 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'ENV LANG=C.UTF-8'
+    -c "LABEL org.loom.language=$lang" -c 'CMD ["bash"]')
+  local kv
+  for kv in ${LANG_ENV[$lang]}; do changes+=(-c "ENV $kv"); done
+  tar -C "$root" -c . | docker import "${changes[@]}" - "$tag" >/dev/null
+  rm -rf "$root"
+  echo "build-images: built $tag ($(docker run --rm "$tag" sh -c "${LANG_VERSION[$lang]}"))"
+}
+
+build_languages() {
+  fetch_languages "$@"
+  local pids=() lang pid
+  for lang in "$@"; do build_language "$lang" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+}
+
 case "$what" in
   python) build_python ;;
   node) build_node ;;
   mcp) build_mcp ;;
   data) build_data ;;
+  bash|go|rust|ruby|java) build_languages "$what" ;;
+  languages) build_languages "${languages[@]}" ;;
   all)
-    # Two debootstraps in parallel: each is mostly waiting on downloads and dpkg.
+    # The debootstraps in parallel: each is mostly waiting on downloads and dpkg.
     build_python & p=$!
     build_node & n=$!
+    build_languages "${languages[@]}" & l=$!
     wait $p; wait $n
-    build_mcp ;;
-  *) echo "usage: $0 [python|node|mcp|data|all] [--force]" >&2; exit 2 ;;
+    build_mcp
+    wait $l ;;
+  *) echo "usage: $0 [python|node|mcp|data|bash|go|rust|ruby|java|languages|all] [--force]" >&2; exit 2 ;;
 esac

@@ -40,7 +40,7 @@ export interface PoolContainer {
   session?: SessionInfoJson;
 }
 
-export type RunStatus = 'running' | 'ok' | 'failed' | 'timed_out' | 'error' | 'cancelled' | 'interrupted';
+export type RunStatus = 'running' | 'ok' | 'failed' | 'compile_error' | 'timed_out' | 'error' | 'cancelled' | 'interrupted';
 
 export interface RunSummary {
   id: string;

@@ -5,6 +5,31 @@ export const DEFAULT_IMAGES = {
   node: 'node:20-slim',
 } as const;
 
+/**
+ * The language runtimes' images: Loom's own, built from Debian's packages by
+ * scripts/build-images.sh (`npm run images -- go`, say), never pulled. Each has python3 for Loom's
+ * runner besides its toolchain. The tags name no image on any registry (docker.io/library/ holds
+ * only Docker's official images, and none is called loom-*).
+ */
+export const LANGUAGE_IMAGES = {
+  bash: 'loom-bash:5.2',
+  go: 'loom-go:1.19',
+  rust: 'loom-rust:1.63',
+  ruby: 'loom-ruby:3.1',
+  java: 'loom-java:17',
+} as const;
+
+/** The image a runtime uses when the request names none (custom has none). */
+export function defaultImage(runtime: keyof typeof DEFAULT_IMAGES | keyof typeof LANGUAGE_IMAGES): string {
+  return { ...DEFAULT_IMAGES, ...LANGUAGE_IMAGES }[runtime];
+}
+
+/** The longest source a request may carry (it travels in one runner frame, JSON-escaped). */
+export const MAX_SOURCE_BYTES = 2 * 1024 * 1024;
+
+/** How long a source program's compile may take unless the request says otherwise. */
+export const DEFAULT_COMPILE_TIMEOUT_SECONDS = 60;
+
 export const DEFAULT_LIMITS = {
   cpuCores: 1,
   memoryMb: 512,

@@ -21,7 +21,7 @@ describe('runtimes', () => {
   it('names nothing for UNSPECIFIED, unknown numbers and unknown names', () => {
     expect(runtimeOf(RuntimeType.UNSPECIFIED)).toBeUndefined();
     expect(runtimeOf(99 as RuntimeType)).toBeUndefined();
-    expect(runtimeTypeOf('ruby')).toBe(RuntimeType.UNSPECIFIED);
+    expect(runtimeTypeOf('perl')).toBe(RuntimeType.UNSPECIFIED);
     expect(runtimeTypeOf('')).toBe(RuntimeType.UNSPECIFIED);
     expect(runtimeFromJson('RUNTIME_TYPE_UNSPECIFIED')).toBeUndefined();
     expect(runtimeFromJson(undefined)).toBeUndefined();

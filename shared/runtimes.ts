@@ -2,20 +2,39 @@
 // proto's RuntimeType: its number in messages and its name in proto3 JSON. The one map of them.
 import { RuntimeType, type RuntimeTypeJson } from './gen/loom/v1/docker_pb';
 
-export const RUNTIMES = ['python', 'node', 'custom'] as const;
+export const RUNTIMES = ['python', 'node', 'bash', 'go', 'rust', 'ruby', 'java', 'custom'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
+/** The runtimes with a language: their programs may come as source (ExecuteRequest.source). */
+export type Language = Exclude<Runtime, 'custom'>;
+/** The languages whose source is compiled in the container before it runs (PHASE_COMPILE). */
+export const COMPILED_LANGUAGES: readonly Language[] = ['go', 'rust', 'java'];
 
 export const RUNTIME_TYPES: Readonly<Record<Runtime, RuntimeType>> = {
   python: RuntimeType.PYTHON,
   node: RuntimeType.NODE,
+  bash: RuntimeType.BASH,
+  go: RuntimeType.GO,
+  rust: RuntimeType.RUST,
+  ruby: RuntimeType.RUBY,
+  java: RuntimeType.JAVA,
   custom: RuntimeType.CUSTOM,
 };
 
 export const RUNTIME_JSON: Readonly<Record<Runtime, RuntimeTypeJson>> = {
   python: 'RUNTIME_TYPE_PYTHON',
   node: 'RUNTIME_TYPE_NODE',
+  bash: 'RUNTIME_TYPE_BASH',
+  go: 'RUNTIME_TYPE_GO',
+  rust: 'RUNTIME_TYPE_RUST',
+  ruby: 'RUNTIME_TYPE_RUBY',
+  java: 'RUNTIME_TYPE_JAVA',
   custom: 'RUNTIME_TYPE_CUSTOM',
 };
+
+/** Whether a runtime's source is compiled before it runs. */
+export function isCompiled(runtime: Runtime): boolean {
+  return (COMPILED_LANGUAGES as readonly string[]).includes(runtime);
+}
 
 export function isRuntime(name: unknown): name is Runtime {
   return (RUNTIMES as readonly unknown[]).includes(name);

@@ -14,9 +14,11 @@
 // frame can be split across Docker frames and reads: the host reassembles. The runner's own stderr
 // (Docker's stderr stream) carries only its diagnostics.
 //
-// Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. Output
-// of each stream arrives in order; the relative order of stdout and stderr is the order the runner
-// read them in. Frames for an execution id that is not the current one are ignored by the runner.
+// Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. A
+// source program that is compiled first has COMPILED between STARTED and its output (none when its
+// compile fails: then the compiler's diagnostics, as STDERR, and EXIT). Output of each stream
+// arrives in order; the relative order of stdout and stderr is the order the runner read them in.
+// Frames for an execution id that is not the current one are ignored by the runner.
 
 'use strict';
 
@@ -24,7 +26,7 @@
  * Bumped on any incompatible change; READY carries it, and the host refuses a runner with another
  * one.
  */
-const PROTOCOL_VERSION = 3;
+const PROTOCOL_VERSION = 4;
 /** A frame's header: type u8, execution id u32 BE, payload length u32 BE. */
 const HEADER_SIZE = 9;
 /** The largest STDIN, STDOUT, STDERR or SPANS payload either side sends in one frame. */
@@ -86,6 +88,12 @@ const FrameType = Object.freeze({
    * program's: the host splits and validates the records.
    */
   SPANS: 0x87,
+  /**
+   * JSON CompiledInfo. A source program's compile succeeded (after a STARTED that said compiling):
+   * the program runs now. A failed compile sends no COMPILED: its diagnostics come as STDERR, then
+   * an EXIT with compileError.
+   */
+  COMPILED: 0x88,
 });
 
 /**
@@ -122,6 +130,13 @@ const ERROR_CODES = Object.freeze([
  *   deadline.
  * @property {string} [spanFile] The file the program's trace library appends span records to:
  *   followed, sent as SPANS.
+ * @property {string} [source] A program's source in `language`: the runner writes it to a file of
+ *   its own and runs it with the language's interpreter, or compiles it (go, rust, java; a build of
+ *   the same source and toolchain is reused) and runs the build. argv is then only a label.
+ * @property {'python' | 'node' | 'bash' | 'ruby' | 'go' | 'rust' | 'java'} [language] The language
+ *   of source (required with it). The node runner runs only node sources.
+ * @property {number} [compileTimeoutMs] 0 or absent: only timeoutMs bounds the compile. timeoutMs
+ *   covers compile and run together.
  */
 
 /**
@@ -146,7 +161,15 @@ const ERROR_CODES = Object.freeze([
 /**
  * The payload of STARTED (JSON).
  * @typedef {object} StartedInfo
- * @property {number} pid The program's pid inside the container.
+ * @property {number} pid The program's pid inside the container (the compiler's while compiling).
+ * @property {boolean} compiling A compile runs first: COMPILED follows when the program itself
+ *   starts.
+ */
+
+/**
+ * The payload of COMPILED (JSON).
+ * @typedef {object} CompiledInfo
+ * @property {number} compileMs How long the compile took, measured by the runner.
  */
 
 /**
@@ -172,6 +195,12 @@ const ERROR_CODES = Object.freeze([
  *   the same time.
  * @property {number} [runnerFaults] Page faults (minor + major) the runner itself took over the
  *   same time.
+ * @property {boolean} compileError The source did not compile (or its compile ran out of time:
+ *   timedOut too): nothing ran, the diagnostics were sent as STDERR, and exitCode is the
+ *   compiler's.
+ * @property {number} compileMs How long the compile took; 0 when nothing was compiled.
+ * @property {boolean} compileCached The build of an identical source and toolchain was reused:
+ *   nothing was compiled.
  */
 
 /**

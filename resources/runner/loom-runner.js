@@ -376,11 +376,13 @@ function server() {
       if (typeof cwd !== 'string' || !cwd) throw new Error('cwd must be a path');
       if ([...argv, ...Object.keys(env), ...Object.values(env), cwd].some((s) => s.includes('\0'))) throw new Error('NUL byte in argv, env or cwd');
       if (req.spanFile != null && (typeof req.spanFile !== 'string' || req.spanFile.includes('\0'))) throw new Error('spanFile must be a path');
+      if (req.source != null && (typeof req.source !== 'string' || req.language !== 'node')) throw new Error('this runner runs node sources only (language "node", source a string)');
     } catch (err) {
       error(id, 'bad_request', `malformed RUN request: ${err.message}`);
       return;
     }
-    const { argv, env, cwd } = req;
+    const { env, cwd } = req;
+    let { argv } = req;
     const timeoutMs = Number(req.timeoutMs) || 0;
     if (unclean !== null) {
       error(id, 'unclean', `the container could not be cleaned after the last run (${unclean}): it must not be reused`);
@@ -395,6 +397,21 @@ function server() {
     if (!isDir(cwd)) {
       error(id, 'bad_cwd', `working directory ${cwd} does not exist`);
       return;
+    }
+    // A source program: written to a directory of its own under /tmp (as loom_build.py does for
+    // the Python runner), removed when the run ends.
+    let sourceDir = null;
+    if (req.source != null) {
+      try {
+        sourceDir = fs.mkdtempSync(`/tmp/.loom-${process.pid}-${id}-`);
+        const file = path.join(sourceDir, 'main.js');
+        fs.writeFileSync(file, req.source, { mode: 0o600 });
+        argv = ['node', file];
+      } catch (err) {
+        if (sourceDir) fs.rmSync(sourceDir, { recursive: true, force: true });
+        error(id, 'spawn_failed', `node program: ${err.message}`);
+        return;
+      }
     }
     const plan = nodePlan(argv, env, cwd);
     const before = ownChildrenTicks();
@@ -441,9 +458,10 @@ function server() {
       open: 0,
       finished: false,
       spans: req.spanFile ? new SpanFile(req.spanFile) : null,
+      sourceDir,
     };
     watch(job, plan !== null);
-    sendJson(STARTED, id, { pid: child.pid });
+    sendJson(STARTED, id, { pid: child.pid, compiling: false });
     // Started while the program runs (it cannot read or change it: loom-init is unreadable to the
     // sandbox user, so it is undumpable from its first instruction).
     startAhead();
@@ -569,7 +587,11 @@ function server() {
       peakRssKb: j.usage ? Math.max(j.usage.peakRssKb, j.peakRssKb) : j.peakRssKb,
       oomKilled: oomKills > oomBefore,
       ...runFaults(j),
+      compileError: false,
+      compileMs: 0,
+      compileCached: false,
     });
+    if (j.sourceDir) fs.rmSync(j.sourceDir, { recursive: true, force: true });
     if (clean) startCleaner();
     else setImmediate(ensureSpare);
   }

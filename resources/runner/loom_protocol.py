@@ -14,13 +14,15 @@
 # frame can be split across Docker frames and reads: the host reassembles. The runner's own stderr
 # (Docker's stderr stream) carries only its diagnostics.
 #
-# Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. Output
-# of each stream arrives in order; the relative order of stdout and stderr is the order the runner
-# read them in. Frames for an execution id that is not the current one are ignored by the runner.
+# Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. A source
+# program that is compiled first has COMPILED between STARTED and its output (none when its compile
+# fails: then the compiler's diagnostics, as STDERR, and EXIT). Output of each stream arrives in
+# order; the relative order of stdout and stderr is the order the runner read them in. Frames for an
+# execution id that is not the current one are ignored by the runner.
 
 # Bumped on any incompatible change; READY carries it, and the host refuses a runner with another
 # one.
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 # A frame's header: type u8, execution id u32 BE, payload length u32 BE.
 HEADER_SIZE = 9
 # The largest STDIN, STDOUT, STDERR or SPANS payload either side sends in one frame.
@@ -63,6 +65,9 @@ PING = 0x06
 #   SPANS: bytes. What the program appended to the RUN's spanFile, read every SPAN_POLL_MS while it
 #     runs and once more after it ends (before EXIT; the file is then removed). The bytes are the
 #     program's: the host splits and validates the records.
+#   COMPILED: JSON CompiledInfo. A source program's compile succeeded (after a STARTED that said
+#     compiling): the program runs now. A failed compile sends no COMPILED: its diagnostics come as
+#     STDERR, then an EXIT with compileError.
 READY = 0x81
 STARTED = 0x82
 STDOUT = 0x83
@@ -70,6 +75,7 @@ STDERR = 0x84
 EXIT = 0x85
 ERROR = 0x86
 SPANS = 0x87
+COMPILED = 0x88
 
 # The JSON payloads:
 #   RunRequest (RUN):
@@ -80,6 +86,13 @@ SPANS = 0x87
 #     timeoutMs (number): 0: no deadline. The runner SIGKILLs the process group at the deadline.
 #     spanFile (string, optional): The file the program's trace library appends span records to:
 #       followed, sent as SPANS.
+#     source (string, optional): A program's source in `language`: the runner writes it to a file of
+#       its own and runs it with the language's interpreter, or compiles it (go, rust, java; a build
+#       of the same source and toolchain is reused) and runs the build. argv is then only a label.
+#     language ('python' | 'node' | 'bash' | 'ruby' | 'go' | 'rust' | 'java', optional): The
+#       language of source (required with it). The node runner runs only node sources.
+#     compileTimeoutMs (number, optional): 0 or absent: only timeoutMs bounds the compile. timeoutMs
+#       covers compile and run together.
 #   ReadyInfo (READY):
 #     runner ('python' | 'node'): Which runner this is.
 #     pid (number): The runner's pid inside the container.
@@ -95,7 +108,10 @@ SPANS = 0x87
 #     undumpable (boolean): Whether the runner made itself undumpable. A dumpable runner could be
 #       read and changed by a program (same user): its container must then serve one run only.
 #   StartedInfo (STARTED):
-#     pid (number): The program's pid inside the container.
+#     pid (number): The program's pid inside the container (the compiler's while compiling).
+#     compiling (boolean): A compile runs first: COMPILED follows when the program itself starts.
+#   CompiledInfo (COMPILED):
+#     compileMs (number): How long the compile took, measured by the runner.
 #   ExitInfo (EXIT):
 #     exitCode (number): The exit status, or 128 + the signal number when a signal ended the program
 #       (as a shell does).
@@ -116,6 +132,11 @@ SPANS = 0x87
 #       the same time.
 #     runnerFaults (number, optional): Page faults (minor + major) the runner itself took over the
 #       same time.
+#     compileError (boolean): The source did not compile (or its compile ran out of time: timedOut
+#       too): nothing ran, the diagnostics were sent as STDERR, and exitCode is the compiler's.
+#     compileMs (number): How long the compile took; 0 when nothing was compiled.
+#     compileCached (boolean): The build of an identical source and toolchain was reused: nothing
+#       was compiled.
 #   ErrorInfo (ERROR):
 #     message (string): What went wrong, for people.
 #     code (ErrorCode): Why the request was refused (ERROR_CODES).

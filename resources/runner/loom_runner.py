@@ -59,15 +59,16 @@ import types
 # leaves this directory out of it).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loom_protocol import (  # noqa: E402 (found through the line above)
-    EXIT, ERROR, HEADER_SIZE, HELLO, KILL, MAX_CHUNK, MAX_PAYLOAD, PING, PROTOCOL_VERSION, READY,
-    RUN, SPAN_POLL_MS, SPANS, STARTED, STDERR, STDIN, STDIN_EOF, STDOUT,
+    COMPILED, EXIT, ERROR, HEADER_SIZE, HELLO, KILL, MAX_CHUNK, MAX_PAYLOAD, PING, PROTOCOL_VERSION,
+    READY, RUN, SPAN_POLL_MS, SPANS, STARTED, STDERR, STDIN, STDIN_EOF, STDOUT,
 )
 from loom_span_file import SpanFile  # noqa: E402
+import loom_build  # noqa: E402
 
 del sys.path[0]
 # A program forked from this interpreter must not find them imported: a fresh one could not
 # import them at all.
-del sys.modules["loom_protocol"], sys.modules["loom_span_file"]
+del sys.modules["loom_protocol"], sys.modules["loom_span_file"], sys.modules["loom_build"]
 
 # Pre-imports: what a forked child finds already in sys.modules costs it nothing. They are
 # imported one at a time while the runner idles, not before READY: together they take ~80 ms,
@@ -241,7 +242,8 @@ def _proc_faults(pid):
 
 class Job:
     def __init__(
-        self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None, span_path=None
+        self, ident, pid, stdin_fd, out_fd, err_fd, timeout_ms, popen=None, span_path=None,
+        deadline=None,
     ):
         self.id = ident
         self.pid = pid
@@ -252,6 +254,8 @@ class Job:
         self.stdin_eof = False
         self.started = time.monotonic()
         self.deadline = self.started + timeout_ms / 1000.0 if timeout_ms > 0 else None
+        if deadline is not None:
+            self.deadline = deadline
         self.timed_out = False
         self.status = None
         self.rusage = None
@@ -263,6 +267,16 @@ class Job:
         self.flush_at = None
         self.host_gone = False  # killed for the host's silence (see Server.tick)
         self.faults_from = (0, 0, 0)  # see Server.faults_at_run
+        # A source program (see loom_build): while `compile` is set, this job is its compiler,
+        # whose output is kept (diagnostics) and whose stdin is the program's, held back.
+        self.compile = None
+        self.span_path = span_path
+        self.run_deadline = self.deadline  # the whole request's, when a compile's is shorter
+        self.diagnostics = bytearray()
+        self.dirs = []  # source and build directories, removed when the run ends
+        self.compile_ms = 0.0
+        self.compile_cached = False
+        self.compile_error = False
 
 
 class Spare:
@@ -389,6 +403,11 @@ class Server:
         self.path_tail = [p for p in sys.path[1:] if p not in pp_entries]
         self.finders_kept = -1  # see forget_finders
         self.oom_kills = _oom_kills()
+        # Compiled source programs, kept for an identical rerun: a bounded share of the memory.
+        limit = _memory_limit()
+        self.builds = loom_build.BuildCache(
+            max_bytes=min(loom_build.CACHE_BYTES, limit // 8) if limit else loom_build.CACHE_BYTES
+        )
         self.user_site = getattr(sys.modules.get("site"), "USER_SITE", None)
         self.executable = os.path.realpath(sys.executable)
         try:
@@ -553,7 +572,10 @@ class Server:
             self.follow_spans(job)
             job.span_next = now + SPAN_POLL_SECONDS
         if job.status is not None and (not job.out_fds or now >= job.drain_until):
-            self.finish(job)
+            if job.compile is not None:
+                self.compiled(job)
+            else:
+                self.finish(job)
 
     def read_host(self):
         try:
@@ -622,7 +644,7 @@ class Server:
         if job is None or job.id != ident:
             return  # late frames of a finished execution
         if ftype == STDIN:
-            if job.stdin_fd is not None and payload:
+            if payload and (job.stdin_fd is not None or job.compile is not None):
                 job.pending.append(payload)
                 self.write_stdin(job)
         elif ftype == STDIN_EOF:
@@ -655,6 +677,16 @@ class Server:
                 raise ValueError("cwd must be a path")
             if any("\0" in s for s in argv + list(env) + list(env.values()) + [cwd]):
                 raise ValueError("NUL byte in argv, env or cwd")
+            source = req.get("source")
+            language = req.get("language")
+            compile_ms = float(req.get("compileTimeoutMs") or 0)
+            if source is not None:
+                if not isinstance(source, str):
+                    raise ValueError("source must be a string")
+                if language not in loom_build.LANGUAGES:
+                    raise ValueError(
+                        "language must be one of %s" % ", ".join(loom_build.LANGUAGES)
+                    )
         except (ValueError, KeyError, TypeError) as exc:
             self.error(ident, "bad_request", "malformed RUN request: %s" % exc)
             return
@@ -675,6 +707,21 @@ class Server:
         if not os.path.isdir(cwd):
             self.error(ident, "bad_cwd", "working directory %s does not exist" % cwd)
             return
+        dirs = []
+        if source is not None:
+            try:
+                if language in loom_build.COMPILED:
+                    self.start_compiled(ident, source, language, env, cwd, timeout_ms, compile_ms,
+                                        span_path)
+                    return
+                dirs.append(loom_build.make_dir(ident))
+                argv = loom_build.interpreted_argv(language, source, dirs[0])
+            except (OSError, UnicodeError) as exc:
+                for d in dirs:
+                    loom_build.remove_dir(d)
+                code = _spawn_error_code(exc) if isinstance(exc, OSError) else "bad_request"
+                self.error(ident, code, "%s program: %s" % (language, exc))
+                return
         plan = self.python_plan(argv, env, cwd)
         faults_from = self.faults_at_run(plan)
         popen = None
@@ -688,20 +735,16 @@ class Server:
                 pid = popen.pid
                 _prefer_for_oom(pid)
         except OSError as exc:
-            code = {
-                errno.ENOENT: "not_found",
-                errno.EACCES: "not_executable",
-                errno.ENOEXEC: "not_executable",
-                errno.EISDIR: "not_executable",
-                errno.ENOTDIR: "not_found",
-            }.get(exc.errno, "spawn_failed")
-            self.error(ident, code, "%s: %s" % (argv[0], exc.strerror or exc))
+            for d in dirs:
+                loom_build.remove_dir(d)
+            self.error(ident, _spawn_error_code(exc), "%s: %s" % (argv[0], exc.strerror or exc))
             return
         for fd in (in_w, out_r, err_r):
             os.set_blocking(fd, False)
         self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen, span_path)
         self.job.faults_from = faults_from
-        self.send_json(STARTED, ident, {"pid": pid})
+        self.job.dirs = dirs
+        self.send_json(STARTED, ident, {"pid": pid, "compiling": False})
         # Started while the program runs (it cannot read or change it: loom-init is unreadable to
         # the sandbox user, so it is undumpable from its first instruction).
         self.start_ahead()
@@ -712,6 +755,123 @@ class Server:
         spare = self.spare if plan is not None else None
         minor, major = _proc_faults(spare.pid) if spare is not None else (0, 0)
         return minor, major, sum(_proc_faults("self"))
+
+    # -- source programs of compiled languages (see loom_build) ---------------------------------
+
+    def start_compiled(self, ident, source, language, env, cwd, timeout_ms, compile_ms, span_path):
+        """Runs the cached build of this source, or starts its compile (OSError: neither)."""
+        key = self.builds.key(language, source, env)
+        build = self.builds.get(key)
+        if build is not None:
+            deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms > 0 else None
+            job = self.run_build(ident, build, env, cwd, span_path, deadline, announce=True)
+            if job is None:
+                return
+            job.compile_cached = True
+            self.send_json(STARTED, ident, {"pid": job.pid, "compiling": False})
+            self.start_ahead()
+            return
+        directory = loom_build.make_dir(ident)
+        try:
+            comp = loom_build.Compile(language, source, directory, env)
+            comp.key, comp.run_env, comp.cwd = key, env, cwd
+            in_w, out_r, err_r, popen = _popen(comp.argv, comp.env, directory)
+        except BaseException:
+            loom_build.remove_dir(directory)
+            raise
+        _prefer_for_oom(popen.pid)
+        os.close(in_w)  # the compiler reads nothing; the program's stdin waits in job.pending
+        for fd in (out_r, err_r):
+            os.set_blocking(fd, False)
+        job = Job(ident, popen.pid, None, out_r, err_r, timeout_ms, popen)
+        job.span_path = span_path  # the program's, once it runs
+        job.compile = comp
+        job.dirs = [directory]
+        if compile_ms > 0:
+            ends = job.started + compile_ms / 1000.0
+            job.deadline = ends if job.deadline is None else min(job.deadline, ends)
+        self.job = job
+        self.send_json(STARTED, ident, {"pid": popen.pid, "compiling": True})
+        self.start_ahead()
+
+    def run_build(self, ident, build, env, cwd, span_path, deadline, announce=False):
+        """Starts a compiled program from its memfd as the job of `ident` (None: it could not
+        start, and the execution has ended with a STDERR and an EXIT saying why)."""
+        argv, executable = build.argv(env)
+        try:
+            in_w, out_r, err_r, popen = _popen(
+                argv, env, cwd, executable=executable, pass_fds=(build.fd,)
+            )
+        except OSError as exc:
+            if announce:
+                self.send_json(STARTED, ident, {"pid": 0, "compiling": False})
+            message = "loom-runner: could not start the compiled program: %s\n" % (
+                exc.strerror or exc
+            )
+            self.send(STDERR, ident, message.encode())
+            self.send_json(EXIT, ident, {
+                "exitCode": 126, "signal": None, "timedOut": False, "wallMs": 0, "cpuMs": 0,
+                "peakRssKb": 0, "oomKilled": False, "compileError": False, "compileMs": 0,
+                "compileCached": False,
+            })
+            self.job = None
+            if self.clean:
+                self.start_cleaner()
+            return None
+        finally:
+            if not self.builds.holds(build):
+                build.close()  # too big to keep: the program has its own copy of the descriptor
+        _prefer_for_oom(popen.pid)
+        for fd in (in_w, out_r, err_r):
+            os.set_blocking(fd, False)
+        job = Job(ident, popen.pid, in_w, out_r, err_r, 0, popen, span_path, deadline=deadline)
+        job.faults_from = self.faults_at_run(None)  # no spare runs a build: the runner's own
+        self.job = job
+        return job
+
+    def compiled(self, job):
+        """The compiler has exited: run what it made, or end the execution as a compile error."""
+        comp = job.compile
+        for fd in list(job.out_fds):
+            self.forward_all(job, fd)
+        job.compile = None
+        job.compile_ms = round((time.monotonic() - job.started) * 1000, 3)
+        status = job.status
+        ok = not job.timed_out and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        build = None
+        if ok:
+            try:
+                fd = loom_build.seal("loom-" + comp.language, comp.artifact())
+                build = loom_build.Build(fd, os.fstat(fd).st_size, comp.language, comp.main_class)
+                self.builds.put(comp.key, build)
+            except OSError as exc:
+                job.diagnostics += ("loom-runner: the compiler's output could not be kept: %s\n"
+                                    % (exc.strerror or exc)).encode()
+        for d in job.dirs:
+            loom_build.remove_dir(d)
+        job.dirs = []
+        if build is None:
+            job.compile_error = True
+            diagnostics = bytes(job.diagnostics) + comp.hint(bytes(job.diagnostics))
+            if job.timed_out:
+                diagnostics += b"\nloom: the compile ran out of time\n"
+            for at in range(0, len(diagnostics), MAX_CHUNK):
+                job.out_held.append(self.frame(STDERR, job.id, diagnostics[at:at + MAX_CHUNK]))
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                job.status = 1 << 8  # compiled, but nothing to run: a compile failure all the same
+            self.finish(job)
+            return
+        self.send_json(COMPILED, job.id, {"compileMs": job.compile_ms})
+        if job.run_deadline is not None and time.monotonic() >= job.run_deadline:
+            job.timed_out = True
+            job.status = int(signal.SIGKILL)  # as a program killed at its deadline
+            self.finish(job)
+            return
+        run = self.run_build(job.id, build, comp.run_env, comp.cwd, job.span_path, job.run_deadline)
+        if run is not None:
+            run.pending, run.stdin_eof = job.pending, job.stdin_eof
+            run.compile_ms = job.compile_ms
+            self.write_stdin(run)
 
     def fork_spare(self):
         """Forks the child for the next python program and lets it do, before there is one,
@@ -859,7 +1019,10 @@ class Server:
             return
         except OSError:
             data = b""
-        if data:
+        if data and job.compile is not None:
+            # A compiler's output is the diagnostics of a failed compile, or nothing at all.
+            job.diagnostics += data[:loom_build.MAX_DIAGNOSTICS - len(job.diagnostics)]
+        elif data:
             job.out_held.append(self.frame(job.out_fds[fd], job.id, data))
             job.out_held_bytes += len(data)
             if job.flush_at is None:
@@ -869,6 +1032,15 @@ class Server:
         else:
             os.close(fd)
             del job.out_fds[fd]
+
+    def forward_all(self, job, fd):
+        """Reads what is left in one of the job's pipes (the writers are gone), then closes it."""
+        for _ in range(64):
+            if fd not in job.out_fds:
+                return
+            self.forward(job, fd)
+        os.close(fd)
+        del job.out_fds[fd]
 
     def flush_output(self, job):
         held, job.out_held = job.out_held, []
@@ -889,6 +1061,8 @@ class Server:
             job.spans = None
 
     def write_stdin(self, job):
+        if job.compile is not None:
+            return  # the program's stdin: held until the compiled program runs
         fd = job.stdin_fd
         if fd is None:
             job.pending = []
@@ -1022,6 +1196,8 @@ class Server:
         finally:
             held, self.held = self.held, None
             self.write_out(b"".join(held))
+        for d in job.dirs:
+            loom_build.remove_dir(d)
         if self.spare is None and not PREIMPORTS:
             # The next program's child, forked now that the result is out: the server's page
             # faults after the fork fall between runs (and the clean-up keeps the spare).
@@ -1064,6 +1240,9 @@ class Server:
             "peakRssKb": ru.ru_maxrss,
             "oomKilled": self.oom_kills > oom_kills,
             **self.run_faults(job, ru),
+            "compileError": job.compile_error,
+            "compileMs": job.compile_ms,
+            "compileCached": job.compile_cached,
         })
 
     @staticmethod
@@ -1173,7 +1352,17 @@ def _prefer_for_oom(pid):
         os.close(fd)
 
 
-def _popen(argv, env, cwd):
+def _spawn_error_code(exc):
+    return {
+        errno.ENOENT: "not_found",
+        errno.EACCES: "not_executable",
+        errno.ENOEXEC: "not_executable",
+        errno.EISDIR: "not_executable",
+        errno.ENOTDIR: "not_found",
+    }.get(exc.errno, "spawn_failed")
+
+
+def _popen(argv, env, cwd, executable=None, pass_fds=()):
     """Starts a program that is not run by a fork of this interpreter: (stdin, stdout, stderr,
     popen)."""
     fds = []
@@ -1183,7 +1372,7 @@ def _popen(argv, env, cwd):
         in_r, in_w, out_r, out_w, err_r, err_w = fds
         popen = subprocess.Popen(
             argv, stdin=in_r, stdout=out_w, stderr=err_w, env=env, cwd=cwd,
-            start_new_session=True, close_fds=True,
+            start_new_session=True, close_fds=True, executable=executable, pass_fds=pass_fds,
         )
     except OSError:
         for fd in fds:

@@ -2,6 +2,8 @@
 // Where the guide needs the internet (pandas, axios, GitHub's API) the standard library or a
 // simulated call stands in, so that every example but the pip one runs offline.
 import type { Example } from '../../../shared/api';
+import { LANGUAGE_SAMPLES } from '../../../shared/language-samples';
+import { RUNTIME_JSON } from '../../../shared/runtimes';
 
 const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
@@ -139,6 +141,8 @@ response = requests.get("https://example.com", timeout=10)
 print(f"GET https://example.com -> {response.status_code}")
 `;
 
+const LANGUAGE_TITLES: Record<keyof typeof LANGUAGE_SAMPLES, string> = { bash: 'Bash', go: 'Go', rust: 'Rust', ruby: 'Ruby', java: 'Java' };
+
 export const EXAMPLES: readonly Example[] = [
   {
     id: 'data-processing',
@@ -207,6 +211,12 @@ export const EXAMPLES: readonly Example[] = [
       timeoutSeconds: 60,
     },
   },
+  ...(Object.entries(LANGUAGE_SAMPLES) as [keyof typeof LANGUAGE_SAMPLES, string][]).map(([language, source]): Example => ({
+    id: `${language}-spans`,
+    title: `${LANGUAGE_TITLES[language]}: nested spans`,
+    description: `${LANGUAGE_TITLES[language]} source${language === 'go' || language === 'rust' || language === 'java' ? ', compiled in the sandbox (a rerun reuses the build),' : ''} that writes nested spans${language === 'bash' ? ' with loom-span' : ' in the span format any language can write'}: the Trace tab shows them under docker.execute.`,
+    request: { runtimeType: RUNTIME_JSON[language], source },
+  })),
 ];
 
 /** A copy per call: the UI may edit what it receives without touching the originals. */

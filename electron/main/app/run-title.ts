@@ -8,6 +8,10 @@ const MAX_TITLE = 80;
 const CODE_FLAGS = new Set(['-c', '-e', '--eval', '-p', '--print']);
 const BORING = [
   /^#!/,
+  /^package\s/,
+  /^use\s/,
+  /^require\s/,
+  /^(?:import\s*\(|\))$/,
   /^#.*coding[:=]/,
   /^(?:import|from)\s/,
   /^(?:const|let|var)\s.*=\s*require\(/,
@@ -15,10 +19,10 @@ const BORING = [
   /^(?:"""|''')/,
 ];
 
-export function runTitle(request: Pick<ExecuteRequest, 'command'>): string {
+export function runTitle(request: Pick<ExecuteRequest, 'command' | 'source'>): string {
   const argv = request.command;
   const flag = argv.findIndex((a) => CODE_FLAGS.has(a));
-  const code = flag >= 0 ? argv[flag + 1] : undefined;
+  const code = request.source || (flag >= 0 ? argv[flag + 1] : undefined);
   if (code === undefined) return clip(argv.join(' '));
   const lines = code
     .split('\n')

@@ -144,7 +144,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
 
   /** Remembers a request's config under its pool key, for rotation and the pool's summaries. */
   const remember = (executor: Executor, request: ExecuteRequest): void => {
-    const withCommand = request.command.length ? request : create(ExecuteRequestSchema, { ...request, command: ['true'] });
+    const withCommand = request.command.length || request.source ? request : create(ExecuteRequestSchema, { ...request, command: ['true'] });
     known.remember(executor.poolKey(request), { request, packages: normalizeRequest(withCommand, policy).container.packages });
   };
 
@@ -200,7 +200,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     }
     batcher.flush();
     finishRun(summary, {
-      status: response.timedOut ? 'timed_out' : response.exitCode === 0 ? 'ok' : 'failed',
+      status: response.compileError ? 'compile_error' : response.timedOut ? 'timed_out' : response.exitCode === 0 ? 'ok' : 'failed',
       exitCode: response.exitCode,
       durationMs: response.durationMs,
       containerCreated: response.containerCreated,

@@ -30,7 +30,9 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
       io.stdout.write(EXEC_HELP);
       return 0;
     }
-    if (command.length === 0) throw new UsageError('missing COMMAND: give the program to run after the options (loom exec [OPTIONS] -- COMMAND...)');
+    const code = values['code'] !== undefined;
+    if (command.length === 0 && !code) throw new UsageError('missing COMMAND: give the program to run after the options (loom exec [OPTIONS] -- COMMAND...), or its source with --code FILE');
+    if (command.length > 0 && code) throw new UsageError('give either --code FILE or a COMMAND, not both', '--code');
   } catch (err) {
     if (err instanceof UsageError) return reportUsage(io, err, 'loom exec', wantsJson);
     throw err;
@@ -105,13 +107,14 @@ export async function saveArtifact(dir: string, path: string, content: AsyncIter
 }
 
 function finish(io: Io, plan: ExecPlan, r: ExecuteResponse, relay: OutputRelay): number {
-  const status = r.timedOut ? EXIT.timedOut : r.exitCode;
+  const status = r.compileError ? EXIT.compileError : r.timedOut ? EXIT.timedOut : r.exitCode;
   if (plan.json) {
     writeJson(io, responseJson(r));
     return status;
   }
   if (!plan.quiet) {
-    if (r.timedOut) note(io, `timed out after ${plan.timeoutSeconds}s`);
+    if (r.compileError) note(io, r.timedOut ? 'compile error: the compile timed out' : 'compile error: the program did not compile (the diagnostics are above); nothing ran');
+    else if (r.timedOut) note(io, `timed out after ${plan.timeoutSeconds}s`);
     if (r.oomKilled) note(io, `killed: out of memory (limit ${plan.memoryMb} MB)`);
     if (plan.artifactsDir !== undefined) note(io, `saved ${r.artifacts.length} artifact${r.artifacts.length === 1 ? '' : 's'} to ${plan.artifactsDir}`);
     const cut = [r.stdoutTruncated ? 'stdout' : '', r.stderrTruncated ? 'stderr' : ''].filter(Boolean);

@@ -1,5 +1,5 @@
 // `loom exec`'s options, which drive both its parser and its --help, and the rest of that help.
-import { DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS, DEFAULT_MAX_OUTPUT_BYTES } from '../../../shared/defaults';
+import { DEFAULT_COMPILE_TIMEOUT_SECONDS, DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS, DEFAULT_MAX_OUTPUT_BYTES, LANGUAGE_IMAGES } from '../../../shared/defaults';
 import { RUNTIMES } from '../../../shared/runtimes';
 import { megabytes } from './format';
 import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type OptionDoc } from './help';
@@ -10,10 +10,16 @@ export const NETWORKS = ['none', 'bridge'] as const;
 export const EXEC_OPTIONS: readonly OptionDoc[] = [
   { name: 'runtime', value: RUNTIMES.join('|'), help: 'the runtime', default: 'python' },
   {
+    name: 'code',
+    value: 'FILE|-',
+    help: "the program's source, in the runtime's language (with '-', read from our stdin): written in the container, compiled there for go, rust and java, and run; instead of a COMMAND",
+  },
+  { name: 'compile-timeout', value: 'SECONDS', help: 'the longest a --code compile may take (the --timeout covers compile plus run)', default: DEFAULT_COMPILE_TIMEOUT_SECONDS },
+  {
     name: 'image',
     value: 'IMAGE',
-    help: 'base image for python/node, or the image for custom (required with --runtime custom)',
-    default: `${DEFAULT_IMAGES.python} / ${DEFAULT_IMAGES.node}`,
+    help: 'base image for a language runtime, or the image for custom (required with --runtime custom)',
+    default: [...Object.entries(DEFAULT_IMAGES), ...Object.entries(LANGUAGE_IMAGES)].map(([r, i]) => `${r}: ${i}`).join(', '),
   },
   { name: 'package', value: 'NAME', multiple: true, help: 'pip/npm package to install into the container first (./file.whl and ./file.tgz are local files, from any directory)' },
   { name: 'cpus', value: 'N', help: 'CPU cores', default: DEFAULT_LIMITS.cpuCores },
@@ -71,7 +77,7 @@ export const EXEC_OPTIONS: readonly OptionDoc[] = [
 export const EXEC_SPECS = toSpecs(EXEC_OPTIONS);
 
 export const EXEC_HELP = renderHelp({
-  usage: ['loom exec [OPTIONS] [--] COMMAND [ARG...]'],
+  usage: ['loom exec [OPTIONS] [--] COMMAND [ARG...]', 'loom exec [OPTIONS] --code FILE|-'],
   summary:
     'Runs COMMAND in a fresh, locked-down container (non-root, read-only root, no capabilities, no network\n' +
     "unless --network bridge) and streams its stdout and stderr live to ours. Options end at '--' or at the\n" +
@@ -91,13 +97,15 @@ attributes, status (SPAN_STATUS_OK, SPAN_STATUS_ERROR or SPAN_STATUS_UNSPECIFIED
 ('' unless there is one), source (SPAN_SOURCE_HOST or SPAN_SOURCE_CONTAINER).
 
 Tracing: every run is traced. The root span docker.execute has Loom's phases (docker.image,
-docker.container, docker.packages, docker.run) and the program's own spans as children; inside the
-container, Python has 'from loom_trace import tracer, trace_span' and Node require('loom-trace.js').
+docker.container, docker.packages, docker.compile, docker.run) and the program's own spans as children;
+inside the container, Python has 'from loom_trace import tracer, trace_span', Node
+require('loom-trace.js'), shell scripts 'loom-span NAME -- COMMAND', and any language may append
+records to $LOOM_TRACE_FILE (docs/span-format.md).
 --trace prints the tree after the program's output, on stderr so that stdout stays the program's;
 --otlp (or the OTEL_EXPORTER_OTLP_* variables) sends it to a collector, waiting at most 3 s for it
 on exit.
 
-Exit status: the program's; 124 timed out; 125 Loom could not run it (invalid request, engine unavailable,
+Exit status: the program's; 123 the --code source did not compile (compileError in --json); 124 timed out; 125 Loom could not run it (invalid request, engine unavailable,
 image pull, package install or command not found); 130 interrupted (SIGINT/SIGTERM); 2 bad usage.
 
 Examples:
@@ -105,5 +113,7 @@ Examples:
   echo '{"a": 1}' | loom exec --stdin - -- python3 -c 'import json,sys; print(json.load(sys.stdin))'
   loom exec --runtime node --timeout 5 -- node -e 'console.log(process.version)'
   loom exec --package requests --network bridge --json -- python3 -c 'import requests'
-  loom exec --trace --otlp http://localhost:4318 -- python3 script.py`,
+  loom exec --trace --otlp http://localhost:4318 -- python3 script.py
+  loom exec --runtime go --code main.go
+  echo 'puts 6 * 7' | loom exec --runtime ruby --code -`,
 });

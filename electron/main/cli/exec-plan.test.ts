@@ -56,6 +56,27 @@ describe('planExec', () => {
     });
   });
 
+  it('--code FILE sends the file as the source of the runtime\'s program, with no command', async () => {
+    const file = join(dir, 'main.go');
+    await writeFile(file, 'package main\n\nfunc main() {}\n');
+    const p = await plan(['--runtime', 'go', '--code', file, '--compile-timeout', '30']);
+    expect(toJson(ExecuteRequestSchema, p.request)).toMatchObject({
+      runtimeType: 'RUNTIME_TYPE_GO',
+      source: 'package main\n\nfunc main() {}\n',
+      compileTimeoutSeconds: 30,
+      config: { runtimeType: 'RUNTIME_TYPE_GO' },
+    });
+    expect(p.request.command).toEqual([]);
+  });
+
+  it("--code - reads the source from our stdin, for Python and Node too; not with --stdin - as well", async () => {
+    const p = await plan(['--runtime', 'node', '--code', '-'], ['console.log(', '1)']);
+    expect(p.request.source).toBe('console.log(1)');
+    expect(p.request.stdin).toEqual(new Uint8Array());
+    expect(await usageOption(['--code', '-', '--stdin', '-'])).toBe('--code');
+    expect(await usageOption(['--code', join(dir, 'missing.py')])).toBe('--code');
+  });
+
   it('maps every request flag to its field', async () => {
     const p = await plan([
       '--runtime', 'node', '--image', 'node:22-slim', '--package', 'left-pad@1.3.0', '--package', './lib-1.0.0.tgz',
@@ -140,7 +161,7 @@ describe('planExec', () => {
   });
 
   it.each([
-    [['--runtime', 'ruby'], '--runtime'],
+    [['--runtime', 'perl'], '--runtime'],
     [['--network', 'host'], '--network'],
     [['--cpus', 'two'], '--cpus'],
     [['--memory', '1e3'], '--memory'],

@@ -65,11 +65,15 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
   const cpuRaw = str('cpus');
   const timeoutSeconds = int('timeout');
   const memoryMb = int64('memory');
+  const code = str('code');
+  if (code === '-' && str('stdin') === '-') throw new UsageError("--code - and --stdin - both want our stdin: give one of them a file", '--code');
   const request = create(ExecuteRequestSchema, {
     runtimeType: RUNTIME_TYPES[runtime],
     command,
+    source: code === undefined ? '' : (await readInput('code', code, io, signal)).toString('utf8'),
+    compileTimeoutSeconds: int('compile-timeout'),
     env: parseEnvPairs('env', listOption(values, 'env')),
-    stdin: await readStdin(str('stdin'), io, signal),
+    stdin: new Uint8Array(await readInput('stdin', str('stdin'), io, signal)),
     workingDir: str('workdir') ?? '',
     traceparent: traceParentOption(str('traceparent')),
     config: {
@@ -175,13 +179,14 @@ function localPackagePath(pkg: string): string {
   return pkg.startsWith('./') || pkg.startsWith('../') ? resolve(pkg) : pkg;
 }
 
-async function readStdin(source: string | undefined, io: Io, signal: AbortSignal): Promise<Uint8Array> {
-  if (source === undefined) return new Uint8Array();
+/** A file, or with '-' all of our own stdin, for --stdin and --code. */
+async function readInput(option: string, source: string | undefined, io: Io, signal: AbortSignal): Promise<Buffer> {
+  if (source === undefined) return Buffer.alloc(0);
   if (source !== '-') {
     try {
       return await readFile(source);
     } catch (err) {
-      throw new UsageError(`--stdin: cannot read ${source}: ${(err as Error).message}`, '--stdin');
+      throw new UsageError(`--${option}: cannot read ${source}: ${(err as Error).message}`, `--${option}`);
     }
   }
   const chunks: Buffer[] = [];

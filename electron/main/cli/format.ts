@@ -12,6 +12,8 @@ export const processIo = (): Io => ({ stdout: process.stdout, stderr: process.st
 
 export const EXIT = {
   usage: 2,
+  /** The source did not compile (ExecuteResponse.compile_error): nothing ran. */
+  compileError: 123,
   timedOut: 124,
   loomError: 125,
   interrupted: 130,

@@ -31,6 +31,7 @@ import { runProgram, type ProgramResult } from './container/program';
 import { RunnerDiedError } from './runner/client';
 import type { Acquired, PoolEntry } from './pool/pool';
 import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request/request';
+import { isCompiled } from '../../../shared/runtimes';
 import { createScheduler, type PrepareHooks, type Scheduler, type SchedulerOptions } from './pool/scheduler';
 import { ExecutionTrace } from './tracing/execution-trace';
 import { createSessionManager } from './session/manager';
@@ -226,7 +227,7 @@ async function executeOnce(
     },
   });
   const end = (span: HostSpan, status?: 'ok' | 'error', message?: string): void => trace.add(span.end(status, message));
-  const timings = { imageMs: 0, containerMs: 0, packagesMs: 0, runMs: 0 };
+  const timings = { imageMs: 0, containerMs: 0, packagesMs: 0, runMs: 0, compileMs: 0 };
   // Set from the hooks while a container is prepared (hence an object, not a narrowed local).
   const preparing: { packages?: HostSpan } = {};
   const hooks: PrepareHooks = {
@@ -283,7 +284,7 @@ async function executeOnce(
       phase(Phase.CONTAINER, `${acquired.created ? 'cold' : 'warm'} ${acquired.entry.name}`);
       try {
         const response = await runOn({ scheduler, acquired, req, files, onArtifact: opts.onArtifact, signal: opts.signal, emit, timings, started, trace, root });
-        end(root, response.timedOut || response.exitCode !== 0 ? 'error' : 'ok', response.timedOut ? 'timed out' : `exit code ${response.exitCode}`);
+        end(root, response.timedOut || response.exitCode !== 0 ? 'error' : 'ok', outcome(response));
         trace.deliver();
         response.traceId = trace.traceId;
         response.spans = trace.spans;
@@ -318,7 +319,7 @@ interface RunOnArgs {
   signal?: AbortSignal;
   emit: (event: ExecuteEventInput) => void;
   /** Filled in as the phases end; runMs by runOn. */
-  timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number };
+  timings: { imageMs: number; containerMs: number; packagesMs: number; runMs: number; compileMs: number };
   /** performance.now() when the execution began. */
   started: number;
   trace: ExecutionTrace;
@@ -333,6 +334,11 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
   // them out live.
   const spanFile = `${WRITABLE_DIR}/.loom-spans-${executionId}.jsonl`;
   const run = root.child('docker.run', { 'loom.command': req.run.argv[0] ?? '', 'loom.container_id': entry.id });
+  // A source program's compile, when the runner has no build of it: its own phase and span.
+  const compiling: { span?: HostSpan } = {};
+  const language = req.run.source?.language;
+  // A compiled language's source may compile first: its phase is known once the runner says.
+  const mayCompile = language !== undefined && isCompiled(language);
   try {
     if (files.files.length) {
       const upload = run.child('docker.files', { 'loom.files': files.files.length });
@@ -342,7 +348,7 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
     const artifacts: Artifact[] = [];
     const outputs: DisplayOutput[] = [];
     const outputDir = files.outputDir;
-    emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: req.run.argv[0] ?? '' } });
+    if (!mayCompile) emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: req.run.argv[0] ?? '' } });
     let result: ProgramResult;
     try {
       result = await runProgram(entry, {
@@ -362,6 +368,20 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
         timeoutMs: req.run.timeoutMs,
         signal,
         onOutput: (kind, chunk) => emit({ case: kind, value: chunk }),
+        source: req.run.source,
+        onStarted: (compile) => {
+          if (!mayCompile) return;
+          if (!compile) {
+            emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: `${language}, cached build` } });
+            return;
+          }
+          compiling.span = root.child('docker.compile', { 'loom.language': language });
+          emit({ case: 'phase', value: { phase: Phase.COMPILE, detail: `compiling ${language}` } });
+        },
+        onCompiled: (compileMs) => {
+          if (compiling.span) trace.add(compiling.span.setAttribute('loom.compile_ms', compileMs).end('ok'));
+          emit({ case: 'phase', value: { phase: Phase.RUNNING, detail: language ?? '' } });
+        },
         spans: {
           id: executionId,
           file: spanFile,
@@ -394,7 +414,10 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
       }
       throw err;
     }
-    timings.runMs = result.durationMs;
+    timings.compileMs = result.compileMs ?? 0;
+    timings.runMs = result.durationMs - timings.compileMs;
+    if (compiling.span && !compiling.span.ended) trace.add(compiling.span.end('error', result.timedOut ? 'the compile timed out' : `the compiler exited with ${result.exitCode}`));
+    if (req.run.source) run.setAttribute('loom.compile_cached', result.compileCached ?? false).setAttribute('loom.compile_error', result.compileError ?? false);
     const faults = result.usage.faults;
     // The kernel's count of page faults from RUN to EXIT: the cost that differs most between
     // machines (cheap on bare metal, ~15 us each in some VMs), so measured as a count.
@@ -406,7 +429,7 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
         .setAttribute('loom.via', result.usage.via)
         .setAttribute('loom.cpu_ms', result.usage.cpuMs)
         .setAttribute('loom.peak_memory_kb', Number(result.usage.peakMemoryKb))
-        .end(result.exitCode === 0 ? 'ok' : 'error', result.timedOut ? 'timed out' : `exit code ${result.exitCode}`),
+        .end(result.exitCode === 0 ? 'ok' : 'error', result.compileError ? 'compile error' : result.timedOut ? 'timed out' : `exit code ${result.exitCode}`),
     );
     healthy = result.containerIntact;
     if (result.aborted) throw new AbortedError('the execution was cancelled');
@@ -420,7 +443,7 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
         throw new ContainerStoppedError(stopped);
       }
     }
-    emit({ case: 'phase', value: { phase: Phase.DONE, detail: result.timedOut ? 'timed out' : `exit ${result.exitCode}` } });
+    emit({ case: 'phase', value: { phase: Phase.DONE, detail: result.compileError ? 'compile error' : result.timedOut ? 'timed out' : `exit ${result.exitCode}` } });
     return create(ExecuteResponseSchema, {
       exitCode: result.exitCode,
       stdout: result.stdout,
@@ -437,8 +460,11 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
       usage: result.usage,
       outputs,
       artifacts,
+      compileError: result.compileError ?? false,
+      compileCached: result.compileCached ?? false,
     });
   } finally {
+    if (compiling.span && !compiling.span.ended) trace.add(compiling.span.end('error', 'the run did not complete'));
     if (!run.ended) trace.add(run.end('error', 'the run did not complete'));
     scheduler.release(entry, healthy);
   }
@@ -526,9 +552,15 @@ async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
   }
 }
 
+/** How a run ended, for its root span's status message. */
+function outcome(response: ExecuteResponse): string {
+  if (response.compileError) return response.timedOut ? 'the compile timed out' : 'compile error';
+  return response.timedOut ? 'timed out' : `exit code ${response.exitCode}`;
+}
+
 /** prewarm needs only the container part of a request; a command may be absent there. */
 function withPlaceholderCommand(request: ExecuteRequest): ExecuteRequest {
-  return request.command.length ? request : { ...request, command: ['true'] };
+  return request.command.length || request.source ? request : { ...request, command: ['true'] };
 }
 
 export type { DockerBackendConfig };

@@ -1,10 +1,9 @@
-// The languages execute_code takes, and how each runs a piece of source: the runtimes of
-// shared/runtimes.ts that have an interpreter in their default image ('custom' has none).
-import type { Runtime } from '../../../shared/runtimes';
+// The languages execute_code takes, and how each runs a piece of source: Python and Node, whose
+// default images carry an interpreter and whose packages Loom installs.
 
 export interface Language {
   name: string;
-  runtime: Exclude<Runtime, 'custom'>;
+  runtime: 'python' | 'node';
   /** Runs `code` given as an argument (no file needed). */
   inline(code: string): string[];
   /** The code's file name when it is written into the sandbox with input files. */

@@ -19,6 +19,8 @@ export function copyAs(format: CopyFormat, request: ExecuteRequestJson): string 
   }
 }
 
+const SOURCE_EXTENSIONS: Partial<Record<string, string>> = { python: 'py', node: 'js', bash: 'sh', go: 'go', rust: 'rs', ruby: 'rb', java: 'java' };
+
 /** `npx loom exec [flags] -- argv`, every word shell-quoted; stdin is piped in with printf. */
 export function toCliCommand(request: ExecuteRequestJson): string {
   const config = request.config ?? {};
@@ -44,9 +46,15 @@ export function toCliCommand(request: ExecuteRequestJson): string {
   add('--name', config.name);
 
   const stdin = request.stdin ? base64ToText(request.stdin) : '';
+  // A source program is read from a file (the editor's code, saved under the language's name).
+  const source = request.source ? `main.${SOURCE_EXTENSIONS[runtime] ?? 'txt'}` : undefined;
+  if (source) args.push('--code', source);
+  if (request.compileTimeoutSeconds) args.push('--compile-timeout', String(request.compileTimeoutSeconds));
   if (stdin) args.push('--stdin', '-');
-  let line = ['npx', 'loom', 'exec', ...args, '--', ...(request.command ?? [])].map(shellQuote).join(' ');
+  const command = source ? [] : ['--', ...(request.command ?? [])];
+  let line = ['npx', 'loom', 'exec', ...args, ...command].map(shellQuote).join(' ');
   if (stdin) line = `printf '%s' ${shellQuote(stdin)} | ${line}`;
+  if (source) line = `# save the editor's code as ${source} first\n${line}`;
 
   // Said rather than silently dropped: the command would otherwise run something different.
   const missing: string[] = [];
@@ -101,7 +109,9 @@ export function toTypeScript(request: ExecuteRequestJson): string {
 
   const lines: string[] = [];
   if (request.runtimeType) lines.push(`runtimeType: ${enumValue('RuntimeType', request.runtimeType, 'RUNTIME_TYPE_')},`);
-  lines.push(`command: [${(request.command ?? []).map((arg, i, all) => (i === all.length - 1 && arg.includes('\n') ? templateLiteral(arg) : str(arg))).join(', ')}],`);
+  if (request.source) lines.push(`source: ${templateLiteral(request.source)},`);
+  else lines.push(`command: [${(request.command ?? []).map((arg, i, all) => (i === all.length - 1 && arg.includes('\n') ? templateLiteral(arg) : str(arg))).join(', ')}],`);
+  if (request.compileTimeoutSeconds) lines.push(`compileTimeoutSeconds: ${request.compileTimeoutSeconds},`);
   if (configLines.length) lines.push('config: {', ...configLines.map((l) => `  ${l}`), '},');
   if (request.env && Object.keys(request.env).length) lines.push(`env: ${objectLiteral(request.env)},`);
   if (request.stdin) lines.push(`stdin: new TextEncoder().encode(${str(base64ToText(request.stdin))}),`);

@@ -49,11 +49,22 @@ export interface PreservedRequestParts {
   maxOutputBytes?: number;
 }
 
+/** Empty: the editor's code is sent as the program's source (ExecuteRequest.source). */
 export const DEFAULT_COMMANDS: Record<Runtime, string> = {
   python: 'python3 -c',
   node: 'node -e',
+  bash: '',
+  go: '',
+  rust: '',
+  ruby: '',
+  java: '',
   custom: 'python3 -c',
 };
+
+/** Whether the editor's code goes as the program's source: a language runtime with no command. */
+export function sendsSource(runtime: Runtime, command: string): boolean {
+  return DEFAULT_COMMANDS[runtime] === '' && runtime !== 'custom' && command.trim() === '';
+}
 
 export function emptyForm(runtime: Runtime = 'python'): FormState {
   return {

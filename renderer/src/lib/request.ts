@@ -11,7 +11,7 @@ import type {
 } from '../../../shared/gen/loom/v1/docker_pb';
 import { RUNTIME_JSON, runtimeFromJson } from '../../../shared/runtimes';
 import { base64ToText, textToBase64 } from './base64';
-import { DEFAULT_COMMANDS, emptyForm, type EnvRow, type FormState, type Runtime } from './form-state';
+import { DEFAULT_COMMANDS, emptyForm, sendsSource, type EnvRow, type FormState, type Runtime } from './form-state';
 import { shellQuote, splitShellWords } from './shell-words';
 import { validatePackage } from './validate';
 
@@ -80,7 +80,9 @@ export function buildRequest(draft: Draft): ExecuteRequestJson {
   if (form.preserved.configEnv && Object.keys(form.preserved.configEnv).length > 0) config.env = { ...form.preserved.configEnv };
   if (form.preserved.mounts && form.preserved.mounts.length > 0) config.mounts = [...form.preserved.mounts];
 
-  const request: ExecuteRequestJson = { runtimeType, command: buildCommand(form.command, draft.code), config };
+  // A language runtime with no command of the user's: the editor's code is the program's source.
+  const asSource = sendsSource(runtime, form.command);
+  const request: ExecuteRequestJson = asSource ? { runtimeType, source: draft.code, config } : { runtimeType, command: buildCommand(form.command, draft.code), config };
   const env = envObject(form.env);
   if (Object.keys(env).length > 0) request.env = env;
   if (draft.stdin !== '') request.stdin = textToBase64(draft.stdin);
@@ -101,7 +103,7 @@ export function requestToDraft(request: ExecuteRequestJson): Draft {
   const config = request.config ?? {};
   const runtime = runtimeFromJson(request.runtimeType) ?? runtimeFromJson(config.runtimeType) ?? 'python';
   const form = emptyForm(runtime);
-  const { command, code } = splitCommand(request.command ?? [], runtime);
+  const { command, code } = request.source ? { command: '', code: request.source } : splitCommand(request.command ?? [], runtime);
   form.command = command;
   form.image = config.customImage ?? config.baseImage ?? '';
   form.packages = [...(config.packages ?? [])];

@@ -3,14 +3,15 @@
 // that it can be tested and so that the store can batch events and apply them in one go.
 import type { ExecuteEventJson, PhaseJson, PullProgressJson } from '../../../shared/gen/loom/v1/docker_pb';
 
-export type PhaseName = 'image' | 'container' | 'packages' | 'running' | 'done';
+export type PhaseName = 'image' | 'container' | 'packages' | 'compile' | 'running' | 'done';
 
-export const PHASES: readonly PhaseName[] = ['image', 'container', 'packages', 'running', 'done'];
+export const PHASES: readonly PhaseName[] = ['image', 'container', 'packages', 'compile', 'running', 'done'];
 
 const PHASE_NAMES: Partial<Record<PhaseJson, PhaseName>> = {
   PHASE_IMAGE: 'image',
   PHASE_CONTAINER: 'container',
   PHASE_PACKAGES: 'packages',
+  PHASE_COMPILE: 'compile',
   PHASE_RUNNING: 'running',
   PHASE_DONE: 'done',
 };

@@ -2,8 +2,8 @@
 // (shared/request-rules.ts), so that a request the form lets through is one the engine
 // accepts; the engine still validates everything, and its ValidationError is shown if the two
 // ever disagree. Pure: no DOM, no store.
-import { MAX_LIMITS, MIN_MEMORY_MB } from '../../../shared/defaults';
-import { NUMBER_FIELDS, type FormState, type NumberField, type Runtime } from './form-state';
+import { MAX_LIMITS, MAX_SOURCE_BYTES, MIN_MEMORY_MB } from '../../../shared/defaults';
+import { NUMBER_FIELDS, sendsSource, type FormState, type NumberField, type Runtime } from './form-state';
 import { ShellWordsError, splitShellWords } from './shell-words';
 import { CONFIG_NAME, ENV_NAME, hasParentSegment, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../shared/request-rules';
 
@@ -49,7 +49,7 @@ export function validateNumber(field: NumberField, raw: string): string | undefi
 export function validatePackage(raw: string, runtime: Runtime): string | undefined {
   const pkg = raw.trim();
   if (pkg === '') return 'Enter a package name';
-  if (runtime === 'custom') return 'Packages are installed for Python and Node only; bake them into a custom image';
+  if (runtime !== 'python' && runtime !== 'node') return 'Packages are installed for Python and Node only; bake them into a custom image';
   if (pkg.startsWith('-')) return `'${pkg}' looks like an installer option, not a package`;
   if (/\s/.test(pkg)) return 'A package spec has no spaces';
   // A local file: the engine takes it only from Loom's packages directory (and its error names
@@ -106,6 +106,12 @@ export function validateCode(code: string): string | undefined {
   return bytes > MAX_COMMAND_BYTES ? `The program is ${bytes.toLocaleString('en-US')} bytes, over the 1 MiB command limit` : undefined;
 }
 
+export function validateSource(code: string): string | undefined {
+  const bytes = new TextEncoder().encode(code).length;
+  if (bytes === 0) return 'Write the program first';
+  return bytes > MAX_SOURCE_BYTES ? `The program is ${bytes.toLocaleString('en-US')} bytes, over the 2 MiB source limit` : undefined;
+}
+
 /** Every message for the whole form; an empty object means the request can be sent. */
 export function validateForm(form: FormState, runtime: Runtime, code = ''): FormErrors {
   const errors: FormErrors = {};
@@ -126,8 +132,10 @@ export function validateForm(form: FormState, runtime: Runtime, code = ''): Form
   }
   set('workingDir', validateWorkingDir(form.workingDir));
   set('configName', validateConfigName(form.configName));
-  set('command', validateCommand(form.command));
-  set('code', validateCode(code));
+  // A language runtime with no command sends the code as its source (see buildRequest).
+  const asSource = sendsSource(runtime, form.command);
+  if (!asSource) set('command', validateCommand(form.command));
+  set('code', asSource ? validateSource(code) : validateCode(code));
   return errors;
 }
 

@@ -67,7 +67,8 @@ export function initialState(): AppState {
     tab: 'output',
     sidebarTab: 'history',
     runtime,
-    codeByRuntime: draft?.codeByRuntime ?? { ...SAMPLE_CODE },
+    // A draft saved before a runtime existed has no code for it: its sample.
+    codeByRuntime: { ...SAMPLE_CODE, ...draft?.codeByRuntime },
     stdin: draft?.stdin ?? '',
     form: draft ? reviveForm(draft.form, runtime) : emptyForm(runtime),
     engine: null,

@@ -2,6 +2,7 @@
 // form, stdin). localStorage can be missing, full or hold garbage from an older version, so
 // every read is checked and every failure falls back to defaults.
 import { emptyForm, type FormState, type Runtime } from '../lib/form-state';
+import { RUNTIMES } from '../../../shared/runtimes';
 
 const PREFIX = 'loom.';
 
@@ -32,11 +33,12 @@ export interface SavedDraft {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isRuntime = (v: unknown): v is Runtime => v === 'python' || v === 'node' || v === 'custom';
+const isRuntime = (v: unknown): v is Runtime => typeof v === 'string' && (RUNTIMES as readonly string[]).includes(v);
 
 export function isSavedDraft(v: unknown): v is SavedDraft {
   if (!isObject(v) || !isRuntime(v['runtime']) || typeof v['stdin'] !== 'string') return false;
   const code = v['codeByRuntime'];
+  // Runtimes added since the draft was saved get their sample (see the store's load).
   if (!isObject(code) || !['python', 'node', 'custom'].every((r) => typeof code[r] === 'string')) return false;
   return isObject(v['form']);
 }

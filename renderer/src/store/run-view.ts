@@ -89,6 +89,7 @@ export function fillOutputFromResponse(output: OutputBuffer, response: ExecuteRe
 
 /** The status a response implies, before (or without) run.finished saying it. */
 export function statusOfResponse(response: ExecuteResponseJson): RunStatus {
+  if (response.compileError) return 'compile_error';
   if (response.timedOut) return 'timed_out';
   return (response.exitCode ?? 0) === 0 ? 'ok' : 'failed';
 }

@@ -1,5 +1,6 @@
 // What the editor holds on first start: short programs that show what the sandbox does
 // (output on both streams, spans from the in-container trace library).
+import { LANGUAGE_SAMPLES } from '../../../shared/language-samples';
 import type { Runtime } from '../lib/form-state';
 
 export const SAMPLE_CODE: Record<Runtime, string> = {
@@ -31,6 +32,7 @@ traceSpanSync('process', {}, (span) => {
 console.log('sorted:', rows);
 console.error('a warning on stderr');
 `,
+  ...LANGUAGE_SAMPLES,
   custom: `print("hello from a custom image")
 `,
 };

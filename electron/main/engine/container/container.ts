@@ -4,14 +4,14 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerSpec } from '../request/request';
 import { WRITABLE_DIR } from '../request/request';
 import { LABEL, type Owner } from '../pool/labels';
-import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR } from './resources';
+import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR, SHELL_LIB_DIR } from './resources';
 
 export const SANDBOX_USER = '65534:65534';
 /**
  * Bumped when what a pooled container is made of changes (its PID 1, its runner's protocol), so
  * that no Loom process claims a parked container an older one made.
  */
-export const SANDBOX_LAYOUT = 2;
+export const SANDBOX_LAYOUT = 3;
 /** Where installed packages live: in the derived image (package-cache.ts), read-only to programs. */
 export const PACKAGES_DIR = '/opt/loom/packages';
 export const PYTHON_PACKAGES_DIR = `${PACKAGES_DIR}/python`;
@@ -54,6 +54,9 @@ export interface CreateInput {
   /** Labels besides Loom's own (a session's owner and TTL). */
   labels?: Record<string, string>;
 }
+
+/** Docker's PATH for an image that sets none. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** Loom's module directories: installed packages first, then the trace libraries. */
 const LOOM_MODULE_DIRS: Record<'PYTHONPATH' | 'NODE_PATH', readonly string[]> = {
@@ -111,7 +114,10 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
     const entry = imageEnv.find((e) => e.startsWith(`${name}=`));
     return entry ? entry.slice(name.length + 1).split(':').filter(Boolean) : [];
   };
+  const path = imageEnv.find((e) => e.startsWith('PATH='))?.slice(5) || DEFAULT_PATH;
   const env: Record<string, string> = {
+    // The image's, then loom-span (after it: a program of the image's with that name wins).
+    PATH: path.split(':').includes(SHELL_LIB_DIR) ? path : `${path}:${SHELL_LIB_DIR}`,
     HOME: WRITABLE_DIR,
     TMPDIR: WRITABLE_DIR,
     PYTHONPATH: [...LOOM_MODULE_DIRS.PYTHONPATH, ...fromImage('PYTHONPATH')].join(':'),

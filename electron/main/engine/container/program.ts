@@ -3,11 +3,12 @@
 // through docker exec (the timeout kills the whole container, which the pool then replaces).
 import { ContainerAgent, type WatchHandlers } from './agent';
 import { SANDBOX_USER } from './container';
-import { CommandNotFoundError, ValidationError } from '../errors';
+import { CommandNotFoundError, LoomError, ValidationError } from '../errors';
 import { ContainerGoneError, runExec, type ExecResult } from './exec';
 import type { StreamKind } from './output';
 import type { PoolEntry } from '../pool/pool';
 import { RunnerRequestError, type PageFaults, type RunnerClient } from '../runner/client';
+import type { SourceSpec } from '../request/request';
 import { SpanLineSplitter } from '../tracing/span-lines';
 
 /** Where the program's trace library writes its spans, and who gets them as they come. */
@@ -34,6 +35,10 @@ export interface ProgramOptions {
    * a program that timed out or was cancelled takes its container with it, and this is not called.
    */
   beforeClean?: () => Promise<void>;
+  /** A source program: run by the runner (compiled first where its language is), never by exec. */
+  source?: SourceSpec;
+  onStarted?: (compiling: boolean) => void;
+  onCompiled?: (compileMs: number) => void;
 }
 
 /** A run by either path: what a docker exec run reports, plus its usage and the container's state. */
@@ -43,6 +48,10 @@ export interface ProgramResult extends ExecResult {
   containerIntact: boolean;
   /** Whether the OOM killer fired, where the runner could tell (docker exec cannot). */
   oomKilled?: boolean;
+  /** A source program that did not compile (stderr has the diagnostics; nothing ran). */
+  compileError?: boolean;
+  compileMs?: number;
+  compileCached?: boolean;
 }
 
 export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramResult> {
@@ -57,7 +66,11 @@ export async function runProgram(entry: PoolEntry, opts: ProgramOptions): Promis
       // last run failed: nothing ran; take another (this one is retired).
       if (err.code === 'exhausted' || err.code === 'unclean') throw new ContainerGoneError(err.message, { cause: err });
       // Anything else the runner refuses, plain docker exec may still manage.
+      if (opts.source) throw new LoomError(`the runner could not run the ${opts.source.language} program: ${err.message}`, { cause: err });
     }
+  }
+  if (opts.source) {
+    throw new ValidationError('source', `a ${opts.source.language} program given as source needs Loom's runner, which needs python3 in the image; ${entry.spec.image} has none: use an image built on ${entry.spec.runtime}'s (README, "Languages") or give a command`);
   }
   return viaExec(entry, opts);
 }
@@ -76,6 +89,9 @@ async function viaRunner(runner: RunnerClient, opts: ProgramOptions): Promise<Pr
     onOutput: opts.onOutput,
     spanFile: opts.spans.file,
     onSpans: (chunk) => lines.push(chunk),
+    source: opts.source && { text: opts.source.text, language: opts.source.language, compileTimeoutMs: opts.source.compileTimeoutMs },
+    onStarted: opts.onStarted,
+    onCompiled: opts.onCompiled,
   });
   lines.end();
   return {

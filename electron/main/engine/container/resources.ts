@@ -16,6 +16,8 @@ import { LABEL, processAlive } from '../pool/labels';
 export const RESOURCES_DIR = '/opt/loom/lib';
 export const PYTHON_LIB_DIR = `${RESOURCES_DIR}/trace/python`;
 export const NODE_LIB_DIR = `${RESOURCES_DIR}/trace/node`;
+/** loom-span, the shell scripts' trace helper: on every sandbox's PATH (last). */
+export const SHELL_LIB_DIR = `${RESOURCES_DIR}/trace/sh`;
 export const AGENT_PY = `${RESOURCES_DIR}/agent/loom_agent.py`;
 export const AGENT_JS = `${RESOURCES_DIR}/agent/loom-agent.js`;
 /** Loom's native helpers (resources/native), one build per architecture. */
@@ -35,14 +37,14 @@ export function initPath(imageArch: string): string {
  * The shipped subtrees of resources/ (tests, sources and recipes stay behind). doctor: `loom
  * doctor`'s probe, which runs from the volume so that its container is made like any sandbox's.
  */
-const SHIPPED = ['trace/python', 'trace/node', 'agent', 'runner', 'kernel', 'native/bin', 'doctor'];
-const SHIPPED_FILE = /\.(py|js)$|^loom-init-|^nodump-/;
+const SHIPPED = ['trace/python', 'trace/node', 'trace/sh', 'agent', 'runner', 'kernel', 'native/bin', 'doctor'];
+const SHIPPED_FILE = /\.(py|js)$|^loom-init-|^nodump-|^loom-span$/;
 /**
  * loom-init may be run and not read by the sandbox user: the kernel makes a process undumpable
  * from the first instruction of a program it cannot read, so no program can attach to a
  * loom-init that has just started, before its own prctl. nodump.so must be read to be loaded.
  */
-const modeOf = (path: string): number => (/^native\/bin\/loom-init-/.test(path) ? 0o711 : 0o644);
+const modeOf = (path: string): number => (/^native\/bin\/loom-init-/.test(path) ? 0o711 : path === 'trace/sh/loom-span' ? 0o755 : 0o644);
 
 /**
  * The project's resources/: found by walking up from this module to the folder that holds it,

@@ -23,6 +23,23 @@ function fieldOf(fn: () => unknown): string {
 }
 
 describe('normalizeRequest', () => {
+  it('takes a source program for a language runtime, with its image and the default compile timeout', () => {
+    const n = norm({ runtimeType: RuntimeType.GO, command: [], source: 'package main\nfunc main() {}\n' });
+    expect(n.container).toMatchObject({ runtime: 'go', image: 'loom-go:1.19' });
+    expect(n.run.source).toEqual({ text: 'package main\nfunc main() {}\n', language: 'go', compileTimeoutMs: 60_000 });
+    expect(n.run.argv).toEqual(['go']);
+    expect(norm({ runtimeType: RuntimeType.RUBY, command: [], source: 'puts 1', compileTimeoutSeconds: 5 }).run.source?.compileTimeoutMs).toBe(5000);
+  });
+
+  it('refuses source with a command, for a custom image, oversized, or with a bad compile timeout; packages for a language', () => {
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.BASH, source: 'echo hi' }))).toBe('command');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.CUSTOM, command: [], source: 'x', config: { imageSource: { case: 'customImage', value: 'alpine:3' } } }))).toBe('source');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.BASH, command: [], source: 'x'.repeat(3 * 1024 * 1024) }))).toBe('source');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.RUST, command: [], source: 'fn main() {}', compileTimeoutSeconds: -1 }))).toBe('compile_timeout_seconds');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.JAVA, config: { packages: ['guava'] } }))).toBe('config.packages');
+    expect(fieldOf(() => norm({ runtimeType: RuntimeType.PYTHON, command: [] }))).toBe('command');
+  });
+
   it("applies the guide's defaults when the request gives none", () => {
     const n = norm({});
     expect(n.container).toMatchObject({

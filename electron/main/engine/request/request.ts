@@ -4,20 +4,22 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, posix } from 'node:path';
 import { NetworkMode, RuntimeType, type ExecuteRequest } from '../../../../shared/gen/loom/v1/docker_pb';
 import {
-  DEFAULT_IMAGES,
+  DEFAULT_COMPILE_TIMEOUT_SECONDS,
+  defaultImage,
   DEFAULT_LIFECYCLE,
   DEFAULT_LIMITS,
   DEFAULT_MAX_OUTPUT_BYTES,
   MAX_LIMITS,
+  MAX_SOURCE_BYTES,
   MIN_MEMORY_MB,
 } from '../../../../shared/defaults';
 import { ValidationError } from '../errors';
 import { checkLocalPackagePolicy, resolveLocalPackage, type LocalPackagePolicy } from './local-packages';
 import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../../shared/request-rules';
-import { runtimeOf, type Runtime } from '../../../../shared/runtimes';
+import { RUNTIMES, runtimeOf, type Language, type Runtime } from '../../../../shared/runtimes';
 import { parseTraceParent, type TraceParent } from '../../../../shared/traces/traceparent';
 
-export type { Runtime };
+export type { Language, Runtime };
 export type Network = 'none' | 'bridge';
 
 export interface MountSpec {
@@ -49,9 +51,18 @@ export interface LifecycleSpec {
   autoCleanup: boolean;
 }
 
+/** A program given as source (ExecuteRequest.source), in its runtime's language. */
+export interface SourceSpec {
+  text: string;
+  language: Language;
+  compileTimeoutMs: number;
+}
+
 /** What one execution needs beyond its container. */
 export interface RunSpec {
+  /** The command; for a source program only a label (its language). */
   argv: string[];
+  source?: SourceSpec;
   env: Record<string, string>;
   stdin: Uint8Array;
   timeoutMs: number;
@@ -120,8 +131,10 @@ export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): No
     autoCleanup: lc?.autoCleanup ?? DEFAULT_LIFECYCLE.autoCleanup,
   };
 
+  const source = normalizeSource(req, runtime);
   const run: RunSpec = {
-    argv: normalizeCommand(req.command),
+    argv: source ? [source.language] : normalizeCommand(req.command),
+    source,
     env: normalizeEnv(req.env, 'env'),
     stdin: req.stdin,
     timeoutMs: timeoutSeconds * 1000,
@@ -143,11 +156,24 @@ export function poolKeyOf(spec: ContainerSpec, extra = ''): string {
   return createHash('sha256').update(JSON.stringify([spec, extra])).digest('hex').slice(0, 16);
 }
 
+function normalizeSource(req: ExecuteRequest, runtime: Runtime): SourceSpec | undefined {
+  if (!req.source) {
+    if (req.compileTimeoutSeconds) positiveInt(req.compileTimeoutSeconds, 'compile_timeout_seconds', 0, MAX_LIMITS.executionTimeoutSeconds);
+    return undefined;
+  }
+  if (runtime === 'custom') throw new ValidationError('source', 'a custom image has no language to run source in: give a command, or a language runtime (its base_image may be yours)');
+  if (req.command.length > 0) throw new ValidationError('command', 'give either a command or source, not both');
+  const bytes = Buffer.byteLength(req.source);
+  if (bytes > MAX_SOURCE_BYTES) throw new ValidationError('source', `${bytes} bytes is over the ${MAX_SOURCE_BYTES} byte limit`);
+  const compileSeconds = positiveInt(req.compileTimeoutSeconds, 'compile_timeout_seconds', DEFAULT_COMPILE_TIMEOUT_SECONDS, MAX_LIMITS.executionTimeoutSeconds);
+  return { text: req.source, language: runtime, compileTimeoutMs: compileSeconds * 1000 };
+}
+
 function resolveRuntime(fromRequest: RuntimeType, fromConfig: RuntimeType): Runtime {
   const check = (value: RuntimeType, field: string): Runtime | undefined => {
     if (value === RuntimeType.UNSPECIFIED) return undefined;
     const name = runtimeOf(value);
-    if (!name) throw new ValidationError(field, `unknown runtime ${value} (expected PYTHON, NODE or CUSTOM)`);
+    if (!name) throw new ValidationError(field, `unknown runtime ${value} (expected one of ${RUNTIMES.map((r) => r.toUpperCase()).join(', ')})`);
     return name;
   };
   const a = check(fromRequest, 'runtime_type');
@@ -161,7 +187,7 @@ function resolveImage(runtime: Runtime, source: NonNullable<ExecuteRequest['conf
   const image = source?.case ? source.value.trim() : '';
   if (!image) {
     if (runtime === 'custom') throw new ValidationError('config.custom_image', 'required for RUNTIME_TYPE_CUSTOM');
-    return DEFAULT_IMAGES[runtime];
+    return defaultImage(runtime);
   }
   if (!IMAGE_REF.test(image)) throw new ValidationError(field, `'${image}' is not a valid image reference`);
   return image;
@@ -188,7 +214,7 @@ function configName(name: string): string {
 }
 
 function normalizeCommand(command: string[]): string[] {
-  if (command.length === 0) throw new ValidationError('command', 'must not be empty');
+  if (command.length === 0) throw new ValidationError('command', 'must not be empty (or give source)');
   if (!command[0]) throw new ValidationError('command[0]', 'the program name must not be empty');
   let bytes = 0;
   command.forEach((arg, i) => {
@@ -221,8 +247,8 @@ function normalizeEnv(env: Record<string, string>, field: string): Record<string
 
 function normalizePackages(packages: string[], runtime: Runtime, localPackages: LocalPackagePolicy): string[] {
   if (packages.length === 0) return [];
-  if (runtime === 'custom') {
-    throw new ValidationError('config.packages', 'packages are installed only for PYTHON and NODE; bake them into a custom image');
+  if (runtime !== 'python' && runtime !== 'node') {
+    throw new ValidationError('config.packages', `packages are installed only for PYTHON and NODE; for ${runtime.toUpperCase()}, bake them into an image (config.base_image; see the README, "Languages")`);
   }
   if (packages.length > MAX_PACKAGES) throw new ValidationError('config.packages', `at most ${MAX_PACKAGES} packages`);
   const out = new Set<string>();

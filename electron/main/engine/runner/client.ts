@@ -3,12 +3,14 @@
 // `docker exec` each. See protocol.ts for the frames.
 import type Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
+import type { Runtime } from '../../../../shared/runtimes';
 import { SANDBOX_USER } from '../container/container';
 import { LoomError } from '../errors';
 import { openAttach, openExec } from '../container/exec';
 import { CappedBuffer, FrameDemuxer, type StreamKind } from '../container/output';
 import { NATIVE_DIR, RESOURCES_DIR } from '../container/resources';
 import {
+  decodeCompiled,
   decodeError,
   decodeExit,
   decodeReady,
@@ -25,6 +27,7 @@ import {
   type Frame,
   type ReadyInfo,
   type RunRequest,
+  type SourceLanguage,
 } from './protocol';
 
 /** Where the runners are in every sandbox (shipped with the resources volume). */
@@ -46,9 +49,10 @@ const stateArgs = (opts: RunnerStartOptions): string[] => (opts.keepState ? ['--
  * custom image, which may have neither interpreter.
  */
 export function runnerCommand(runtime: Runtime, opts: RunnerStartOptions = {}): string[] | undefined {
-  if (runtime === 'python') return ['python3', RUNNER_PY, ...stateArgs(opts)];
   if (runtime === 'node') return ['node', RUNNER_JS, ...stateArgs(opts)];
-  return undefined;
+  if (runtime === 'custom') return undefined;
+  // Python's, and the language images' (they ship python3 for it: scripts/build-images.sh).
+  return ['python3', RUNNER_PY, ...stateArgs(opts)];
 }
 
 /**
@@ -124,6 +128,12 @@ export interface RunOptions {
   hostSilenceMs?: number;
   /** How often it is pinged: only tests make it longer than the silence, to play a dead host. */
   pingEveryMs?: number;
+  /** A program's source, run (compiled first where its language is) instead of argv. */
+  source?: { text: string; language: SourceLanguage; compileTimeoutMs?: number };
+  /** The request runs: its compile first (`compiling`: no build of this source to reuse), or the program. */
+  onStarted?: (compiling: boolean) => void;
+  /** The compile succeeded: the program starts now. */
+  onCompiled?: (compileMs: number) => void;
 }
 
 export interface RunResult {
@@ -146,6 +156,11 @@ export interface RunResult {
   faults: PageFaults | null;
   /** From sending the request to receiving EXIT, measured on the host. */
   durationMs: number;
+  /** The source did not compile: stderr holds the diagnostics, exitCode is the compiler's. */
+  compileError: boolean;
+  compileMs: number;
+  /** A build of the same source was reused. */
+  compileCached: boolean;
 }
 
 /** The page faults of one run, counted by the kernel (see ExitInfo): the program's, and the runner's own. */
@@ -160,6 +175,8 @@ interface ActiveRun {
   out: Record<StreamKind, CappedBuffer>;
   onOutput?: (kind: StreamKind, chunk: Buffer) => void;
   onSpans?: (chunk: Buffer) => void;
+  onStarted?: (compiling: boolean) => void;
+  onCompiled?: (compileMs: number) => void;
   aborted: boolean;
   programStarted: boolean;
   started: number;
@@ -169,7 +186,6 @@ interface ActiveRun {
   reject: (err: Error) => void;
 }
 
-type Runtime = 'python' | 'node' | 'custom';
 
 export class RunnerClient {
   private readonly runs = new Map<number, ActiveRun>();
@@ -293,7 +309,8 @@ export class RunnerClient {
     const out = { stdout: new CappedBuffer(opts.maxOutputBytes), stderr: new CappedBuffer(opts.maxOutputBytes) };
     if (opts.signal?.aborted) {
       // Nothing is started for a run cancelled before it began.
-      return Promise.resolve(resultOf({ exitCode: 137, signal: 'SIGKILL', timedOut: false, wallMs: 0, cpuMs: 0, peakRssKb: 0, oomKilled: false }, out, true, started));
+      const none = { exitCode: 137, signal: 'SIGKILL', timedOut: false, wallMs: 0, cpuMs: 0, peakRssKb: 0, oomKilled: false, compileError: false, compileMs: 0, compileCached: false };
+      return Promise.resolve(resultOf(none, out, true, started));
     }
     const id = this.nextId;
     this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
@@ -327,6 +344,8 @@ export class RunnerClient {
         out,
         onOutput: opts.onOutput,
         onSpans: opts.onSpans,
+        onStarted: opts.onStarted,
+        onCompiled: opts.onCompiled,
         aborted: false,
         programStarted: false,
         started,
@@ -342,6 +361,11 @@ export class RunnerClient {
       };
       this.runs.set(id, run);
       const request: RunRequest = { argv: opts.argv, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs ?? 0, spanFile: opts.spanFile };
+      if (opts.source) {
+        request.source = opts.source.text;
+        request.language = opts.source.language;
+        request.compileTimeoutMs = opts.source.compileTimeoutMs ?? 0;
+      }
       // One write for the request and its stdin: one wakeup on the way in rather than one per frame.
       const frames = [encodePing(silenceMs), encodeJsonFrame(FrameType.RUN, id, request)];
       const stdin = opts.stdin ?? new Uint8Array(0);
@@ -382,15 +406,32 @@ export class RunnerClient {
     }
   }
 
+  /** Runs a caller's callback; one that throws stops the program and fails the run with its error. */
+  private callback(run: ActiveRun, fn: (() => void) | undefined): void {
+    try {
+      fn?.();
+    } catch (err) {
+      this.send(encodeFrame(FrameType.KILL, run.id));
+      run.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
   private onFrame(frame: Frame): void {
     const run = this.runs.get(frame.id);
     if (!run) return;
     run.lastFrame = performance.now();
     switch (frame.type) {
-      case FrameType.STARTED:
-        decodeStarted(frame.payload);
+      case FrameType.STARTED: {
         run.programStarted = true;
+        const { compiling } = decodeStarted(frame.payload);
+        this.callback(run, run.onStarted && (() => run.onStarted?.(compiling)));
         break;
+      }
+      case FrameType.COMPILED: {
+        const { compileMs } = decodeCompiled(frame.payload);
+        this.callback(run, run.onCompiled && (() => run.onCompiled?.(compileMs)));
+        break;
+      }
       case FrameType.STDOUT:
       case FrameType.STDERR: {
         const kind: StreamKind = frame.type === FrameType.STDOUT ? 'stdout' : 'stderr';
@@ -439,5 +480,8 @@ function resultOf(exit: ExitInfo, out: Record<StreamKind, CappedBuffer>, aborted
     oomKilled: exit.oomKilled,
     faults: exit.minorFaults === undefined ? null : { minor: exit.minorFaults, major: exit.majorFaults ?? 0, runner: exit.runnerFaults ?? 0 },
     durationMs: performance.now() - started,
+    compileError: exit.compileError,
+    compileMs: exit.compileMs,
+    compileCached: exit.compileCached,
   };
 }

@@ -13,15 +13,17 @@
 // frame can be split across Docker frames and reads: the host reassembles. The runner's own stderr
 // (Docker's stderr stream) carries only its diagnostics.
 //
-// Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. Output
-// of each stream arrives in order; the relative order of stdout and stderr is the order the runner
-// read them in. Frames for an execution id that is not the current one are ignored by the runner.
+// Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. A
+// source program that is compiled first has COMPILED between STARTED and its output (none when its
+// compile fails: then the compiler's diagnostics, as STDERR, and EXIT). Output of each stream
+// arrives in order; the relative order of stdout and stderr is the order the runner read them in.
+// Frames for an execution id that is not the current one are ignored by the runner.
 
 /**
  * Bumped on any incompatible change; READY carries it, and the host refuses a runner with another
  * one.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** A frame's header: type u8, execution id u32 BE, payload length u32 BE. */
 export const HEADER_SIZE = 9;
 /** The largest STDIN, STDOUT, STDERR or SPANS payload either side sends in one frame. */
@@ -83,6 +85,12 @@ export const FrameType = {
    * program's: the host splits and validates the records.
    */
   SPANS: 0x87,
+  /**
+   * JSON CompiledInfo. A source program's compile succeeded (after a STARTED that said compiling):
+   * the program runs now. A failed compile sends no COMPILED: its diagnostics come as STDERR, then
+   * an EXIT with compileError.
+   */
+  COMPILED: 0x88,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -121,6 +129,16 @@ export interface RunRequest {
   timeoutMs: number;
   /** The file the program's trace library appends span records to: followed, sent as SPANS. */
   spanFile?: string;
+  /**
+   * A program's source in `language`: the runner writes it to a file of its own and runs it with
+   * the language's interpreter, or compiles it (go, rust, java; a build of the same source and
+   * toolchain is reused) and runs the build. argv is then only a label.
+   */
+  source?: string;
+  /** The language of source (required with it). The node runner runs only node sources. */
+  language?: 'python' | 'node' | 'bash' | 'ruby' | 'go' | 'rust' | 'java';
+  /** 0 or absent: only timeoutMs bounds the compile. timeoutMs covers compile and run together. */
+  compileTimeoutMs?: number;
 }
 
 /** The payload of READY (JSON). */
@@ -154,8 +172,16 @@ export interface ReadyInfo {
 
 /** The payload of STARTED (JSON). */
 export interface StartedInfo {
-  /** The program's pid inside the container. */
+  /** The program's pid inside the container (the compiler's while compiling). */
   pid: number;
+  /** A compile runs first: COMPILED follows when the program itself starts. */
+  compiling: boolean;
+}
+
+/** The payload of COMPILED (JSON). */
+export interface CompiledInfo {
+  /** How long the compile took, measured by the runner. */
+  compileMs: number;
 }
 
 /** The payload of EXIT (JSON). */
@@ -190,6 +216,15 @@ export interface ExitInfo {
   majorFaults?: number;
   /** Page faults (minor + major) the runner itself took over the same time. */
   runnerFaults?: number;
+  /**
+   * The source did not compile (or its compile ran out of time: timedOut too): nothing ran, the
+   * diagnostics were sent as STDERR, and exitCode is the compiler's.
+   */
+  compileError: boolean;
+  /** How long the compile took; 0 when nothing was compiled. */
+  compileMs: number;
+  /** The build of an identical source and toolchain was reused: nothing was compiled. */
+  compileCached: boolean;
 }
 
 /** The payload of ERROR (JSON). */

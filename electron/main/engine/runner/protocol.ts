@@ -1,9 +1,12 @@
 // Encoding and decoding the runner protocol's frames. What the frames, their payloads and the
 // limits are is in protocol.json, the one source for the host and both runners; its constants and
 // payload types are generated into protocol.gen.ts (npm run gen) and re-exported here.
-import { ERROR_CODES, FrameType, HEADER_SIZE, MAX_PAYLOAD, type ErrorCode, type ErrorInfo, type ExitInfo, type ReadyInfo, type StartedInfo } from './protocol.gen';
+import { ERROR_CODES, FrameType, HEADER_SIZE, MAX_PAYLOAD, type CompiledInfo, type ErrorCode, type ErrorInfo, type ExitInfo, type ReadyInfo, type StartedInfo } from './protocol.gen';
 
 export * from './protocol.gen';
+
+/** The languages a RUN's source may be in. */
+export type SourceLanguage = NonNullable<import('./protocol.gen').RunRequest['language']>;
 
 export interface Frame {
   type: number;
@@ -118,7 +121,12 @@ export function decodeReady(payload: Buffer): ReadyInfo {
 }
 
 export function decodeStarted(payload: Buffer): StartedInfo {
-  return { pid: num(parseJson(payload, 'STARTED').pid) };
+  const v = parseJson(payload, 'STARTED');
+  return { pid: num(v.pid), compiling: v.compiling === true };
+}
+
+export function decodeCompiled(payload: Buffer): CompiledInfo {
+  return { compileMs: num(parseJson(payload, 'COMPILED').compileMs) };
 }
 
 export function decodeExit(payload: Buffer): ExitInfo {
@@ -132,6 +140,9 @@ export function decodeExit(payload: Buffer): ExitInfo {
     peakRssKb: num(v.peakRssKb),
     oomKilled: v.oomKilled === true,
     ...faultsOf(v),
+    compileError: v.compileError === true,
+    compileMs: num(v.compileMs),
+    compileCached: v.compileCached === true,
   };
 }
 

@@ -4,7 +4,9 @@
 // with no runner) and both runtimes. docs/reliability.md "Isolation between runs" lists them.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LANGUAGE_IMAGES } from '../../../../shared/defaults';
 import { RuntimeType, type ExecuteResponse } from '../../../../shared/gen/loom/v1/docker_pb';
+import { RUNTIME_TYPES, type Runtime } from '../../../../shared/runtimes';
 import { createExecutor, type Executor } from '../executor';
 import { docker, requireEngineAndImages, text } from '../testing/test-support';
 
@@ -173,4 +175,38 @@ describe.each(CASES)('a container whose clean-up fails (%s path, %s)', (path, la
     // The sabotaged container is gone from the engine, not merely set aside.
     await expect(docker.getContainer(a.containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
+});
+
+// The language runtimes (their images: `npm run images -- languages`): a program given as
+// source plants a file and a setsid'd process that escapes its group; the next run on the same
+// container finds neither (and no source or build directory of the attack's).
+const LANGUAGE_ATTACKS: [Exclude<Runtime, 'python' | 'node' | 'custom'>, string][] = [
+  ['bash', 'echo secret > /tmp/planted; setsid sleep 1000 </dev/null >/dev/null 2>&1 &'],
+  ['ruby', 'File.write("/tmp/planted", "secret")\nfork { Process.setsid; sleep 1000 }\nputs "planted"'],
+  [
+    'go',
+    'package main\n\nimport (\n\t"os"\n\t"os/exec"\n)\n\nfunc main() {\n\tos.WriteFile("/tmp/planted", []byte("secret"), 0o644)\n\texec.Command("setsid", "sleep", "1000").Start()\n}\n',
+  ],
+  [
+    'rust',
+    'use std::process::{Command, Stdio};\n\nfn main() {\n    std::fs::write("/tmp/planted", "secret").unwrap();\n    Command::new("setsid").args(["sleep", "1000"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();\n}\n',
+  ],
+  [
+    'java',
+    'import java.nio.file.*;\n\npublic class Main {\n    public static void main(String[] args) throws Exception {\n        Files.writeString(Path.of("/tmp/planted"), "secret");\n        new ProcessBuilder("setsid", "sleep", "1000").start();\n    }\n}\n',
+  ],
+];
+
+describe.each(LANGUAGE_ATTACKS)('isolation between runs (runner path, %s source)', (lang, attack) => {
+  it('files and processes a program leaves do not reach the next run', async () => {
+    await docker.getImage(LANGUAGE_IMAGES[lang]).inspect();
+    const runtimeType = RUNTIME_TYPES[lang];
+    const config = { name: `iso-${lang}-${RUN_ID}` };
+    const a = await executors.runner.execute({ runtimeType, source: attack, config, timeoutSeconds: 120 });
+    expect([a.exitCode, a.compileError, a.usage?.via]).toEqual([0, false, 'runner']);
+    const check = 'ls -A /tmp /dev/shm | tr "\\n" " "; echo; for p in /proc/[0-9]*; do cat $p/comm; done 2>/dev/null | grep -c "^sleep$"';
+    const c = await executors.runner.execute({ runtimeType, command: ['bash', '-c', check], config });
+    expect(c.containerId, 'the check ran in the attacked container').toBe(a.containerId);
+    expect(text(c.stdout)).toBe('/dev/shm:  /tmp: \n0\n');
+  }, 180_000);
 });

@@ -3,7 +3,8 @@
 // anything malformed is rejected whole (the caller counts it), while oversized attributes are
 // trimmed rather than costing the user the span.
 //
-// Record: {"traceId","spanId","parentSpanId","name","startTimeUnixNano","endTimeUnixNano",
+// The format is documented for every language in docs/span-format.md (version 1).
+// Record: {"v","traceId","spanId","parentSpanId","name","startTimeUnixNano","endTimeUnixNano",
 //          "attributes","status","statusMessage"}; times are decimal strings (a JSON number
 // cannot hold nanoseconds since 1970 exactly). parentSpanId, attributes, status and
 // statusMessage may be left out (root, none, unset, ''); present with the wrong type, they make
@@ -12,6 +13,8 @@
 import { create, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { SpanSchema, SpanSource, SpanStatus, type Span } from '../../../../shared/gen/loom/v1/docker_pb';
 
+/** The span record format's version: a record may say it as "v" (docs/span-format.md). */
+export const SPAN_FORMAT_VERSION = 1;
 export const MAX_NAME_CHARS = 1024;
 export const MAX_ATTRIBUTES = 128;
 /** Bytes (UTF-8) kept of a string attribute value, and of the status message. */
@@ -44,6 +47,8 @@ export function parseContainerSpanLine(line: string, expectedTraceId: string): S
     return null;
   }
   if (!isObject(record)) return null;
+  // The format's version (docs/span-format.md): absent means 1; a later one is not understood.
+  if (record.v !== undefined && record.v !== SPAN_FORMAT_VERSION) return null;
 
   const traceId = id(record.traceId, TRACE_ID);
   const spanId = id(record.spanId, SPAN_ID);

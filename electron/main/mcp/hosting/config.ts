@@ -82,6 +82,9 @@ export function checkServer(c: McpServerConfig, at: string): HostedServerSpec {
   if (!NAME.test(c.name)) throw new ValidationError(field('name'), `'${c.name}' must be 1-63 of a-z, 0-9, '_' and '-', starting with a letter or digit`);
   const runtime = c.runtime === RuntimeType.UNSPECIFIED ? undefined : runtimeOf(c.runtime);
   if (c.runtime !== RuntimeType.UNSPECIFIED && !runtime) throw new ValidationError(field('runtime'), `unknown runtime ${c.runtime}`);
+  if (runtime && runtime !== 'python' && runtime !== 'node' && runtime !== 'custom') {
+    throw new ValidationError(field('runtime'), `a hosted server runs in a python, node or custom image, not ${runtime}`);
+  }
   if (!c.image && (!runtime || runtime === 'custom')) throw new ValidationError(field('image'), 'give an image (with the server installed), or a runtime (python or node) and a package');
   const network = c.network === NetworkMode.BRIDGE ? 'bridge' : 'none';
   let argv = [...c.command];

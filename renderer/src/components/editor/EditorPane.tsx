@@ -56,7 +56,7 @@ export default function EditorPane() {
           scrollBeyondLastLine: false,
           automaticLayout: true,
           padding: { top: 10, bottom: 10 },
-          tabSize: runtime === 'node' ? 2 : 4,
+          tabSize: runtime === 'node' || runtime === 'ruby' ? 2 : 4,
           renderLineHighlight: 'line',
           smoothScrolling: true,
           scrollbar: { verticalScrollbarSize: 10, horizontalScrollbarSize: 10, useShadows: false },

@@ -2,9 +2,18 @@
 // the command's program (python3 -c → Python, node -e → JavaScript, sh -c → shell).
 import type { Runtime } from '../../lib/form-state';
 
+const RUNTIME_LANGUAGE: Record<Exclude<Runtime, 'custom'>, string> = {
+  python: 'python',
+  node: 'javascript',
+  bash: 'shell',
+  go: 'go',
+  rust: 'rust',
+  ruby: 'ruby',
+  java: 'java',
+};
+
 export function editorLanguage(runtime: Runtime, command: string): string {
-  if (runtime === 'python') return 'python';
-  if (runtime === 'node') return 'javascript';
+  if (runtime !== 'custom') return RUNTIME_LANGUAGE[runtime];
   const program = (command.trim().split(/\s+/)[0] ?? '').split('/').pop() ?? '';
   if (/^python[\d.]*$/.test(program)) return 'python';
   if (/^(node|nodejs|bun|deno)$/.test(program)) return 'javascript';
@@ -20,5 +29,8 @@ export const FILE_NAMES: Record<string, string> = {
   shell: 'main.sh',
   ruby: 'main.rb',
   perl: 'main.pl',
+  go: 'main.go',
+  rust: 'main.rs',
+  java: 'Main.java',
   plaintext: 'program.txt',
 };

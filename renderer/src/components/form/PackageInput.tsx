@@ -11,7 +11,7 @@ import { Field } from './Field';
 const HINTS = {
   python: "pip requirement, e.g. requests==2.31.0, or a .whl path in Loom's packages directory — Enter to add",
   node: "npm package, e.g. lodash@^4 or @scope/name, or a .tgz path in Loom's packages directory — Enter to add",
-  custom: 'Bake packages into the custom image',
+  custom: 'Bake packages (modules, crates, gems, jars) into the image',
 };
 
 export function PackageInput({ errors }: { errors: FormErrors }) {
@@ -21,7 +21,7 @@ export function PackageInput({ errors }: { errors: FormErrors }) {
   const [rejected, setRejected] = useState(false);
   const chipErrors = packages.map((_, i) => errors[`packages.${i}`]).filter(Boolean);
   const error = errors['packageDraft'] ?? chipErrors[0] ?? errors['packages'];
-  const disabled = runtime === 'custom' && packages.length === 0;
+  const disabled = runtime !== 'python' && runtime !== 'node' && packages.length === 0;
 
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement>): void => {
     // Ctrl/Cmd+Enter is Run, even from here.
@@ -39,7 +39,7 @@ export function PackageInput({ errors }: { errors: FormErrors }) {
   };
 
   return (
-    <Field label="Packages" error={error} hint={HINTS[runtime]} testId="package-input">
+    <Field label="Packages" error={error} hint={runtime === 'python' || runtime === 'node' ? HINTS[runtime] : HINTS.custom} testId="package-input">
       {({ id, describedBy, invalid }) => (
         <div className={`chips-input${invalid ? ' invalid' : ''}${rejected && invalid ? ' shake' : ''}${disabled ? ' disabled' : ''}`}>
           {packages.map((pkg, i) => (

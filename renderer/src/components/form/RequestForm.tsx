@@ -1,6 +1,6 @@
 // The request form: everything about the run except the code itself. Each field shows the
 // engine's default as its placeholder, and its problem (if any) as the user types.
-import { DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS } from '../../../../shared/defaults';
+import { defaultImage, DEFAULT_LIFECYCLE, DEFAULT_LIMITS } from '../../../../shared/defaults';
 import type { NetworkChoice } from '../../lib/form-state';
 import { useApp } from '../../store/app-store';
 import { updateForm } from '../../store/draft-actions';
@@ -25,7 +25,7 @@ export function RequestForm() {
   const errors = useFormErrors();
   const has = (...keys: string[]): boolean => keys.some((k) => errors[k] !== undefined);
   const problems = Object.keys(errors).length;
-  const imagePlaceholder = runtime === 'custom' ? 'registry/name:tag (required)' : DEFAULT_IMAGES[runtime];
+  const imagePlaceholder = runtime === 'custom' ? 'registry/name:tag (required)' : defaultImage(runtime);
 
   return (
     <aside className="request-form" aria-label="Request">

@@ -9,6 +9,7 @@ const LABELS: Record<PhaseName, string> = {
   image: 'Image',
   container: 'Container',
   packages: 'Packages',
+  compile: 'Compile',
   running: 'Running',
   done: 'Done',
 };
@@ -34,7 +35,8 @@ interface Props {
 }
 
 export function PhaseSteps({ progress, active, failed, hasPackages }: Props) {
-  const steps = PHASES.filter((p) => p !== 'packages' || hasPackages || progress.phasesSeen.includes('packages'));
+  // Packages and compile show only where the run has them.
+  const steps = PHASES.filter((p) => (p !== 'packages' || hasPackages || progress.phasesSeen.includes('packages')) && (p !== 'compile' || progress.phasesSeen.includes('compile')));
   return (
     <ol className="phase-steps" aria-label="Run phases" data-testid="phase-indicator" data-phase={progress.phase ?? 'starting'}>
       {steps.map((phase) => {

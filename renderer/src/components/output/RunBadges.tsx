@@ -39,6 +39,16 @@ export function RunBadges({ run }: { run: RunView }) {
           {created ? 'cold' : 'warm'}
         </span>
       ) : null}
+      {r?.compileError ? (
+        <span className="badge badge-err" data-testid="compile-error-badge" title="The source did not compile: the compiler's diagnostics are in the output; the program never ran, the exit code is the compiler's">
+          compile error
+        </span>
+      ) : null}
+      {r?.compileCached ? (
+        <span className="badge badge-ok" data-testid="compile-cached-badge" title="The build of this same source was reused: nothing was compiled">
+          cached build
+        </span>
+      ) : null}
       {r?.timedOut ? (
         <span className="badge badge-warn" data-testid="timed-out-badge">
           timed out

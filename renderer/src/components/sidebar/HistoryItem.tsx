@@ -13,7 +13,7 @@ interface Props {
   now: number;
 }
 
-const RUNTIME_SHORT: Record<string, string> = { python: 'py', node: 'js', custom: 'img' };
+const RUNTIME_SHORT: Record<string, string> = { python: 'py', node: 'js', bash: 'sh', go: 'go', rust: 'rs', ruby: 'rb', java: 'java', custom: 'img' };
 
 export const HistoryItem = memo(function HistoryItem({ summary, status, selected, now }: Props) {
   const title = summary.title || '(empty program)';

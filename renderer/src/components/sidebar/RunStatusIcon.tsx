@@ -6,6 +6,7 @@ import { Spinner } from '../ui/Spinner';
 const LOOK: Record<Exclude<RunViewStatus, 'running' | 'starting'>, { icon: IconName; tone: string; label: string }> = {
   ok: { icon: 'circleCheck', tone: 'ok', label: 'Exited 0' },
   failed: { icon: 'circleX', tone: 'err', label: 'Failed (non-zero exit)' },
+  compile_error: { icon: 'code', tone: 'err', label: 'Compile error (nothing ran)' },
   timed_out: { icon: 'clock', tone: 'warn', label: 'Timed out' },
   error: { icon: 'alert', tone: 'err', label: 'Loom could not run it' },
   cancelled: { icon: 'ban', tone: 'muted', label: 'Cancelled' },

@@ -1,5 +1,6 @@
 // The strip across the top: what runs (runtime), the run controls, and the state of things
 // (view, engine, theme).
+import { LANGUAGE_IMAGES } from '../../../../shared/defaults';
 import { useApp } from '../../store/app-store';
 import { setRuntime } from '../../store/draft-actions';
 import { setView } from '../../store/ui-actions';
@@ -13,6 +14,11 @@ import './TopBar.css';
 const RUNTIMES = [
   { value: 'python', label: 'Python', testId: 'runtime-python', title: 'Python 3.11 (python:3.11-slim)' },
   { value: 'node', label: 'Node', testId: 'runtime-node', title: 'Node 20 (node:20-slim)' },
+  { value: 'bash', label: 'Bash', testId: 'runtime-bash', title: `Bash 5.2 (${LANGUAGE_IMAGES.bash})` },
+  { value: 'go', label: 'Go', testId: 'runtime-go', title: `Go 1.19, compiled in the sandbox (${LANGUAGE_IMAGES.go})` },
+  { value: 'rust', label: 'Rust', testId: 'runtime-rust', title: `Rust 1.63, compiled in the sandbox (${LANGUAGE_IMAGES.rust})` },
+  { value: 'ruby', label: 'Ruby', testId: 'runtime-ruby', title: `Ruby 3.1 (${LANGUAGE_IMAGES.ruby})` },
+  { value: 'java', label: 'Java', testId: 'runtime-java', title: `Java 17, compiled in the sandbox (${LANGUAGE_IMAGES.java})` },
   { value: 'custom', label: 'Custom image', testId: 'runtime-custom', title: 'Any image; you give the command' },
 ] as const;
 

@@ -73,6 +73,7 @@ import { normalizeRequest, requestPolicyOf, WRITABLE_DIR } from '../electron/mai
 import { ExecuteRequestSchema, Phase, RuntimeType, type ExecuteEvent, type ExecuteResponse } from '../shared/gen/loom/v1/docker_pb';
 import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } from './stats';
 import { measureCleanSlate } from './clean-slate';
+import { GVISOR_WARM_TARGET, measureGvisor } from './gvisor';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 
@@ -1034,6 +1035,12 @@ async function main(): Promise<void> {
   if (cleanSlate.wrong) problems.wrongOutput.push(`clean slate: ${cleanSlate.wrong} run(s) with the wrong output`);
   endPhase('cleanSlate');
 
+  // --- gVisor next to runc, cold and warm, interleaved (bench/gvisor.ts).
+  log('gvisor: cold and warm p50 under gVisor (runsc) next to runc');
+  const gvisor = await measureGvisor(docker, opts.nWarm, opts.nCold, log, onError);
+  if (gvisor.wrong) problems.wrongOutput.push(`gvisor: ${gvisor.wrong} run(s) with the wrong output, or warm runs that were not`);
+  endPhase('gvisor');
+
   // --- a second `loom exec` process with the same config reuses the container the first parked.
   log('second process: two `loom exec --json --keep-warm 120` processes in a row');
   const cli = await measureSecondProcess(docker, problems);
@@ -1162,6 +1169,15 @@ async function main(): Promise<void> {
       cleanSlate1000FilesP50Ms: round(cleanSlate.files1000.p50),
       keepState1000FilesP50Ms: round(cleanSlate.files1000KeepState.p50),
       cleanSlate1000FilesDeltaMs: round(cleanSlate.files1000.p50 - cleanSlate.files1000KeepState.p50),
+      gvisorAvailable: gvisor.available,
+      gvisorColdP50Ms: round(gvisor.gvisorCold.p50),
+      runcColdP50Ms: round(gvisor.runcCold.p50),
+      gvisorColdVsRunc: round(gvisor.coldRatio, 3),
+      gvisorWarmP50Ms: round(gvisor.gvisorWarm.p50),
+      runcWarmP50Ms: round(gvisor.runcWarm.p50),
+      gvisorWarmVsRunc: round(gvisor.warmRatio, 3),
+      gvisorWarmTarget: GVISOR_WARM_TARGET,
+      gvisorWarmMet: Number.isFinite(gvisor.warmRatio) ? gvisor.warmRatio <= GVISOR_WARM_TARGET : null,
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1207,6 +1223,10 @@ async function main(): Promise<void> {
         keepStateHello: fig(cleanSlate.helloKeepState),
         cleanSlate1000Files: fig(cleanSlate.files1000),
         keepState1000Files: fig(cleanSlate.files1000KeepState),
+        gvisorCold: fig(gvisor.gvisorCold),
+        runcCold: fig(gvisor.runcCold),
+        gvisorWarm: fig(gvisor.gvisorWarm),
+        runcWarm: fig(gvisor.runcWarm),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -1230,6 +1250,10 @@ async function main(): Promise<void> {
         row('  the same, keep-state runner (never cleaned)', cleanSlate.helloKeepState),
         row('clean slate: program leaving 1,000 files', cleanSlate.files1000),
         row('  the same, keep-state runner', cleanSlate.files1000KeepState),
+        row('gVisor cold, maxExecutions 1', gvisor.gvisorCold),
+        row('  runc cold, interleaved with it', gvisor.runcCold),
+        row('gVisor warm, python hello (runner)', gvisor.gvisorWarm),
+        row('  runc warm, interleaved with it', gvisor.runcWarm),
       ],
     );
     const targetTable = formatTable(
@@ -1266,6 +1290,7 @@ async function main(): Promise<void> {
         `(${cli.basis === 'exit' ? 'spawn to exit' : 'spawn until the JSON is out and the container parked: not both processes exited by themselves'})`,
       `rss                      ${fmt(rssMb)} MB (heap ${fmt(pooledMem.heapUsed / MB)} MB) with ${pooledMem.pooled} container(s) pooled; ` +
         `${fmt(rssBaselineMb)} MB before any executor, ${fmt(rssAfterFiguresMb)} MB after the other figures (${mainPooled} pooled)`,
+      `gVisor / runc            ${gvisor.available ? `cold ${fmt(gvisor.coldRatio, 2)}x, warm ${fmt(gvisor.warmRatio, 2)}x (target warm <= ${GVISOR_WARM_TARGET}x: ${verdict(gvisor.warmRatio <= GVISOR_WARM_TARGET)})` : 'not measured: the engine has no runsc'}`,
       `phases (s)               ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
       '',
       `checks: warm runs that created a container ${problems.warmButCreated}; cold runs that reused one ${problems.coldButReused}; ` +

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
-import { ExecuteRequestSchema, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
+import { ExecuteRequestSchema, IsolationLevel, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
 import { RUNTIME_TYPES, RUNTIMES } from '../../../shared/runtimes';
+import { ISOLATION_LEVELS, ISOLATIONS } from '../../../shared/isolation';
 import type { PackageSources } from '../engine/packages/packages';
 import { tracesUrl } from '../engine/tracing/otlp';
 import {
@@ -58,6 +59,7 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
 
   const runtime = parseChoice('runtime', str('runtime') ?? 'python', RUNTIMES);
   const network = str('network');
+  const isolation = str('isolation');
   const image = str('image');
   const cpuRaw = str('cpus');
   const timeoutSeconds = int('timeout');
@@ -74,6 +76,7 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
       imageSource: image === undefined ? { case: undefined } : { case: runtime === 'custom' ? 'customImage' : 'baseImage', value: image },
       packages: listOption(values, 'package').map(localPackagePath),
       networkMode: network === undefined ? NetworkMode.UNSPECIFIED : NETWORK_MODES[parseChoice('network', network, NETWORKS)],
+      isolation: isolation === undefined ? IsolationLevel.UNSPECIFIED : ISOLATION_LEVELS[parseChoice('isolation', isolation, ISOLATIONS)],
       resourceLimits: {
         cpuCores: cpuRaw === undefined ? 0 : parseDecimal('cpus', cpuRaw),
         memoryMb,

@@ -92,5 +92,5 @@ export function itUnder(isolation: Isolation, pending: readonly (readonly [RegEx
     else vitestIt(name, fn, timeout);
   };
   // Its other forms as they are, bound: they use `this`.
-  return Object.assign(gated, { each: vitestIt.each.bind(vitestIt), for: vitestIt.for.bind(vitestIt) }) as unknown as typeof vitestIt;
+  return Object.assign(gated, { each: vitestIt.each.bind(vitestIt), for: vitestIt.for.bind(vitestIt), skipIf: vitestIt.skipIf.bind(vitestIt) }) as unknown as typeof vitestIt;
 }

@@ -78,6 +78,7 @@ import { fmt, formatTable, percentile, ratio, round, summarize, type Summary } f
 import { measureSessions } from './sessions';
 import { measureCleanSlate } from './clean-slate';
 import { measureMcpHttp, measureMcpStdio } from './mcp-bench';
+import { GVISOR_WARM_TARGET, measureGvisor } from './gvisor';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
@@ -1127,6 +1128,11 @@ async function main(): Promise<void> {
   const sessions = await measureSessions(docker, opts.nWarm, Math.min(opts.nCold, 5), onError);
   if (sessions.wrong) problems.wrongOutput.push(`sessions: ${sessions.wrong} cell(s) with the wrong output`);
   endPhase('sessions');
+  // --- gVisor next to runc, cold and warm, interleaved (bench/gvisor.ts).
+  log('gvisor: cold and warm p50 under gVisor (runsc) next to runc');
+  const gvisor = await measureGvisor(docker, opts.nWarm, opts.nCold, log, onError);
+  if (gvisor.wrong) problems.wrongOutput.push(`gvisor: ${gvisor.wrong} run(s) with the wrong output, or warm runs that were not`);
+  endPhase('gvisor');
 
   // --- a second `loom exec` process with the same config reuses the container the first parked.
   log('second process: two `loom exec --json --keep-warm 120` processes in a row');
@@ -1329,6 +1335,15 @@ async function main(): Promise<void> {
       sessionCreateP50Ms: round(sessions.create.p50),
       sessionCreateVsColdRatio: round(ratio(sessions.create.p50, s.cold.p50)),
       sessionIdleMemoryMb: round(sessions.idleMemoryMb, 1),
+      gvisorAvailable: gvisor.available,
+      gvisorColdP50Ms: round(gvisor.gvisorCold.p50),
+      runcColdP50Ms: round(gvisor.runcCold.p50),
+      gvisorColdVsRunc: round(gvisor.coldRatio, 3),
+      gvisorWarmP50Ms: round(gvisor.gvisorWarm.p50),
+      runcWarmP50Ms: round(gvisor.runcWarm.p50),
+      gvisorWarmVsRunc: round(gvisor.warmRatio, 3),
+      gvisorWarmTarget: GVISOR_WARM_TARGET,
+      gvisorWarmMet: Number.isFinite(gvisor.warmRatio) ? gvisor.warmRatio <= GVISOR_WARM_TARGET : null,
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1376,6 +1391,10 @@ async function main(): Promise<void> {
         keepState1000Files: fig(cleanSlate.files1000KeepState),
         sessionCell: fig(sessions.cell),
         sessionCreate: fig(sessions.create),
+        gvisorCold: fig(gvisor.gvisorCold),
+        runcCold: fig(gvisor.runcCold),
+        gvisorWarm: fig(gvisor.gvisorWarm),
+        runcWarm: fig(gvisor.runcWarm),
       },
       traces,
     };
@@ -1402,6 +1421,10 @@ async function main(): Promise<void> {
         row('  the same, keep-state runner', cleanSlate.files1000KeepState),
         row('session cell `x + 1`, warm session (kernel)', sessions.cell),
         row('session creation (container + interpreter)', sessions.create),
+        row('gVisor cold, maxExecutions 1', gvisor.gvisorCold),
+        row('  runc cold, interleaved with it', gvisor.runcCold),
+        row('gVisor warm, python hello (runner)', gvisor.gvisorWarm),
+        row('  runc warm, interleaved with it', gvisor.runcWarm),
       ],
     );
     const targetTable = formatTable(
@@ -1448,6 +1471,7 @@ async function main(): Promise<void> {
         `${fmt(rssBaselineMb)} MB before any executor, ${fmt(rssAfterFiguresMb)} MB after the other figures (${mainPooled} pooled)`,
       `traces ingest            ${traces.ingest.map((i) => `${i.encoding} ${i.spansPerS} spans/s (RSS +${i.rssGrowthMb} MB)`).join(', ')} (target >= 50000); ` +
         `first paint of 100,000 spans ${'skipped' in traces.firstPaint ? `skipped: ${traces.firstPaint.skipped}` : `${traces.firstPaint.medianMs} ms median`} (target <= 1000); page fault ${traces.pageFaultNs} ns`,
+      `gVisor / runc            ${gvisor.available ? `cold ${fmt(gvisor.coldRatio, 2)}x, warm ${fmt(gvisor.warmRatio, 2)}x (target warm <= ${GVISOR_WARM_TARGET}x: ${verdict(gvisor.warmRatio <= GVISOR_WARM_TARGET)})` : 'not measured: the engine has no runsc'}`,
       `phases (s)               ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
       '',
       `checks: warm runs that created a container ${problems.warmButCreated}; cold runs that reused one ${problems.coldButReused}; ` +

@@ -2,7 +2,7 @@
 // Every problem becomes a ValidationError naming the request field (its proto path).
 import { createHash } from 'node:crypto';
 import { isAbsolute, posix } from 'node:path';
-import { NetworkMode, RuntimeType, type ExecuteRequest } from '../../../../shared/gen/loom/v1/docker_pb';
+import { IsolationLevel, NetworkMode, RuntimeType, type ExecuteRequest } from '../../../../shared/gen/loom/v1/docker_pb';
 import {
   DEFAULT_IMAGES,
   DEFAULT_LIFECYCLE,
@@ -16,8 +16,9 @@ import { checkLocalPackagePolicy, resolveLocalPackage, type LocalPackagePolicy }
 import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../../shared/request-rules';
 import { runtimeOf, type Runtime } from '../../../../shared/runtimes';
 import { parseTraceParent, type TraceParent } from '../../../../shared/traces/traceparent';
+import { isolationOf, type Isolation } from '../../../../shared/isolation';
 
-export type { Runtime };
+export type { Runtime, Isolation };
 export type Network = 'none' | 'bridge';
 
 export interface MountSpec {
@@ -40,6 +41,8 @@ export interface ContainerSpec {
   network: Network;
   env: Record<string, string>;
   mounts: MountSpec[];
+  /** runc (the engine's default runtime) or gvisor (runsc): never the same pool. */
+  isolation: Isolation;
 }
 
 export interface LifecycleSpec {
@@ -108,6 +111,7 @@ export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): No
     network: resolveNetwork(config?.networkMode ?? NetworkMode.UNSPECIFIED),
     env: normalizeEnv(config?.env ?? {}, 'config.env'),
     mounts: normalizeMounts(config?.mounts ?? [], policy),
+    isolation: resolveIsolation(config?.isolation ?? IsolationLevel.UNSPECIFIED),
   };
 
   const lc = config?.lifecycle;
@@ -177,6 +181,12 @@ function resolveNetwork(mode: NetworkMode): Network {
     default:
       throw new ValidationError('config.network_mode', `unknown network mode ${mode} (expected NONE or BRIDGE)`);
   }
+}
+
+function resolveIsolation(level: IsolationLevel): Isolation {
+  const isolation = isolationOf(level);
+  if (!isolation) throw new ValidationError('config.isolation', `unknown isolation level ${level} (expected RUNC or GVISOR)`);
+  return isolation;
 }
 
 function configName(name: string): string {

@@ -79,6 +79,7 @@ import { measureSessions } from './sessions';
 import { measureCleanSlate } from './clean-slate';
 import { measureMcpHttp, measureMcpStdio } from './mcp-bench';
 import { measureLanguages } from './languages';
+import { GVISOR_WARM_TARGET, measureGvisor } from './gvisor';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
@@ -1134,6 +1135,11 @@ async function main(): Promise<void> {
   if (langs.missingImages.length) log(`languages: not measured, images missing (npm run images -- languages): ${langs.missingImages.join(', ')}`);
   if (langs.wrong) problems.wrongOutput.push(`languages: ${langs.wrong} run(s) with the wrong output, by exec, or compiled when cached`);
   endPhase('languages');
+  // --- gVisor next to runc, cold and warm, interleaved (bench/gvisor.ts).
+  log('gvisor: cold and warm p50 under gVisor (runsc) next to runc');
+  const gvisor = await measureGvisor(docker, opts.nWarm, opts.nCold, log, onError);
+  if (gvisor.wrong) problems.wrongOutput.push(`gvisor: ${gvisor.wrong} run(s) with the wrong output, or warm runs that were not`);
+  endPhase('gvisor');
 
   // --- a second `loom exec` process with the same config reuses the container the first parked.
   log('second process: two `loom exec --json --keep-warm 120` processes in a row');
@@ -1349,6 +1355,15 @@ async function main(): Promise<void> {
       rustCachedP50Ms: round(langs.rustCached.p50),
       rustCachedVsPythonWarmRatio: round(ratio(langs.rustCached.p50, langs.pythonWarm.p50), 4),
       languagesMissingImages: langs.missingImages,
+      gvisorAvailable: gvisor.available,
+      gvisorColdP50Ms: round(gvisor.gvisorCold.p50),
+      runcColdP50Ms: round(gvisor.runcCold.p50),
+      gvisorColdVsRunc: round(gvisor.coldRatio, 3),
+      gvisorWarmP50Ms: round(gvisor.gvisorWarm.p50),
+      runcWarmP50Ms: round(gvisor.runcWarm.p50),
+      gvisorWarmVsRunc: round(gvisor.warmRatio, 3),
+      gvisorWarmTarget: GVISOR_WARM_TARGET,
+      gvisorWarmMet: Number.isFinite(gvisor.warmRatio) ? gvisor.warmRatio <= GVISOR_WARM_TARGET : null,
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1403,6 +1418,10 @@ async function main(): Promise<void> {
         goCached: fig(langs.goCached),
         rustFirstRun: fig(langs.rustFirst),
         rustCached: fig(langs.rustCached),
+        gvisorCold: fig(gvisor.gvisorCold),
+        runcCold: fig(gvisor.runcCold),
+        gvisorWarm: fig(gvisor.gvisorWarm),
+        runcWarm: fig(gvisor.runcWarm),
       },
       traces,
     };
@@ -1436,6 +1455,10 @@ async function main(): Promise<void> {
         row('  go hello, cached build', langs.goCached),
         row('  rust hello, new source (compile + run)', langs.rustFirst),
         row('  rust hello, cached build', langs.rustCached),
+        row('gVisor cold, maxExecutions 1', gvisor.gvisorCold),
+        row('  runc cold, interleaved with it', gvisor.runcCold),
+        row('gVisor warm, python hello (runner)', gvisor.gvisorWarm),
+        row('  runc warm, interleaved with it', gvisor.runcWarm),
       ],
     );
     const targetTable = formatTable(
@@ -1482,6 +1505,7 @@ async function main(): Promise<void> {
         `${fmt(rssBaselineMb)} MB before any executor, ${fmt(rssAfterFiguresMb)} MB after the other figures (${mainPooled} pooled)`,
       `traces ingest            ${traces.ingest.map((i) => `${i.encoding} ${i.spansPerS} spans/s (RSS +${i.rssGrowthMb} MB)`).join(', ')} (target >= 50000); ` +
         `first paint of 100,000 spans ${'skipped' in traces.firstPaint ? `skipped: ${traces.firstPaint.skipped}` : `${traces.firstPaint.medianMs} ms median`} (target <= 1000); page fault ${traces.pageFaultNs} ns`,
+      `gVisor / runc            ${gvisor.available ? `cold ${fmt(gvisor.coldRatio, 2)}x, warm ${fmt(gvisor.warmRatio, 2)}x (target warm <= ${GVISOR_WARM_TARGET}x: ${verdict(gvisor.warmRatio <= GVISOR_WARM_TARGET)})` : 'not measured: the engine has no runsc'}`,
       `phases (s)               ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
       '',
       `checks: warm runs that created a container ${problems.warmButCreated}; cold runs that reused one ${problems.coldButReused}; ` +

@@ -39,6 +39,7 @@ const SPEC: ContainerSpec = {
   network: 'none',
   env: {},
   mounts: [],
+  isolation: 'runc',
 };
 
 /** A container made as the engine makes them, its runner the main process (attached before it starts). */

@@ -12,6 +12,7 @@ same ids (electron/main/engine/doctor/probe-checks.ts): this file only observes.
 The harmless reads come first and the trials that push a limit last.
 """
 
+import ctypes
 import errno
 import json
 import os
@@ -77,6 +78,23 @@ def read_only_resources(config):
 
 def network(config):
     report('sandbox.network', interfaces=sorted(os.listdir('/sys/class/net')))
+
+
+def kernel(config):
+    """The kernel the sandbox sees: the host's under runc, gVisor's own under runsc."""
+    with open('/proc/version') as f:
+        version = f.read().strip()
+    # dmesg: gVisor answers syslog(2) with its own boot lines; the host kernel refuses an
+    # unprivileged reader (EPERM, dmesg_restrict) or shows its own.
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(1 << 14)
+    n = libc.klogctl(3, buf, len(buf))
+    if n < 0:
+        dmesg, dmesg_errno = None, errno.errorcode.get(ctypes.get_errno())
+    else:
+        dmesg, dmesg_errno = buf.raw[:n].decode(errors='replace').splitlines()[:8], None
+    report('sandbox.kernel', release=os.uname().release, version=version,
+           dmesg=dmesg, dmesgErrno=dmesg_errno)
 
 
 def docker_socket(config):
@@ -165,6 +183,7 @@ TRIALS = {
     'sandbox.read-only-resources': read_only_resources,
     'sandbox.network': network,
     'sandbox.docker-socket': docker_socket,
+    'sandbox.kernel': kernel,
     'limit.cpu': cpu,
     'limit.storage': storage,
     'limit.pids': pids,
@@ -174,7 +193,10 @@ TRIALS = {
 
 def main(argv):
     config = json.loads(argv[1])
+    only = config.get('only')
     for check, trial in TRIALS.items():
+        if only is not None and check not in only:
+            continue
         try:
             trial(config)
         except Exception as e:

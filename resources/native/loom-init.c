@@ -331,17 +331,62 @@ static void kill_unkept(struct clean *c) {
   }
 }
 
+// A SysV IPC control call of kind k (0 shm, 1 msg, 2 sem) on object `id`.
+static long ipc_ctl(unsigned k, long id, long cmd, void *arg) {
+  static const long sysno[] = {SYS_shmctl, SYS_msgctl, SYS_semctl};
+  return k == 2 ? sys4(SYS_semctl, id, 0, cmd, arg) : sys3(sysno[k], id, cmd, arg);
+}
+
+// How many SysV IPC objects of kind k (0 shm, 1 msg, 2 sem) may be left, by *_INFO: 0 means none.
+// msginfo.msgpool and seminfo.semusz count them; shm_info.used_ids is the last id handed out under
+// gVisor (a count on Linux), so for shm its shm_tot, the pages of the segments that exist, says
+// whether any is left.
+static i64 ipc_left(unsigned k) {
+  static const long info_cmd[] = {SHM_INFO, MSG_INFO, SEM_INFO};
+  union {
+    struct { int used_ids; unsigned long shm_tot; } shm;
+    int ints[16];
+    char space[256];
+  } info;
+  memset(&info, 0, sizeof info);
+  if (ipc_ctl(k, 0, info_cmd[k], &info) < 0) return 0;  // no SysV IPC of this kind
+  if (k == 0) return info.shm.shm_tot ? info.shm.used_ids : 0;
+  return info.ints[k == 1 ? 0 : 7];
+}
+
+// Where /proc/sysvipc is missing (gVisor has SysV IPC but not those files): the objects are found
+// by their ids, tried from 0 up (gVisor hands them out in order from 1) until none is left. One a
+// program pushed out of reach (by making and removing objects until the ids are high) outlasts
+// the time bound: the clean-up then fails, and the container is retired.
+static void remove_ipc_by_id(struct clean *c, unsigned k, const char *what) {
+  char buf[256];
+  for (i64 id = 0, left = ipc_left(k); left > 0; id++) {
+    if (id > 0x7fffffff || timed_out(c)) return fail(c, "IPC objects left", what, 0);
+    // IPC_STAT first: gVisor's msgctl(IPC_RMID) succeeds on ids that name nothing. EACCES: there,
+    // but unreadable (mode 000), which its owner may still remove.
+    long st = ipc_ctl(k, id, IPC_STAT, buf);
+    if (st == -EINVAL || st == -EIDRM) continue;
+    long err = ipc_ctl(k, id, IPC_RMID, 0);
+    if (err < 0 && err != -EINVAL && err != -EIDRM) return fail(c, "cannot remove an IPC object", what, err);
+    if (err == 0) {
+      c->ipc++;
+      left = ipc_left(k);
+    }
+  }
+}
+
 // Removes every SysV shared memory segment, message queue and semaphore set of this IPC
 // namespace (the container's own: Loom creates none, so all are programs').
 static void remove_ipc(struct clean *c) {
-  static const struct { const char *path; long sysno; } kinds[] = {
-    {"/proc/sysvipc/shm", SYS_shmctl}, {"/proc/sysvipc/msg", SYS_msgctl}, {"/proc/sysvipc/sem", SYS_semctl},
-  };
+  static const char *const paths[] = {"/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem"};
   static char buf[1 << 16];
-  for (unsigned k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-    long n = read_file(AT_FDCWD, kinds[k].path, buf, sizeof buf);
-    if (n < 0) continue;  // no SysV IPC in this kernel: nothing to remove
-    if ((size_t)n + 1 >= sizeof buf) return fail(c, "too many IPC objects", kinds[k].path, 0);
+  for (unsigned k = 0; k < sizeof paths / sizeof paths[0] && !c->failure; k++) {
+    long n = read_file(AT_FDCWD, paths[k], buf, sizeof buf);
+    if (n < 0) {
+      remove_ipc_by_id(c, k, paths[k]);
+      continue;
+    }
+    if ((size_t)n + 1 >= sizeof buf) return fail(c, "too many IPC objects", paths[k], 0);
     char *p = buf;
     while (*p && *p != '\n') p++;  // the header
     while (*p) {
@@ -352,8 +397,8 @@ static void remove_ipc(struct clean *c) {
       const char *end;
       i64 id = parse_u(p, &end);
       if (id >= 0) {
-        long err = kinds[k].sysno == SYS_semctl ? sys4(SYS_semctl, id, 0, IPC_RMID, 0) : sys3(kinds[k].sysno, id, IPC_RMID, 0);
-        if (err < 0 && err != -EINVAL) return fail(c, "cannot remove an IPC object", kinds[k].path, err);
+        long err = ipc_ctl(k, id, IPC_RMID, 0);
+        if (err < 0 && err != -EINVAL) return fail(c, "cannot remove an IPC object", paths[k], err);
         if (err == 0) c->ipc++;
       }
       while (*p && *p != '\n') p++;
@@ -381,6 +426,16 @@ static enum verdict classify(long dfd, const char *name, const struct statx *top
 // ones still to empty are just the range (emptied, moved].
 struct moved { u64 emptied, moved; };
 
+// Whether `name` is a directory moved up already and waiting its turn in (emptied, moved]: a
+// filesystem may list an entry renamed within the directory being read again (gVisor's tmpfs
+// does), which must not be moved again and again.
+static int queued(const char *name, const struct moved *mv) {
+  if (!starts(name, ".loom-clean-")) return 0;
+  const char *end;
+  i64 n = parse_u(name + 12, &end);
+  return !*end && n > 0 && (u64)n > mv->emptied && (u64)n <= mv->moved;
+}
+
 static void moved_name(char *out, u64 n) {
   char num[24] = {0};
   const char *prefix = ".loom-clean-";
@@ -400,7 +455,7 @@ static long empty_into(struct clean *c, long dfd, long tfd, const struct statx *
       struct linux_dirent64 *e = (struct linux_dirent64 *)(buf + o);
       o += e->d_reclen;
       const char *name = e->d_name;
-      if (is_dot(name)) continue;
+      if (is_dot(name) || queued(name, mv)) continue;
       if (timed_out(c)) return -EAGAIN;
       int isdir = e->d_type == DT_DIR;
       if (!isdir && sys3(SYS_unlinkat, dfd, name, 0) == 0) {

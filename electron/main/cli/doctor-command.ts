@@ -19,8 +19,8 @@ export const DOCTOR_HELP: CommandHelp = {
   options: [{ name: 'json', help: 'print one JSON object: {checks: [{id, title, status, detail, fix}], summary}' }, HOST_OPTION, HELP_OPTION],
   after: `Each line: ✓ ok, ! warning (works, but read the fix), ✗ failed.
 
-Checks, in the order printed (the id in the JSON, the title on the line; runtime.gvisor only where
-gVisor is installed besides the default runtime):
+Checks, in the order printed (the id in the JSON, the title on the line; runtime.gvisor lists the
+engine's runtimes and, where runsc is registered, runs a probe under gVisor and gives its platform):
 ${listChecks()}
 
 Exit status: 0 nothing failed (warnings allowed); 1 a check failed; 125 no engine answers;

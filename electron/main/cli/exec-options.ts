@@ -1,6 +1,7 @@
 // `loom exec`'s options, which drive both its parser and its --help, and the rest of that help.
 import { DEFAULT_COMPILE_TIMEOUT_SECONDS, DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS, DEFAULT_MAX_OUTPUT_BYTES, LANGUAGE_IMAGES } from '../../../shared/defaults';
 import { RUNTIMES } from '../../../shared/runtimes';
+import { DEFAULT_ISOLATION, ISOLATIONS } from '../../../shared/isolation';
 import { megabytes } from './format';
 import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type OptionDoc } from './help';
 
@@ -28,6 +29,12 @@ export const EXEC_OPTIONS: readonly OptionDoc[] = [
   { name: 'pids', value: 'N', help: 'maximum number of processes', default: DEFAULT_LIMITS.pidsLimit },
   { name: 'timeout', short: 't', value: 'SECONDS', help: 'kill the program after this long (exit status 124)', default: DEFAULT_LIMITS.executionTimeoutSeconds },
   { name: 'network', value: NETWORKS.join('|'), help: 'network access', default: 'none' },
+  {
+    name: 'isolation',
+    value: ISOLATIONS.join('|'),
+    help: "the boundary to the host kernel: runc (Docker's default runtime) or gvisor (gVisor's runsc, a user-space kernel; the engine must have it, see `loom doctor`)",
+    default: DEFAULT_ISOLATION,
+  },
   { name: 'env', short: 'e', value: 'NAME=VALUE', multiple: true, help: "environment variable for the program" },
   { name: 'stdin', value: 'FILE|-', help: "feed FILE (or, with '-', all of our own stdin) to the program's stdin", default: 'empty' },
   { name: 'workdir', short: 'w', value: 'DIR', help: 'working directory inside the container (absolute)', default: '/tmp' },
@@ -112,6 +119,7 @@ Examples:
   loom exec -- python3 -c 'print("hello")'
   echo '{"a": 1}' | loom exec --stdin - -- python3 -c 'import json,sys; print(json.load(sys.stdin))'
   loom exec --runtime node --timeout 5 -- node -e 'console.log(process.version)'
+  loom exec --isolation gvisor -- python3 -c 'import os; print(os.uname().release)'
   loom exec --package requests --network bridge --json -- python3 -c 'import requests'
   loom exec --trace --otlp http://localhost:4318 -- python3 script.py
   loom exec --runtime go --code main.go

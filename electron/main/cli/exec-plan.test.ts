@@ -81,7 +81,7 @@ describe('planExec', () => {
     const p = await plan([
       '--runtime', 'node', '--image', 'node:22-slim', '--package', 'left-pad@1.3.0', '--package', './lib-1.0.0.tgz',
       '--cpus', '0.5', '-m', '256', '--storage', '64', '--pids', '50', '-t', '5', '--network', 'bridge',
-      '-e', 'A=1', '--env', 'EQ=a=b', '-w', '/work', '--max-executions', '3', '--rotation-hours', '2', '--name', 'demo',
+      '--isolation', 'gvisor', '-e', 'A=1', '--env', 'EQ=a=b', '-w', '/work', '--max-executions', '3', '--rotation-hours', '2', '--name', 'demo',
       '--', 'node', '-e', '1',
     ]);
     expect(toJson(ExecuteRequestSchema, p.request)).toEqual({
@@ -96,6 +96,7 @@ describe('planExec', () => {
         // A local file is made absolute: the engine takes no relative paths.
         packages: ['left-pad@1.3.0', resolve('lib-1.0.0.tgz')],
         networkMode: 'NETWORK_MODE_BRIDGE',
+        isolation: 'ISOLATION_LEVEL_GVISOR',
         resourceLimits: { cpuCores: 0.5, memoryMb: '256', storageMb: '64', pidsLimit: 50, executionTimeoutSeconds: 5 },
         lifecycle: { maxExecutions: 3, rotationIntervalHours: 2 },
       },
@@ -163,6 +164,7 @@ describe('planExec', () => {
   it.each([
     [['--runtime', 'perl'], '--runtime'],
     [['--network', 'host'], '--network'],
+    [['--isolation', 'kata'], '--isolation'],
     [['--cpus', 'two'], '--cpus'],
     [['--memory', '1e3'], '--memory'],
     [['--timeout', '1.5'], '--timeout'],

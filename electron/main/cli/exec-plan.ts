@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
-import { ExecuteRequestSchema, InputFileSchema, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
+import { ExecuteRequestSchema, InputFileSchema, IsolationLevel, NetworkMode, type ExecuteRequest } from '../../../shared/gen/loom/v1/docker_pb';
+import { ISOLATION_LEVELS, ISOLATIONS } from '../../../shared/isolation';
 import { RUNTIME_TYPES, RUNTIMES } from '../../../shared/runtimes';
 import { parseTraceParent } from '../../../shared/traces/traceparent';
 import type { PackageSources } from '../engine/packages/packages';
@@ -61,6 +62,7 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
 
   const runtime = parseChoice('runtime', str('runtime') ?? 'python', RUNTIMES);
   const network = str('network');
+  const isolation = str('isolation');
   const image = str('image');
   const cpuRaw = str('cpus');
   const timeoutSeconds = int('timeout');
@@ -82,6 +84,7 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
       imageSource: image === undefined ? { case: undefined } : { case: runtime === 'custom' ? 'customImage' : 'baseImage', value: image },
       packages: listOption(values, 'package').map(localPackagePath),
       networkMode: network === undefined ? NetworkMode.UNSPECIFIED : NETWORK_MODES[parseChoice('network', network, NETWORKS)],
+      isolation: isolation === undefined ? IsolationLevel.UNSPECIFIED : ISOLATION_LEVELS[parseChoice('isolation', isolation, ISOLATIONS)],
       resourceLimits: {
         cpuCores: cpuRaw === undefined ? 0 : parseDecimal('cpus', cpuRaw),
         memoryMb,

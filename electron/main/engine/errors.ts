@@ -90,3 +90,24 @@ export function describeCause(cause: unknown): string {
   }
   return String(cause);
 }
+
+/**
+ * gVisor was asked for (config.isolation GVISOR) and the engine has no runtime by that name.
+ * Never answered by running under runc instead: the caller asked for the stronger boundary.
+ */
+export class RuntimeMissingError extends LoomError {
+  override name = 'RuntimeMissingError';
+  constructor(
+    readonly runtime: string,
+    readonly available: readonly string[],
+  ) {
+    super(
+      `config.isolation: gVisor needs the engine to have a runtime named '${runtime}', and it has only ${available.length ? available.join(', ') : 'none'}. ` +
+        'Nothing was created, and nothing runs under runc instead. To install and register gVisor on the engine host:\n' +
+        '  apt-get install runsc          (Debian/Ubuntu; or https://gvisor.dev/docs/user_guide/install/)\n' +
+        `  in /etc/docker/daemon.json:    {"runtimes": {"${runtime}": {"path": "/usr/bin/runsc", "runtimeArgs": ["--platform=ptrace", "--network=none"]}}}\n` +
+        '  then restart dockerd (systemctl restart docker), or send it SIGHUP to reload its runtimes;\n' +
+        `  \`docker info\` then lists '${runtime}' under Runtimes, and \`loom doctor\` tries it.`,
+    );
+  }
+}

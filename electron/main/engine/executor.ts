@@ -222,6 +222,7 @@ async function executeOnce(
     attributes: {
       'loom.runtime': req.container.runtime,
       'loom.image': req.container.image,
+      'loom.isolation': req.container.isolation,
       'loom.config_name': req.container.name,
       'loom.command': req.run.argv[0] ?? '',
     },
@@ -245,6 +246,8 @@ async function executeOnce(
   };
 
   try {
+    // What the engine cannot give (gVisor without runsc) fails here, before any pull or create.
+    await scheduler.check(req.container);
     let t = performance.now();
     phase(Phase.IMAGE, req.container.image);
     const image = root.child('docker.image', { 'loom.image': req.container.image });
@@ -403,6 +406,23 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
       if (err instanceof RunnerDiedError) {
         // The runner died because its container did (killed, paused, removed, engine gone)?
         const stopped = await stoppedDuringRun(entry);
+        // The memory limit reached by the container as a whole: under gVisor it holds for the
+        // sandbox (its kernel and every process), so the host's OOM killer ends all of it, not the
+        // one process. The program's own doing: reported as its OOM kill (its output is lost with
+        // the container), and the container is replaced.
+        if (stopped && (await entry.container.inspect().then((i) => i.State.OOMKilled, () => false))) {
+          trace.add(run.end('error', 'out of memory: the container was killed'));
+          emit({ case: 'phase', value: { phase: Phase.DONE, detail: 'exit 137 (out of memory)' } });
+          return create(ExecuteResponseSchema, {
+            exitCode: 137,
+            oomKilled: true,
+            durationMs: performance.now() - started,
+            containerId: entry.id,
+            containerCreated: created,
+            timings,
+            stderr: new TextEncoder().encode(`loom: the sandbox ran out of memory (limit ${entry.spec.memoryMb} MB) and was killed as a whole; its output is lost\n`),
+          });
+        }
         if (stopped) throw new ContainerStoppedError(stopped, { cause: err });
         const oom = await sawOomKill(entry);
         throw new LoomError(

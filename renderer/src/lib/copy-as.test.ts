@@ -15,6 +15,7 @@ const full: ExecuteRequestJson = {
     resourceLimits: { cpuCores: 0.5, memoryMb: '256', storageMb: '64', pidsLimit: 50, executionTimeoutSeconds: 10 },
     lifecycle: { maxExecutions: 5, rotationIntervalHours: 2 },
     networkMode: 'NETWORK_MODE_BRIDGE',
+    isolation: 'ISOLATION_LEVEL_GVISOR',
   },
   env: { A: 'x y', B: "o'k" },
   workingDir: '/tmp/w',
@@ -24,7 +25,7 @@ describe('toCliCommand', () => {
   it('writes every flag and quotes for the shell', () => {
     const cli = toCliCommand(full);
     expect(cli).toBe(
-      "npx loom exec --runtime python --image python:3.12-slim --package requests==2.31.0 --package rich --cpus 0.5 --memory 256 --storage 64 --pids 50 --timeout 10 --network bridge --env 'A=x y' --env 'B=o'\\''k' --workdir /tmp/w --max-executions 5 --rotation-hours 2 --name agents -- python3 -c 'import os\nprint(os.environ['\\''A'\\''], '\\''it'\\'''\\''s'\\'')'",
+      "npx loom exec --runtime python --image python:3.12-slim --package requests==2.31.0 --package rich --cpus 0.5 --memory 256 --storage 64 --pids 50 --timeout 10 --network bridge --isolation gvisor --env 'A=x y' --env 'B=o'\\''k' --workdir /tmp/w --max-executions 5 --rotation-hours 2 --name agents -- python3 -c 'import os\nprint(os.environ['\\''A'\\''], '\\''it'\\'''\\''s'\\'')'",
     );
     // What a shell would hand to loom: exactly the argv.
     const words = splitShellWords(cli);
@@ -61,11 +62,12 @@ describe('toTypeScript', () => {
   it('calls createExecutor with bigint int64s, enums and a template literal for code', () => {
     const ts = toTypeScript({ ...full, stdin: textToBase64('in') });
     expect(ts).toContain("import { createExecutor } from './electron/main/engine/executor';");
-    expect(ts).toContain("import { NetworkMode, RuntimeType } from './shared/gen/loom/v1/docker_pb';");
+    expect(ts).toContain("import { IsolationLevel, NetworkMode, RuntimeType } from './shared/gen/loom/v1/docker_pb';");
     expect(ts).toContain('runtimeType: RuntimeType.PYTHON,');
     expect(ts).toContain('resourceLimits: { cpuCores: 0.5, memoryMb: 256n, storageMb: 64n, pidsLimit: 50, executionTimeoutSeconds: 10 },');
     expect(ts).toContain("imageSource: { case: 'baseImage', value: \"python:3.12-slim\" },");
     expect(ts).toContain('networkMode: NetworkMode.BRIDGE,');
+    expect(ts).toContain('isolation: IsolationLevel.GVISOR,');
     expect(ts).toContain('command: ["python3", "-c", `import os\nprint(');
     expect(ts).toContain('env: { A: "x y", B: "o\'k" },');
     expect(ts).toContain('stdin: new TextEncoder().encode("in"),');

@@ -39,6 +39,7 @@ export function toCliCommand(request: ExecuteRequestJson): string {
   add('--pids', limits.pidsLimit);
   add('--timeout', request.timeoutSeconds || limits.executionTimeoutSeconds);
   if (config.networkMode === 'NETWORK_MODE_BRIDGE') args.push('--network', 'bridge');
+  if (config.isolation === 'ISOLATION_LEVEL_GVISOR') args.push('--isolation', 'gvisor');
   for (const [name, value] of Object.entries(request.env ?? {})) args.push('--env', `${name}=${value}`);
   add('--workdir', request.workingDir);
   add('--max-executions', lifecycle.maxExecutions);
@@ -76,7 +77,7 @@ export function toTypeScript(request: ExecuteRequestJson): string {
   const limits = config.resourceLimits ?? {};
   const lifecycle = config.lifecycle ?? {};
   const enums = new Set<string>();
-  const enumValue = (type: 'RuntimeType' | 'NetworkMode', json: string, prefix: string): string => {
+  const enumValue = (type: 'RuntimeType' | 'NetworkMode' | 'IsolationLevel', json: string, prefix: string): string => {
     enums.add(type);
     return `${type}.${json.slice(prefix.length)}`;
   };
@@ -103,6 +104,9 @@ export function toTypeScript(request: ExecuteRequestJson): string {
   if (lifecycleParts.length) configLines.push(`lifecycle: { ${lifecycleParts.join(', ')} },`);
   if (config.networkMode && config.networkMode !== 'NETWORK_MODE_UNSPECIFIED') {
     configLines.push(`networkMode: ${enumValue('NetworkMode', config.networkMode, 'NETWORK_MODE_')},`);
+  }
+  if (config.isolation && config.isolation !== 'ISOLATION_LEVEL_UNSPECIFIED') {
+    configLines.push(`isolation: ${enumValue('IsolationLevel', config.isolation, 'ISOLATION_LEVEL_')},`);
   }
   if (config.env && Object.keys(config.env).length) configLines.push(`env: ${objectLiteral(config.env)},`);
   if (config.mounts?.length) configLines.push(`mounts: ${JSON.stringify(config.mounts)},`);

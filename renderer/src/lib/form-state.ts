@@ -3,8 +3,9 @@
 // "the engine's default" (proto3 zero), which the form shows as a placeholder.
 import type { MountJson } from '../../../shared/gen/loom/v1/docker_pb';
 import type { Runtime } from '../../../shared/runtimes';
+import { DEFAULT_ISOLATION, type Isolation } from '../../../shared/isolation';
 
-export type { Runtime };
+export type { Runtime, Isolation };
 export type NetworkChoice = 'none' | 'bridge';
 
 export interface EnvRow {
@@ -25,6 +26,8 @@ export interface FormState {
   pidsLimit: string;
   timeoutSeconds: string;
   network: NetworkChoice;
+  /** runc or gvisor (config.isolation): runc is the engine's default. */
+  isolation: Isolation;
   maxExecutions: string;
   rotationHours: string;
   healthCheckSeconds: string;
@@ -77,6 +80,7 @@ export function emptyForm(runtime: Runtime = 'python'): FormState {
     pidsLimit: '',
     timeoutSeconds: '',
     network: 'none',
+    isolation: DEFAULT_ISOLATION,
     maxExecutions: '',
     rotationHours: '',
     healthCheckSeconds: '',

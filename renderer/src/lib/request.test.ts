@@ -32,6 +32,7 @@ describe('buildRequest', () => {
           pidsLimit: '50',
           timeoutSeconds: '10',
           network: 'bridge',
+          isolation: 'gvisor',
           maxExecutions: '5',
           rotationHours: '2',
           healthCheckSeconds: '30',
@@ -57,6 +58,7 @@ describe('buildRequest', () => {
         resourceLimits: { cpuCores: 0.5, memoryMb: '256', storageMb: '64', pidsLimit: 50, executionTimeoutSeconds: 10 },
         lifecycle: { maxExecutions: 5, rotationIntervalHours: 2, healthCheckIntervalSeconds: 30, autoCleanup: false },
         networkMode: 'NETWORK_MODE_BRIDGE',
+        isolation: 'ISOLATION_LEVEL_GVISOR',
       },
       env: { A: '1' },
       stdin: 'aMOpbGxv',
@@ -95,6 +97,7 @@ describe('requestToDraft', () => {
         memoryMb: '1024',
         timeoutSeconds: '30',
         network: 'bridge',
+        isolation: 'gvisor',
         env: [{ id: 1, name: 'KEY', value: 'v' }],
         workingDir: '/tmp',
         configName: 'x',
@@ -109,6 +112,7 @@ describe('requestToDraft', () => {
     expect(back.code).toBe("print('hi')");
     expect(back.stdin).toBe('input\n');
     expect(back.form.memoryMb).toBe('1024');
+    expect(back.form.isolation).toBe('gvisor');
   });
 
   it('takes a per-run timeout and an arbitrary command', () => {

@@ -10,6 +10,7 @@ import type {
   ResourceLimitsJson,
 } from '../../../shared/gen/loom/v1/docker_pb';
 import { RUNTIME_JSON, runtimeFromJson } from '../../../shared/runtimes';
+import { DEFAULT_ISOLATION, ISOLATION_JSON, isolationFromJson } from '../../../shared/isolation';
 import { base64ToText, textToBase64 } from './base64';
 import { DEFAULT_COMMANDS, emptyForm, sendsSource, type EnvRow, type FormState, type Runtime } from './form-state';
 import { shellQuote, splitShellWords } from './shell-words';
@@ -77,6 +78,7 @@ export function buildRequest(draft: Draft): ExecuteRequestJson {
   if (Object.keys(lifecycle).length > 0) config.lifecycle = lifecycle;
 
   if (form.network === 'bridge') config.networkMode = 'NETWORK_MODE_BRIDGE';
+  if (form.isolation !== DEFAULT_ISOLATION) config.isolation = ISOLATION_JSON[form.isolation];
   if (form.preserved.configEnv && Object.keys(form.preserved.configEnv).length > 0) config.env = { ...form.preserved.configEnv };
   if (form.preserved.mounts && form.preserved.mounts.length > 0) config.mounts = [...form.preserved.mounts];
 
@@ -123,6 +125,7 @@ export function requestToDraft(request: ExecuteRequestJson): Draft {
   form.healthCheckSeconds = text(lifecycle.healthCheckIntervalSeconds);
   form.autoCleanup = lifecycle.autoCleanup ?? true;
   form.network = config.networkMode === 'NETWORK_MODE_BRIDGE' ? 'bridge' : 'none';
+  form.isolation = isolationFromJson(config.isolation);
   form.env = Object.entries(request.env ?? {}).map(([name, value], i) => ({ id: i + 1, name, value }));
   form.workingDir = request.workingDir ?? '';
   form.outputDir = request.outputDir ?? '';

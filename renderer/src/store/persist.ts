@@ -2,6 +2,7 @@
 // form, stdin). localStorage can be missing, full or hold garbage from an older version, so
 // every read is checked and every failure falls back to defaults.
 import { emptyForm, type FormState, type Runtime } from '../lib/form-state';
+import { DEFAULT_ISOLATION, ISOLATIONS } from '../../../shared/isolation';
 import { RUNTIMES } from '../../../shared/runtimes';
 
 const PREFIX = 'loom.';
@@ -53,6 +54,7 @@ export function reviveForm(saved: unknown, runtime: Runtime): FormState {
       (form as unknown as Record<string, unknown>)[key] = value;
     }
   }
+  if (!ISOLATIONS.includes(form.isolation)) form.isolation = DEFAULT_ISOLATION;
   form.packages = form.packages.filter((p): p is string => typeof p === 'string');
   form.env = form.env.filter((r) => isObject(r) && typeof r.name === 'string' && typeof r.value === 'string' && typeof r.id === 'number');
   return form;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerSpec } from '../request/request';
 import { WRITABLE_DIR } from '../request/request';
 import { LABEL, type Owner } from '../pool/labels';
+import { GVISOR_PIDS_HEADROOM, ociRuntime } from './isolation';
 import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR, SHELL_LIB_DIR } from './resources';
 
 export const SANDBOX_USER = '65534:65534';
@@ -53,6 +54,8 @@ export interface CreateInput {
   name?: string;
   /** Labels besides Loom's own (a session's owner and TTL). */
   labels?: Record<string, string>;
+  /** The engine's name for gVisor's runtime (isolation.ts GVISOR_RUNTIME unless the engine calls it otherwise). */
+  gvisorRuntime?: string;
 }
 
 /** Docker's PATH for an image that sets none. */
@@ -109,7 +112,7 @@ export function containerName(spec: ContainerSpec, poolKey: string): string {
 }
 
 export function createOptions(input: CreateInput): Docker.ContainerCreateOptions {
-  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image, runner, init, labels = {} } = input;
+  const { spec, poolKey, owner, extraMounts = [], extraEnv = {}, resourcesVolume, imageEnv = [], image = spec.image, runner, init, labels = {}, gvisorRuntime } = input;
   const fromImage = (name: string): string[] => {
     const entry = imageEnv.find((e) => e.startsWith(`${name}=`));
     return entry ? entry.slice(name.length + 1).split(':').filter(Boolean) : [];
@@ -167,6 +170,8 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
       [LABEL.ownerInstance]: owner.instance,
     },
     HostConfig: {
+      // gVisor (runsc) for isolation gvisor; else the engine's default runtime (runc).
+      Runtime: ociRuntime(spec.isolation, gvisorRuntime),
       Init: !init,
       NetworkMode: spec.network,
       // An IPC namespace of its own that no other container may join (SysV objects, /dev/shm).
@@ -179,7 +184,7 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
       // Equal to Memory: no swap on top of the limit.
       MemorySwap: spec.memoryMb * 1024 * 1024,
       ...cpuQuota(spec.cpuCores),
-      PidsLimit: spec.pidsLimit,
+      PidsLimit: spec.pidsLimit + (spec.isolation === 'gvisor' ? GVISOR_PIDS_HEADROOM : 0),
       // The only writable place (besides /dev/shm): its size is how storage_mb is enforced,
       // since overlay2 on ext4 has no per-container quota.
       Tmpfs: { [WRITABLE_DIR]: `rw,nosuid,nodev,exec,size=${spec.storageMb}m,mode=1777` },

@@ -11,6 +11,7 @@ import { pack } from 'tar-stream';
 import { removeContainer } from '../pool/containers';
 import { describeCause, LoomError } from '../errors';
 import { LABEL, processAlive } from '../pool/labels';
+import type { Isolation } from '../../../../shared/isolation';
 
 /** Where the volume appears in each sandbox. */
 export const RESOURCES_DIR = '/opt/loom/lib';
@@ -44,7 +45,14 @@ const SHIPPED_FILE = /\.(py|js)$|^loom-init-|^nodump-|^loom-span$/;
  * from the first instruction of a program it cannot read, so no program can attach to a
  * loom-init that has just started, before its own prctl. nodump.so must be read to be loaded.
  */
-const modeOf = (path: string): number => (/^native\/bin\/loom-init-/.test(path) ? 0o711 : path === 'trace/sh/loom-span' ? 0o755 : 0o644);
+const modeOf = (path: string, isolation: Isolation): number => (/^native\/bin\/loom-init-/.test(path) ? INIT_MODE[isolation] : path === 'trace/sh/loom-span' ? 0o755 : 0o644);
+/**
+ * gVisor loads a program itself, as the user who runs it, and so cannot run one it cannot read
+ * (EACCES): its sandboxes get a readable loom-init, in a volume of their own. The window that
+ * execute-only closes under runc stays closed there by gVisor's own rule: a program may ptrace
+ * only its own descendants (Yama ptrace_scope 1, gVisor's default), which loom-init never is.
+ */
+const INIT_MODE: Record<Isolation, number> = { runc: 0o711, gvisor: 0o755 };
 
 /**
  * The project's resources/: found by walking up from this module to the folder that holds it,
@@ -67,7 +75,7 @@ export interface ShippedFile {
 }
 
 /** The files of resources/ that sandboxes get, with their modes. */
-export function shippedFiles(root = defaultResourcesRoot()): ShippedFile[] {
+export function shippedFiles(root = defaultResourcesRoot(), isolation: Isolation = 'runc'): ShippedFile[] {
   const files: ShippedFile[] = [];
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir).sort()) {
@@ -75,7 +83,7 @@ export function shippedFiles(root = defaultResourcesRoot()): ShippedFile[] {
       if (statSync(full).isDirectory()) walk(full);
       else if (SHIPPED_FILE.test(name) && !name.includes('.test.')) {
         const path = relative(root, full);
-        files.push({ path, body: readFileSync(full), mode: modeOf(path) });
+        files.push({ path, body: readFileSync(full), mode: modeOf(path, isolation) });
       }
     }
   };
@@ -122,8 +130,9 @@ export class ResourcesVolume {
   private verified?: string;
   private inflight?: Promise<string>;
 
-  constructor(root = defaultResourcesRoot()) {
-    this.files = shippedFiles(root);
+  /** `isolation`: the volume of the containers of that level (they differ in loom-init's mode). */
+  constructor(root = defaultResourcesRoot(), isolation: Isolation = 'runc') {
+    this.files = shippedFiles(root, isolation);
     const hash = createHash('sha256').update(`${VOLUME_LAYOUT}\0`);
     for (const f of this.files) hash.update(f.path).update('\0').update(f.body).update(`\0${f.mode}\0`);
     this.name = `loom-resources-${hash.digest('hex').slice(0, 16)}`;

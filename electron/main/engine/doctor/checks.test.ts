@@ -14,7 +14,7 @@ function component(Name: string, Version: string): Docker.DockerVersion['Compone
 }
 
 /** Docker 20.10 with runc 1.1.5, as on this machine, with `changes`. */
-function engine(changes: { version?: Partial<Docker.DockerVersion>; info?: EngineInfoResponse; imageSizes?: EngineFacts['imageSizes'] } = {}): EngineFacts {
+function engine(changes: { version?: Partial<Docker.DockerVersion>; info?: EngineInfoResponse; imageSizes?: EngineFacts['imageSizes']; gvisor?: EngineFacts['gvisor'] } = {}): EngineFacts {
   const version: Docker.DockerVersion = {
     ApiVersion: '1.41',
     Arch: 'amd64',
@@ -30,7 +30,7 @@ function engine(changes: { version?: Partial<Docker.DockerVersion>; info?: Engin
     ...changes.version,
   };
   const info: EngineInfoResponse = { DefaultRuntime: 'runc', Runtimes: { runc: { path: 'runc' } }, SecurityOptions: ['name=seccomp,profile=default'], ...changes.info };
-  return { address: 'unix:///var/run/docker.sock', version, info, imageSizes: changes.imageSizes ?? { python: 150e6, node: 200e6 } };
+  return { address: 'unix:///var/run/docker.sock', version, info, imageSizes: changes.imageSizes ?? { python: 150e6, node: 200e6 }, gvisor: changes.gvisor };
 }
 
 describe('the catalogue of checks', () => {
@@ -82,11 +82,20 @@ describe('the engine checks', () => {
     expect(RUNTIME.judge(crun)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^crun 1\.14 \(the runc advisories/) });
   });
 
-  it('lists gVisor only when installed besides the default runtime', () => {
-    expect(GVISOR.judge(engine())).toBeUndefined();
-    const besides = engine({ info: { DefaultRuntime: 'runc', Runtimes: { runc: { path: 'runc' }, gvisor: { path: '/usr/local/bin/runsc' } } } });
-    expect(GVISOR.judge(besides)).toMatchObject({ status: 'ok', detail: expect.stringContaining("installed as runtime 'gvisor'") });
-    expect(GVISOR.judge(engine({ info: { DefaultRuntime: 'runsc', Runtimes: { runsc: { path: 'runsc' } } } }))).toBeUndefined();
+  it("reports the engine's runtimes and gVisor: absent, working (proved by its kernel), or broken", () => {
+    expect(GVISOR.judge(engine())).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^not installed.*runtimes: runc \(default runc\)/) });
+    const runsc = { DefaultRuntime: 'runc', Runtimes: { runc: { path: 'runc' }, runsc: { path: '/usr/bin/runsc', runtimeArgs: ['--platform=ptrace', '--network=none'] } } };
+    // A real gVisor sandbox's line (probe.py sandbox.kernel, runsc 2022 on this machine).
+    const seen = { check: 'sandbox.kernel', release: '4.4.0', version: 'Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016', dmesg: ['[    0.000000] Starting gVisor...'], dmesgErrno: null };
+    expect(GVISOR.judge(engine({ info: runsc, gvisor: { facts: seen } }))).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^runsc \(\/usr\/bin\/runsc\), platform ptrace; the engine's runtimes: runc, runsc .*dmesg says 'Starting gVisor\.\.\.'/),
+    });
+    // Registered but not working: a failure with the way to find out why.
+    expect(GVISOR.judge(engine({ info: runsc, gvisor: { error: 'exit 128: platform kvm: /dev/kvm missing' } }))).toMatchObject({ status: 'fail', fix: expect.stringContaining('--platform=ptrace') });
+    // A "runsc" that is not gVisor (the host's kernel answers) must not pass.
+    const host = { check: 'sandbox.kernel', release: '6.1.0-18-amd64', version: 'Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org)', dmesg: null, dmesgErrno: 'EPERM' };
+    expect(GVISOR.judge(engine({ info: runsc, gvisor: { facts: host } }))).toMatchObject({ status: 'fail' });
   });
 
   it('warns without seccomp, and on a missing default image with how to get it', () => {

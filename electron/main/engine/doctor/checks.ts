@@ -5,6 +5,7 @@ import {
   CAPABILITIES,
   CPU,
   DOCKER_SOCKET,
+  KERNEL,
   MEMORY,
   NETWORK,
   NO_NEW_PRIVILEGES,
@@ -31,6 +32,7 @@ export const PROBE_CHECKS = [
   NETWORK,
   DOCKER_SOCKET,
   SECCOMP,
+  KERNEL,
 ] as const;
 
 export const CHECKS = [ENGINE, RUNTIME, GVISOR, CGROUP, ...PROBE_CHECKS, ...IMAGES, ENGINE_SECURITY] as const;

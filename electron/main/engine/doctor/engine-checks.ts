@@ -4,6 +4,8 @@ import { DEFAULT_IMAGES } from '../../../../shared/defaults';
 import { RUNC_ADVISORIES_REVIEWED_AT } from './advisories';
 import { assessRunc, SAFE_RUNC } from './runc';
 import { engineCheck, type EngineInfoResponse } from './types';
+import { GVISOR_RUNTIME } from '../container/isolation';
+import { gvisorEvidence } from './probe-checks';
 
 /** The guide's minimum engine API. */
 const MIN_API = '1.40';
@@ -85,17 +87,34 @@ export const RUNTIME = engineCheck({
   },
 });
 
+/** The engine's gVisor runtime: the name config.isolation GVISOR uses (runsc), when registered. */
+export function gvisorRuntime(info: EngineInfoResponse): { name: string; path: string; args: string[] } | undefined {
+  const runtime = info.Runtimes?.[GVISOR_RUNTIME];
+  return runtime ? { name: GVISOR_RUNTIME, path: runtime.path ?? GVISOR_RUNTIME, args: runtime.runtimeArgs ?? [] } : undefined;
+}
+
 export const GVISOR = engineCheck({
   id: 'runtime.gvisor',
   title: 'gVisor',
-  judge({ info }) {
-    const name = Object.entries(info.Runtimes ?? {}).find(([key, r]) => key === 'runsc' || /(^|\/)runsc$/.test(r?.path ?? ''))?.[0];
-    // Absent, or the default runtime (which the runtime check already reports).
-    if (!name || name === info.DefaultRuntime) return undefined;
-    return {
-      status: 'ok',
-      detail: `gVisor is installed as runtime '${name}' (a user-space kernel: stronger isolation than runc); Loom's sandboxes use the engine's default runtime '${info.DefaultRuntime ?? 'runc'}'`,
-    };
+  judge({ info, gvisor }) {
+    const names = Object.keys(info.Runtimes ?? {}).sort();
+    const runtimes = `the engine's runtimes: ${names.join(', ') || 'none reported'} (default ${info.DefaultRuntime ?? 'runc'})`;
+    const runtime = gvisorRuntime(info);
+    if (!runtime) {
+      return {
+        status: 'ok',
+        detail: `not installed, so requests for config.isolation GVISOR are refused; ${runtimes}. To add it: apt-get install runsc, register it as "${GVISOR_RUNTIME}" in /etc/docker/daemon.json, reload dockerd (README "Isolation levels")`,
+      };
+    }
+    // runsc's own default (ptrace in Debian's 2022 build, systrap in newer ones) unless the engine passes one.
+    const platform = runtime.args.find((a) => a.startsWith('--platform='))?.slice('--platform='.length) ?? "runsc's default";
+    const what = `runsc (${runtime.path}), platform ${platform}; ${runtimes}`;
+    const fix = 'try `docker run --rm --runtime runsc python:3.11-slim true` for the engine\'s own error; on a virtual machine without /dev/kvm, give runsc "--platform=ptrace" in runtimeArgs';
+    if (!gvisor) return { status: 'warn', detail: `${what}: not tried (the probe image is not on the engine)` };
+    if (gvisor.error || !gvisor.facts) return { status: 'fail', detail: `${what}: a sandbox could not run under it: ${gvisor.error ?? 'no answer'}`, fix };
+    const evidence = gvisorEvidence(gvisor.facts);
+    if (!evidence) return { status: 'fail', detail: `${what}: a sandbox ran under it but saw the host's kernel (${String(gvisor.facts.release)}), not gVisor's`, fix };
+    return { status: 'ok', detail: `${what}; a sandbox ran under it: ${evidence}` };
   },
 });
 

@@ -8,6 +8,8 @@ import { DEFAULT_IMAGES } from '../../../../shared/defaults';
 import { pingEngine } from '../engine-client/docker-client';
 import { CHECKS, type DoctorCheck } from './checks';
 import { runProbe, type ProbeOutcome } from './probe';
+import { gvisorRuntime } from './engine-checks';
+import { KERNEL } from './probe-checks';
 import type { EngineFacts, EngineInfoResponse, ProbeCheck, Verdict } from './types';
 
 export { CHECKS, PROBE_CHECKS, type CheckId, type DoctorCheck } from './checks';
@@ -40,7 +42,9 @@ export async function runDoctor(docker: Docker, address: string, options: Doctor
   const image = options.probeImage ?? DEFAULT_IMAGES.python;
   const defaultRuntime = Object.entries(DEFAULT_IMAGES).find(([, i]) => i === image)?.[0];
   const imagePresent = (defaultRuntime ? engine.imageSizes[defaultRuntime] : await imageSize(docker, image)) !== undefined;
-  const probe = await runProbe(docker, { image, imagePresent, timeoutMs: options.probeTimeoutMs ?? 20_000, signal: options.signal });
+  const timeoutMs = options.probeTimeoutMs ?? 20_000;
+  const probe = await runProbe(docker, { image, imagePresent, timeoutMs, signal: options.signal });
+  if (gvisorRuntime(info)) engine.gvisor = await tryGvisor(docker, { image, imagePresent, timeoutMs, signal: options.signal });
 
   const checks: DoctorCheck[] = [];
   for (const check of CHECKS) {
@@ -48,6 +52,14 @@ export async function runDoctor(docker: Docker, address: string, options: Doctor
     if (verdict) checks.push({ id: check.id, title: check.title, ...verdict });
   }
   return { checks };
+}
+
+/** A sandbox under gVisor that reports the kernel it sees: whether runsc works here, not only whether it is registered. */
+async function tryGvisor(docker: Docker, options: { image: string; imagePresent: boolean; timeoutMs: number; signal?: AbortSignal }): Promise<NonNullable<EngineFacts['gvisor']>> {
+  const outcome = await runProbe(docker, { ...options, isolation: 'gvisor', only: [KERNEL.id] });
+  if (!outcome.ran) return { error: outcome.verdict.detail };
+  const facts = outcome.facts.get(KERNEL.id);
+  return facts && !facts.error ? { facts } : { error: facts?.error ?? outcome.missing };
 }
 
 function probeVerdict(check: ProbeCheck, probe: ProbeOutcome): Verdict {

@@ -194,3 +194,27 @@ export const SECCOMP = probeCheck({
       ? { status: 'ok', detail: 'Seccomp 2: a system-call filter is in force' }
       : { status: 'fail', detail: `Seccomp ${str(f.value) ?? 'absent'}: no system-call filter`, fix: 'use an engine with seccomp, and no seccomp=unconfined' },
 });
+
+/** gVisor's /proc/version: a fixed line of its own, whatever the host runs. */
+const GVISOR_PROC_VERSION = /^Linux version \S+ #1 SMP Sun Jan 10 15:06:54 PST 2016$/;
+
+/** Whether a sandbox's kernel facts (the probe's sandbox.kernel line) are gVisor's, and how that shows. */
+export function gvisorEvidence(f: Record<string, unknown>): string | undefined {
+  const dmesg = list(f.dmesg) ?? [];
+  const line = dmesg.find((l) => /gVisor/i.test(l));
+  if (line) return `its dmesg says '${line.replace(/^\[[^\]]*\]\s*/, '')}'`;
+  if (GVISOR_PROC_VERSION.test(str(f.version) ?? '')) return `its /proc/version is gVisor's ('${str(f.version)}')`;
+  return undefined;
+}
+
+export const KERNEL = probeCheck({
+  id: 'sandbox.kernel',
+  title: 'Kernel',
+  judge(f) {
+    const release = str(f.release);
+    if (!release) return { status: 'fail', detail: 'the probe did not report the kernel release' };
+    const gvisor = gvisorEvidence(f);
+    if (gvisor) return { status: 'ok', detail: `gVisor's user-space kernel (reports Linux ${release}): ${gvisor}` };
+    return { status: 'ok', detail: `the host's kernel, Linux ${release}, shared with every container (runc): keep it patched; config.isolation GVISOR puts gVisor in between` };
+  },
+});

@@ -7,7 +7,7 @@ import { createOptions } from '../container/container';
 import { AbortedError, describeCause } from '../errors';
 import { runExec, type ExecResult } from '../container/exec';
 import { currentOwner } from '../pool/labels';
-import type { ContainerSpec } from '../request/request';
+import type { ContainerSpec, Isolation } from '../request/request';
 import { RESOURCES_DIR, ResourcesVolume } from '../container/resources';
 import { pullFix } from './engine-checks';
 import { PROBE_ALLOC_MB, PROBE_LIMITS, PROBE_WRITE_MB } from './probe-checks';
@@ -35,6 +35,10 @@ export interface ProbeOptions {
   /** How long the probe may run before it is killed and its checks fail. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The runtime to run it under (default runc). */
+  isolation?: Isolation;
+  /** Only these trials (check ids); default all. */
+  only?: string[];
 }
 
 /** The probe's stdout, one JSON object per line, by the check id each names. */
@@ -79,6 +83,7 @@ export async function runProbe(docker: Docker, options: ProbeOptions): Promise<P
     network: 'none',
     env: {},
     mounts: [],
+    isolation: options.isolation ?? 'runc',
   };
   const run = randomBytes(16).toString('hex');
   const create = createOptions({ spec, poolKey: run, owner: currentOwner(run), resourcesVolume: volume });
@@ -105,7 +110,7 @@ export async function runProbe(docker: Docker, options: ProbeOptions): Promise<P
     let result: ExecResult;
     try {
       result = await runExec(started, {
-        argv: ['python3', PROBE_PATH, JSON.stringify(PROBE_CONFIG)],
+        argv: ['python3', PROBE_PATH, JSON.stringify(options.only ? { ...PROBE_CONFIG, only: options.only } : PROBE_CONFIG)],
         maxOutputBytes: 1 << 20,
         timeoutMs,
         signal,

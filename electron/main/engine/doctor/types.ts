@@ -30,6 +30,11 @@ export interface EngineFacts {
   info: EngineInfoResponse;
   /** The size of each default image on the engine, by runtime; undefined when it is absent. */
   imageSizes: Record<string, number | undefined>;
+  /**
+   * gVisor tried for real, where the engine has a runsc runtime: the probe's sandbox.kernel line
+   * from a sandbox run under it, or why none ran. Undefined when there is no runsc to try.
+   */
+  gvisor?: { facts?: ProbeFacts; error?: string };
 }
 
 /** One line of the probe's output: `check` is the id of the check it answers. */

@@ -139,6 +139,7 @@ export async function gatewayFromContainer(docker: Docker, network: string, imag
     network: 'bridge',
     env: {},
     mounts: [],
+    isolation: 'runc',
   };
   const create = createOptions({ spec, poolKey: id, owner: currentOwner(id) });
   // Loom's labels stay: a crash between create and remove leaves a container the reaper removes.

@@ -8,6 +8,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { pack } from 'tar-stream';
 import { cpuQuota, NODE_PACKAGES_DIR, PACKAGES_DIR, PYTHON_PACKAGES_DIR, SANDBOX_USER } from '../container/container';
+import { ociRuntime } from '../container/isolation';
 import { removeContainer } from '../pool/containers';
 import { FileDigests } from './file-digest';
 import { LABEL, type Owner } from '../pool/labels';
@@ -28,6 +29,7 @@ export class PackageCache {
     private readonly docker: Docker,
     private readonly sources: PackageSources,
     private readonly owner: Owner,
+    private readonly gvisorRuntime?: string,
   ) {}
 
   /**
@@ -77,6 +79,9 @@ export class PackageCache {
         [LABEL.ownerInstance]: this.owner.instance,
       },
       HostConfig: {
+        // An install runs the packages' own code (setup.py, npm scripts): under the runtime the
+        // sandbox will have.
+        Runtime: ociRuntime(spec.isolation, this.gvisorRuntime),
         Init: true,
         NetworkMode: spec.network,
         CapDrop: ['ALL'],

@@ -22,6 +22,7 @@ import { Pool, type Acquired, type MadeContainer, type PoolEntry, type PrepareHo
 export type { PrepareHooks };
 import { poolKeyOf, requestPolicyOf, type ContainerSpec, type LifecycleSpec, type LocalPackagePolicy, type RequestPolicy } from '../request/request';
 import { initPath, ResourcesVolume } from '../container/resources';
+import { runtimeChecker } from '../container/isolation';
 
 export interface SchedulerOptions {
   /** An engine address in DOCKER_HOST syntax; default: DOCKER_HOST, then the usual sockets. */
@@ -72,6 +73,8 @@ export interface SchedulerOptions {
   cleanupTimeoutMs?: number;
   /** Called with background failures (removals, health checks) that reach no caller. */
   onError?: (err: unknown) => void;
+  /** The engine's name for gVisor's runtime (config.isolation GVISOR). Default 'runsc'. */
+  gvisorRuntime?: string;
 }
 
 export interface Scheduler {
@@ -81,6 +84,11 @@ export interface Scheduler {
   /** What requests may reach on the host (mounts, local package files). */
   readonly policy: RequestPolicy;
   poolKey(spec: ContainerSpec, lifecycle: LifecycleSpec): string;
+  /**
+   * Refuses a spec the engine cannot give (more CPUs than it has; gVisor without runsc), before
+   * anything is pulled or created. acquire and prewarm check too.
+   */
+  check(spec: ContainerSpec): Promise<void>;
   ensureImage(image: string, hooks?: PrepareHooks): Promise<{ pulled: boolean }>;
   acquire(spec: ContainerSpec, lifecycle: LifecycleSpec, hooks?: PrepareHooks): Promise<Acquired>;
   release(entry: PoolEntry, healthy: boolean): void;
@@ -140,8 +148,9 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   // What containers of an image are made with: its environment (extended, not replaced) and the
   // loom-init of its architecture.
   const imageFacts = new Map<string, { env: string[]; init: string }>();
-  const resources = new ResourcesVolume(options.resourcesRoot);
-  const packageCache = new PackageCache(docker, sources, owner);
+  const resources = { runc: new ResourcesVolume(options.resourcesRoot, 'runc'), gvisor: new ResourcesVolume(options.resourcesRoot, 'gvisor') };
+  const packageCache = new PackageCache(docker, sources, owner, options.gvisorRuntime);
+  const checkRuntime = runtimeChecker(docker, options.gvisorRuntime);
 
   // Whatever crashed Loom processes left, and parked containers nobody claimed in time. Not
   // only at start: a long-running app would otherwise keep those of CLI runs until it restarts.
@@ -182,6 +191,10 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       throw new ValidationError('config.resource_limits.cpu_cores', `${spec.cpuCores} is more than the engine has: ${cpus} CPU${cpus === 1 ? '' : 's'}`);
     }
   };
+  const check = async (spec: ContainerSpec): Promise<void> => {
+    await checkRuntime(spec);
+    await checkCpus(spec);
+  };
 
   // Images that lack the interpreter of a runner as the main process: their containers idle on
   // sleep and start programs (and any runner) by docker exec.
@@ -201,7 +214,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     let container: Docker.Container | undefined;
     for (let attempt = 0; !container; attempt++) {
       try {
-        const volume = await resources.ensure(docker, spec.image);
+        const volume = await resources[spec.isolation].ensure(docker, spec.image);
         let facts = imageFacts.get(image);
         if (!facts) {
           const inspected = await docker.getImage(image).inspect();
@@ -209,7 +222,20 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
           imageFacts.set(image, facts);
         }
         init = facts.init;
-        const createOpts = createOptions({ spec, image, poolKey: key, owner, resourcesVolume: volume, imageEnv: facts.env, runner, init, extraEnv, name: dedicated?.name, labels: dedicated?.labels });
+        const createOpts = createOptions({
+          spec,
+          image,
+          poolKey: key,
+          owner,
+          resourcesVolume: volume,
+          imageEnv: facts.env,
+          runner,
+          init,
+          extraEnv,
+          name: dedicated?.name,
+          labels: dedicated?.labels,
+          gvisorRuntime: options.gvisorRuntime,
+        });
         name = createOpts.name ?? '';
         container = await docker.createContainer(createOpts);
       } catch (err) {
@@ -307,9 +333,10 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     owner,
     policy,
     poolKey: keyOf,
+    check,
     ensureImage: imageOf,
     async acquire(spec, lifecycle, hooks) {
-      await checkCpus(spec);
+      await check(spec);
       await imageOf(spec.image, hooks);
       hooks?.onPhase?.('container', 'acquiring');
       const key = keyOf(spec, lifecycle);
@@ -320,7 +347,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     },
     release: (entry, healthy) => pool.release(entry, healthy),
     async prewarm(spec, lifecycle, count, hooks) {
-      await checkCpus(spec);
+      await check(spec);
       await imageOf(spec.image, hooks);
       await pool.prewarm(keyOf(spec, lifecycle), spec, lifecycle, count, hooks);
     },

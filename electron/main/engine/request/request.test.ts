@@ -3,7 +3,7 @@ import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ExecuteRequestSchema, NetworkMode, RuntimeType, type ExecuteRequest } from '../../../../shared/gen/loom/v1/docker_pb';
+import { ExecuteRequestSchema, IsolationLevel, NetworkMode, RuntimeType, type ExecuteRequest } from '../../../../shared/gen/loom/v1/docker_pb';
 import { DEFAULT_LIMITS } from '../../../../shared/defaults';
 import { ValidationError } from '../errors';
 import { normalizeRequest, poolKeyOf, type LocalPackagePolicy } from './request';
@@ -163,7 +163,17 @@ describe('normalizeRequest', () => {
     expect(key({ config: { resourceLimits: { memoryMb: 256n } } })).not.toBe(base);
     expect(key({ config: { networkMode: NetworkMode.BRIDGE } })).not.toBe(base);
     expect(key({ config: { env: { A: '1' } } })).not.toBe(base);
+    // runc and gVisor containers never share a pool; unspecified is runc.
+    expect(key({ config: { isolation: IsolationLevel.GVISOR } })).not.toBe(base);
+    expect(key({ config: { isolation: IsolationLevel.RUNC } })).toBe(base);
     expect(key({ config: { packages: ['a', 'b'] } })).toBe(key({ config: { packages: ['b', 'a'] } }));
     expect(poolKeyOf(norm({}).container, 'other-sources')).not.toBe(base);
+  });
+
+  it('takes the isolation level: runc unless gvisor is asked for, and refuses unknown levels', () => {
+    expect(norm({}).container.isolation).toBe('runc');
+    expect(norm({ config: { isolation: IsolationLevel.RUNC } }).container.isolation).toBe('runc');
+    expect(norm({ config: { isolation: IsolationLevel.GVISOR } }).container.isolation).toBe('gvisor');
+    expect(fieldOf(() => norm({ config: { isolation: 7 as IsolationLevel } }))).toBe('config.isolation');
   });
 });

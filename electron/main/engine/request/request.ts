@@ -2,7 +2,7 @@
 // Every problem becomes a ValidationError naming the request field (its proto path).
 import { createHash } from 'node:crypto';
 import { isAbsolute, posix } from 'node:path';
-import { NetworkMode, RuntimeType, type ExecuteRequest } from '../../../../shared/gen/loom/v1/docker_pb';
+import { IsolationLevel, NetworkMode, RuntimeType, type ExecuteRequest } from '../../../../shared/gen/loom/v1/docker_pb';
 import {
   DEFAULT_COMPILE_TIMEOUT_SECONDS,
   defaultImage,
@@ -18,8 +18,9 @@ import { checkLocalPackagePolicy, resolveLocalPackage, type LocalPackagePolicy }
 import { CONFIG_NAME, ENV_NAME, IMAGE_REF, LOCAL_PACKAGE_FILE, MAX_COMMAND_BYTES, MAX_PACKAGES, NPM_SPEC, PIP_REQUIREMENT } from '../../../../shared/request-rules';
 import { RUNTIMES, runtimeOf, type Language, type Runtime } from '../../../../shared/runtimes';
 import { parseTraceParent, type TraceParent } from '../../../../shared/traces/traceparent';
+import { isolationOf, type Isolation } from '../../../../shared/isolation';
 
-export type { Language, Runtime };
+export type { Isolation, Language, Runtime };
 export type Network = 'none' | 'bridge';
 
 export interface MountSpec {
@@ -42,6 +43,8 @@ export interface ContainerSpec {
   network: Network;
   env: Record<string, string>;
   mounts: MountSpec[];
+  /** runc (the engine's default runtime) or gvisor (runsc): never the same pool. */
+  isolation: Isolation;
 }
 
 export interface LifecycleSpec {
@@ -119,6 +122,7 @@ export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): No
     network: resolveNetwork(config?.networkMode ?? NetworkMode.UNSPECIFIED),
     env: normalizeEnv(config?.env ?? {}, 'config.env'),
     mounts: normalizeMounts(config?.mounts ?? [], policy),
+    isolation: resolveIsolation(config?.isolation ?? IsolationLevel.UNSPECIFIED),
   };
 
   const lc = config?.lifecycle;
@@ -203,6 +207,12 @@ function resolveNetwork(mode: NetworkMode): Network {
     default:
       throw new ValidationError('config.network_mode', `unknown network mode ${mode} (expected NONE or BRIDGE)`);
   }
+}
+
+function resolveIsolation(level: IsolationLevel): Isolation {
+  const isolation = isolationOf(level);
+  if (!isolation) throw new ValidationError('config.isolation', `unknown isolation level ${level} (expected RUNC or GVISOR)`);
+  return isolation;
 }
 
 function configName(name: string): string {

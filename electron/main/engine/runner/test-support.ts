@@ -82,6 +82,7 @@ export async function startSandbox(
     network: 'none' as const,
     env,
     mounts: [],
+    isolation: 'runc' as const,
   };
   const container = await docker.createContainer(
     createOptions({

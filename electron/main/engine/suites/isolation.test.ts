@@ -1,47 +1,62 @@
 // Isolation between runs: nothing one program leaves in a pooled container reaches the next
 // program of the same config. Each case is an attack by run N and a check by run N+1 on the SAME
 // container (asserted), for both ways a program runs (the in-container runner, and docker exec
-// with no runner) and both runtimes. docs/reliability.md "Isolation between runs" lists them.
+// with no runner), both runtimes and both isolation levels (runc, gVisor). docs/reliability.md
+// "Isolation between runs" lists them.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LANGUAGE_IMAGES } from '../../../../shared/defaults';
 import { RuntimeType, type ExecuteResponse } from '../../../../shared/gen/loom/v1/docker_pb';
+import { ISOLATION_LEVELS, ISOLATIONS, type Isolation } from '../../../../shared/isolation';
 import { RUNTIME_TYPES, type Runtime } from '../../../../shared/runtimes';
 import { createExecutor, type Executor } from '../executor';
-import { docker, requireEngineAndImages, text } from '../testing/test-support';
+import { docker, itUnder, requireEngineAndImages, requireGvisor, text, withIsolation } from '../testing/test-support';
 
 type Path = 'runner' | 'exec';
 type Lang = 'python' | 'node';
 const RUN_ID = randomBytes(3).toString('hex');
-const CASES: [Path, Lang][] = [
-  ['runner', 'python'],
-  ['runner', 'node'],
-  ['exec', 'python'],
-  ['exec', 'node'],
-];
+const CASES: [Path, Lang, Isolation][] = ISOLATIONS.flatMap((isolation) => [
+  ['runner', 'python', isolation],
+  ['runner', 'node', isolation],
+  ['exec', 'python', isolation],
+  ['exec', 'node', isolation],
+] as [Path, Lang, Isolation][]);
 
-let executors: Record<Path, Executor>;
+let base: Record<Path, Executor>;
+const executorFor = (path: Path, isolation: Isolation): Executor => withIsolation(base[path], ISOLATION_LEVELS[isolation]);
 
 beforeAll(async () => {
   await requireEngineAndImages();
+  await requireGvisor();
   // One container per config, so that run N+1 lands where run N ran.
-  executors = {
+  base = {
     runner: await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1 }),
     exec: await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1, runner: false }),
   };
 });
 
 afterAll(async () => {
-  await executors?.runner.close();
-  await executors?.exec.close();
+  await base?.runner.close();
+  await base?.exec.close();
 });
 
 const program = (lang: Lang, code: string): string[] => (lang === 'python' ? ['python3', '-c', code] : ['node', '-e', code]);
 
-describe.each(CASES)('isolation between runs (%s path, %s)', (path, lang) => {
+/**
+ * Cases that do not hold yet under gVisor. None showed state reaching the next run: the attacked
+ * container died or was retired (the check then ran elsewhere), or the run hung.
+ */
+const NOT_YET_UNDER_GVISOR = [
+  [/no process of a program survives/, "the forking daemons reach the pids limit, which counts gVisor's own host tasks: the sandbox ends (runner path), or the run hangs (exec path)"],
+  [/hostile leftovers/, 'the clean-up failed and the container was retired (runner path), or the run hung (exec path): not yet looked into'],
+  [/memory of Loom's processes/, 'the probe hung on the exec path after the forking attack: not yet looked into'],
+] as const;
+
+describe.each(CASES)('isolation between runs (%s path, %s, %s)', (path, lang, isolation) => {
+  const it = itUnder(isolation, NOT_YET_UNDER_GVISOR);
   const runtimeType = lang === 'python' ? RuntimeType.PYTHON : RuntimeType.NODE;
-  const config = { name: `iso-${path}-${lang}-${RUN_ID}` };
-  const run = (code: string): Promise<ExecuteResponse> => executors[path].execute({ runtimeType, command: program(lang, code), config });
+  const config = { name: `iso-${path}-${lang}-${isolation}-${RUN_ID}` };
+  const run = (code: string): Promise<ExecuteResponse> => executorFor(path, isolation).execute({ runtimeType, command: program(lang, code), config });
 
   /** Runs the attack, then the check on the same container; the check's response. */
   async function attackThenCheck(attack: string, check: string): Promise<ExecuteResponse> {
@@ -58,8 +73,13 @@ describe.each(CASES)('isolation between runs (%s path, %s)', (path, lang) => {
     lang === 'python'
       ? `import subprocess; subprocess.run(['sh', '-c', ${JSON.stringify(script)}], check=True)`
       : `require('child_process').execFileSync('sh', ['-c', ${JSON.stringify(script)}], { stdio: 'inherit' })`;
-  const listing = sh('ls -A /tmp /dev/shm /dev/mqueue | tr "\\n" " "');
-  const EMPTY = '/dev/mqueue:  /dev/shm:  /tmp: ';
+  // What is left in the writable places, by the language itself: gVisor's statx refuses the flags
+  // coreutils' ls passes (EINVAL), and it has no /dev/mqueue.
+  const listing =
+    lang === 'python'
+      ? "import os\nprint(sorted(d + '/' + n for d in ('/tmp', '/dev/shm', '/dev/mqueue') if os.path.isdir(d) for n in os.listdir(d)))"
+      : "const fs = require('fs'); console.log(JSON.stringify(['/tmp', '/dev/shm', '/dev/mqueue'].filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).map((n) => d + '/' + n)).sort()))";
+  const EMPTY = '[]';
 
   it('a module planted in /tmp is not imported by the next program', async () => {
     if (lang === 'python') {
@@ -76,14 +96,31 @@ describe.each(CASES)('isolation between runs (%s path, %s)', (path, lang) => {
 
   it('files in /tmp, /dev/shm and /dev/mqueue are gone, a secret among them', async () => {
     const c = await attackThenCheck(sh('echo token-123 > /tmp/secret && echo x > /dev/shm/shared && mkdir -p /tmp/a/b && echo y > /tmp/a/b/c'), listing);
-    expect(text(c.stdout)).toBe(EMPTY);
+    expect(text(c.stdout).trim()).toBe(EMPTY);
   });
 
-  it('SysV IPC objects and POSIX message queues are gone', async () => {
-    const c = await attackThenCheck(
-      sh('ipcmk -M 4096 >/dev/null && ipcmk -Q >/dev/null && ipcmk -S 1 >/dev/null && : > /dev/mqueue/q'),
-      sh('cat /proc/sysvipc/shm /proc/sysvipc/msg /proc/sysvipc/sem | grep -cv "^ *key" || true; ls -A /dev/mqueue'),
-    );
+  // Under gVisor (no /proc/sysvipc) the objects are counted by shmctl/msgctl/semctl *_INFO, which
+  // only the Python case can call (the node image has neither Python nor a tool that counts them
+  // there: util-linux's ipcs falls back to calls gVisor answers differently); the clean-up is
+  // loom-init's, the same for both languages.
+  it.skipIf(isolation === 'gvisor' && lang === 'node')('SysV IPC objects and POSIX message queues are gone', async () => {
+    const attack = sh('ipcmk -M 4096 >/dev/null && ipcmk -Q >/dev/null && ipcmk -S 1 >/dev/null && if [ -d /dev/mqueue ]; then : > /dev/mqueue/q; fi');
+    if (isolation === 'gvisor') {
+      // shm_tot (pages of live segments), msginfo.msgpool, seminfo.semusz: live objects of each kind.
+      const count =
+        'import ctypes\nl = ctypes.CDLL(None)\nb = (ctypes.c_long * 32)()\nl.shmctl(0, 14, b); shm = b[1]\n' +
+        'l.msgctl(0, 12, b); msg = ctypes.cast(b, ctypes.POINTER(ctypes.c_int))[0]\nl.semctl(0, 0, 19, b); sem = ctypes.cast(b, ctypes.POINTER(ctypes.c_int))[7]\nprint(shm, msg, sem)';
+      const a = await run(attack);
+      expect(text(a.stderr)).toBe('');
+      // Control: the same count sees objects where they are (in the attacker's own run).
+      const seen = await run(`import subprocess\nsubprocess.run(['ipcmk', '-M', '4096'], check=True, capture_output=True)\n${count}`);
+      expect(text(seen.stdout)).not.toBe('0 0 0\n');
+      const c = await run(count);
+      expect(c.containerId).toBe(a.containerId);
+      expect(text(c.stdout)).toBe('0 0 0\n');
+      return;
+    }
+    const c = await attackThenCheck(attack, sh('cat /proc/sysvipc/shm /proc/sysvipc/msg /proc/sysvipc/sem | grep -cv "^ *key" || true; ls -A /dev/mqueue'));
     expect(text(c.stdout)).toBe('0\n');
   });
 
@@ -127,15 +164,15 @@ describe.each(CASES)('isolation between runs (%s path, %s)', (path, lang) => {
         `${lang === 'python' ? "python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('/tmp/sock')\"" : "node -e \"require('net').createServer().listen('/tmp/sock', () => process.exit(0))\""}; sleep 0.1`,
     );
     const c = await attackThenCheck(attack, listing);
-    expect(text(c.stdout)).toBe(EMPTY);
+    expect(text(c.stdout).trim()).toBe(EMPTY);
   });
 });
 
-describe.each(['python', 'node'] as const)("the exec path's agent and its span file (%s)", (lang) => {
+describe.each(ISOLATIONS.flatMap((isolation) => (['python', 'node'] as const).map((lang) => [lang, isolation] as const)))("the exec path's agent and its span file (%s, %s)", (lang, isolation) => {
   it('reads nothing but a regular file there: a FIFO or a link to /dev/zero ends the run as usual, and the next run has its spans', async () => {
-    const config = { name: `iso-spanfile-${lang}-${RUN_ID}` };
+    const config = { name: `iso-spanfile-${lang}-${isolation}-${RUN_ID}` };
     const runtimeType = lang === 'python' ? RuntimeType.PYTHON : RuntimeType.NODE;
-    const run = (code: string): Promise<ExecuteResponse> => executors.exec.execute({ runtimeType, command: program(lang, code), config });
+    const run = (code: string): Promise<ExecuteResponse> => executorFor('exec', isolation).execute({ runtimeType, command: program(lang, code), config });
     // The program owns its span file's path (LOOM_TRACE_FILE): it makes it something else.
     const hostile =
       lang === 'python'
@@ -151,16 +188,18 @@ describe.each(['python', 'node'] as const)("the exec path's agent and its span f
   });
 });
 
-describe.each(CASES)('a container whose clean-up fails (%s path, %s)', (path, lang) => {
+describe.each(CASES)('a container whose clean-up fails (%s path, %s, %s)', (path, lang, isolation) => {
+  let own: Executor;
   let executor: Executor;
   beforeAll(async () => {
     // A clean-up bound so small that a program leaving many files exceeds it.
-    executor = await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1, cleanupTimeoutMs: 5, runner: path === 'runner' });
+    own = await createExecutor({ minIdlePerConfig: 0, maxContainersPerKey: 1, cleanupTimeoutMs: 5, runner: path === 'runner' });
+    executor = withIsolation(own, ISOLATION_LEVELS[isolation]);
   });
-  afterAll(() => executor?.close());
+  afterAll(() => own?.close());
 
   it('is retired, and the run that caused it still gets its result', async () => {
-    const config = { name: `iso-sabotage-${path}-${lang}-${RUN_ID}` };
+    const config = { name: `iso-sabotage-${path}-${lang}-${isolation}-${RUN_ID}` };
     const runtimeType = lang === 'python' ? RuntimeType.PYTHON : RuntimeType.NODE;
     const attack =
       lang === 'python'
@@ -202,10 +241,10 @@ describe.each(LANGUAGE_ATTACKS)('isolation between runs (runner path, %s source)
     await docker.getImage(LANGUAGE_IMAGES[lang]).inspect();
     const runtimeType = RUNTIME_TYPES[lang];
     const config = { name: `iso-${lang}-${RUN_ID}` };
-    const a = await executors.runner.execute({ runtimeType, source: attack, config, timeoutSeconds: 120 });
+    const a = await base.runner.execute({ runtimeType, source: attack, config, timeoutSeconds: 120 });
     expect([a.exitCode, a.compileError, a.usage?.via]).toEqual([0, false, 'runner']);
     const check = 'ls -A /tmp /dev/shm | tr "\\n" " "; echo; for p in /proc/[0-9]*; do cat $p/comm; done 2>/dev/null | grep -c "^sleep$"';
-    const c = await executors.runner.execute({ runtimeType, command: ['bash', '-c', check], config });
+    const c = await base.runner.execute({ runtimeType, command: ['bash', '-c', check], config });
     expect(c.containerId, 'the check ran in the attacked container').toBe(a.containerId);
     expect(text(c.stdout)).toBe('/dev/shm:  /tmp: \n0\n');
   }, 180_000);

@@ -1,8 +1,14 @@
 // Helpers shared by the engine's tests (real engine, real containers). Not shipped.
+import { clone, create, isMessage } from '@bufbuild/protobuf';
 import Docker from 'dockerode';
+import { DockerBackendConfigSchema, ExecuteRequestSchema, type ExecuteRequest, type IsolationLevel } from '../../../../shared/gen/loom/v1/docker_pb';
+import type { ExecuteRequestInput, Executor } from '../executor';
 import { DEFAULT_IMAGES } from '../../../../shared/defaults';
 import { listManaged } from '../pool/containers';
 import { connectDocker } from '../engine-client/docker-client';
+import { GVISOR_RUNTIME } from '../container/isolation';
+import { ISOLATION_LEVELS, ISOLATIONS, type Isolation } from '../../../../shared/isolation';
+import { it as vitestIt } from 'vitest';
 
 export const docker: Docker = connectDocker().docker;
 
@@ -39,8 +45,52 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-/** Whether this engine has gVisor's runsc registered: machine state, which .ci/run may change. */
-export async function engineHasGvisor(): Promise<boolean> {
-  const info = (await docker.info()) as { Runtimes?: Record<string, unknown> };
-  return 'runsc' in (info.Runtimes ?? {});
+/**
+ * Fails with instructions when the engine has no runsc: the gVisor cases must run, not skip
+ * (.ci/run installs and registers it).
+ */
+export async function requireGvisor(): Promise<void> {
+  const runtimes = Object.keys(((await docker.info()) as { Runtimes?: Record<string, unknown> }).Runtimes ?? {});
+  if (!runtimes.includes(GVISOR_RUNTIME)) {
+    throw new Error(
+      `These tests run each case under gVisor too, and the engine has no '${GVISOR_RUNTIME}' runtime (it has ${runtimes.join(', ')}): ` +
+        'apt-get install runsc, register it in /etc/docker/daemon.json as .ci/run does, then `kill -HUP $(pidof dockerd)`',
+    );
+  }
+}
+
+/** The isolation levels every security case runs under, with the request field for each. */
+export const ISOLATION_CASES = ISOLATIONS.map((isolation) => [isolation, ISOLATION_LEVELS[isolation]] as const);
+
+/** The executor with every request's config.isolation set to `level`: a suite's cases, run under another runtime. */
+export function withIsolation(executor: Executor, level: IsolationLevel): Executor {
+  const tag = (input: ExecuteRequestInput): ExecuteRequest => {
+    const request = isMessage(input, ExecuteRequestSchema) ? clone(ExecuteRequestSchema, input) : create(ExecuteRequestSchema, input);
+    request.config ??= create(DockerBackendConfigSchema);
+    request.config.isolation = level;
+    return request;
+  };
+  return {
+    ...executor,
+    execute: (request, options) => executor.execute(tag(request), options),
+    stream: (request, options) => executor.stream(tag(request), options),
+    prewarm: (request, count) => executor.prewarm(tag(request), count),
+    poolKey: (request) => executor.poolKey(tag(request)),
+  };
+}
+
+/**
+ * `it` for a suite's cases under `isolation`: under gVisor, a case whose title matches one of
+ * `pending` is reported as skipped, with the reason in its title (cases that do not hold yet
+ * there, kept in sight rather than left out). it.each and it.for are vitest's own.
+ */
+export function itUnder(isolation: Isolation, pending: readonly (readonly [RegExp, string])[]): typeof vitestIt {
+  if (isolation !== 'gvisor') return vitestIt;
+  const gated = (name: string, fn?: () => Promise<void>, timeout?: number): void => {
+    const why = pending.find(([pattern]) => pattern.test(name))?.[1];
+    if (why) vitestIt.skip(`${name} [not yet under gVisor: ${why}]`, fn, timeout);
+    else vitestIt(name, fn, timeout);
+  };
+  // Its other forms as they are, bound: they use `this`.
+  return Object.assign(gated, { each: vitestIt.each.bind(vitestIt), for: vitestIt.for.bind(vitestIt), skipIf: vitestIt.skipIf.bind(vitestIt) }) as unknown as typeof vitestIt;
 }

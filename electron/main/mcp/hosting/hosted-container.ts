@@ -50,7 +50,8 @@ export async function startHostedContainer(
     throw new Error(`the image ${spec.image} of the MCP server '${spec.name}' is not on the engine (scripts/build-images.sh mcp builds loom-mcp-servers:1)`);
   }
   const options = createOptions({
-    spec: { ...spec, packages: [], mounts: [] },
+    // runc, as every sandbox by default (a hosted server under gVisor is not tested yet).
+    spec: { ...spec, packages: [], mounts: [], isolation: 'runc' },
     poolKey: `mcp-${spec.name}`,
     owner,
     runner: spec.argv,

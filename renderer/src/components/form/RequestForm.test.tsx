@@ -41,6 +41,17 @@ describe('RequestForm validation', () => {
     expect(f.run().disabled).toBe(false);
   });
 
+  it('shows runc as the default isolation and takes gVisor, which the built request carries', () => {
+    renderForm();
+    expect(screen.getByTestId('isolation-runc').getAttribute('aria-checked')).toBe('true');
+    expect(screen.getByText(/^Default: runc,/)).toBeTruthy();
+    act(() => {
+      fireEvent.click(screen.getByTestId('isolation-gvisor'));
+    });
+    expect(useApp.getState().form.isolation).toBe('gvisor');
+    expect(screen.getByTestId('isolation-gvisor').getAttribute('aria-checked')).toBe('true');
+  });
+
   it('explains a bad memory value as it is typed, and blocks Run until fixed', () => {
     const f = renderForm();
     type(f.memory(), '-5');

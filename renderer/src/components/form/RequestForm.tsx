@@ -1,6 +1,7 @@
 // The request form: everything about the run except the code itself. Each field shows the
 // engine's default as its placeholder, and its problem (if any) as the user types.
 import { defaultImage, DEFAULT_LIFECYCLE, DEFAULT_LIMITS } from '../../../../shared/defaults';
+import { DEFAULT_ISOLATION, type Isolation } from '../../../../shared/isolation';
 import type { NetworkChoice } from '../../lib/form-state';
 import { useApp } from '../../store/app-store';
 import { updateForm } from '../../store/draft-actions';
@@ -17,6 +18,11 @@ import './RequestForm.css';
 const NETWORKS = [
   { value: 'none', label: 'None', testId: 'network-none', title: 'No network at all (the default)' },
   { value: 'bridge', label: 'Bridge', testId: 'network-bridge', title: 'The container can reach the network' },
+] as const;
+
+const ISOLATIONS = [
+  { value: 'runc', label: 'runc', testId: 'isolation-runc', title: 'Docker’s default runtime: namespaces, cgroups and seccomp on the host kernel (the default)' },
+  { value: 'gvisor', label: 'gVisor', testId: 'isolation-gvisor', title: 'gVisor (runsc): a user-space kernel between the program and the host; the engine must have runsc' },
 ] as const;
 
 export function RequestForm() {
@@ -80,6 +86,23 @@ export function RequestForm() {
             {({ describedBy }) => (
               <div aria-describedby={describedBy}>
                 <Segmented label="Network" value={form.network} options={NETWORKS} onChange={(network: NetworkChoice) => updateForm({ network })} testId="field-network" />
+              </div>
+            )}
+          </Field>
+        </FormSection>
+
+        <FormSection id="isolation" title="Isolation" summary={form.isolation === DEFAULT_ISOLATION ? `${form.isolation} (default)` : form.isolation}>
+          <Field
+            label="Runtime boundary"
+            hint={
+              form.isolation === 'gvisor'
+                ? 'gVisor’s user-space kernel stands between the program and the host; slower to start, and the engine must have runsc (loom doctor)'
+                : `Default: ${DEFAULT_ISOLATION}, the host kernel behind namespaces, cgroups and seccomp`
+            }
+          >
+            {({ describedBy }) => (
+              <div aria-describedby={describedBy}>
+                <Segmented label="Isolation" value={form.isolation} options={ISOLATIONS} onChange={(isolation: Isolation) => updateForm({ isolation })} testId="field-isolation" />
               </div>
             )}
           </Field>

@@ -129,7 +129,7 @@ declare -A LANG_TAG=(
 declare -A LANG_PACKAGES=(
   [bash]=python3
   [go]=python3,golang-go
-  [rust]=python3,rustc,cargo
+  [rust]=python3,rustc,cargo,libc6-dev
   [ruby]=python3,ruby
   [java]=python3,openjdk-17-jdk-headless
 )
@@ -195,9 +195,10 @@ case "$what" in
     # The debootstraps in parallel: each is mostly waiting on downloads and dpkg.
     build_python & p=$!
     build_node & n=$!
+    build_data & d=$!
     build_languages "${languages[@]}" & l=$!
     wait $p; wait $n
     build_mcp
-    wait $l ;;
+    wait $d; wait $l ;;
   *) echo "usage: $0 [python|node|mcp|data|bash|go|rust|ruby|java|languages|all] [--force]" >&2; exit 2 ;;
 esac

@@ -2,22 +2,17 @@
 // driven by the MCP SDK's own Client over stdio and over streamable HTTP.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunHistory } from '../app/history';
 import { listManaged } from '../engine/pool/containers';
 import { docker, requireEngineAndImages, waitFor } from '../engine/testing/test-support';
-import type { ExecuteCodeOutput } from './tools';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = join(ROOT, 'bin', 'loom.js');
+import { BIN, envWithHome, httpClient, output, startHttpServer, stdioClient, type HttpServer } from './mcp-test-support';
 
 let home = '';
 
@@ -30,16 +25,7 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-const env = (): Record<string, string> => ({ ...(process.env as Record<string, string>), LOOM_HOME: home });
-
-async function stdioClient(): Promise<{ client: Client; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: env(), stderr: 'pipe' });
-  const client = new Client({ name: 'loom-test', version: '1.0.0' });
-  await client.connect(transport);
-  return { client, transport };
-}
-
-const output = (result: unknown): ExecuteCodeOutput => (result as CallToolResult).structuredContent as ExecuteCodeOutput;
+const env = (): Record<string, string> => envWithHome(home);
 
 /** The cases both transports must pass. */
 function transportSuite(connect: () => Promise<Client>, close: (client: Client) => Promise<void>): void {
@@ -143,7 +129,7 @@ describe('loom mcp over stdio', () => {
   let transport: StdioClientTransport | undefined;
   transportSuite(
     async () => {
-      const c = await stdioClient();
+      const c = await stdioClient(home);
       transport = c.transport;
       return c.client;
     },
@@ -172,29 +158,6 @@ describe('loom mcp over stdio', () => {
   });
 });
 
-interface HttpServer {
-  child: ChildProcess;
-  url: string;
-  token: string;
-  port: number;
-}
-
-async function startHttpServer(): Promise<HttpServer> {
-  const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--port', '0'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const lines = await new Promise<string[]>((done, fail) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const got = out.split('\n');
-      if (got.length >= 3) done(got);
-    });
-    child.on('exit', (code) => fail(new Error(`loom mcp --http exited with ${code}`)));
-  });
-  const url = lines[0] ?? '';
-  const token = (lines[1] ?? '').replace('Authorization: Bearer ', '');
-  return { child, url, token, port: Number(new URL(url).port) };
-}
-
 function raw(server: HttpServer, headers: Record<string, string>): Promise<number> {
   return new Promise((done, fail) => {
     const req = httpRequest(server.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
@@ -209,7 +172,7 @@ function raw(server: HttpServer, headers: Record<string, string>): Promise<numbe
 describe('loom mcp --http', () => {
   let server: HttpServer;
   beforeAll(async () => {
-    server = await startHttpServer();
+    server = await startHttpServer(home);
   });
   afterAll(async () => {
     server?.child.kill('SIGINT');
@@ -217,11 +180,7 @@ describe('loom mcp --http', () => {
     await waitFor('no container of the stopped loom mcp', async () => (await listManaged(docker)).every((c) => c.ownerPid !== server.child.pid), 60_000);
   });
 
-  const connect = async (): Promise<Client> => {
-    const client = new Client({ name: 'loom-test-http', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: { Authorization: `Bearer ${server.token}` } } }));
-    return client;
-  };
+  const connect = async (): Promise<Client> => (await httpClient(server)).client;
 
   describe('with the token', () => {
     transportSuite(connect, (client) => client.close());

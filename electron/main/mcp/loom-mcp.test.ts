@@ -2,7 +2,7 @@
 // driven by the MCP SDK's own Client over stdio and over streamable HTTP.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunHistory } from '../app/history';
 import { listManaged } from '../engine/pool/containers';
 import { docker, requireEngineAndImages, waitFor } from '../engine/testing/test-support';
-import { BIN, envWithHome, httpClient, output, startHttpServer, stdioClient, type HttpServer } from './mcp-test-support';
+import { BIN, envWithHome, httpClient, output, startHttpServer, stdioClient, TINY_PNG_BASE64, type HttpServer } from './mcp-test-support';
 
 let home = '';
 
@@ -40,7 +40,9 @@ function transportSuite(connect: () => Promise<Client>, close: (client: Client) 
   it('lists execute_code and list_languages, with output schemas and descriptions stating the limits', async () => {
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['execute_code', 'list_languages']));
+    expect(names).toEqual(
+      expect.arrayContaining(['execute_code', 'list_languages', 'create_session', 'list_sessions', 'restart_session', 'close_session', 'write_file', 'read_file', 'list_files', 'delete_file']),
+    );
     const exec = tools.find((t) => t.name === 'execute_code');
     expect(exec?.outputSchema?.properties).toHaveProperty('exitCode');
     expect(exec?.inputSchema.required).toEqual(['language', 'code']);
@@ -68,6 +70,63 @@ function transportSuite(connect: () => Promise<Client>, close: (client: Client) 
       },
     });
     expect(output(result)).toMatchObject({ exitCode: 0, stdout: 'HELLO FILES\n' });
+  });
+
+  it('returns display outputs as image content, and artifacts with their bytes up to the cap (a bigger one listed with a note)', async () => {
+    const code = [
+      'import base64, os',
+      'from loom_display import display',
+      `png = base64.b64decode("${TINY_PNG_BASE64}")`,
+      'os.makedirs("/tmp/outputs", exist_ok=True)',
+      'open("/tmp/outputs/x.png", "wb").write(png)',
+      'open("/tmp/outputs/note.txt", "w").write("hello artifact")',
+      'open("/tmp/outputs/big.bin", "wb").write(os.urandom(2 * 1024 * 1024))',
+      'display(png)',
+      'display({"answer": 42})',
+    ].join('\n');
+    const result = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code } });
+    expect(result.isError).toBe(false);
+    const out = output(result);
+    expect(out.outputs.map((o) => o.items.map((i) => i.mimeType))).toEqual([['image/png', 'text/plain'], ['text/plain']]);
+    expect(out.outputs[1]?.items[0]?.text).toBe("{'answer': 42}");
+    expect(out.artifacts).toEqual([
+      expect.objectContaining({ path: 'outputs/big.bin', sizeBytes: 2 * 1024 * 1024, included: false, note: expect.stringMatching(/over the 1 MiB cap per artifact/) }),
+      { path: 'outputs/note.txt', mimeType: 'text/plain', sizeBytes: 14, included: true },
+      { path: 'outputs/x.png', mimeType: 'image/png', sizeBytes: 70, included: true },
+    ]);
+    const content = result.content as CallToolResult['content'];
+    // The display output and the artifact: both the PNG's bytes, as image content.
+    const images = content.filter((c) => c.type === 'image');
+    expect(images).toEqual([
+      { type: 'image', mimeType: 'image/png', data: TINY_PNG_BASE64 },
+      { type: 'image', mimeType: 'image/png', data: TINY_PNG_BASE64 },
+    ]);
+    expect(content).toContainEqual({ type: 'text', text: "output 2 (text/plain):\n{'answer': 42}" });
+    expect(content).toContainEqual({
+      type: 'resource',
+      resource: { uri: `loom://run/${out.traceId}/outputs/note.txt`, mimeType: 'text/plain', text: 'hello artifact' },
+    });
+    const listing = content.find((c) => c.type === 'text' && c.text.startsWith('artifacts:'));
+    expect(listing).toMatchObject({ text: expect.stringMatching(/outputs\/big\.bin \(2 MiB, application\/octet-stream\): not included/) });
+    // The history keeps the bytes the result carried, and the note for the others.
+    const history = new RunHistory(join(home, 'history.sqlite'));
+    try {
+      const run = await waitFor('the run in the history', async () => history.list().map((r) => history.get(r.id)).find((r) => r?.response?.traceId === out.traceId && r.status === 'ok') ?? undefined);
+      expect(run.artifacts).toEqual([
+        expect.objectContaining({ path: 'outputs/big.bin', note: expect.stringMatching(/not included/) }),
+        expect.objectContaining({ path: 'outputs/note.txt', data: Buffer.from('hello artifact').toString('base64') }),
+        expect.objectContaining({ path: 'outputs/x.png', data: TINY_PNG_BASE64 }),
+      ]);
+    } finally {
+      history.close();
+    }
+  });
+
+  it('collects artifacts only when asked or when the code names the output directory', async () => {
+    const write = 'import os\nd = "/tmp/out" + "puts"\nos.makedirs(d)\nopen(d + "/a.txt", "w").write("a")';
+    expect(output(await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: write } })).artifacts).toEqual([]);
+    const asked = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: write, collect_artifacts: true } });
+    expect(output(asked).artifacts.map((a) => a.path)).toEqual(['outputs/a.txt']);
   });
 
   it('gives isError for a failing program and for a timeout', async () => {

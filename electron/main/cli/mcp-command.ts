@@ -17,6 +17,7 @@ import { McpHosting } from '../mcp/hosting/manager';
 import { createProxyServer } from '../mcp/hosting/proxy';
 import { hostedPath, MCP_PATH, startMcpHttpHost, type McpHttpHost, type OpenSession } from '../mcp/http-host';
 import { createLoomMcpServer, type LoomMcpOptions } from '../mcp/server';
+import { closeSessionsOf, mcpOwner } from '../mcp/sessions';
 import { UsageError, flag, parseInteger, parseWithPositionals, stringOption } from './args';
 import { note, reportLoomError, reportUsage, type Io } from './format';
 import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
@@ -32,7 +33,9 @@ export const MCP_HELP: CommandHelp = {
     'loom mcp --print-config [--allow-network | --serve NAME]',
   ],
   summary:
-    'Serves Loom to AI agents over the Model Context Protocol: the tools execute_code and list_languages.\n' +
+    'Serves Loom to AI agents over the Model Context Protocol: the tools execute_code, list_languages, and\n' +
+    'sessions (create_session, list_sessions, restart_session, close_session) with their files (write_file,\n' +
+    'read_file, list_files, delete_file).\n' +
     'By default it speaks MCP on stdin/stdout, as MCP clients launch their servers; --http serves streamable\n' +
     'HTTP on 127.0.0.1 instead, to clients that send the bearer token printed at start.',
   options: [
@@ -46,6 +49,8 @@ export const MCP_HELP: CommandHelp = {
   ],
   after: `Every call runs in a fresh, locked-down sandbox with the same defaults as 'loom exec' (user nobody,
 no capabilities, read-only root, no network, 1 CPU, 512 MB); execute_code's timeout defaults to 60 s.
+A session is visible to the MCP client that created it only, and closed when that client goes (its
+HTTP session ends, or stdio's stdin closes) or after 15 idle minutes.
 Calls are recorded in the run history the app and 'loom ui' show ($LOOM_HOME/history.sqlite, default
 ~/.loom). A call whose _meta carries a W3C traceparent joins that trace; traces also go to
 $OTEL_EXPORTER_OTLP_ENDPOINT when set.
@@ -130,10 +135,20 @@ export async function mcpCommand(argv: readonly string[], io: Io): Promise<numbe
   }
   const hosting = new McpHosting({ docker: executor.docker, owner: executor.owner, servers, traceSinks: sinks });
   const backend = createMcpBackend({ executor, history, traceSinks: sinks, onError: (err) => note(io, `history: ${String(err)}`) });
+  const sessionError = (err: unknown): void => note(io, `closing a session: ${String(err)}`);
   const stop = stopSignal(io.stdin, http);
   try {
     if (http) {
-      const routes = new Map<string, OpenSession>([[MCP_PATH, () => ({ server: createLoomMcpServer(backend, serverOptions) })]]);
+      // Each client session owns the sessions it creates; they are closed when it ends.
+      const routes = new Map<string, OpenSession>([
+        [
+          MCP_PATH,
+          (id) => {
+            const owner = mcpOwner(id);
+            return { server: createLoomMcpServer(backend, { ...serverOptions, owner }), dispose: () => closeSessionsOf(executor.sessions, owner, sessionError).then(() => undefined) };
+          },
+        ],
+      ]);
       for (const spec of servers) {
         routes.set(hostedPath(spec.name), (id, end) => {
           const session = hosting.openSession(spec.name, id);
@@ -156,11 +171,13 @@ export async function mcpCommand(argv: readonly string[], io: Io): Promise<numbe
       await stop.stopped;
       await server.close();
     } else {
-      const server = createLoomMcpServer(backend, serverOptions);
+      const owner = mcpOwner();
+      const server = createLoomMcpServer(backend, { ...serverOptions, owner });
       server.onclose = stop.trigger;
       await server.connect(new StdioServerTransport(io.stdin as NodeJS.ReadStream, io.stdout as NodeJS.WriteStream));
       await stop.stopped;
       await server.close();
+      await closeSessionsOf(executor.sessions, owner, sessionError);
     }
   } catch (err) {
     return reportLoomError(io, err, false);

@@ -6,8 +6,6 @@ export interface Language {
   runtime: 'python' | 'node';
   /** Runs `code` given as an argument (no file needed). */
   inline(code: string): string[];
-  /** The code's file name when it is written into the sandbox with input files. */
-  mainFile: string;
   version: string;
   packages: string;
 }
@@ -17,7 +15,6 @@ export const LANGUAGES: readonly Language[] = [
     name: 'python',
     runtime: 'python',
     inline: (code) => ['python3', '-c', code],
-    mainFile: 'main.py',
     version: 'Python 3.11',
     packages: 'pip requirement strings (e.g. "requests==2.32.3")',
   },
@@ -25,7 +22,6 @@ export const LANGUAGES: readonly Language[] = [
     name: 'node',
     runtime: 'node',
     inline: (code) => ['node', '-e', code],
-    mainFile: 'main.js',
     version: 'Node.js 20 (CommonJS: use require)',
     packages: 'npm package specs (e.g. "lodash@4.17.21")',
   },

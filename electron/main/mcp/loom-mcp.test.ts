@@ -2,22 +2,17 @@
 // driven by the MCP SDK's own Client over stdio and over streamable HTTP.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunHistory } from '../app/history';
 import { listManaged } from '../engine/pool/containers';
 import { docker, requireEngineAndImages, waitFor } from '../engine/testing/test-support';
-import type { ExecuteCodeOutput } from './tools';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = join(ROOT, 'bin', 'loom.js');
+import { BIN, envWithHome, httpClient, output, startHttpServer, stdioClient, TINY_PNG_BASE64, type HttpServer } from './mcp-test-support';
 
 let home = '';
 
@@ -30,16 +25,7 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-const env = (): Record<string, string> => ({ ...(process.env as Record<string, string>), LOOM_HOME: home });
-
-async function stdioClient(): Promise<{ client: Client; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: env(), stderr: 'pipe' });
-  const client = new Client({ name: 'loom-test', version: '1.0.0' });
-  await client.connect(transport);
-  return { client, transport };
-}
-
-const output = (result: unknown): ExecuteCodeOutput => (result as CallToolResult).structuredContent as ExecuteCodeOutput;
+const env = (): Record<string, string> => envWithHome(home);
 
 /** The cases both transports must pass. */
 function transportSuite(connect: () => Promise<Client>, close: (client: Client) => Promise<void>): void {
@@ -54,7 +40,9 @@ function transportSuite(connect: () => Promise<Client>, close: (client: Client) 
   it('lists execute_code and list_languages, with output schemas and descriptions stating the limits', async () => {
     const { tools } = await client.listTools();
     const names = tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['execute_code', 'list_languages']));
+    expect(names).toEqual(
+      expect.arrayContaining(['execute_code', 'list_languages', 'create_session', 'list_sessions', 'restart_session', 'close_session', 'write_file', 'read_file', 'list_files', 'delete_file']),
+    );
     const exec = tools.find((t) => t.name === 'execute_code');
     expect(exec?.outputSchema?.properties).toHaveProperty('exitCode');
     expect(exec?.inputSchema.required).toEqual(['language', 'code']);
@@ -82,6 +70,63 @@ function transportSuite(connect: () => Promise<Client>, close: (client: Client) 
       },
     });
     expect(output(result)).toMatchObject({ exitCode: 0, stdout: 'HELLO FILES\n' });
+  });
+
+  it('returns display outputs as image content, and artifacts with their bytes up to the cap (a bigger one listed with a note)', async () => {
+    const code = [
+      'import base64, os',
+      'from loom_display import display',
+      `png = base64.b64decode("${TINY_PNG_BASE64}")`,
+      'os.makedirs("/tmp/outputs", exist_ok=True)',
+      'open("/tmp/outputs/x.png", "wb").write(png)',
+      'open("/tmp/outputs/note.txt", "w").write("hello artifact")',
+      'open("/tmp/outputs/big.bin", "wb").write(os.urandom(2 * 1024 * 1024))',
+      'display(png)',
+      'display({"answer": 42})',
+    ].join('\n');
+    const result = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code } });
+    expect(result.isError).toBe(false);
+    const out = output(result);
+    expect(out.outputs.map((o) => o.items.map((i) => i.mimeType))).toEqual([['image/png', 'text/plain'], ['text/plain']]);
+    expect(out.outputs[1]?.items[0]?.text).toBe("{'answer': 42}");
+    expect(out.artifacts).toEqual([
+      expect.objectContaining({ path: 'outputs/big.bin', sizeBytes: 2 * 1024 * 1024, included: false, note: expect.stringMatching(/over the 1 MiB cap per artifact/) }),
+      { path: 'outputs/note.txt', mimeType: 'text/plain', sizeBytes: 14, included: true },
+      { path: 'outputs/x.png', mimeType: 'image/png', sizeBytes: 70, included: true },
+    ]);
+    const content = result.content as CallToolResult['content'];
+    // The display output and the artifact: both the PNG's bytes, as image content.
+    const images = content.filter((c) => c.type === 'image');
+    expect(images).toEqual([
+      { type: 'image', mimeType: 'image/png', data: TINY_PNG_BASE64 },
+      { type: 'image', mimeType: 'image/png', data: TINY_PNG_BASE64 },
+    ]);
+    expect(content).toContainEqual({ type: 'text', text: "output 2 (text/plain):\n{'answer': 42}" });
+    expect(content).toContainEqual({
+      type: 'resource',
+      resource: { uri: `loom://run/${out.traceId}/outputs/note.txt`, mimeType: 'text/plain', text: 'hello artifact' },
+    });
+    const listing = content.find((c) => c.type === 'text' && c.text.startsWith('artifacts:'));
+    expect(listing).toMatchObject({ text: expect.stringMatching(/outputs\/big\.bin \(2 MiB, application\/octet-stream\): not included/) });
+    // The history keeps the bytes the result carried, and the note for the others.
+    const history = new RunHistory(join(home, 'history.sqlite'));
+    try {
+      const run = await waitFor('the run in the history', async () => history.list().map((r) => history.get(r.id)).find((r) => r?.response?.traceId === out.traceId && r.status === 'ok') ?? undefined);
+      expect(run.artifacts).toEqual([
+        expect.objectContaining({ path: 'outputs/big.bin', note: expect.stringMatching(/not included/) }),
+        expect.objectContaining({ path: 'outputs/note.txt', data: Buffer.from('hello artifact').toString('base64') }),
+        expect.objectContaining({ path: 'outputs/x.png', data: TINY_PNG_BASE64 }),
+      ]);
+    } finally {
+      history.close();
+    }
+  });
+
+  it('collects artifacts only when asked or when the code names the output directory', async () => {
+    const write = 'import os\nd = "/tmp/out" + "puts"\nos.makedirs(d)\nopen(d + "/a.txt", "w").write("a")';
+    expect(output(await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: write } })).artifacts).toEqual([]);
+    const asked = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: write, collect_artifacts: true } });
+    expect(output(asked).artifacts.map((a) => a.path)).toEqual(['outputs/a.txt']);
   });
 
   it('gives isError for a failing program and for a timeout', async () => {
@@ -143,7 +188,7 @@ describe('loom mcp over stdio', () => {
   let transport: StdioClientTransport | undefined;
   transportSuite(
     async () => {
-      const c = await stdioClient();
+      const c = await stdioClient(home);
       transport = c.transport;
       return c.client;
     },
@@ -172,29 +217,6 @@ describe('loom mcp over stdio', () => {
   });
 });
 
-interface HttpServer {
-  child: ChildProcess;
-  url: string;
-  token: string;
-  port: number;
-}
-
-async function startHttpServer(): Promise<HttpServer> {
-  const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--port', '0'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const lines = await new Promise<string[]>((done, fail) => {
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const got = out.split('\n');
-      if (got.length >= 3) done(got);
-    });
-    child.on('exit', (code) => fail(new Error(`loom mcp --http exited with ${code}`)));
-  });
-  const url = lines[0] ?? '';
-  const token = (lines[1] ?? '').replace('Authorization: Bearer ', '');
-  return { child, url, token, port: Number(new URL(url).port) };
-}
-
 function raw(server: HttpServer, headers: Record<string, string>): Promise<number> {
   return new Promise((done, fail) => {
     const req = httpRequest(server.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
@@ -209,7 +231,7 @@ function raw(server: HttpServer, headers: Record<string, string>): Promise<numbe
 describe('loom mcp --http', () => {
   let server: HttpServer;
   beforeAll(async () => {
-    server = await startHttpServer();
+    server = await startHttpServer(home);
   });
   afterAll(async () => {
     server?.child.kill('SIGINT');
@@ -217,11 +239,7 @@ describe('loom mcp --http', () => {
     await waitFor('no container of the stopped loom mcp', async () => (await listManaged(docker)).every((c) => c.ownerPid !== server.child.pid), 60_000);
   });
 
-  const connect = async (): Promise<Client> => {
-    const client = new Client({ name: 'loom-test-http', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: { Authorization: `Bearer ${server.token}` } } }));
-    return client;
-  };
+  const connect = async (): Promise<Client> => (await httpClient(server)).client;
 
   describe('with the token', () => {
     transportSuite(connect, (client) => client.close());

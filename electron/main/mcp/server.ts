@@ -7,8 +7,11 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { McpBackend } from './backend';
+import { runInSession } from './session-cell';
+import { mcpOwner } from './sessions';
 import { sessionTools } from './session-tools';
 import { traceparentOf } from './trace-context';
+import { ArtifactBytes } from './outputs';
 import {
   executeCodeDescription,
   executeCodeInput,
@@ -26,10 +29,14 @@ export interface LoomMcpOptions {
   allowNetwork?: boolean;
   /** Loom's version, as the server tells clients at initialize. */
   version?: string;
+  /** The owner of the sessions this client creates (mcpOwner); default: one of its own. */
+  owner?: string;
 }
 
 export interface ToolContext {
   backend: McpBackend;
+  /** The MCP client as the sessions' owner. */
+  owner: string;
   sessionId?: string;
   signal: AbortSignal;
   /** The call's span, already started; run() ends it. */
@@ -57,22 +64,26 @@ export function defineTool<I extends z.ZodType>(tool: {
   return tool as ToolDefinition;
 }
 
-export function loomTools(backend: McpBackend, options: LoomMcpOptions = {}): ToolDefinition[] {
-  const shape = { allowNetwork: options.allowNetwork ?? false, sessions: backend.sessions !== undefined };
-  const tools: ToolDefinition[] = [
+export function loomTools(options: LoomMcpOptions = {}): ToolDefinition[] {
+  const shape = { allowNetwork: options.allowNetwork ?? false };
+  return [
     defineTool({
       name: 'execute_code',
       description: executeCodeDescription(shape),
       input: executeCodeInput(shape),
       output: executeCodeOutput,
       annotations: { title: 'Run code in a Loom sandbox', readOnlyHint: false, destructiveHint: false, openWorldHint: shape.allowNetwork },
-      async run(args, { backend: b, span, signal }) {
+      async run(args, context) {
         const call = args as ExecuteCodeArgs;
+        if (call.session_id !== undefined) return runInSession(call, call.session_id, context);
         const request = executeRequestOf(call);
+        // A stateless run's files are gone after it: a bigger artifact cannot be read later.
+        const bytes = new ArtifactBytes('; a run keeps no files, so write a smaller one, or run in a session and use read_file');
         try {
-          return executeResult(await b.execute(span, request, { signal, sessionId: call.session_id }));
+          const response = await context.backend.execute(context.span, request, { signal: context.signal, bytes });
+          return executeResult(response, bytes, `loom://run/${response.traceId}`);
         } catch (err) {
-          return executeErrorResult(err, span.traceId);
+          return executeErrorResult(err, context.span.traceId);
         }
       },
     }),
@@ -86,21 +97,22 @@ export function loomTools(backend: McpBackend, options: LoomMcpOptions = {}): To
         return listLanguagesResult();
       },
     }),
+    ...sessionTools(shape),
   ];
-  if (backend.sessions) tools.push(...sessionTools(backend.sessions));
-  return tools;
 }
 
 /** A new MCP server over the backend: one per client connection (a transport takes one server). */
 export function createLoomMcpServer(backend: McpBackend, options: LoomMcpOptions = {}): Server {
-  const tools = loomTools(backend, options);
+  const tools = loomTools(options);
+  const owner = options.owner ?? mcpOwner();
   const byName = new Map(tools.map((t) => [t.name, t]));
   const server = new Server(
     { name: 'loom', title: 'Loom Sandbox', version: options.version ?? '0.0.0' },
     {
       capabilities: { tools: {} },
       instructions:
-        'Loom runs untrusted code in locked-down, disposable Docker sandboxes. Use execute_code to run a program; list_languages says which languages it takes.',
+        'Loom runs untrusted code in locked-down, disposable Docker sandboxes. Use execute_code to run a program; list_languages says which languages it takes. ' +
+        'To keep state between calls (variables, files), create_session and pass its session_id to execute_code.',
     },
   );
   const listed: Tool[] = tools.map((t) => ({
@@ -118,7 +130,7 @@ export function createLoomMcpServer(backend: McpBackend, options: LoomMcpOptions
     const parsed = tool.input.safeParse(given ?? {});
     if (!parsed.success) throw new McpError(ErrorCode.InvalidParams, `invalid arguments for ${name}: ${describeIssues(parsed.error)}`);
     const span = backend.startCall({ tool: name, sessionId: extra.sessionId, parent: traceparentOf(request.params._meta) });
-    const context: ToolContext = { backend, sessionId: extra.sessionId, signal: extra.signal, span };
+    const context: ToolContext = { backend, owner, sessionId: extra.sessionId, signal: extra.signal, span };
     let result: CallToolResult;
     try {
       result = await tool.run(parsed.data as never, context);

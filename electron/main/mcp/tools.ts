@@ -1,13 +1,15 @@
-// The tools `loom mcp` offers: their input and output schemas (zod, sent as JSON Schema), the
-// descriptions a model reads to decide how to call them, and the mapping from an
+// execute_code and list_languages: their input and output schemas (zod, sent as JSON Schema),
+// the descriptions a model reads to decide how to call them, and the mapping from an
 // ExecuteResponse to a tool result.
 import { create } from '@bufbuild/protobuf';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { ExecuteRequestSchema, NetworkMode, type ExecuteRequest, type ExecuteResponse } from '../../../shared/gen/loom/v1/docker_pb';
+import { ExecuteRequestSchema, InputFileSchema, NetworkMode, type ExecuteRequest, type ExecuteResponse, type InputFile } from '../../../shared/gen/loom/v1/docker_pb';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
 import { RUNTIME_TYPES } from '../../../shared/runtimes';
+import { formatBytes } from '../engine/session/workspace-files';
 import { LANGUAGE_NAMES, LANGUAGES, languageOf } from './languages';
+import { artifactContent, artifactSchema, displayContent, MAX_INLINE_ARTIFACT_BYTES, MAX_INLINE_ARTIFACTS_BYTES, outputSchema, type ArtifactBytes } from './outputs';
 
 /** Per call; a model that needs longer says so with timeout_seconds (up to the engine's default bound). */
 export const DEFAULT_TIMEOUT_SECONDS = 60;
@@ -16,7 +18,7 @@ export const MAX_TIMEOUT_SECONDS = DEFAULT_LIMITS.executionTimeoutSeconds;
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 export const MAX_INPUT_FILES = 32;
 export const MAX_INPUT_BYTES = 8 * 1024 * 1024;
-/** Where input files land: the sandbox's only writable directory, emptied after every run. */
+/** Where input files land: the sandbox's only writable directory (a run's is emptied after it). */
 export const INPUT_DIR = '/tmp';
 
 const relativePath = z
@@ -33,50 +35,76 @@ export const inputFileSchema = z.strictObject({
   encoding: z.enum(['utf8', 'base64']).default('utf8'),
 });
 
-export function executeCodeInput(options: { allowNetwork: boolean; sessions: boolean }) {
+/** Where a program's files for the caller go (relative to INPUT_DIR): what comes back as artifacts. */
+export const OUTPUT_DIR = 'outputs';
+
+/**
+ * Whether a stateless run collects artifacts when the call does not say: when the code names
+ * the output directory. Collecting runs the program by docker exec rather than the warm
+ * runner (one exec more, and the clean-up by the host), a cost every plain call would pay.
+ */
+export function wantsArtifacts(code: string): boolean {
+  return code.includes(OUTPUT_DIR);
+}
+
+export function executeCodeInput(options: { allowNetwork: boolean }) {
   return z.strictObject({
-    language: z.enum(LANGUAGE_NAMES).describe('The language of `code` (see list_languages).'),
-    code: z.string().min(1).max(MAX_INPUT_BYTES).describe('The program source, run as the main program.'),
+    language: z.enum(LANGUAGE_NAMES).describe('The language of `code` (see list_languages). In a session: the session\'s language.'),
+    code: z.string().min(1).max(MAX_INPUT_BYTES).describe('The program source, run as the main program (in a session: run as a cell).'),
     packages: z
       .array(z.string().min(1).max(200))
       .max(50)
       .default([])
-      .describe('Packages to install before running (pip requirements for python, npm specs for node). Installing needs network: "bridge".'),
+      .describe('Packages to install before running (pip requirements for python, npm specs for node). Installing needs network: "bridge". Not with session_id: create_session takes them.'),
     timeout_seconds: z
       .number()
       .int()
       .min(1)
       .max(MAX_TIMEOUT_SECONDS)
       .default(DEFAULT_TIMEOUT_SECONDS)
-      .describe(`Wall-clock limit; the program is killed past it and the result says timedOut. Default ${DEFAULT_TIMEOUT_SECONDS}.`),
+      .describe(`Wall-clock limit; the program is killed past it (a session's cell is interrupted) and the result says timedOut. Default ${DEFAULT_TIMEOUT_SECONDS}.`),
     network: (options.allowNetwork ? z.enum(['none', 'bridge']) : z.enum(['none']))
       .default('none')
-      .describe(options.allowNetwork ? 'Network access: "none" (default) or "bridge" (internet).' : 'Always "none": this server was started without --allow-network.'),
+      .describe(options.allowNetwork ? 'Network access: "none" (default) or "bridge" (internet). Not with session_id: create_session takes it.' : 'Always "none": this server was started without --allow-network.'),
     files: z
       .array(inputFileSchema)
       .max(MAX_INPUT_FILES)
       .default([])
-      .describe(`Input files written into ${INPUT_DIR} before the program starts.`),
-    ...(options.sessions
-      ? { session_id: z.string().min(1).optional().describe('Run inside this session (create_session): its files and installed packages persist between calls.') }
-      : {}),
+      .describe(`Input files written into ${INPUT_DIR} before the program starts (in a session: into its files, where they stay).`),
+    session_id: z.string().min(1).optional().describe('Run `code` as a cell of this session (create_session): variables, imports, files and installed packages persist between calls.'),
+    collect_artifacts: z
+      .boolean()
+      .optional()
+      .describe(
+        `Without session_id: return the files the program writes under ${INPUT_DIR}/${OUTPUT_DIR}/ as artifacts. Default: true when the code mentions "${OUTPUT_DIR}". ` +
+          'Collecting makes a run slower (tenths of a second). Sessions always return them.',
+      ),
   });
 }
 
-export type ExecuteCodeArgs = Omit<z.output<ReturnType<typeof executeCodeInput>>, 'network'> & { network: 'none' | 'bridge'; session_id?: string };
-
-const fileRef = z.object({ name: z.string(), mimeType: z.string(), sizeBytes: z.number(), uri: z.string().optional() });
+export type ExecuteCodeArgs = Omit<z.output<ReturnType<typeof executeCodeInput>>, 'network'> & { network: 'none' | 'bridge' };
 
 export const executeCodeOutput = z.object({
-  exitCode: z.number().int().describe('The program exit code; -1 when Loom could not run it.'),
+  exitCode: z.number().int().describe('The program exit code (a cell: 0 ok, 1 an exception, 124 timed out, 130 interrupted, 137 interpreter restarted); -1 when Loom could not run it.'),
   timedOut: z.boolean(),
   durationMs: z.number(),
   traceId: z.string().describe('The trace of this run (Loom history and trace view, or your OTLP collector).'),
   stdout: z.string(),
   stderr: z.string(),
   truncated: z.boolean().describe(`Output past ${MAX_OUTPUT_BYTES} bytes per stream was cut.`),
-  outputs: z.array(fileRef).describe('Display outputs (images, ...): none until Loom sessions and artifacts land.'),
-  artifacts: z.array(fileRef).describe('Files the program left for you: none until Loom sessions and artifacts land.'),
+  outputs: z
+    .array(outputSchema)
+    .describe("Display outputs in the order produced (display(...), plt.show(), a cell's final value), each a MIME bundle; images are also image items of the content."),
+  artifacts: z
+    .array(artifactSchema)
+    .describe(
+      `Files the program wrote under ${INPUT_DIR}/${OUTPUT_DIR}/ (a cell: new or changed ones). Their bytes are in the content up to ` +
+        `${formatBytes(MAX_INLINE_ARTIFACT_BYTES)} each and ${formatBytes(MAX_INLINE_ARTIFACTS_BYTES)} together; past that listed with a note.`,
+    ),
+  cell: z
+    .object({ sessionId: z.string(), executionCount: z.number().int(), status: z.string().describe('ok, error, timeout, interrupted or restarted (the interpreter was replaced: variables are gone, files kept).') })
+    .optional()
+    .describe('When run in a session.'),
   error: z.string().optional().describe('Why Loom could not run the program, when it could not.'),
 });
 
@@ -86,81 +114,68 @@ export const listLanguagesOutput = z.object({
   languages: z.array(z.object({ name: z.string(), version: z.string(), packages: z.string() })),
 });
 
-export function executeCodeDescription(options: { allowNetwork: boolean; sessions: boolean }): string {
+export function executeCodeDescription(options: { allowNetwork: boolean }): string {
   return [
-    'Runs a program in a fresh, locked-down Loom sandbox (a Docker container) and returns its stdout, stderr and exit code.',
+    'Runs a program in a fresh, locked-down Loom sandbox (a Docker container) and returns its stdout, stderr and exit code, ' +
+      'with its display outputs (images as image content) and the files it wrote under /tmp/outputs/ (artifacts).',
     `Languages: ${LANGUAGES.map((l) => `${l.name} (${l.version})`).join(', ')}.`,
     `Security defaults: user nobody, no capabilities, read-only root filesystem, writable ${INPUT_DIR} only (emptied after every run), ` +
       `${options.allowNetwork ? 'no network unless network "bridge" is asked for' : 'no network at all'}.`,
     `Limits: ${DEFAULT_LIMITS.cpuCores} CPU, ${DEFAULT_LIMITS.memoryMb} MB memory, ${DEFAULT_LIMITS.storageMb} MB in ${INPUT_DIR}, ${DEFAULT_LIMITS.pidsLimit} processes, ` +
       `timeout ${DEFAULT_TIMEOUT_SECONDS} s by default (at most ${MAX_TIMEOUT_SECONDS} s), ${MAX_OUTPUT_BYTES / 1024 / 1024} MB of stdout and of stderr.`,
-    options.sessions
-      ? 'Without session_id nothing survives the call: every call starts from a clean sandbox. With session_id, state persists in that session.'
-      : 'Nothing survives the call: every call starts from a clean sandbox, so send all the code and files a run needs each time.',
+    'Without session_id nothing survives the call: every call starts from a clean sandbox, so send all the code and files a run needs each time. ' +
+      'With session_id (create_session) the code runs as a cell: variables, files and packages persist, and a final expression is shown.',
+    'Display outputs: python `from loom_display import display` (a builtin in sessions; plt.show() shows figures), node `const { display } = require("loom-display.js")` (a global in sessions).',
+    `Artifacts: create ${INPUT_DIR}/${OUTPUT_DIR}/ and write files there (sessions have it already). A file's bytes come back up to ${formatBytes(MAX_INLINE_ARTIFACT_BYTES)} ` +
+      `(${formatBytes(MAX_INLINE_ARTIFACTS_BYTES)} for all of a call's); a bigger one is listed with its size and a note, its bytes left out (in a session, read_file reads it).`,
     'A non-zero exit code, a timeout or a failure to run gives isError: true with the details.',
   ].join('\n');
 }
 
-/** The ExecuteRequest for a call (validated arguments). */
+/** The ExecuteRequest for a stateless call (validated arguments). */
 export function executeRequestOf(args: ExecuteCodeArgs): ExecuteRequest {
   const language = languageOf(args.language);
   if (!language) throw new Error(`unknown language ${args.language}`); // the schema's enum already refused it
-  const base = {
+  const collect = args.collect_artifacts ?? wantsArtifacts(args.code);
+  return create(ExecuteRequestSchema, {
     runtimeType: RUNTIME_TYPES[language.runtime],
+    command: language.inline(args.code),
     timeoutSeconds: args.timeout_seconds,
     maxOutputBytes: MAX_OUTPUT_BYTES,
     config: {
       name: 'mcp',
       packages: args.packages,
-      networkMode: args.network === 'bridge' ? NetworkMode.BRIDGE : NetworkMode.NONE,
+      networkMode: networkModeOf(args.network),
     },
-  };
-  if (args.files.length === 0) return create(ExecuteRequestSchema, { ...base, command: language.inline(args.code) });
-  // No files field in ExecuteRequest yet (the sessions issue adds one): a short bootstrap in the
-  // same language reads the files from stdin, writes them, then runs the code from a file.
-  const main = `${INPUT_DIR}/.loom-${language.mainFile}`;
-  const files = args.files.map((f) => ({ path: f.path, data: f.encoding === 'base64' ? f.content : Buffer.from(f.content, 'utf8').toString('base64') }));
-  files.push({ path: main.slice(INPUT_DIR.length + 1), data: Buffer.from(args.code, 'utf8').toString('base64') });
-  const stdin = Buffer.from(JSON.stringify({ dir: INPUT_DIR, main, files }), 'utf8');
-  if (stdin.byteLength > MAX_INPUT_BYTES + 1024 * 1024) throw new InputTooLargeError(stdin.byteLength);
-  return create(ExecuteRequestSchema, { ...base, command: BOOTSTRAP[language.runtime], stdin });
+    files: inputFilesOf(args.files),
+    ...(collect ? { outputDir: OUTPUT_DIR } : {}),
+  });
 }
 
-export class InputTooLargeError extends Error {
-  constructor(bytes: number) {
-    super(`files: ${bytes} bytes with the code, over the ${MAX_INPUT_BYTES} byte bound`);
-  }
+/** A network argument (its enum is ['none'] alone without --allow-network) as the config's mode. */
+export function networkModeOf(network: string): NetworkMode {
+  return network === 'bridge' ? NetworkMode.BRIDGE : NetworkMode.NONE;
 }
 
-const PY_BOOT = `import base64, json, os, runpy, sys
-d = json.load(sys.stdin)
-for f in d['files']:
-    p = os.path.join(d['dir'], f['path'])
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, 'wb') as out:
-        out.write(base64.b64decode(f['data']))
-sys.argv = [d['main']]
-runpy.run_path(d['main'], run_name='__main__')`;
-
-const NODE_BOOT = `const fs = require('fs'), path = require('path');
-const d = JSON.parse(fs.readFileSync(0, 'utf8'));
-for (const f of d.files) {
-  const p = path.join(d.dir, f.path);
-  fs.mkdirSync(path.dirname(p), { recursive: true });
-  fs.writeFileSync(p, Buffer.from(f.data, 'base64'));
+/** The input files' bytes; refused past MAX_INPUT_BYTES together, naming the argument. */
+export function inputFilesOf(files: ExecuteCodeArgs['files']): InputFile[] {
+  const out = files.map((f) => create(InputFileSchema, { path: f.path, content: f.encoding === 'base64' ? Buffer.from(f.content, 'base64') : Buffer.from(f.content, 'utf8') }));
+  const total = out.reduce((sum, f) => sum + f.content.byteLength, 0);
+  if (total > MAX_INPUT_BYTES) throw new McpError(ErrorCode.InvalidParams, `files: ${formatBytes(total)} together, over the ${formatBytes(MAX_INPUT_BYTES)} bound of one call`);
+  return out;
 }
-process.argv = [process.argv[0], d.main];
-require(d.main);`;
-
-const BOOTSTRAP: Record<'python' | 'node', string[]> = {
-  python: ['python3', '-c', PY_BOOT],
-  node: ['node', '-e', NODE_BOOT],
-};
 
 const decoder = new TextDecoder();
 
-/** A finished run as a tool result: text for the model, structuredContent for programs. */
-export function executeResult(response: ExecuteResponse): CallToolResult {
+/**
+ * A finished run or cell as a tool result: text for the model (stdout, stderr, display
+ * outputs, artifacts, status), images as image content, small artifacts embedded, and
+ * structuredContent for programs. `uriBase` names the embedded artifacts (loom://...).
+ */
+export function executeResult(response: ExecuteResponse, bytes: ArtifactBytes, uriBase: string): CallToolResult {
+  const outputs = displayContent(response.outputs);
+  const artifacts = artifactContent(response.artifacts, bytes, uriBase);
+  const cell = response.cell;
   const structured: ExecuteCodeOutput = {
     exitCode: response.exitCode,
     timedOut: response.timedOut,
@@ -169,17 +184,21 @@ export function executeResult(response: ExecuteResponse): CallToolResult {
     stdout: decoder.decode(response.stdout),
     stderr: decoder.decode(response.stderr),
     truncated: response.truncated,
-    outputs: [],
-    artifacts: [],
+    outputs: outputs.structured,
+    artifacts: artifacts.structured,
+    ...(cell ? { cell: { sessionId: cell.sessionId, executionCount: cell.executionCount, status: cell.status } } : {}),
   };
-  const status = response.timedOut
-    ? `timed out after ${structured.durationMs} ms`
-    : response.oomKilled
-      ? `killed: out of memory (exit code ${response.exitCode})`
-      : `exit code ${response.exitCode}`;
+  const status = cell
+    ? `cell ${cell.executionCount}: ${cell.status}${cell.errorName ? ` (${cell.errorName})` : ''}`
+    : response.timedOut
+      ? `timed out after ${structured.durationMs} ms`
+      : response.oomKilled
+        ? `killed: out of memory (exit code ${response.exitCode})`
+        : `exit code ${response.exitCode}`;
   const content: CallToolResult['content'] = [];
   if (structured.stdout) content.push({ type: 'text', text: `stdout:\n${structured.stdout}` });
   if (structured.stderr) content.push({ type: 'text', text: `stderr:\n${structured.stderr}` });
+  content.push(...outputs.content, ...artifacts.content);
   content.push({ type: 'text', text: `${status}${response.truncated ? ' (output truncated)' : ''}; ${structured.durationMs} ms; trace ${response.traceId}` });
   return { content, structuredContent: structured, isError: response.timedOut || response.exitCode !== 0 };
 }

@@ -149,7 +149,8 @@ export function normalizeRequest(req: ExecuteRequest, policy: RequestPolicy): No
   return traceParent ? { container, lifecycle, run, traceParent } : { container, lifecycle, run };
 }
 
-function traceParentOf(value: string): TraceParent {
+/** A request's traceparent field, parsed: a ValidationError naming `traceparent` when it is not one. */
+export function traceParentOf(value: string): TraceParent {
   const parsed = parseTraceParent(value);
   if ('problem' in parsed) throw new ValidationError('traceparent', parsed.problem);
   return parsed.parent;

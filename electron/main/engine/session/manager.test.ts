@@ -165,6 +165,23 @@ describe('sessions', () => {
     await expect(run(id, '1')).rejects.toThrow(SessionNotFoundError);
   }, 120_000);
 
+  it("joins a caller's trace from traceparent: docker.execute under the caller's span", async () => {
+    const id = await newPython();
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const callerSpan = '00f067aa0ba902b7';
+    const r = await executor.sessions.run({ sessionId: id, code: 'print("traced")', traceparent: `00-${traceId}-${callerSpan}-01` });
+    expect(r.traceId).toBe(traceId);
+    const root = r.spans.find((s) => s.name === 'docker.execute');
+    expect(root).toMatchObject({ traceId, parentSpanId: callerSpan });
+    expect(r.spans.every((s) => s.traceId === traceId)).toBe(true);
+    // Without one, each cell is a trace of its own.
+    const own = await run(id, '1');
+    expect(own.traceId).not.toBe(traceId);
+    expect(own.spans.find((s) => s.name === 'docker.execute')?.parentSpanId ?? '').toBe('');
+    await expect(executor.sessions.run({ sessionId: id, code: '1', traceparent: 'not-a-traceparent' })).rejects.toThrow(/traceparent/);
+    await executor.sessions.close(id);
+  }, 120_000);
+
   it('refuses bad input with the field named', async () => {
     await expect(run('nope', '1')).rejects.toThrow(/session_id/);
     await expect(executor.sessions.create({ runtimeType: RuntimeType.CUSTOM })).rejects.toThrow(/runtime_type/);

@@ -20,13 +20,14 @@ import {
   type SessionInfo,
 } from '../../../../shared/gen/loom/v1/docker_pb';
 import { RUNTIME_TYPES, runtimeOf } from '../../../../shared/runtimes';
+import type { TraceParent } from '../../../../shared/traces/traceparent';
 import { CappedBuffer } from '../container/output';
 import { LoomError, ValidationError } from '../errors';
 import type { ExecuteEventInput } from '../executor';
 import { removeContainer } from '../pool/containers';
 import { LABEL } from '../pool/labels';
 import type { Scheduler } from '../pool/scheduler';
-import { normalizeRequest } from '../request/request';
+import { normalizeRequest, traceParentOf } from '../request/request';
 import { ExecutionTrace } from '../tracing/execution-trace';
 import { newTraceId, startSpan, type HostSpan, type TraceSink } from '../tracing/tracer';
 import { displayOutputOf } from './display-output';
@@ -69,6 +70,14 @@ export class SessionBusyError extends LoomError {
   constructor(readonly sessionId: string) {
     super(`session ${sessionId} is running a cell: wait for it, or interrupt it`);
   }
+}
+
+/** A cell as run() checked it. */
+interface CellSpec {
+  code: string;
+  timeoutMs: number;
+  outputDir: string;
+  parent?: TraceParent;
 }
 
 /** What a session's container label holds. */
@@ -196,6 +205,7 @@ class Sessions implements SessionManager {
 
   async run(input: RunCellInput, o: RunCellOptions = {}): Promise<ExecuteResponse> {
     const request = create(RunCellRequestSchema, input);
+    const parent = request.traceparent ? traceParentOf(request.traceparent) : undefined;
     const s = await this.use(request.sessionId, o);
     if (s.busy) throw new SessionBusyError(s.id);
     if (request.timeoutSeconds < 0) throw new ValidationError('timeout_seconds', `must be 0 or more (0: the session's default), got ${request.timeoutSeconds}`);
@@ -204,7 +214,7 @@ class Sessions implements SessionManager {
     s.busy = true;
     this.rename(s, timeoutMs + INTERRUPT_GRACE_MS * 2);
     try {
-      return await this.runCell(s, request.code, timeoutMs, outputDir, o);
+      return await this.runCell(s, { code: request.code, timeoutMs, outputDir, parent }, o);
     } finally {
       s.busy = false;
       s.interrupt = undefined;
@@ -292,12 +302,15 @@ class Sessions implements SessionManager {
 
   // -- cells ------------------------------------------------------------------------------
 
-  private async runCell(s: Live, code: string, timeoutMs: number, outputDir: string, o: RunCellOptions): Promise<ExecuteResponse> {
+  private async runCell(s: Live, cell: CellSpec, o: RunCellOptions): Promise<ExecuteResponse> {
+    const { code, timeoutMs, outputDir, parent } = cell;
     const started = performance.now();
     const emit = (event: ExecuteEventInput): void => o.onEvent?.(create(ExecuteEventSchema, { event }));
-    const trace = new ExecutionTrace(newTraceId(), (spans) => emit({ case: 'spans', value: { spans } }), this.opts.maxSpans);
+    // Under a caller's span (traceparent), the cell joins the caller's trace, as a run does.
+    const trace = new ExecutionTrace(parent?.traceId ?? newTraceId(), (spans) => emit({ case: 'spans', value: { spans } }), this.opts.maxSpans);
     const root = startSpan('docker.execute', {
       traceId: trace.traceId,
+      parentSpanId: parent?.spanId,
       attributes: { 'loom.session_id': s.id, 'loom.runtime': s.label.runtime, 'loom.image': s.label.image, 'loom.config_name': s.label.configName },
     });
     const end = (span: HostSpan, status?: 'ok' | 'error', message?: string): void => trace.add(span.end(status, message));

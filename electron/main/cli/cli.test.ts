@@ -604,7 +604,7 @@ describe.concurrent('loom exec errors', () => {
     [['--timeout', '1.5', '--', 'true'], '--timeout'],
     [['--bogus', '--', 'true'], '--bogus'],
     [['--env', 'NOEQUALS', '--', 'true'], '--env'],
-    [['--runtime', 'ruby', '--', 'true'], '--runtime'],
+    [['--runtime', 'cobol', '--', 'true'], '--runtime'],
     [['--network', 'host', '--', 'true'], '--network'],
     [['--timeout'], '--timeout'],
     [['--stdin', '/no/such/file', '--', 'true'], '--stdin'],
@@ -858,6 +858,7 @@ describe.concurrent('help and version', () => {
   const EXEC_OPTIONS = [
     'runtime', 'image', 'package', 'cpus', 'memory', 'storage', 'pids', 'timeout', 'network', 'env', 'stdin', 'workdir',
     'max-executions', 'rotation-hours', 'keep-warm', 'name', 'quiet', 'json', 'trace', 'otlp', 'host', 'pip-index-url', 'pip-find-links', 'npm-registry', 'ca-file', 'help',
+    'code', 'compile-timeout', 'isolation', 'file', 'artifacts', 'traceparent',
   ];
 
   it('loom exec --help lists every option with the defaults', async ({ expect }) => {
@@ -866,10 +867,11 @@ describe.concurrent('help and version', () => {
     for (const option of EXEC_OPTIONS) expect(r.stdout).toContain(`--${option}`);
     // Long lines wrap: compare with the whitespace folded.
     const text = r.stdout.replace(/\s+/g, ' ');
-    for (const value of [DEFAULT_IMAGES.python, DEFAULT_LIMITS.memoryMb, DEFAULT_LIMITS.storageMb, DEFAULT_LIMITS.pidsLimit, DEFAULT_LIMITS.executionTimeoutSeconds, DEFAULT_LIFECYCLE.maxExecutions, DEFAULT_LIFECYCLE.rotationIntervalHours]) {
+    for (const value of [DEFAULT_LIMITS.memoryMb, DEFAULT_LIMITS.storageMb, DEFAULT_LIMITS.pidsLimit, DEFAULT_LIMITS.executionTimeoutSeconds, DEFAULT_LIFECYCLE.maxExecutions, DEFAULT_LIFECYCLE.rotationIntervalHours]) {
       expect(text).toContain(`default: ${value}`);
     }
-    expect(text).toContain(DEFAULT_IMAGES.node);
+    // --image's default is per runtime.
+    for (const [runtime, image] of Object.entries(DEFAULT_IMAGES)) expect(text).toContain(`${runtime}: ${image}`);
     // -h anywhere before the program, even after other options.
     expect((await loom(['exec', '--memory', '64', '-h'])).stdout).toBe(r.stdout);
   });

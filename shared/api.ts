@@ -12,6 +12,7 @@ import type {
   RunCellRequestJson,
   SessionInfoJson,
 } from './gen/loom/v1/docker_pb';
+import type { McpServerConfigJson } from './gen/loom/v1/mcp_pb';
 import type { CollectorTarget, ReceiverStatus, TraceQuery, TraceRecord, TraceSummary } from './traces/types';
 
 export type * from './traces/types';
@@ -109,6 +110,80 @@ export interface SessionFileContent {
 /** The largest file readSessionFile returns, and writeSessionFile takes, over a transport. */
 export const SESSION_FILE_TRANSFER_MAX = 32 * 1024 * 1024;
 
+/** An MCP server Loom hosts in sandboxes (issue 15), as the pool manager shows it. */
+export interface HostedServerInfo {
+  name: string;
+  /** Its config with the defaults applied (proto3 JSON of loom.v1.McpServerConfig): secrets are names, never values. */
+  config: McpServerConfigJson;
+  /** With the defaults applied. */
+  image: string;
+  command: string[];
+  network: 'none' | 'bridge';
+  idleTtlSeconds: number;
+  /** This window's client sessions with it, each one container. */
+  sessions: HostedSessionInfo[];
+  /** From the last tools/list through it (empty until then). */
+  tools: HostedToolInfo[];
+}
+
+export interface HostedSessionInfo {
+  id: string;
+  containerId?: string;
+  containerName?: string;
+  startedAtMs: number;
+  lastUsedMs: number;
+  calls: number;
+}
+
+export interface HostedToolInfo {
+  name: string;
+  title?: string;
+  description?: string;
+  /** The tool's JSON Schema for its arguments. */
+  inputSchema: Record<string, unknown>;
+}
+
+/** One call through a hosted server: its span (`mcp.tool.call`) is in the trace store. */
+export interface HostedCallInfo {
+  server: string;
+  tool: string;
+  sessionId: string;
+  startedAtMs: number;
+  durationMs: number;
+  isError: boolean;
+  traceId: string;
+  spanId: string;
+}
+
+export interface HostedServersView {
+  /** The servers file the app reads and edits ($LOOM_HOME/mcp-servers.json for `loom ui`). */
+  file: string;
+  /** Why the file could not be read (its servers are then not hosted, and edits are refused). */
+  fileError?: string;
+  servers: HostedServerInfo[];
+  /** Newest first. */
+  calls: HostedCallInfo[];
+}
+
+/** A content block of a tool's result, as MCP has it (text, image, resource_link, ...). */
+export interface HostedContent {
+  type: string;
+  text?: string;
+  mimeType?: string;
+  data?: string;
+  uri?: string;
+  [field: string]: unknown;
+}
+
+export interface HostedToolResult {
+  content: HostedContent[];
+  structuredContent?: Record<string, unknown>;
+  isError: boolean;
+  durationMs: number;
+  /** The trace of the call's `mcp.tool.call` span. */
+  traceId: string;
+}
+
 export interface LoomApi {
   engineStatus(): Promise<EngineStatus>;
   /**
@@ -159,6 +234,17 @@ export interface LoomApi {
   /** data: base64, at most SESSION_FILE_TRANSFER_MAX bytes. */
   writeSessionFile(sessionId: string, path: string, data: string): Promise<FileEntryJson>;
   deleteSessionFile(sessionId: string, path: string): Promise<void>;
+
+  // Hosted MCP servers (electron/main/mcp/hosting): declared in the servers file or here.
+  listHostedServers(): Promise<HostedServersView>;
+  /** Declares a server (proto3 JSON of McpServerConfig), checked as the file is; errors name `server.FIELD`. */
+  addHostedServer(config: McpServerConfigJson): Promise<HostedServerInfo>;
+  /** Takes it out of the servers file and ends its sessions (their containers are removed). */
+  removeHostedServer(name: string): Promise<void>;
+  /** tools/list through the server (its container starts at the first need). */
+  listHostedTools(server: string): Promise<HostedToolInfo[]>;
+  /** tools/call through the server, with the tool's arguments as a JSON object. */
+  callHostedTool(server: string, tool: string, args: Record<string, unknown>): Promise<HostedToolResult>;
 }
 
 /** The calls, by name: what transports route (events are not calls). */
@@ -193,6 +279,11 @@ export const LOOM_METHODS = [
   'readSessionFile',
   'writeSessionFile',
   'deleteSessionFile',
+  'listHostedServers',
+  'addHostedServer',
+  'removeHostedServer',
+  'listHostedTools',
+  'callHostedTool',
 ] as const satisfies readonly (keyof LoomApi)[];
 
 export type LoomMethod = (typeof LOOM_METHODS)[number];

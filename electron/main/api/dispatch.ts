@@ -41,6 +41,11 @@ const ARITY = {
   readSessionFile: 2,
   writeSessionFile: 3,
   deleteSessionFile: 2,
+  listHostedServers: 0,
+  addHostedServer: 1,
+  removeHostedServer: 1,
+  listHostedTools: 1,
+  callHostedTool: 3,
 } as const satisfies Record<LoomMethod, number>;
 
 export function isLoomMethod(method: unknown): method is LoomMethod {

@@ -145,5 +145,24 @@ export function createTestBackend(): TestBackend {
     async deleteSessionFile(sessionId, path) {
       record('deleteSessionFile', [sessionId, path]);
     },
+    async listHostedServers() {
+      record('listHostedServers', []);
+      return { file: '/test/mcp-servers.json', servers: [], calls: [] };
+    },
+    async addHostedServer(config) {
+      record('addHostedServer', [config]);
+      return { name: config.name ?? '', config, image: config.image ?? '', command: config.command ?? [], network: 'none', idleTtlSeconds: 600, sessions: [], tools: [] };
+    },
+    async removeHostedServer(name) {
+      record('removeHostedServer', [name]);
+    },
+    async listHostedTools(server) {
+      record('listHostedTools', [server]);
+      return [{ name: 'echo', inputSchema: { type: 'object' } }];
+    },
+    async callHostedTool(server, tool, args) {
+      record('callHostedTool', [server, tool, args]);
+      return { content: [{ type: 'text', text: 'Echo: hi' }], isError: false, durationMs: 1, traceId: '0'.repeat(31) + '1' };
+    },
   };
 }

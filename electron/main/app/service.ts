@@ -41,6 +41,8 @@ import { checkTraceQuery } from '../traces/trace-query';
 import type { OtlpReceiverOptions } from '../traces/otlp-receiver';
 import type { TraceStoreOptions } from '../traces/trace-store';
 import { sessionCalls } from './session-calls';
+import { hostedCalls } from './hosted-calls';
+import { SERVERS_FILE } from '../mcp/hosting/config';
 
 export interface LoomServiceOptions {
   /** The SQLite file of the run history (created if missing). */
@@ -65,6 +67,16 @@ export interface LoomServiceOptions {
   };
   /** Artifacts above this are kept in the history as a note, not their bytes. Default 4 MiB. */
   maxArtifactBytes?: number;
+  /**
+   * The MCP servers the window hosts: the servers file `loom mcp` reads (mcp/hosting/config.ts),
+   * and the one place servers added in the window are kept. A file rather than the history's
+   * SQLite: for `loom ui` it is $LOOM_HOME/mcp-servers.json, so a server declared in the window is
+   * served by `loom mcp --http` too, with one format and one check for both, and it stays a file
+   * a user can read, edit and keep in git. Default: mcp-servers.json beside the history file.
+   */
+  mcpServersPath?: string;
+  /** Where hosted servers' secret values come from. Default: process.env. */
+  mcpSecretsEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface LoomService extends LoomApi {
@@ -117,6 +129,14 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
   const policy = requestPolicyOf(executorOptions);
   const active = new Map<string, ActiveRun>();
   const known = new KnownConfigs();
+  const hosted = await hostedCalls({
+    path: resolve(options.mcpServersPath ?? join(dirname(options.historyPath), SERVERS_FILE)),
+    open: () => open(),
+    traceSink: hub.sink,
+    emit: (event) => emit(event),
+    onError: (err) => onError(err),
+    env: options.mcpSecretsEnv,
+  });
   let statusClient: { docker: Docker; address: string } | undefined;
   let closing: Promise<void> | undefined;
 
@@ -369,11 +389,21 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     },
     executor: open,
     ...sessionCalls(open, emit),
+    listHostedServers: hosted.listHostedServers,
+    addHostedServer: hosted.addHostedServer,
+    removeHostedServer: hosted.removeHostedServer,
+    listHostedTools: hosted.listHostedTools,
+    callHostedTool: (server, tool, args) => {
+      assertOpen();
+      return hosted.callHostedTool(server, tool, args);
+    },
 
     close() {
       closing ??= (async () => {
         for (const run of active.values()) run.controller.abort();
         await Promise.allSettled([...active.values()].map((r) => r.done));
+        // Before the executor: the hosted servers' containers are removed with its engine client.
+        await hosted.close().catch(onError);
         await executors.close();
         await hub.close();
         history.close();

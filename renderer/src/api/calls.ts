@@ -40,6 +40,11 @@ export function loomApiOver(call: CallFn): LoomApi {
     readSessionFile: (sessionId, path) => typed('readSessionFile', [sessionId, path]),
     writeSessionFile: (sessionId, path, data) => typed('writeSessionFile', [sessionId, path, data]),
     deleteSessionFile: (sessionId, path) => typed('deleteSessionFile', [sessionId, path]),
+    listHostedServers: () => typed('listHostedServers', []),
+    addHostedServer: (config) => typed('addHostedServer', [config]),
+    removeHostedServer: (name) => typed('removeHostedServer', [name]),
+    listHostedTools: (server) => typed('listHostedTools', [server]),
+    callHostedTool: (server, tool, args) => typed('callHostedTool', [server, tool, args]),
   };
 }
 

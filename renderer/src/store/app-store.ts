@@ -49,6 +49,8 @@ export interface AppState {
   /** Bumped on traces.changed events (with the traces named): the Traces view refetches. */
   tracesVersion: number;
   changedTraceIds: string[];
+  /** A trace another view asked the Traces view to open (a hosted call's): taken when it mounts. */
+  traceToOpen: string | null;
   toasts: Toast[];
 }
 
@@ -82,6 +84,7 @@ export function initialState(): AppState {
     poolVersion: 0,
     tracesVersion: 0,
     changedTraceIds: [],
+    traceToOpen: null,
     toasts: [],
   };
 }

@@ -26,6 +26,11 @@ export function setView(view: View): void {
   useApp.setState({ view });
 }
 
+/** Shows a trace in the Traces view. */
+export function openTrace(traceId: string): void {
+  useApp.setState({ traceToOpen: traceId, view: 'traces' });
+}
+
 export function setTab(tab: BottomTab): void {
   useApp.setState({ tab });
 }

@@ -1,6 +1,23 @@
 // A LoomClient for tests: records calls, lets the test emit events and decide replies.
-import type { CollectorTarget, EngineStatus, Example, LoomClient, LoomEvent, PoolContainer, ReceiverStatus, RunRecord, RunSummary, TraceRecord, TraceSummary } from '../../../shared/api';
+import type {
+  CollectorTarget,
+  EngineStatus,
+  Example,
+  HostedServerInfo,
+  HostedServersView,
+  HostedToolInfo,
+  HostedToolResult,
+  LoomClient,
+  LoomEvent,
+  PoolContainer,
+  ReceiverStatus,
+  RunRecord,
+  RunSummary,
+  TraceRecord,
+  TraceSummary,
+} from '../../../shared/api';
 import type { ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
+import type { McpServerConfigJson } from '../../../shared/gen/loom/v1/mcp_pb';
 
 export class FakeClient implements LoomClient {
   readonly listeners = new Set<(event: LoomEvent) => void>();
@@ -108,6 +125,34 @@ export class FakeClient implements LoomClient {
   readSessionFile = notFaked;
   writeSessionFile = notFaked;
   deleteSessionFile = notFaked;
+
+  // Hosted MCP servers: a list the test sets, and the calls it can check.
+  hosted: HostedServersView = { file: '/home/u/.loom/mcp-servers.json', servers: [], calls: [] };
+  readonly hostedAdded: McpServerConfigJson[] = [];
+  readonly hostedRemoved: string[] = [];
+  readonly hostedCalls: { server: string; tool: string; args: Record<string, unknown> }[] = [];
+  hostedTools: HostedToolInfo[] = [];
+  hostedResult: HostedToolResult = { content: [{ type: 'text', text: 'Echo: hi' }], isError: false, durationMs: 3, traceId: 'a'.repeat(32) };
+  async listHostedServers(): Promise<HostedServersView> {
+    return this.hosted;
+  }
+  async addHostedServer(config: McpServerConfigJson): Promise<HostedServerInfo> {
+    this.hostedAdded.push(config);
+    const info: HostedServerInfo = { name: config.name ?? '', config, image: config.image ?? '', command: config.command ?? [], network: 'none', idleTtlSeconds: 600, sessions: [], tools: [] };
+    this.hosted = { ...this.hosted, servers: [...this.hosted.servers, info] };
+    return info;
+  }
+  async removeHostedServer(name: string): Promise<void> {
+    this.hostedRemoved.push(name);
+    this.hosted = { ...this.hosted, servers: this.hosted.servers.filter((s) => s.name !== name) };
+  }
+  async listHostedTools(): Promise<HostedToolInfo[]> {
+    return this.hostedTools;
+  }
+  async callHostedTool(server: string, tool: string, args: Record<string, unknown>): Promise<HostedToolResult> {
+    this.hostedCalls.push({ server, tool, args });
+    return this.hostedResult;
+  }
 }
 
 async function notFaked(): Promise<never> {

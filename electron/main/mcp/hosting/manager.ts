@@ -87,7 +87,8 @@ export class HostedSession {
     return result;
   }
 
-  async callTool(params: CallToolRequest['params'], parent?: TraceParent): Promise<CallToolResult> {
+  /** parent: the caller's trace context; a trace id alone (the app's calls) makes the span a root of that trace. */
+  async callTool(params: CallToolRequest['params'], parent?: Pick<TraceParent, 'traceId'> & Partial<TraceParent>): Promise<CallToolResult> {
     const client = await this.client();
     this.touch();
     const span = startSpan('mcp.tool.call', {

@@ -8,6 +8,7 @@ import { prewarm, pruneContainers } from '../../store/pool-actions';
 import { useApp } from '../../store/app-store';
 import { Icon } from '../ui/Icon';
 import { Spinner } from '../ui/Spinner';
+import { HostedServers } from './HostedServers';
 import { groupContainers } from './pool-groups';
 import { PoolRow } from './PoolRow';
 import { usePoolContainers } from './usePoolContainers';
@@ -85,6 +86,7 @@ export function PoolPage() {
         </div>
       ) : null}
       <div className="pool-body">
+        <HostedServers now={now} />
         {containers !== null && total === 0 ? (
           <div className="empty-state">
             <Icon name="cube" size={28} />

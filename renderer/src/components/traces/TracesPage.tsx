@@ -18,11 +18,16 @@ export function TracesPage() {
   const [filters, setFilters] = useState<TraceFilterForm>(EMPTY_FILTERS);
   const [traces, setTraces] = useState<TraceSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const [selectedId, setSelectedId] = useState<string | null>(() => useApp.getState().traceToOpen);
   const [receiver, setReceiver] = useState<ReceiverStatus | null>(null);
   const [collector, setCollector] = useState<CollectorTarget | null>(null);
   const [reload, setReload] = useState(0);
   const fileRef = useRef<HTMLInputElement>(null);
+
+  // Taken once: coming back to the view later opens what the user chose, not this again.
+  useEffect(() => {
+    if (useApp.getState().traceToOpen) useApp.setState({ traceToOpen: null });
+  }, []);
 
   useEffect(() => {
     let live = true;

@@ -71,6 +71,9 @@ export interface TraceRecord {
   spans: TraceSpan[];
 }
 
+/** The most spans a TraceHead holds. */
+export const MAX_TRACE_HEAD = 5000;
+
 /**
  * The start of a trace, for a first paint before the whole trace has arrived (a trace can
  * hold 250,000 spans): its first spans in the order the tree view lists them (depth first,

@@ -23,7 +23,7 @@ describe('the IPC path: preload API -> dispatch -> bridge client', () => {
     const { bridge } = electronLike();
     expect(bridge.version).toBe('1.2.3');
     expect(Object.keys(bridge).sort()).toEqual(
-      ['version', 'onEvent', 'engineStatus', 'startRun', 'cancelRun', 'listContainers', 'prewarm', 'removeContainer', 'rotateContainer', 'pruneContainers', 'listRuns', 'getRun', 'deleteRun', 'listExamples', 'listTraces', 'getTrace', 'deleteTrace', 'importTraces', 'exportTrace', 'traceReceiverStatus', 'traceCollector', 'sendTraceToCollector'].sort(),
+      ['version', 'onEvent', 'engineStatus', 'startRun', 'cancelRun', 'listContainers', 'prewarm', 'removeContainer', 'rotateContainer', 'pruneContainers', 'listRuns', 'getRun', 'deleteRun', 'listExamples', 'listTraces', 'getTrace', 'getTraceHead', 'deleteTrace', 'importTraces', 'exportTrace', 'traceReceiverStatus', 'traceCollector', 'sendTraceToCollector', 'createSession', 'listSessions', 'runCell', 'interruptSession', 'restartSession', 'closeSession', 'listSessionFiles', 'readSessionFile', 'writeSessionFile', 'deleteSessionFile'].sort(),
     );
     expect(Object.isFrozen(bridge)).toBe(true);
   });

@@ -326,9 +326,11 @@ export class TraceStore {
   head(traceId: string, limit: number): TraceHead | null {
     const row = this.statements.selectTrace.get(traceId) as TraceRow | undefined;
     if (!row) return null;
-    const light = this.db
-      .prepare('SELECT span_id, parent_span_id, name, CAST(start_ns AS TEXT) AS start_ns, CAST(end_ns AS TEXT) AS end_ns FROM trace_spans WHERE trace_id = ?')
-      .all(traceId) as LightRow[];
+    // One JSON array made in SQLite and parsed at once: several times cheaper than 100,000 row objects.
+    const { rows: lightJson } = this.db
+      .prepare('SELECT json_group_array(json_array(span_id, parent_span_id, name, CAST(start_ns AS TEXT), CAST(end_ns AS TEXT))) AS rows FROM trace_spans WHERE trace_id = ?')
+      .get(traceId) as { rows: string };
+    const light = JSON.parse(lightJson) as LightRow[];
     const { order, startNs, endNs } = treeOrder(light, Math.max(0, Math.floor(limit)));
     const spans: TraceSpan[] = [];
     for (let at = 0; at < order.length; at += 500) {
@@ -342,7 +344,7 @@ export class TraceStore {
         if (span) spans.push(span);
       }
     }
-    return { summary: toSummary(row), spans, startTimeUnixNano: startNs.toString(), endTimeUnixNano: endNs.toString() };
+    return { summary: toSummary(row), spans, startTimeUnixNano: startNs, endTimeUnixNano: endNs };
   }
 
   delete(traceId: string): void {

@@ -1,6 +1,6 @@
 // The trace workbench's speed (issue 19), run by `npm run bench` and alone:
 //
-//   node bin/run-ts.js bench/traces-bench.ts [--json] [--spans N]
+//   node bin/run-ts.js bench/traces-bench.ts [--json] [--spans N] [--paint-spans N] [--only ingest|paint]
 //
 //   ingest      the OTLP receiver with the trace store behind it, in this process (as in the
 //               app): 1,000-span requests, pre-encoded, sent by 4 keep-alive connections from
@@ -176,14 +176,14 @@ export async function benchFirstPaint(spans: number, opens = 3): Promise<TracesB
   }
 }
 
-export async function benchTraces(options: { ingestSpans?: number; paintSpans?: number } = {}): Promise<TracesBench> {
+export async function benchTraces(options: { ingestSpans?: number; paintSpans?: number; only?: 'ingest' | 'paint' } = {}): Promise<TracesBench> {
   const ingest: IngestFigures[] = [];
-  for (const encoding of ['json', 'protobuf'] as const) {
+  for (const encoding of options.only === 'paint' ? [] : (['json', 'protobuf'] as const)) {
     const figures = await benchIngest(encoding, options.ingestSpans ?? 200_000);
     log(`ingest ${encoding}: ${figures.spansPerS} spans/s, RSS ${figures.rssBeforeMb} -> ${figures.rssAfterMb} MB`);
     ingest.push(figures);
   }
-  const firstPaint = await benchFirstPaint(options.paintSpans ?? 100_000);
+  const firstPaint = options.only === 'ingest' ? { skipped: '--only ingest' } : await benchFirstPaint(options.paintSpans ?? 100_000);
   return { ingest, firstPaint, pageFaultNs: pageFaultNs() };
 }
 
@@ -192,12 +192,17 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
-// Alone: node bin/run-ts.js bench/traces-bench.ts [--json] [--spans N]
+// Alone: node bin/run-ts.js bench/traces-bench.ts [--json] [--spans N] [--paint-spans N] [--only ingest|paint]
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const json = process.argv.includes('--json');
   const at = process.argv.indexOf('--spans');
   const spans = at > 0 ? Number(process.argv[at + 1]) : 200_000;
-  const result = await benchTraces({ ingestSpans: spans });
+  const paintAt = process.argv.indexOf('--paint-spans');
+  const paintSpans = paintAt > 0 ? Number(process.argv[paintAt + 1]) : 100_000;
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+  if (only !== undefined && only !== 'ingest' && only !== 'paint') throw new Error(`--only takes ingest or paint, got '${only}'`);
+  const result = await benchTraces({ ingestSpans: spans, paintSpans, ...(only ? { only } : {}) });
   if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     for (const i of result.ingest) process.stdout.write(`ingest ${i.encoding.padEnd(8)} ${i.spansPerS} spans/s (target >= 50000)  RSS ${i.rssBeforeMb} -> ${i.rssAfterMb} MB (+${i.rssGrowthMb})\n`);

@@ -133,6 +133,8 @@ test('a 100,000-span trace opens and scrolls', async ({ page, loom }) => {
   const tree = page.getByTestId('trace-tree');
   await expect(row(page, 'agent.run')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('trace-view')).toContainText('100,000');
+  // The first rows paint from the trace's head; End needs every span (the whole trace follows).
+  await expect(page.getByTestId('trace-detail')).toHaveAttribute('data-complete', 'true', { timeout: 60_000 });
   // Virtualized: a screenful of rows in the DOM, not 100,000.
   expect(await page.getByTestId('trace-row').count()).toBeLessThan(200);
   await tree.focus();

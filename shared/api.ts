@@ -13,7 +13,7 @@ import type {
   SessionInfoJson,
 } from './gen/loom/v1/docker_pb';
 import type { McpServerConfigJson } from './gen/loom/v1/mcp_pb';
-import type { CollectorTarget, ReceiverStatus, TraceQuery, TraceRecord, TraceSummary } from './traces/types';
+import type { CollectorTarget, ReceiverStatus, TraceHead, TraceQuery, TraceRecord, TraceSummary } from './traces/types';
 
 export type * from './traces/types';
 
@@ -207,6 +207,11 @@ export interface LoomApi {
   /** Traces in the store (received over OTLP, imported, and every run's), newest first. */
   listTraces(query: TraceQuery): Promise<TraceSummary[]>;
   getTrace(traceId: string): Promise<TraceRecord | null>;
+  /**
+   * A trace's first `limit` spans (1 to MAX_TRACE_HEAD) in the tree view's order, with the whole
+   * trace's time bounds: what the view paints first while getTrace brings the rest.
+   */
+  getTraceHead(traceId: string, limit: number): Promise<TraceHead | null>;
   deleteTrace(traceId: string): Promise<void>;
   /** Stores the traces of an OTLP JSON file's text. */
   importTraces(text: string): Promise<{ traceIds: string[]; spans: number }>;
@@ -263,6 +268,7 @@ export const LOOM_METHODS = [
   'listExamples',
   'listTraces',
   'getTrace',
+  'getTraceHead',
   'deleteTrace',
   'importTraces',
   'exportTrace',

@@ -71,6 +71,23 @@ export interface TraceRecord {
   spans: TraceSpan[];
 }
 
+/** The most spans a TraceHead holds. */
+export const MAX_TRACE_HEAD = 5000;
+
+/**
+ * The start of a trace, for a first paint before the whole trace has arrived (a trace can
+ * hold 250,000 spans): its first spans in the order the tree view lists them (depth first,
+ * children by start time, then name, then id; so every span's parent comes before it), and
+ * the whole trace's time bounds, the waterfall's scale.
+ */
+export interface TraceHead {
+  summary: TraceSummary;
+  spans: TraceSpan[];
+  /** The earliest non-zero start and the latest end over all the trace's spans (nanoseconds, decimal). */
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+}
+
 /** Filters for listing traces; every one given must hold. */
 export interface TraceQuery {
   /** A trace id (or its start), a span name or a root name, case-insensitive. */

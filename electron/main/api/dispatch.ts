@@ -25,6 +25,7 @@ const ARITY = {
   listExamples: 0,
   listTraces: 1,
   getTrace: 1,
+  getTraceHead: 2,
   deleteTrace: 1,
   importTraces: 1,
   exportTrace: 1,

@@ -3,7 +3,7 @@
 // real dispatch, and the renderer's bridge client that rebuilds errors. Only ipcMain/ipcRenderer
 // themselves are left out; their sender check is tested in trusted-sender.test.ts.
 import { describe, expect, it } from 'vitest';
-import { LoomApiError, type LoomEvent } from '../../../shared/api';
+import { LOOM_METHODS, LoomApiError, type LoomEvent } from '../../../shared/api';
 import { createLoomPreloadApi, VERSION_ARG_PREFIX } from '../../preload/api';
 import { bridgeClient } from '../../../renderer/src/api/bridge-client';
 import { dispatch } from './dispatch';
@@ -22,9 +22,9 @@ describe('the IPC path: preload API -> dispatch -> bridge client', () => {
   it('the preload exposes the version, one function per call and onEvent, frozen', () => {
     const { bridge } = electronLike();
     expect(bridge.version).toBe('1.2.3');
-    expect(Object.keys(bridge).sort()).toEqual(
-      ['version', 'onEvent', 'engineStatus', 'startRun', 'cancelRun', 'listContainers', 'prewarm', 'removeContainer', 'rotateContainer', 'pruneContainers', 'listRuns', 'getRun', 'deleteRun', 'listExamples', 'listTraces', 'getTrace', 'deleteTrace', 'importTraces', 'exportTrace', 'traceReceiverStatus', 'traceCollector', 'sendTraceToCollector'].sort(),
-    );
+    // Every call of the API (shared/api.ts LOOM_METHODS), each a function, and nothing else.
+    expect(Object.keys(bridge).sort()).toEqual(['version', 'onEvent', ...LOOM_METHODS].sort());
+    for (const method of LOOM_METHODS) expect(typeof bridge[method], method).toBe('function');
     expect(Object.isFrozen(bridge)).toBe(true);
   });
 

@@ -85,6 +85,10 @@ export function createTestBackend(): TestBackend {
       record('getTrace', [traceId]);
       return null;
     },
+    async getTraceHead(traceId, limit) {
+      record('getTraceHead', [traceId, limit]);
+      return null;
+    },
     async deleteTrace(traceId) {
       record('deleteTrace', [traceId]);
     },

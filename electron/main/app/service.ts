@@ -37,6 +37,7 @@ import { poolContainers } from './pool-view';
 import { parseRequestJson } from './request-json';
 import { runTitle } from './run-title';
 import { checkTraceId, createTraceHub, type CollectorConfig } from '../traces/trace-hub';
+import { MAX_TRACE_HEAD } from '../../../shared/traces/types';
 import { checkTraceQuery } from '../traces/trace-query';
 import type { OtlpReceiverOptions } from '../traces/otlp-receiver';
 import type { TraceStoreOptions } from '../traces/trace-store';
@@ -358,6 +359,14 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
     async getTrace(traceId) {
       assertOpen();
       return hub.store.get(checkTraceId(traceId));
+    },
+
+    async getTraceHead(traceId, limit) {
+      assertOpen();
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_TRACE_HEAD) {
+        throw new ValidationError('limit', `must be a whole number of spans from 1 to ${MAX_TRACE_HEAD}, got ${typeof limit === 'number' ? limit : typeof limit}`);
+      }
+      return hub.store.head(checkTraceId(traceId), limit);
     },
 
     async deleteTrace(traceId) {

@@ -64,11 +64,12 @@ describe('loom exec --json', () => {
     for (const key of [
       'containerId', 'exitCode', 'stdout', 'stderr', 'durationMs', 'containerCreated', 'timedOut', 'truncated',
       'stdoutTruncated', 'stderrTruncated', 'oomKilled', 'timings', 'usage', 'traceId', 'spans', 'malformedSpans', 'droppedSpans',
+      'outputs', 'artifacts', 'compileError', 'compileCached',
     ]) {
       expect(json, key).toHaveProperty([key]);
     }
     expect(json).toMatchObject({ exitCode: 0, stdout: '', containerCreated: false, timedOut: false, truncated: false, spans: [], malformedSpans: 0 });
-    expect(json.timings).toEqual({ imageMs: 1, containerMs: 2.5, packagesMs: 0, runMs: 40 });
+    expect(json.timings).toEqual({ imageMs: 1, containerMs: 2.5, packagesMs: 0, runMs: 40, compileMs: 0 });
     // A span's empty fields are there too: the root's parentSpanId, a statusMessage there is none of.
     const span = responseJson(response()).spans?.[1];
     expect(span).toMatchObject({ parentSpanId: 'b'.repeat(16), statusMessage: '' });

@@ -24,6 +24,7 @@ export function loomApiOver(call: CallFn): LoomApi {
     listExamples: () => typed('listExamples', []),
     listTraces: (query) => typed('listTraces', [query]),
     getTrace: (traceId) => typed('getTrace', [traceId]),
+    getTraceHead: (traceId, limit) => typed('getTraceHead', [traceId, limit]),
     deleteTrace: (traceId) => typed('deleteTrace', [traceId]),
     importTraces: (text) => typed('importTraces', [text]),
     exportTrace: (traceId) => typed('exportTrace', [traceId]),

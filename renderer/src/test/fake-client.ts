@@ -13,9 +13,12 @@ import type {
   ReceiverStatus,
   RunRecord,
   RunSummary,
+  TraceHead,
   TraceRecord,
   TraceSummary,
 } from '../../../shared/api';
+import { buildSpanTree, flattenTree } from '../../../shared/span-tree';
+import { toViewSpan } from '../../../shared/traces/view-span';
 import type { ExecuteRequestJson } from '../../../shared/gen/loom/v1/docker_pb';
 import type { McpServerConfigJson } from '../../../shared/gen/loom/v1/mcp_pb';
 
@@ -95,6 +98,26 @@ export class FakeClient implements LoomClient {
   }
   async getTrace(traceId: string): Promise<TraceRecord | null> {
     return this.traces.get(traceId) ?? null;
+  }
+  /** The heads asked for, as [traceId, limit]. */
+  readonly headsFetched: [string, number][] = [];
+  async getTraceHead(traceId: string, limit: number): Promise<TraceHead | null> {
+    this.headsFetched.push([traceId, limit]);
+    const record = this.traces.get(traceId);
+    if (!record) return null;
+    // As the store answers: the display order of the whole trace, cut at the limit.
+    const byId = new Map(record.spans.map((s) => [s.spanId, s]));
+    const order = flattenTree(buildSpanTree(record.spans.map(toViewSpan))).map((r) => r.span.spanId);
+    const starts = record.spans.map((s) => BigInt(s.startTimeUnixNano)).filter((n) => n > 0n);
+    const ends = record.spans.map((s) => BigInt(s.endTimeUnixNano));
+    const start = starts.reduce((a, b) => (b < a ? b : a), starts[0] ?? 0n);
+    const end = ends.reduce((a, b) => (b > a ? b : a), 0n);
+    return {
+      summary: record.summary,
+      spans: order.slice(0, limit).flatMap((id) => byId.get(id) ?? []),
+      startTimeUnixNano: start.toString(),
+      endTimeUnixNano: (end < start ? start : end).toString(),
+    };
   }
   async deleteTrace(traceId: string): Promise<void> {
     this.traces.delete(traceId);

@@ -1,14 +1,14 @@
 // One trace of the Traces view: the waterfall (tree + bars, critical path highlighted), the
 // flame graph, or the comparison with another trace; export, delete, "open in" a collector.
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { CollectorTarget, TraceRecord, TraceSummary } from '../../../../shared/api';
+import type { CollectorTarget, TraceHead, TraceRecord, TraceSummary } from '../../../../shared/api';
 import { errorText, notify, useApp } from '../../store/app-store';
 import { getClient } from '../../store/client';
 import { TraceView } from '../trace/TraceView';
 import { Segmented } from '../ui/Segmented';
 import { CompareView } from './CompareView';
 import { FlameGraph } from './FlameGraph';
-import { traceData } from './trace-data';
+import { headData, traceData } from './trace-data';
 
 type Tab = 'waterfall' | 'flame' | 'compare';
 const TABS = [
@@ -25,12 +25,28 @@ interface Props {
   onDeleted: () => void;
 }
 
-/** A fetched trace, refetched when its spans change (a late parent, more spans). */
-function useTrace(traceId: string | null): { record: TraceRecord | null; error: string | null } {
+/** Rows fetched first: a screenful and some scrolling, before the whole trace arrives. */
+export const HEAD_SPANS = 200;
+
+interface Fetched {
+  id: string | null;
+  head: TraceHead | null;
+  record: TraceRecord | null;
+  error: string | null;
+}
+
+/**
+ * A fetched trace, refetched when its spans change (a late parent, more spans). The first fetch
+ * asks for the head (the first rows in display order) and then the whole trace, so that a big
+ * trace paints its first rows long before all its spans have arrived; a refetch asks for the
+ * whole trace only (the view already shows it).
+ */
+function useTrace(traceId: string | null, withHead = true): Fetched {
   const version = useApp((s) => s.tracesVersion);
   const [changes, setChanges] = useState(0);
   const seenVersion = useRef(version);
-  const [state, setState] = useState<{ id: string | null; record: TraceRecord | null; error: string | null }>({ id: null, record: null, error: null });
+  const [state, setState] = useState<Fetched>({ id: null, head: null, record: null, error: null });
+  const shown = useRef<string | null>(null);
   useEffect(() => {
     if (version === seenVersion.current) return;
     seenVersion.current = version;
@@ -39,26 +55,47 @@ function useTrace(traceId: string | null): { record: TraceRecord | null; error: 
   useEffect(() => {
     if (!traceId) return undefined;
     let live = true;
-    getClient()
-      .getTrace(traceId)
-      .then(
-        (record) => live && setState({ id: traceId, record, error: record ? null : 'This trace is no longer stored.' }),
-        (err: unknown) => live && setState({ id: traceId, record: null, error: errorText(err) }),
-      );
+    const client = getClient();
+    const failed = (err: unknown): void => {
+      if (live) setState({ id: traceId, head: null, record: null, error: errorText(err) });
+    };
+    const gone = (): void => setState({ id: traceId, head: null, record: null, error: 'This trace is no longer stored.' });
+    const whole = (): void => {
+      client.getTrace(traceId).then((record) => {
+        if (!live) return;
+        if (!record) return gone();
+        shown.current = traceId;
+        setState({ id: traceId, head: null, record, error: null });
+      }, failed);
+    };
+    if (!withHead || shown.current === traceId) whole();
+    else {
+      client.getTraceHead(traceId, HEAD_SPANS).then((head) => {
+        if (!live) return;
+        if (!head) return gone();
+        setState({ id: traceId, head, record: null, error: null });
+        if (head.spans.length < head.summary.spanCount) whole();
+        else {
+          // The head is the whole trace.
+          shown.current = traceId;
+          setState({ id: traceId, head: null, record: { summary: head.summary, spans: head.spans }, error: null });
+        }
+      }, failed);
+    }
     return () => {
       live = false;
     };
-  }, [traceId, changes]);
-  return state.id === traceId ? state : { record: null, error: null };
+  }, [traceId, changes, withHead]);
+  return state.id === traceId ? state : { id: traceId, head: null, record: null, error: null };
 }
 
 export function TraceDetail({ traceId, others, collector, onDeleted }: Props) {
   const [tab, setTab] = useState<Tab>('waterfall');
   const [showCritical, setShowCritical] = useState(true);
   const [compareId, setCompareId] = useState<string>('');
-  const { record, error } = useTrace(traceId);
-  const other = useTrace(tab === 'compare' && compareId ? compareId : null);
-  const data = useMemo(() => (record ? traceData(record) : null), [record]);
+  const { record, head, error } = useTrace(traceId);
+  const other = useTrace(tab === 'compare' && compareId ? compareId : null, false);
+  const data = useMemo(() => (record ? traceData(record) : head ? headData(head) : null), [record, head]);
 
   if (error) return <div className="empty-state">{error}</div>;
   if (!data) return <div className="empty-state" data-testid="trace-loading">Loading the trace…</div>;
@@ -95,7 +132,7 @@ export function TraceDetail({ traceId, others, collector, onDeleted }: Props) {
   };
 
   return (
-    <div className="trace-detail" data-testid="trace-detail" data-trace-id={traceId}>
+    <div className="trace-detail" data-testid="trace-detail" data-trace-id={traceId} data-complete={data.partial ? 'false' : 'true'}>
       <div className="trace-toolbar">
         <strong className="trace-detail-name" title={summary.rootName}>
           {summary.rootName || '(unnamed)'}
@@ -117,6 +154,11 @@ export function TraceDetail({ traceId, others, collector, onDeleted }: Props) {
               ))}
           </select>
         )}
+        {data.partial ? (
+          <span className="badge" data-testid="trace-loading-rest" title="The first rows are shown; search, the critical path, the flame graph and the comparison wait for every span">
+            Loading {(summary.spanCount - data.record.spans.length).toLocaleString()} more spans…
+          </span>
+        ) : null}
         <div className="toolbar-spacer" />
         <button type="button" className="btn btn-ghost btn-sm" onClick={() => void exportFile()} data-testid="trace-export" title="Download as OTLP JSON">
           Export
@@ -138,6 +180,10 @@ export function TraceDetail({ traceId, others, collector, onDeleted }: Props) {
       <div className="trace-detail-body">
         {tab === 'waterfall' ? (
           <TraceView model={data.model} traceId={traceId} dropped={summary.droppedSpans} critical={showCritical ? data.critical : null} stored={data.stored} />
+        ) : data.partial ? (
+          <div className="empty-state" data-testid="trace-loading">
+            Loading the trace…
+          </div>
         ) : tab === 'flame' ? (
           <FlameGraph model={data.model} critical={showCritical ? data.critical : null} />
         ) : other.record ? (

@@ -288,11 +288,7 @@ async function executeOnce(
       try {
         const response = await runOn({ scheduler, acquired, req, files, onArtifact: opts.onArtifact, signal: opts.signal, emit, timings, started, trace, root });
         end(root, response.timedOut || response.exitCode !== 0 ? 'error' : 'ok', outcome(response));
-        trace.deliver();
-        response.traceId = trace.traceId;
-        response.spans = trace.spans;
-        response.malformedSpans = trace.malformed;
-        response.droppedSpans = trace.dropped;
+        trace.complete(response);
         emit({ case: 'done', value: response });
         return response;
       } catch (err) {

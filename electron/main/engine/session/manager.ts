@@ -391,11 +391,7 @@ class Sessions implements SessionManager {
         },
       });
       end(root, status === 'ok' ? 'ok' : 'error', status);
-      trace.deliver();
-      response.traceId = trace.traceId;
-      response.spans = trace.spans;
-      response.malformedSpans = trace.malformed;
-      response.droppedSpans = trace.dropped;
+      trace.complete(response);
       emit({ case: 'done', value: response });
       return response;
     } catch (err) {

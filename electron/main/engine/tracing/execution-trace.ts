@@ -1,7 +1,7 @@
 // The spans of one execution as they arrive: host spans as each phase ends, container spans
 // as the agent carries them out. Live delivery is batched per tick, so a flood of spans
 // becomes a few hundred events rather than one per span.
-import type { Span } from '../../../../shared/gen/loom/v1/docker_pb';
+import type { ExecuteResponse, Span } from '../../../../shared/gen/loom/v1/docker_pb';
 import { parseContainerSpanLine } from './container-spans';
 
 export const DEFAULT_MAX_SPANS = 250_000;
@@ -46,5 +46,15 @@ export class ExecutionTrace {
     const batch = this.pending;
     this.pending = [];
     this.onBatch(batch);
+  }
+
+  /** Delivers what is pending and puts the trace on the final response (its id, spans and counts). */
+  complete(response: ExecuteResponse): ExecuteResponse {
+    this.deliver();
+    response.traceId = this.traceId;
+    response.spans = this.spans;
+    response.malformedSpans = this.malformed;
+    response.droppedSpans = this.dropped;
+    return response;
   }
 }

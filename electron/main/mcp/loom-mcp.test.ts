@@ -49,8 +49,34 @@ function transportSuite(connect: () => Promise<Client>, close: (client: Client) 
     expect(exec?.description).toMatch(/no network/);
     expect(exec?.description).toMatch(/512 MB memory/);
     const languages = await client.callTool({ name: 'list_languages', arguments: {} });
-    expect((languages.structuredContent as { languages: { name: string }[] }).languages.map((l) => l.name)).toEqual(['python', 'node']);
+    expect((languages.structuredContent as { languages: { name: string }[] }).languages.map((l) => l.name)).toEqual(['python', 'node', 'bash', 'go', 'rust', 'ruby', 'java']);
   });
+
+  it('runs bash, go, rust, ruby and java from source; a compile error is an error result with the diagnostics', async () => {
+    const hellos: [string, string][] = [
+      ['bash', 'echo "hello $((6 * 7))"'],
+      ['go', 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello", 6*7) }\n'],
+      ['rust', 'fn main() { println!("hello {}", 6 * 7); }\n'],
+      ['ruby', 'puts "hello #{6 * 7}"'],
+      ['java', 'public class Main { public static void main(String[] a) { System.out.println("hello " + 6 * 7); } }\n'],
+    ];
+    for (const [language, code] of hellos) {
+      const result = await client.callTool({ name: 'execute_code', arguments: { language, code, timeout_seconds: 120 } });
+      expect([language, result.isError, output(result).stdout], output(result).stderr).toEqual([language, false, 'hello 42\n']);
+    }
+    const broken = await client.callTool({ name: 'execute_code', arguments: { language: 'go', code: 'package main\n\nfunc main() { undefined_name() }\n', timeout_seconds: 120 } });
+    expect(broken.isError).toBe(true);
+    expect(output(broken).stderr).toContain('undefined: undefined_name');
+    // Packages and artifacts are python's and node's: asking for them elsewhere is refused by name.
+    await expect(client.callTool({ name: 'execute_code', arguments: { language: 'ruby', code: 'puts 1', packages: ['rails'] } })).rejects.toMatchObject({
+      code: ErrorCode.InvalidParams,
+      message: expect.stringContaining('packages: Loom installs packages for python and node only'),
+    });
+    await expect(client.callTool({ name: 'execute_code', arguments: { language: 'bash', code: 'true', collect_artifacts: true } })).rejects.toMatchObject({
+      code: ErrorCode.InvalidParams,
+      message: expect.stringContaining('collect_artifacts'),
+    });
+  }, 300_000);
 
   it('runs code and returns text, structuredContent and no isError', async () => {
     const result = await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: 'print(6 * 7)' } });

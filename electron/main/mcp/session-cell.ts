@@ -26,7 +26,7 @@ export async function runInSession(call: ExecuteCodeArgs, sessionId: string, { b
   const bytes = new ArtifactBytes(`; read it with read_file (session ${sessionId})`);
   try {
     for (const f of files) await backend.sessions.files.put(sessionId, f.path, f.content, { owner });
-    const asRequest = create(ExecuteRequestSchema, { runtimeType: RUNTIME_TYPES[language.runtime], command: language.inline(call.code) });
+    const asRequest = create(ExecuteRequestSchema, { runtimeType: RUNTIME_TYPES[language.runtime], ...language.program(call.code) });
     const response = await backend.runCell(span, { sessionId, code: call.code, timeoutSeconds: call.timeout_seconds, owner, asRequest }, { signal, bytes });
     return executeResult(response, bytes, `loom://session/${sessionId}`);
   } catch (err) {

@@ -8,7 +8,7 @@ import { ExecuteRequestSchema, InputFileSchema, NetworkMode, type ExecuteRequest
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
 import { RUNTIME_TYPES } from '../../../shared/runtimes';
 import { formatBytes } from '../engine/session/workspace-files';
-import { LANGUAGE_NAMES, LANGUAGES, languageOf } from './languages';
+import { hasPackages, LANGUAGE_NAMES, LANGUAGES, languageOf } from './languages';
 import { artifactContent, artifactSchema, displayContent, MAX_INLINE_ARTIFACT_BYTES, MAX_INLINE_ARTIFACTS_BYTES, outputSchema, type ArtifactBytes } from './outputs';
 
 /** Per call; a model that needs longer says so with timeout_seconds (up to the engine's default bound). */
@@ -55,7 +55,7 @@ export function executeCodeInput(options: { allowNetwork: boolean }) {
       .array(z.string().min(1).max(200))
       .max(50)
       .default([])
-      .describe('Packages to install before running (pip requirements for python, npm specs for node). Installing needs network: "bridge". Not with session_id: create_session takes them.'),
+      .describe('Packages to install before running (pip requirements for python, npm specs for node; none for the other languages). Installing needs network: "bridge". Not with session_id: create_session takes them.'),
     timeout_seconds: z
       .number()
       .int()
@@ -77,7 +77,7 @@ export function executeCodeInput(options: { allowNetwork: boolean }) {
       .optional()
       .describe(
         `Without session_id: return the files the program writes under ${INPUT_DIR}/${OUTPUT_DIR}/ as artifacts. Default: true when the code mentions "${OUTPUT_DIR}". ` +
-          'Collecting makes a run slower (tenths of a second). Sessions always return them.',
+          'Collecting makes a run slower (tenths of a second). Python and node only. Sessions always return them.',
       ),
   });
 }
@@ -136,10 +136,16 @@ export function executeCodeDescription(options: { allowNetwork: boolean }): stri
 export function executeRequestOf(args: ExecuteCodeArgs): ExecuteRequest {
   const language = languageOf(args.language);
   if (!language) throw new Error(`unknown language ${args.language}`); // the schema's enum already refused it
-  const collect = args.collect_artifacts ?? wantsArtifacts(args.code);
+  // The other languages run from source, which needs the warm runner: no packages, and no
+  // artifacts (collecting them runs the program by docker exec).
+  if (!hasPackages(language)) {
+    if (args.packages.length) throw new McpError(ErrorCode.InvalidParams, `packages: Loom installs packages for python and node only, not ${language.name}`);
+    if (args.collect_artifacts) throw new McpError(ErrorCode.InvalidParams, `collect_artifacts: artifacts are collected for python and node only, not ${language.name}`);
+  }
+  const collect = hasPackages(language) && (args.collect_artifacts ?? wantsArtifacts(args.code));
   return create(ExecuteRequestSchema, {
     runtimeType: RUNTIME_TYPES[language.runtime],
-    command: language.inline(args.code),
+    ...language.program(args.code),
     timeoutSeconds: args.timeout_seconds,
     maxOutputBytes: MAX_OUTPUT_BYTES,
     config: {

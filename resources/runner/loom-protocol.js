@@ -152,8 +152,8 @@ const ERROR_CODES = Object.freeze([
  * @property {Record<string, string>} env The runner's environment, which is what `docker exec`
  *   gives a program without Env: the image's environment plus the container's. A program's full env
  *   is this plus its own.
- * @property {boolean} clean Whether the runner cleans the container after each run (false: a
- *   session's, --keep-state).
+ * @property {boolean} clean Whether the runner cleans the container after each run (false:
+ *   --keep-state, for a container that one caller owns).
  * @property {boolean} undumpable Whether the runner made itself undumpable. A dumpable runner could
  *   be read and changed by a program (same user): its container must then serve one run only.
  */

@@ -20,7 +20,7 @@
 // every process but the runner (known by PID and start time), removes the SysV IPC objects and
 // empties /tmp, /dev/shm and /dev/mqueue; frames from the host wait meanwhile. A clean-up that
 // fails leaves the runner refusing every later RUN (ERROR "unclean"). With --keep-state (a
-// session's own container) nothing is cleaned.
+// container one caller owns; the bench's baseline for the clean-up) nothing is cleaned.
 // The runner makes itself undumpable first (resources/native/nodump.c): it runs as the programs'
 // user, and a dumpable process of that user can be read and written by any program.
 // A program in a spare sees what `node` would show it, with known exceptions: the spare's own

@@ -103,8 +103,8 @@ COMPILED = 0x88
 #     env (Record<string, string>): The runner's environment, which is what `docker exec` gives a
 #       program without Env: the image's environment plus the container's. A program's full env is
 #       this plus its own.
-#     clean (boolean): Whether the runner cleans the container after each run (false: a session's,
-#       --keep-state).
+#     clean (boolean): Whether the runner cleans the container after each run (false: --keep-state,
+#       for a container that one caller owns).
 #     undumpable (boolean): Whether the runner made itself undumpable. A dumpable runner could be
 #       read and changed by a program (same user): its container must then serve one run only.
 #   StartedInfo (STARTED):

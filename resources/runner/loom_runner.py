@@ -21,7 +21,8 @@
 # IPC objects and empties /tmp, /dev/shm and /dev/mqueue. Frames from the host wait meanwhile,
 # so no program starts before it is done; a clean-up that fails or runs out of time leaves the
 # runner refusing every later RUN (ERROR "unclean"), and the host retires the container. With
-# --keep-state (a session's container, which no one else shares) nothing is cleaned.
+# --keep-state (a container one caller owns; the bench's baseline for the clean-up) nothing
+# is cleaned.
 #
 # The child that runs the next python program is forked ahead, right after the last one's EXIT (a
 # "spare": see Server.fork_spare), so that a request waits neither for the fork nor for the

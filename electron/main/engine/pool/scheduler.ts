@@ -95,8 +95,8 @@ export interface Scheduler {
   prewarm(spec: ContainerSpec, lifecycle: LifecycleSpec, count: number, hooks?: PrepareHooks): Promise<void>;
   /**
    * A container of `spec` that is never pooled, parked nor handed to any run: a session's, which
-   * one caller owns. Its runner (the main process, where the image has the interpreter) keeps
-   * state between programs (--keep-state). The caller removes it.
+   * one caller owns. It has no runner (a runner's start would delay the session's own interpreter
+   * and hold memory): it idles, and its processes start by docker exec. The caller removes it.
    */
   createDedicated(spec: ContainerSpec, opts: DedicatedOptions, hooks?: PrepareHooks): Promise<MadeContainer>;
   /** This scheduler's pooled containers. */
@@ -267,7 +267,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
         client = Promise.resolve(attached);
       } else {
         await made.start();
-        client = startRunner(made, spec.runtime, Boolean(dedicated));
+        client = dedicated ? Promise.resolve(null) : startRunner(made, spec.runtime);
       }
       return { id: made.id, name: name || made.id, container: made, runner: client, init };
     } catch (err) {
@@ -275,8 +275,8 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       throw err;
     }
   };
-  const startRunner = (container: Docker.Container, runtime: ContainerSpec['runtime'], keepState = false): Promise<RunnerClient | null> =>
-    options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime, { keepState }).catch(() => null);
+  const startRunner = (container: Docker.Container, runtime: ContainerSpec['runtime']): Promise<RunnerClient | null> =>
+    options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime).catch(() => null);
 
   /** Image (with packages, from the cache) and a started container: shared by the pool and sessions. */
   const makeContainer = async (spec: ContainerSpec, key: string, hooks: PrepareHooks, dedicated?: DedicatedOptions): Promise<MadeContainer> => {
@@ -286,7 +286,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       : spec.image;
     // The runner as the main process: no docker exec to start it (~50 ms less to a first
     // program). Where it does not come up, an idling container instead.
-    const runner = options.runner === false || noRunnerMain.has(image) ? undefined : runnerCommand(spec.runtime, { keepState: Boolean(dedicated) });
+    const runner = options.runner === false || dedicated || noRunnerMain.has(image) ? undefined : runnerCommand(spec.runtime);
     const made = await createStarted(spec, key, image, runner, hooks, dedicated);
     return made ?? (await createStarted(spec, key, image, undefined, hooks, dedicated))!;
   };

@@ -161,7 +161,10 @@ export interface ReadyInfo {
    * environment plus the container's. A program's full env is this plus its own.
    */
   env: Record<string, string>;
-  /** Whether the runner cleans the container after each run (false: a session's, --keep-state). */
+  /**
+   * Whether the runner cleans the container after each run (false: --keep-state, for a container
+   * that one caller owns).
+   */
   clean: boolean;
   /**
    * Whether the runner made itself undumpable. A dumpable runner could be read and changed by a

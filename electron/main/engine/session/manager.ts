@@ -179,8 +179,6 @@ class Sessions implements SessionManager {
       { name: sessionName(id, now + ttlS * 1000), poolKey: `session-${id}`, labels: { [LABEL.session]: JSON.stringify(label) } },
       o.hooks,
     );
-    // The keep-state runner stays the container's main process; this process does not talk to it.
-    void made.runner.then((r) => r?.close(), () => undefined);
     const s: Live = {
       id,
       label,

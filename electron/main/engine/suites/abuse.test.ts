@@ -136,9 +136,11 @@ function isLoomProcess(p: Proc, all: Proc[]): boolean {
   if (isRunner(p)) return true;
   const parent = all.find((q) => q.pid === p.ppid);
   if (!parent || !isRunner(parent)) return false;
-  // The spare, named, or just forked and not yet named (its comm still the runner's): under
-  // gVisor a fork takes long enough for the next program to see it at that point.
-  return (HELPER.test(p.cmd) && (p.comm === 'loom-spare' || p.comm === parent.comm)) || INIT.test(p.cmd);
+  // The spare, named, or just forked and not yet named (its comm still the runner's); or the
+  // clean-up mid-exec (comm already loom-init's, cmdline still the runner's). Under gVisor a fork
+  // and an exec take long enough for the next program to see either.
+  const forkOfRunner = HELPER.test(p.cmd) && (p.comm === 'loom-spare' || p.comm === parent.comm || p.comm.startsWith('loom-init'));
+  return forkOfRunner || INIT.test(p.cmd);
 }
 
 /** The host is fine: the engine answers and the host can still start processes. */

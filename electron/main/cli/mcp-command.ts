@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_ISOLATION, ISOLATIONS } from '../../../shared/isolation';
 import { RunHistory } from '../app/history';
 import { createExecutor, type Executor } from '../engine/executor';
 import { OtlpSink, otlpEndpointFromEnv } from '../engine/tracing/otlp';
@@ -18,7 +19,7 @@ import { createProxyServer } from '../mcp/hosting/proxy';
 import { hostedPath, MCP_PATH, startMcpHttpHost, type McpHttpHost, type OpenSession } from '../mcp/http-host';
 import { createLoomMcpServer, type LoomMcpOptions } from '../mcp/server';
 import { closeSessionsOf, mcpOwner } from '../mcp/sessions';
-import { UsageError, flag, parseInteger, parseWithPositionals, stringOption } from './args';
+import { UsageError, flag, parseChoice, parseInteger, parseWithPositionals, stringOption } from './args';
 import { note, reportLoomError, reportUsage, type Io } from './format';
 import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
 
@@ -27,10 +28,10 @@ export const DEFAULT_MCP_PORT = 7378;
 
 export const MCP_HELP: CommandHelp = {
   usage: [
-    'loom mcp [--allow-network]',
-    'loom mcp --http [--port N] [--allow-network] [--servers FILE]',
+    'loom mcp [--allow-network] [--isolation runc|gvisor]',
+    'loom mcp --http [--port N] [--allow-network] [--isolation runc|gvisor] [--servers FILE]',
     'loom mcp --serve NAME [--servers FILE]',
-    'loom mcp --print-config [--allow-network | --serve NAME]',
+    'loom mcp --print-config [--allow-network] [--isolation runc|gvisor] | --print-config --serve NAME',
   ],
   summary:
     'Serves Loom to AI agents over the Model Context Protocol: the tools execute_code, list_languages, and\n' +
@@ -42,13 +43,20 @@ export const MCP_HELP: CommandHelp = {
     { name: 'http', help: 'serve streamable HTTP on 127.0.0.1 instead of stdio' },
     { name: 'port', short: 'p', value: 'N', help: 'the HTTP port; 0 picks a free one', default: DEFAULT_MCP_PORT },
     { name: 'allow-network', help: 'let calls ask for network "bridge" (internet access, needed to install packages); without it sandboxes have no network' },
+    {
+      name: 'isolation',
+      value: ISOLATIONS.join('|'),
+      help: "the floor of the sandboxes' isolation: a call may ask for gvisor (execute_code's and create_session's isolation), never for less than this",
+      default: DEFAULT_ISOLATION,
+    },
     { name: 'servers', value: 'FILE', help: 'the MCP servers Loom hosts in sandboxes (JSON: {"servers": [{"name", "image", "command", ...}]})', default: `$LOOM_HOME/${SERVERS_FILE}` },
     { name: 'serve', value: 'NAME', help: 'serve the hosted MCP server NAME over stdio (one sandbox for this client) instead of Loom\'s own tools' },
     { name: 'print-config', help: 'print the entry for an MCP client configuration (mcpServers) that launches this server, and exit' },
     HELP_OPTION,
   ],
   after: `Every call runs in a fresh, locked-down sandbox with the same defaults as 'loom exec' (user nobody,
-no capabilities, read-only root, no network, 1 CPU, 512 MB); execute_code's timeout defaults to 60 s.
+no capabilities, read-only root, no network, 1 CPU, 512 MB, runc unless --isolation gvisor or the call
+asks for gvisor); execute_code's timeout defaults to 60 s.
 A session is visible to the MCP client that created it only, and closed when that client goes (its
 HTTP session ends, or stdio's stdin closes) or after 15 idle minutes.
 Calls are recorded in the run history the app and 'loom ui' show ($LOOM_HOME/history.sqlite, default
@@ -57,7 +65,7 @@ $OTEL_EXPORTER_OTLP_ENDPOINT when set.
 
 Hosted servers (--servers) each run as a stdio MCP server in a locked-down container of their own
 per client session, reused for that session's calls and removed when it closes or has been idle
-for its idle_ttl_seconds (default 600). Over HTTP each is served at /mcp/servers/NAME. Secrets
+for its idle_ttl_seconds (default 600), under runc (--isolation is Loom's own tools'). Over HTTP each is served at /mcp/servers/NAME. Secrets
 (their "secrets" names) are read from Loom's environment and reach the container's environment only.
 
 Over HTTP, the token is printed on stdout after the address; set LOOM_MCP_TOKEN to choose it
@@ -94,14 +102,23 @@ export async function mcpCommand(argv: readonly string[], io: Io): Promise<numbe
     portGiven = rawPort !== undefined;
     port = rawPort === undefined ? DEFAULT_MCP_PORT : parseInteger('port', rawPort);
     if (port < 0 || port > 65535) throw new UsageError(`--port must be between 0 and 65535, got ${port}`, '--port');
-    serverOptions = { allowNetwork: flag(values, 'allow-network'), version: mcpVersion() };
+    const rawIsolation = stringOption(values, 'isolation');
+    const isolation = rawIsolation === undefined ? DEFAULT_ISOLATION : parseChoice('isolation', rawIsolation, ISOLATIONS);
+    serverOptions = { allowNetwork: flag(values, 'allow-network'), isolation, version: mcpVersion() };
     serve = stringOption(values, 'serve');
+    // A hosted server's container is its own (runc): a floor it would not get must not be implied.
+    if (serve !== undefined && rawIsolation !== undefined) throw new UsageError("--isolation is for Loom's own tools; a hosted server (--serve) runs under runc", '--isolation');
     if (serve !== undefined && http) throw new UsageError('--serve is for stdio; over --http every hosted server is served at /mcp/servers/NAME', '--serve');
     if (serve === '') throw new UsageError('--serve must name a hosted server', '--serve');
     const rawServers = stringOption(values, 'servers');
     serversFile = rawServers === undefined ? undefined : resolve(rawServers);
     if (flag(values, 'print-config')) {
-      const args = [...(serverOptions.allowNetwork ? ['--allow-network'] : []), ...(serve ? ['--serve', serve] : []), ...(serversFile ? ['--servers', serversFile] : [])];
+      const args = [
+        ...(serverOptions.allowNetwork ? ['--allow-network'] : []),
+        ...(isolation !== DEFAULT_ISOLATION ? ['--isolation', isolation] : []),
+        ...(serve ? ['--serve', serve] : []),
+        ...(serversFile ? ['--servers', serversFile] : []),
+      ];
       io.stdout.write(`${JSON.stringify(clientConfig(args, serve ?? 'loom'), null, 2)}\n`);
       return 0;
     }

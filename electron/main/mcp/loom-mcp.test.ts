@@ -7,12 +7,13 @@ import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunHistory } from '../app/history';
 import { listManaged } from '../engine/pool/containers';
 import { docker, requireEngineAndImages, waitFor } from '../engine/testing/test-support';
-import { BIN, envWithHome, httpClient, output, startHttpServer, stdioClient, TINY_PNG_BASE64, type HttpServer } from './mcp-test-support';
+import { BIN, envWithHome, httpClient, KERNEL_PROBE, output, startHttpServer, stdioClient, TINY_PNG_BASE64, type HttpServer } from './mcp-test-support';
 
 let home = '';
 
@@ -289,5 +290,105 @@ describe('loom mcp --http', () => {
     ]);
     expect([output(ra).stdout, output(rb).stdout]).toEqual(['a\n', 'b\n']);
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+/** `loom mcp` with its arguments, to its exit: for the cases that never start a server. */
+async function runMcp(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, 'mcp', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  return { code, stdout, stderr };
+}
+
+type InputSchema = { properties?: Record<string, { enum?: string[] }> };
+const isolationEnum = (tools: { name: string; inputSchema: unknown }[], name: string): string[] | undefined =>
+  (tools.find((t) => t.name === name)?.inputSchema as InputSchema | undefined)?.properties?.['isolation']?.enum;
+
+describe('loom mcp --isolation', () => {
+  it('refuses a level it does not know, naming --isolation and the levels, on stdio and --http alike', async () => {
+    for (const args of [['--isolation', 'kata'], ['--http', '--port', '0', '--isolation', 'GVISOR']]) {
+      const { code, stderr } = await runMcp(args);
+      expect([code, stderr], args.join(' ')).toEqual([2, expect.stringContaining(`--isolation must be one of runc, gvisor, got '${args.at(-1)}'`)]);
+    }
+    const { code, stderr } = await runMcp(['--serve', 'x', '--isolation', 'gvisor']);
+    expect([code, stderr]).toEqual([2, expect.stringContaining('--isolation is for Loom\'s own tools')]);
+  });
+
+  it('--print-config keeps --isolation gvisor in the args (runc, the default, adds nothing)', async () => {
+    const args = async (flags: string[]) => (JSON.parse((await runMcp(['--print-config', ...flags])).stdout) as { mcpServers: { loom: { args: string[] } } }).mcpServers.loom.args;
+    expect((await args(['--allow-network', '--isolation', 'gvisor'])).slice(1)).toEqual(['mcp', '--allow-network', '--isolation', 'gvisor']);
+    expect((await args(['--isolation', 'runc'])).slice(1)).toEqual(['mcp']);
+  });
+
+  describe('a runc server (the default floor)', () => {
+    let client: Client;
+    let transport: StdioClientTransport | undefined;
+    beforeAll(async () => {
+      ({ client, transport } = await stdioClient(home));
+    });
+    afterAll(async () => {
+      const pid = transport?.pid;
+      await client?.close();
+      if (pid) await waitFor('no container of the stopped loom mcp', async () => (await listManaged(docker)).every((c) => c.ownerPid !== pid), 60_000);
+    });
+
+    it('offers runc and gvisor, runs under runc by default and under gVisor when a call asks for it', async () => {
+      const { tools } = await client.listTools();
+      expect(isolationEnum(tools, 'execute_code')).toEqual(['runc', 'gvisor']);
+      expect(isolationEnum(tools, 'create_session')).toEqual(['runc', 'gvisor']);
+      await expect(client.callTool({ name: 'execute_code', arguments: { language: 'python', code: '1', isolation: 'kata' } })).rejects.toMatchObject({
+        code: ErrorCode.InvalidParams,
+        message: expect.stringContaining('isolation: expected one of "runc", "gvisor"'),
+      });
+      const plain = output(await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: KERNEL_PROBE } }));
+      const runc = output(await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: KERNEL_PROBE, isolation: 'runc' } }));
+      const gvisor = output(await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: KERNEL_PROBE, isolation: 'gvisor' } }));
+      // runc: the host's kernel, whose log nobody may read; gVisor: its own kernel and log.
+      for (const run of [plain, runc]) expect([run.exitCode, run.stdout], run.stderr).toEqual([0, `${release()}\ndmesg: read kernel buffer failed: Operation not permitted\n\n`]);
+      expect(gvisor.exitCode, gvisor.stderr).toBe(0);
+      expect(gvisor.stdout).toMatch(/^4\.4\.0\n\[ +0\.0+\] Starting gVisor\.\.\./);
+      // Not shared: the gVisor container is one of its own, beside the runc one.
+      const mine = (await listManaged(docker)).filter((c) => c.ownerPid === transport?.pid);
+      const runtimes = await Promise.all(mine.map(async (c) => (await docker.getContainer(c.id).inspect()).HostConfig.Runtime));
+      expect(new Set(runtimes)).toEqual(new Set(['runc', 'runsc']));
+    }, 120_000);
+  });
+
+  describe('a gVisor server (--http --isolation gvisor)', () => {
+    let server: HttpServer;
+    let client: Client;
+    beforeAll(async () => {
+      server = await startHttpServer(home, ['--isolation', 'gvisor']);
+      client = (await httpClient(server)).client;
+    });
+    afterAll(async () => {
+      await client?.close();
+      server?.child.kill('SIGINT');
+      await new Promise((done) => server?.child.on('exit', done));
+      await waitFor('no container of the stopped loom mcp', async () => (await listManaged(docker)).every((c) => c.ownerPid !== server.child.pid), 60_000);
+    });
+
+    it('offers gvisor alone, runs every call under gVisor, and refuses runc naming isolation', async () => {
+      const { tools } = await client.listTools();
+      expect(isolationEnum(tools, 'execute_code')).toEqual(['gvisor']);
+      expect(isolationEnum(tools, 'create_session')).toEqual(['gvisor']);
+      expect(tools.find((t) => t.name === 'execute_code')?.description).toContain("under gVisor's user-space kernel (this server's floor)");
+      const run = output(await client.callTool({ name: 'execute_code', arguments: { language: 'python', code: KERNEL_PROBE } }));
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^4\.4\.0\n\[ +0\.0+\] Starting gVisor\.\.\./);
+      for (const [name, args] of [
+        ['execute_code', { language: 'python', code: '1', isolation: 'runc' }],
+        ['create_session', { language: 'python', isolation: 'runc' }],
+      ] as const) {
+        await expect(client.callTool({ name, arguments: args })).rejects.toMatchObject({
+          code: ErrorCode.InvalidParams,
+          message: expect.stringContaining('isolation: expected "gvisor": this server\'s floor is gvisor (loom mcp --isolation gvisor), and a call may not ask for less'),
+        });
+      }
+    }, 120_000);
   });
 });

@@ -19,8 +19,9 @@ export const TINY_PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAA
 
 export const envWithHome = (home: string): Record<string, string> => ({ ...(process.env as Record<string, string>), LOOM_HOME: home });
 
-export async function stdioClient(home: string): Promise<{ client: Client; transport: StdioClientTransport }> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], env: envWithHome(home), stderr: 'pipe' });
+/** `args`: more options of `loom mcp` (e.g. --isolation gvisor). */
+export async function stdioClient(home: string, args: string[] = []): Promise<{ client: Client; transport: StdioClientTransport }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp', ...args], env: envWithHome(home), stderr: 'pipe' });
   const client = new Client({ name: 'loom-test', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };
@@ -33,8 +34,8 @@ export interface HttpServer {
   port: number;
 }
 
-export async function startHttpServer(home: string): Promise<HttpServer> {
-  const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--port', '0'], { env: envWithHome(home), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startHttpServer(home: string, args: string[] = []): Promise<HttpServer> {
+  const child = spawn(process.execPath, [BIN, 'mcp', '--http', '--port', '0', ...args], { env: envWithHome(home), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const lines = await new Promise<string[]>((done, fail) => {
     child.stdout.on('data', (c: Buffer) => {
@@ -57,6 +58,18 @@ export async function httpClient(server: HttpServer): Promise<{ client: Client; 
 }
 
 export const output = (result: unknown): ExecuteCodeOutput => (result as CallToolResult).structuredContent as ExecuteCodeOutput;
+
+/**
+ * Python that prints the kernel a program sees and what dmesg says: under gVisor the release is
+ * gVisor's (4.4.0) and dmesg is its own ("Starting gVisor..."); under runc the host's release,
+ * and dmesg is denied to nobody.
+ */
+export const KERNEL_PROBE = [
+  'import os, subprocess',
+  'print(os.uname().release)',
+  'r = subprocess.run(["dmesg"], capture_output=True, text=True)',
+  'print(r.stdout[:300] or r.stderr[:300])',
+].join('\n');
 
 /** Whether a session's container still exists on the engine. */
 export async function sessionContainerExists(sessionId: string): Promise<boolean> {

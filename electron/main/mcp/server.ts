@@ -6,6 +6,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { DEFAULT_ISOLATION, type Isolation } from '../../../shared/isolation';
 import type { McpBackend } from './backend';
 import { runInSession } from './session-cell';
 import { mcpOwner } from './sessions';
@@ -22,11 +23,14 @@ import {
   listLanguagesOutput,
   listLanguagesResult,
   type ExecuteCodeArgs,
+  type ToolShape,
 } from './tools';
 
 export interface LoomMcpOptions {
   /** Lets calls ask for network "bridge"; without it every sandbox has no network. */
   allowNetwork?: boolean;
+  /** The isolation floor (`--isolation`): calls may ask for a stronger one, never a weaker. Default runc. */
+  isolation?: Isolation;
   /** Loom's version, as the server tells clients at initialize. */
   version?: string;
   /** The owner of the sessions this client creates (mcpOwner); default: one of its own. */
@@ -65,7 +69,7 @@ export function defineTool<I extends z.ZodType>(tool: {
 }
 
 export function loomTools(options: LoomMcpOptions = {}): ToolDefinition[] {
-  const shape = { allowNetwork: options.allowNetwork ?? false };
+  const shape: ToolShape = { allowNetwork: options.allowNetwork ?? false, isolation: options.isolation ?? DEFAULT_ISOLATION };
   return [
     defineTool({
       name: 'execute_code',
@@ -76,7 +80,7 @@ export function loomTools(options: LoomMcpOptions = {}): ToolDefinition[] {
       async run(args, context) {
         const call = args as ExecuteCodeArgs;
         if (call.session_id !== undefined) return runInSession(call, call.session_id, context);
-        const request = executeRequestOf(call);
+        const request = executeRequestOf(call, shape.isolation);
         // A stateless run's files are gone after it: a bigger artifact cannot be read later.
         const bytes = new ArtifactBytes('; a run keeps no files, so write a smaller one, or run in a session and use read_file');
         try {

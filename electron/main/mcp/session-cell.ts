@@ -13,6 +13,7 @@ export async function runInSession(call: ExecuteCodeArgs, sessionId: string, { b
   // What a session was made with is not changed by a cell: saying otherwise would be ignored.
   if (call.packages.length) throw new McpError(ErrorCode.InvalidParams, "packages: a session's packages are installed by create_session, not per call");
   if (call.network !== 'none') throw new McpError(ErrorCode.InvalidParams, "network: a session's network is set by create_session, not per call");
+  if (call.isolation !== undefined) throw new McpError(ErrorCode.InvalidParams, "isolation: a session's isolation is set by create_session, not per call");
   const language = languageOf(call.language);
   if (!language) throw new McpError(ErrorCode.InvalidParams, `language: unknown language ${call.language}`);
   const files = inputFilesOf(call.files);

@@ -5,12 +5,12 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunHistory } from '../app/history';
 import { requireEngineAndImages, waitFor } from '../engine/testing/test-support';
-import { httpClient, output, sessionContainerExists, startHttpServer, stdioClient, TINY_PNG_BASE64, type HttpServer } from './mcp-test-support';
+import { httpClient, KERNEL_PROBE, output, sessionContainerExists, startHttpServer, stdioClient, TINY_PNG_BASE64, type HttpServer } from './mcp-test-support';
 
 let home = '';
 
@@ -128,11 +128,16 @@ function sessionSuite(connect: () => Promise<Client>, close: (client: Client) =>
     }
   });
 
-  it('refuses a language the session does not run, per-call packages, and languages sessions do not support', async () => {
+  it('refuses a language the session does not run, per-call packages and isolation, and languages sessions do not support', async () => {
     await expect(cell(client, id, '1', 'node')).rejects.toMatchObject({ code: ErrorCode.InvalidParams, message: expect.stringMatching(/language: session \w+ runs python, not node/) });
     await expect(client.callTool({ name: 'execute_code', arguments: { language: 'python', code: '1', session_id: id, packages: ['requests'] } })).rejects.toMatchObject({
       code: ErrorCode.InvalidParams,
       message: expect.stringContaining('packages'),
+    });
+    // A session's isolation is create_session's: a cell asking for one is refused, not ignored.
+    await expect(client.callTool({ name: 'execute_code', arguments: { language: 'python', code: '1', session_id: id, isolation: 'gvisor' } })).rejects.toMatchObject({
+      code: ErrorCode.InvalidParams,
+      message: expect.stringContaining("isolation: a session's isolation is set by create_session, not per call"),
     });
     await expect(client.callTool({ name: 'create_session', arguments: { language: 'ruby' } })).rejects.toMatchObject({
       code: ErrorCode.InvalidParams,
@@ -223,4 +228,47 @@ describe('sessions through loom mcp --http', () => {
     await waitFor('the session container of the ended MCP session to go', async () => !(await sessionContainerExists(id)), 60_000);
     await b.client.close();
   });
+});
+
+/** A session's kernel release and dmesg, as KERNEL_PROBE prints them in a cell. */
+async function kernelOf(client: Client, sessionId: string): Promise<string> {
+  const probe = output(await cell(client, sessionId, KERNEL_PROBE));
+  expect(probe.exitCode, probe.stderr).toBe(0);
+  return probe.stdout;
+}
+
+const GVISOR = /^4\.4\.0\n\[ +0\.0+\] Starting gVisor\.\.\./;
+
+describe('sessions under gVisor', () => {
+  it('on a runc server: create_session with isolation "gvisor" runs every cell under gVisor, a plain session under runc', async () => {
+    const { client } = await stdioClient(home);
+    try {
+      const gvisor = structured<{ session: { id: string } }>(await client.callTool({ name: 'create_session', arguments: { language: 'python', isolation: 'gvisor' } })).session.id;
+      const runc = await newSession(client);
+      expect(await kernelOf(client, gvisor)).toMatch(GVISOR);
+      // The next cell too: the session's container, not the call, holds the level.
+      expect(output(await cell(client, gvisor, 'import os\nos.uname().release')).outputs[0]?.items[0]?.text).toBe("'4.4.0'");
+      expect(await kernelOf(client, runc)).toBe(`${release()}\ndmesg: read kernel buffer failed: Operation not permitted\n\n`);
+    } finally {
+      await client.close();
+    }
+  }, 120_000);
+
+  it('on a gVisor server (--isolation gvisor): a session is under gVisor without asking, and "runc" is refused naming isolation', async () => {
+    const server = await startHttpServer(home, ['--isolation', 'gvisor']);
+    try {
+      const { client } = await httpClient(server);
+      const id = await newSession(client, 'node');
+      const probe = output(await cell(client, id, 'require("os").release()', 'node'));
+      expect(probe.outputs[0]?.items[0]?.text, probe.stderr).toBe('4.4.0');
+      await expect(client.callTool({ name: 'create_session', arguments: { language: 'python', isolation: 'runc' } })).rejects.toMatchObject({
+        code: ErrorCode.InvalidParams,
+        message: expect.stringContaining('isolation: expected "gvisor"'),
+      });
+      await client.close();
+    } finally {
+      server.child.kill('SIGINT');
+      await new Promise((done) => server.child.on('exit', done));
+    }
+  }, 120_000);
 });

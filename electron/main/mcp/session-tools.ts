@@ -3,11 +3,12 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { SessionState, type FileEntry, type SessionInfo } from '../../../shared/gen/loom/v1/docker_pb';
+import { ISOLATION_LEVELS } from '../../../shared/isolation';
 import { RUNTIME_TYPES, runtimeOf } from '../../../shared/runtimes';
 import { DEFAULT_SESSION_TTL_S } from '../engine/session/manager';
 import { formatBytes } from '../engine/session/workspace-files';
 import { defineTool, type ToolDefinition } from './server';
-import { INPUT_DIR, inputFileSchema, networkModeOf, OUTPUT_DIR } from './tools';
+import { INPUT_DIR, inputFileSchema, callIsolation, isolationInput, networkModeOf, OUTPUT_DIR, type ToolShape } from './tools';
 
 /** read_file's bound: a file's bytes go into one JSON-RPC message. */
 export const MAX_READ_FILE_BYTES = 8 * 1024 * 1024;
@@ -39,7 +40,7 @@ function fileJson(entry: FileEntry): Record<string, unknown> {
   return { path: entry.path, sizeBytes: Number(entry.size), isDir: entry.isDir, modifiedAtMs: entry.modifiedAtMs };
 }
 
-export function sessionTools(options: { allowNetwork: boolean }): ToolDefinition[] {
+export function sessionTools(options: ToolShape): ToolDefinition[] {
   return [
     defineTool({
       name: 'create_session',
@@ -48,7 +49,7 @@ export function sessionTools(options: { allowNetwork: boolean }): ToolDefinition
         'Run code in it with execute_code and its session_id: variables, imports, functions, files and installed packages persist between calls, ' +
         `and a cell's final expression is shown. Files live in ${INPUT_DIR} (the working directory); files written under ${INPUT_DIR}/${OUTPUT_DIR}/ come back as artifacts. ` +
         `Only you (this MCP client) can see or use it. It ends when idle for idle_ttl_seconds (default ${DEFAULT_SESSION_TTL_S}), on close_session, or when you disconnect. ` +
-        'Same security defaults and limits as execute_code.',
+        'Same security defaults and limits as execute_code; its isolation holds for all its cells.',
       input: z.strictObject({
         language: z.enum(SESSION_LANGUAGES, { error: 'sessions support python and node' }).describe('python or node: the languages sessions support.'),
         packages: z
@@ -60,13 +61,19 @@ export function sessionTools(options: { allowNetwork: boolean }): ToolDefinition
           .default('none')
           .describe(options.allowNetwork ? 'Network access: "none" (default) or "bridge" (internet).' : 'Always "none": this server was started without --allow-network.'),
         idle_ttl_seconds: z.number().int().min(1).max(MAX_SESSION_TTL_S).optional().describe(`The session ends after this long without a call. Default ${DEFAULT_SESSION_TTL_S}.`),
+        isolation: isolationInput(options.isolation, 'Every cell of the session runs under it.'),
       }),
       async run(args, { backend, owner }) {
         const info = await backend.sessions.create(
           {
             runtimeType: RUNTIME_TYPES[args.language],
             idleTtlSeconds: args.idle_ttl_seconds ?? 0,
-            config: { name: 'mcp-session', packages: args.packages, networkMode: networkModeOf(args.network) },
+            config: {
+              name: 'mcp-session',
+              packages: args.packages,
+              networkMode: networkModeOf(args.network),
+              isolation: ISOLATION_LEVELS[callIsolation(args.isolation, options.isolation)],
+            },
           },
           { owner },
         );

@@ -6,6 +6,7 @@ import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/
 import { z } from 'zod';
 import { ExecuteRequestSchema, InputFileSchema, NetworkMode, type ExecuteRequest, type ExecuteResponse, type InputFile } from '../../../shared/gen/loom/v1/docker_pb';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
+import { ISOLATION_LEVELS, ISOLATIONS, type Isolation } from '../../../shared/isolation';
 import { RUNTIME_TYPES } from '../../../shared/runtimes';
 import { formatBytes } from '../engine/session/workspace-files';
 import { hasPackages, LANGUAGE_NAMES, LANGUAGES, languageOf } from './languages';
@@ -47,7 +48,42 @@ export function wantsArtifacts(code: string): boolean {
   return code.includes(OUTPUT_DIR);
 }
 
-export function executeCodeInput(options: { allowNetwork: boolean }) {
+/** What the server was started with (`loom mcp --allow-network --isolation ...`), as the tools see it. */
+export interface ToolShape {
+  allowNetwork: boolean;
+  /** The floor: calls may ask for a stronger isolation, never a weaker one. */
+  isolation: Isolation;
+}
+
+/**
+ * The isolation argument: the levels at or above the server's floor only, as `network` offers
+ * "none" alone without --allow-network, so a weaker level is refused by the schema, naming
+ * `isolation`. Optional rather than defaulted: with session_id, any value is refused.
+ */
+export function isolationInput(floor: Isolation, notWith: string) {
+  const allowed = ISOLATIONS.slice(ISOLATIONS.indexOf(floor)) as unknown as [Isolation, ...Isolation[]];
+  const error =
+    allowed.length > 1
+      ? `expected one of ${allowed.map((i) => `"${i}"`).join(', ')}`
+      : `expected "${floor}": this server's floor is ${floor} (loom mcp --isolation ${floor}), and a call may not ask for less`;
+  return z
+    .enum(allowed, { error })
+    .optional()
+    .describe(
+      allowed.length > 1
+        ? 'The boundary between the program and the host kernel: "runc" (default; Docker\'s runtime, the host kernel with seccomp, no capabilities) or ' +
+            '"gvisor" (gVisor: a user-space kernel answers the system calls, a stronger boundary for untrusted code; slower to start, ' +
+            `its own /proc, uname -r 4.4.0, and on this engine no network). ${notWith}`
+        : `Always "gvisor": this server was started with --isolation gvisor, so every sandbox runs under gVisor's user-space kernel. ${notWith}`,
+    );
+}
+
+/** The level a call runs at: what it asked for (the schema kept it at or above the floor), else the floor. */
+export function callIsolation(asked: Isolation | undefined, floor: Isolation): Isolation {
+  return asked ?? floor;
+}
+
+export function executeCodeInput(options: ToolShape) {
   return z.strictObject({
     language: z.enum(LANGUAGE_NAMES).describe('The language of `code` (see list_languages). In a session: the session\'s language.'),
     code: z.string().min(1).max(MAX_INPUT_BYTES).describe('The program source, run as the main program (in a session: run as a cell).'),
@@ -79,10 +115,11 @@ export function executeCodeInput(options: { allowNetwork: boolean }) {
         `Without session_id: return the files the program writes under ${INPUT_DIR}/${OUTPUT_DIR}/ as artifacts. Default: true when the code mentions "${OUTPUT_DIR}". ` +
           'Collecting makes a run slower (tenths of a second). Python and node only. Sessions always return them.',
       ),
+    isolation: isolationInput(options.isolation, 'Not with session_id: create_session takes it.'),
   });
 }
 
-export type ExecuteCodeArgs = Omit<z.output<ReturnType<typeof executeCodeInput>>, 'network'> & { network: 'none' | 'bridge' };
+export type ExecuteCodeArgs = Omit<z.output<ReturnType<typeof executeCodeInput>>, 'network' | 'isolation'> & { network: 'none' | 'bridge'; isolation?: Isolation };
 
 export const executeCodeOutput = z.object({
   exitCode: z.number().int().describe('The program exit code (a cell: 0 ok, 1 an exception, 124 timed out, 130 interrupted, 137 interpreter restarted); -1 when Loom could not run it.'),
@@ -114,13 +151,14 @@ export const listLanguagesOutput = z.object({
   languages: z.array(z.object({ name: z.string(), version: z.string(), packages: z.string() })),
 });
 
-export function executeCodeDescription(options: { allowNetwork: boolean }): string {
+export function executeCodeDescription(options: ToolShape): string {
   return [
     'Runs a program in a fresh, locked-down Loom sandbox (a Docker container) and returns its stdout, stderr and exit code, ' +
       'with its display outputs (images as image content) and the files it wrote under /tmp/outputs/ (artifacts).',
     `Languages: ${LANGUAGES.map((l) => `${l.name} (${l.version})`).join(', ')}.`,
     `Security defaults: user nobody, no capabilities, read-only root filesystem, writable ${INPUT_DIR} only (emptied after every run), ` +
-      `${options.allowNetwork ? 'no network unless network "bridge" is asked for' : 'no network at all'}.`,
+      `${options.allowNetwork ? 'no network unless network "bridge" is asked for' : 'no network at all'}, ` +
+      (options.isolation === 'gvisor' ? "under gVisor's user-space kernel (this server's floor)." : 'under runc unless isolation "gvisor" is asked for.'),
     `Limits: ${DEFAULT_LIMITS.cpuCores} CPU, ${DEFAULT_LIMITS.memoryMb} MB memory, ${DEFAULT_LIMITS.storageMb} MB in ${INPUT_DIR}, ${DEFAULT_LIMITS.pidsLimit} processes, ` +
       `timeout ${DEFAULT_TIMEOUT_SECONDS} s by default (at most ${MAX_TIMEOUT_SECONDS} s), ${MAX_OUTPUT_BYTES / 1024 / 1024} MB of stdout and of stderr.`,
     'Without session_id nothing survives the call: every call starts from a clean sandbox, so send all the code and files a run needs each time. ' +
@@ -132,8 +170,8 @@ export function executeCodeDescription(options: { allowNetwork: boolean }): stri
   ].join('\n');
 }
 
-/** The ExecuteRequest for a stateless call (validated arguments). */
-export function executeRequestOf(args: ExecuteCodeArgs): ExecuteRequest {
+/** The ExecuteRequest for a stateless call (validated arguments), at the call's isolation or the server's floor. */
+export function executeRequestOf(args: ExecuteCodeArgs, floor: Isolation): ExecuteRequest {
   const language = languageOf(args.language);
   if (!language) throw new Error(`unknown language ${args.language}`); // the schema's enum already refused it
   // The other languages run from source, which needs the warm runner: no packages, and no
@@ -152,6 +190,8 @@ export function executeRequestOf(args: ExecuteCodeArgs): ExecuteRequest {
       name: 'mcp',
       packages: args.packages,
       networkMode: networkModeOf(args.network),
+      // Part of the pool key: gVisor and runc containers never share a pool.
+      isolation: ISOLATION_LEVELS[callIsolation(args.isolation, floor)],
     },
     files: inputFilesOf(args.files),
     ...(collect ? { outputDir: OUTPUT_DIR } : {}),

@@ -63,7 +63,8 @@ async function uiFlood(mb: number): Promise<{ ms: number; worstStallMs: number }
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
   });
   try {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // bypassCSP: the app's CSP forbids eval, which waitForFunction's text predicate needs.
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
     // (Page code as text: it runs in the browser, not here.)
     await page.addInitScript(
       'window.loomLongTasks = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.loomLongTasks.push(e.duration); }).observe({ type: "longtask", buffered: true });',

@@ -1505,6 +1505,8 @@ async function main(): Promise<void> {
         `${fmt(rssBaselineMb)} MB before any executor, ${fmt(rssAfterFiguresMb)} MB after the other figures (${mainPooled} pooled)`,
       `traces ingest            ${traces.ingest.map((i) => `${i.encoding} ${i.spansPerS} spans/s (RSS +${i.rssGrowthMb} MB)`).join(', ')} (target >= 50000); ` +
         `first paint of 100,000 spans ${'skipped' in traces.firstPaint ? `skipped: ${traces.firstPaint.skipped}` : `${traces.firstPaint.medianMs} ms median`} (target <= 1000); page fault ${traces.pageFaultNs} ns`,
+      `sessions                 creation p50 ${fmt(sessions.create.p50)} ms = ${fmt(ratio(sessions.create.p50, s.cold.p50), 2)}x cold (target <= 1.25x: ${verdict(ratio(sessions.create.p50, s.cold.p50) <= 1.25)}); ` +
+        `cell \`x + 1\` p50 ${fmt(sessions.cell.p50, 2)} ms; idle session ${fmt(sessions.idleMemoryMb, 1)} MB (engine's memory figure less page cache)`,
       `gVisor / runc            ${gvisor.available ? `cold ${fmt(gvisor.coldRatio, 2)}x, warm ${fmt(gvisor.warmRatio, 2)}x (target warm <= ${GVISOR_WARM_TARGET}x: ${verdict(gvisor.warmRatio <= GVISOR_WARM_TARGET)})` : 'not measured: the engine has no runsc'}`,
       `phases (s)               ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
       '',

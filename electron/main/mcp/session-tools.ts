@@ -3,12 +3,11 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { SessionState, type FileEntry, type SessionInfo } from '../../../shared/gen/loom/v1/docker_pb';
-import { ISOLATION_LEVELS } from '../../../shared/isolation';
 import { RUNTIME_TYPES, runtimeOf } from '../../../shared/runtimes';
 import { DEFAULT_SESSION_TTL_S } from '../engine/session/manager';
 import { formatBytes } from '../engine/session/workspace-files';
 import { defineTool, type ToolDefinition } from './server';
-import { INPUT_DIR, inputFileSchema, callIsolation, isolationInput, networkModeOf, OUTPUT_DIR, type ToolShape } from './tools';
+import { INPUT_DIR, inputFileSchema, callIsolationLevel, isolationInput, networkModeOf, OUTPUT_DIR, type ToolShape } from './tools';
 
 /** read_file's bound: a file's bytes go into one JSON-RPC message. */
 export const MAX_READ_FILE_BYTES = 8 * 1024 * 1024;
@@ -72,7 +71,7 @@ export function sessionTools(options: ToolShape): ToolDefinition[] {
               name: 'mcp-session',
               packages: args.packages,
               networkMode: networkModeOf(args.network),
-              isolation: ISOLATION_LEVELS[callIsolation(args.isolation, options.isolation)],
+              isolation: callIsolationLevel(args.isolation, options.isolation),
             },
           },
           { owner },

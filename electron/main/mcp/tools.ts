@@ -4,7 +4,7 @@
 import { create } from '@bufbuild/protobuf';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { ExecuteRequestSchema, InputFileSchema, NetworkMode, type ExecuteRequest, type ExecuteResponse, type InputFile } from '../../../shared/gen/loom/v1/docker_pb';
+import { ExecuteRequestSchema, InputFileSchema, NetworkMode, type ExecuteRequest, type IsolationLevel, type ExecuteResponse, type InputFile } from '../../../shared/gen/loom/v1/docker_pb';
 import { DEFAULT_LIMITS } from '../../../shared/defaults';
 import { ISOLATION_LEVELS, ISOLATIONS, type Isolation } from '../../../shared/isolation';
 import { RUNTIME_TYPES } from '../../../shared/runtimes';
@@ -79,8 +79,8 @@ export function isolationInput(floor: Isolation, notWith: string) {
 }
 
 /** The level a call runs at: what it asked for (the schema kept it at or above the floor), else the floor. */
-export function callIsolation(asked: Isolation | undefined, floor: Isolation): Isolation {
-  return asked ?? floor;
+export function callIsolationLevel(asked: Isolation | undefined, floor: Isolation): IsolationLevel {
+  return ISOLATION_LEVELS[asked ?? floor];
 }
 
 export function executeCodeInput(options: ToolShape) {
@@ -191,7 +191,7 @@ export function executeRequestOf(args: ExecuteCodeArgs, floor: Isolation): Execu
       packages: args.packages,
       networkMode: networkModeOf(args.network),
       // Part of the pool key: gVisor and runc containers never share a pool.
-      isolation: ISOLATION_LEVELS[callIsolation(args.isolation, floor)],
+      isolation: callIsolationLevel(args.isolation, floor),
     },
     files: inputFilesOf(args.files),
     ...(collect ? { outputDir: OUTPUT_DIR } : {}),

@@ -35,8 +35,8 @@ export const RUNNER_PY = `${RESOURCES_DIR}/runner/loom_runner.py`;
 export const RUNNER_JS = `${RESOURCES_DIR}/runner/loom-runner.js`;
 
 /**
- * How a runner is started. keepState: nothing is cleaned between runs, for a container that one
- * caller owns on purpose (a session's: the seam for sessions, which no stateless run shares).
+ * How a runner is started. keepState: nothing is cleaned between runs. No pooled container has
+ * it; the bench starts one to measure what the clean-up costs (bench/clean-slate.ts).
  */
 export interface RunnerStartOptions {
   keepState?: boolean;
@@ -206,9 +206,9 @@ export class RunnerClient {
    * Resolves null when none says READY within ~10 s (no python3 nor node in the image, a
    * stopped container): the caller then runs programs with `docker exec`.
    */
-  static async start(container: Docker.Container, runtime: Runtime, opts: RunnerStartOptions = {}): Promise<RunnerClient | null> {
-    const python = ['python3', RUNNER_PY, ...stateArgs(opts)];
-    const node = ['node', RUNNER_JS, ...stateArgs(opts)];
+  static async start(container: Docker.Container, runtime: Runtime): Promise<RunnerClient | null> {
+    const python = ['python3', RUNNER_PY];
+    const node = ['node', RUNNER_JS];
     const candidates = runtime === 'node' ? [node, python] : [python, node];
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (const argv of candidates) {

@@ -610,9 +610,15 @@ function server() {
     } catch {
       return null;
     }
-    const cleaner = { child, said: '', ended: null, onEnd: null };
+    const cleaner = { child, said: '', processesDone: false, ended: null, onEnd: null, onProcessesDone: null };
     child.stdin.on('error', () => undefined);
     for (const stream of [child.stdout, child.stderr]) stream.on('data', (d) => (cleaner.said = (cleaner.said + d.toString('utf8')).slice(-4096)));
+    child.stdout.on('data', () => {
+      // Its first line once no process is left but those kept (--say-processes).
+      if (cleaner.processesDone || !cleaner.said.includes('\n')) return;
+      cleaner.processesDone = cleaner.said.startsWith('processes ');
+      if (cleaner.processesDone) cleaner.onProcessesDone?.();
+    });
     const end = (how) => {
       if (cleaner.ended) return;
       cleaner.ended = how;
@@ -620,7 +626,8 @@ function server() {
       cleaner.onEnd?.(how);
     };
     child.once('error', (err) => end({ problem: `${INIT} could not start: ${err.message}` }));
-    child.once('close', (code, signal) => end(code === 0 ? { problem: null } : { problem: cleaner.said.trim() || `loom-init --clean ended with ${signal || `status ${code}`}` }));
+    const lastWords = () => (cleaner.processesDone ? cleaner.said.slice(cleaner.said.indexOf('\n') + 1) : cleaner.said).trim();
+    child.once('close', (code, signal) => end(code === 0 ? { problem: null } : { problem: lastWords() || `loom-init --clean ended with ${signal || `status ${code}`}` }));
     return cleaner;
   }
 
@@ -655,12 +662,15 @@ function server() {
       done(`the clean-up did not end within ${CLEAN_WALL_MS} ms`);
     }, CLEAN_WALL_MS);
     cleaner.onEnd = ({ problem }) => done(problem);
+    // The next spare starts once what programs left is killed, while files are removed: the two
+    // overlap (a spare started earlier would be killed as a program's).
+    cleaner.onProcessesDone = ensureSpare;
     try {
       process.kill(cleaner.child.pid, 'SIGCONT'); // a program may have stopped it while it waited
     } catch {
       // not running: its end (or spawn error) is on the way
     }
-    cleaner.child.stdin.end(`--keep ${process.pid}:${startTicks}\n`);
+    cleaner.child.stdin.end(`--say-processes --keep ${process.pid}:${startTicks}\n`);
   }
 
   /**

@@ -65,11 +65,13 @@ from loom_protocol import (  # noqa: E402 (found through the line above)
 )
 from loom_span_file import SpanFile  # noqa: E402
 import loom_build  # noqa: E402
+import loom_forker  # noqa: E402
 
 del sys.path[0]
 # A program forked from this interpreter must not find them imported: a fresh one could not
 # import them at all.
-del sys.modules["loom_protocol"], sys.modules["loom_span_file"], sys.modules["loom_build"]
+for _name in ("loom_protocol", "loom_span_file", "loom_build", "loom_forker"):
+    del sys.modules[_name]
 
 # Pre-imports: what a forked child finds already in sys.modules costs it nothing. They are
 # imported one at a time while the runner idles, not before READY: together they take ~80 ms,
@@ -135,9 +137,11 @@ OUTPUT_HOLD_SECONDS = 0.002
 
 PR_SET_DUMPABLE = 4
 PR_SET_NAME = 15
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 # The name a waiting spare goes by (/proc/PID/comm), so that it can be told from a program.
 SPARE_NAME = b"loom-spare"
+FORKER_NAME = b"loom-forker"
 
 _PYTHON_NAME = re.compile(r"python(3(\.\d+)?)?$")
 # PYTHON* variables a forked child can honour itself; any other one that differs from the
@@ -349,6 +353,8 @@ class Cleaner:
             os.close(out_w)
         os.set_blocking(self.fd, False)
         self.output = bytearray()
+        # Whether it has said that no process is left but those kept (see start_cleaner).
+        self.processes_done = False
         self.status = None
         self.eof = False
         self.deadline = None
@@ -383,6 +389,10 @@ class Server:
     def __init__(self, keep_state=False):
         self.job = None
         self.spare = None
+        # What forks the spares once every module is imported (see loom_forker.py); None before,
+        # or where it cannot be used, and then the server forks them itself.
+        self.forker = None
+        self.forker_usable = loom_forker.usable()
         # The clean-up after each run (None with keep_state), the one running, and why the
         # container can no longer be trusted to be clean, if it cannot.
         self.clean = not keep_state
@@ -499,6 +509,9 @@ class Server:
             else:
                 poller.register(cleaner.fd, select.POLLIN)
             poller.register(self.wake_r, select.POLLIN)
+            forker = self.forker if self.forker is not None and self.forker.pending else None
+            if forker is not None:
+                poller.register(forker.sock, select.POLLIN)
             timeout = None
             if cleaner is not None:
                 timeout = max(0, int((cleaner.deadline - time.monotonic()) * 1000) + 1)
@@ -532,6 +545,9 @@ class Server:
                 elif fd == self.wake_r:
                     self.drain_wakeups()
                     self.reap()
+                elif forker is not None and fd == forker.sock.fileno():
+                    if forker is self.forker and forker.pending:
+                        self.receive_spare(0)
                 elif job is self.job and job is not None:
                     if fd in job.out_fds:
                         self.forward(job, fd)
@@ -542,11 +558,17 @@ class Server:
                 self.check_cleaner(cleaner)
                 if self.cleaner is None and not self.parse_host():
                     return
-            if self.spare is None and not PREIMPORTS and self.cleaner is None and self.job is None:
+            if (
+                self.spare is None
+                and not PREIMPORTS
+                and self.job is None
+                and (self.cleaner is None or self.cleaner.processes_done)
+            ):
                 # Every module imported: the next program's child is forked now. Not while a
                 # program runs: after a fork every first write of the server's is a page fault,
-                # which would then be on the program's path (see finish).
-                self.spare = self.fork_spare()
+                # which would then be on the program's path (see finish). Not before the
+                # clean-up has killed what programs left: it would kill this child too.
+                self.want_spare()
 
     def tick(self):
         job = self.job
@@ -699,6 +721,7 @@ class Server:
                 % self.unclean,
             )
             return
+        self.settle_spare()
         full = exhausted_space()
         if full:
             # A previous program filled the writable space: this container cannot serve the
@@ -875,12 +898,20 @@ class Server:
             self.write_stdin(run)
 
     def fork_spare(self):
-        """Forks the child for the next python program and lets it do, before there is one,
-        all that does not depend on it (the fork itself, ~1.2 ms for a server with its modules
-        imported; the session, stdio, descriptors, signals); None if it cannot be forked now.
+        """The child for the next python program, forked here; None if it cannot be forked now."""
+        try:
+            return Spare(*self.spawn_spare(os.fork, self.name))
+        except OSError:
+            return None
+
+    def spawn_spare(self, fork, name):
+        """Forks the child for the next python program with `fork` (os.fork here, or the forker's
+        clone) and lets it do, before there is one, all that does not depend on it (the fork
+        itself; the session, stdio, descriptors, signals): (its PID, job_w, in_w, out_r, err_r).
         A program running meanwhile cannot reach it: it stays undumpable (no ptrace, no
         /proc/PID/mem, no /proc/PID/fd) until it has its own program, is continued before it
-        gets one (in case it was stopped), and is replaced if it was killed."""
+        gets one (in case it was stopped), and is replaced if it was killed. `name` is the
+        forking process's own, given back after the fork."""
         fds = []
         try:
             for _ in range(4):
@@ -891,15 +922,16 @@ class Server:
             self.forget_finders()
             # Named before the fork, so that the spare has its name from its first instant.
             _set_name(SPARE_NAME)
+            pid = None
             try:
-                pid = os.fork()
+                pid = fork()
             finally:
-                if os.getpid() == self.pid:
-                    _set_name(self.name)
+                if pid != 0:
+                    _set_name(name)
         except OSError:
             for fd in fds:
                 os.close(fd)
-            return None
+            raise
         if pid == 0:
             try:
                 _spare(self, in_r, out_w, err_w, job_r, top_fd)
@@ -907,7 +939,49 @@ class Server:
                 os._exit(1)  # _spare never returns: this only guards against a bug in it
         for fd in (in_r, out_w, err_w, job_r):
             os.close(fd)
-        return Spare(pid, job_w, in_w, out_r, err_r)
+        return pid, job_w, in_w, out_r, err_r
+
+    def want_spare(self):
+        """Has the next program's child made ahead: by the forker (made the first time), which
+        hands it over later (see receive_spare), else here."""
+        if self.forker is None and self.forker_usable:
+            try:
+                self.forker = loom_forker.Forker(
+                    lambda fork: self.spawn_spare(fork, FORKER_NAME), _become_forker
+                )
+            except OSError:
+                pass
+        if self.forker is not None:
+            if self.forker.pending:
+                return
+            try:
+                self.forker.request()
+                return
+            except OSError:
+                self.drop_forker()
+        self.spare = self.fork_spare()
+
+    def settle_spare(self):
+        """Takes the spare asked for if it is on its way: no child of the runner's may be unknown
+        to it when it looks for what a program left (the sweep, the clean-up would kill it)."""
+        if self.spare is None and self.forker is not None and self.forker.pending:
+            self.receive_spare(loom_forker.TAKE_SECONDS)
+
+    def receive_spare(self, timeout):
+        """Takes the spare the forker was asked for. One that does not come (the clone refused,
+        the forker stopped answering) ends the forker's use in this container."""
+        forker = self.forker
+        assert forker is not None
+        try:
+            self.spare = Spare(*forker.take(timeout))
+        except OSError:
+            self.drop_forker()
+            self.forker_usable = False
+
+    def drop_forker(self):
+        if self.forker is not None:
+            self.forker.close()
+            self.forker = None
 
     def forget_finders(self):
         """Drops the import finders cached for directories off the read-only tail (the runner's
@@ -1104,6 +1178,9 @@ class Server:
             if self.spare is not None and pid == self.spare.pid:
                 self.discard_spare()  # died waiting: the serve loop forks another
                 continue
+            if self.forker is not None and pid == self.forker.pid:
+                self.drop_forker()  # killed (by a program): the next spare makes another
+                continue
             if self.cleaner is not None and pid == self.cleaner.pid:
                 self.cleaner.status = status
                 continue
@@ -1119,6 +1196,7 @@ class Server:
                     job.popen.returncode = 0  # reaped here: keep Popen from waiting on it again
                 # Background processes must not outlive the program, nor hold its pipes open.
                 self.kill_group(job)
+                self.settle_spare()
                 if not self.subreaper or self.has_children():
                     self.sweep(job)
                 job.drain_until = time.monotonic() + DRAIN_SECONDS
@@ -1142,8 +1220,9 @@ class Server:
         return bool(children)
 
     def loom_children(self):
-        """The runner's own children that wait for later runs: the spare and the next clean-up."""
-        return [c.pid for c in (self.spare, self.next_cleaner) if c is not None]
+        """The runner's own children that wait for later runs: the spare, the forker and the next
+        clean-up."""
+        return [c.pid for c in (self.spare, self.forker, self.next_cleaner) if c is not None]
 
     def sweep(self, job):
         """Kills whatever the program left behind, also what escaped its group or session."""
@@ -1199,12 +1278,14 @@ class Server:
             self.write_out(b"".join(held))
         for d in job.dirs:
             loom_build.remove_dir(d)
-        if self.spare is None and not PREIMPORTS:
-            # The next program's child, forked now that the result is out: the server's page
-            # faults after the fork fall between runs (and the clean-up keeps the spare).
-            self.spare = self.fork_spare()
-        if self.clean:
+        if self.clean and not self.left_nothing():
+            # The next program's child is forked once the clean-up has killed what was left
+            # (see serve), while it removes files: the two then overlap.
             self.start_cleaner()
+        elif self.spare is None and not PREIMPORTS:
+            # The next program's child, forked now that the result is out: the server's page
+            # faults after the fork fall between runs.
+            self.want_spare()
 
     def finish_held(self, job):
         # Whatever is still readable is sent; a pipe held open past the drain time is dropped.
@@ -1266,10 +1347,36 @@ class Server:
             except OSError:
                 pass  # start_cleaner tries again when it is needed
 
+    def left_nothing(self):
+        """Whether the program provably left nothing for a clean-up to remove, which is then not
+        started: no child of the runner's but Loom's (as the subreaper it inherits every orphan,
+        and a program's processes all descend from it), no SysV IPC object, nothing in a
+        writable place. Any doubt (an error) says no. Checked here, in a few system calls, it
+        costs a program that leaves nothing far less than a clean-up's process would."""
+        if not self.subreaper or self.has_children():
+            return False
+        try:
+            for table in _IPC_TABLES:
+                with open(table, "rb") as f:
+                    if f.read().count(b"\n") > 1:  # a header line, then one per object
+                        return False
+            for path in CLEANED_DIRS:
+                try:
+                    with os.scandir(path) as entries:
+                        if next(entries, None) is not None:
+                            return False
+                except FileNotFoundError:
+                    pass  # (no /dev/mqueue in this container)
+        except OSError:
+            return False
+        return True
+
     def start_cleaner(self):
-        keep = "--keep %d:%d" % (self.pid, self.start_ticks)
-        if self.spare is not None:
-            keep += " --keep %d:%d" % (self.spare.pid, self.spare.start)
+        self.settle_spare()
+        keep = "--say-processes --keep %d:%d" % (self.pid, self.start_ticks)
+        for kept in (self.spare, self.forker):
+            if kept is not None and kept.start >= 0:
+                keep += " --keep %d:%d" % (kept.pid, kept.start)
         cleaner, self.next_cleaner = self.next_cleaner, None
         for attempt in range(2):
             try:
@@ -1294,6 +1401,8 @@ class Server:
             data = b""
         if data:
             cleaner.output += data[:4096 - len(cleaner.output)]
+            if not cleaner.processes_done and b"\n" in cleaner.output:
+                cleaner.processes_done = cleaner.output.startswith(b"processes ")
         else:
             cleaner.eof = True
 
@@ -1322,8 +1431,17 @@ class Server:
                 pass
             self.unclean = "the clean-up did not end within %d ms" % (CLEAN_WALL_SECONDS * 1000)
         elif cleaner.status != 0:
-            said = cleaner.output.decode("utf-8", "replace").strip()
+            said = cleaner.output.decode("utf-8", "replace")
+            if cleaner.processes_done:
+                said = said.partition("\n")[2]  # what it said after the processes' line
+            said = said.strip()
             self.unclean = said or "loom-init --clean ended with status %d" % cleaner.status
+
+
+# What loom-init --clean empties and removes (see loom-init.c clean_main): checked by
+# Server.left_nothing before one is started.
+CLEANED_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
+_IPC_TABLES = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem")
 
 
 def _which(name, path):
@@ -1382,6 +1500,18 @@ def _popen(argv, env, cwd, executable=None, pass_fds=()):
     for fd in (in_r, out_w, err_w):
         os.close(fd)
     return in_w, out_r, err_r, popen
+
+
+def _become_forker():
+    """What the forker (see loom_forker.py) is made of, in the forker: its own name, the runner's
+    signal handling undone (a spare it forks is the runner's child), and its end with the
+    runner's."""
+    _set_name(FORKER_NAME)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:
+        os._exit(0)  # the runner died before the line above
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 def _spare(server, in_r, out_w, err_w, job_r, top_fd):
@@ -1678,6 +1808,7 @@ def main():
         if server.job is not None:
             server.kill_group(server.job)
         server.discard_spare()
+        server.drop_forker()
         for cleaner in (server.cleaner, server.next_cleaner):
             if cleaner is not None:
                 cleaner.discard()

@@ -732,41 +732,50 @@ describe('python runner: a fork of the server', () => {
   });
 
   // The child of the next program is forked ahead, after the last program's end ("spare",
-  // loom_runner.py fork_spare), and waits beside any program that does not take it (here one run
-  // by a fresh interpreter): that program must not be able to reach into it, and a spare it
-  // stopped or killed must not cost the next run.
-  it('forks the next child ahead, out of the running program’s reach', async () => {
+  // loom_runner.py spawn_spare), by the forker (loom_forker.py), a fork of the runner that does
+  // nothing else; both wait beside any program that does not take the spare (here one run by a
+  // fresh interpreter): that program must not be able to reach into either, and one it stopped or
+  // killed must not cost the next run.
+  it.each(['loom-spare', 'loom-forker'])('forks the next child ahead, out of the running program’s reach (%s)', async (name) => {
     // (The probe also looks until the spare is there.)
     await PYTHON.settle((argv) => run(argv));
     const probe = `import os, signal, time
 me, server = os.getpid(), os.getppid()
 for _ in range(500):
-    spares = []
+    found = []
     for p in filter(str.isdigit, os.listdir('/proc')):
         try:
             if 'loom_runner.py' in open('/proc/%s/cmdline' % p).read() and int(p) not in (me, server):
-                spares.append(int(p))
+                if open('/proc/%s/comm' % p).read().strip() == os.environ['NAME']:
+                    found.append(int(p))
         except OSError:
             pass
-    if spares:
+    if found:
         break
     time.sleep(0.01)
-print(len(spares), open('/proc/%d/comm' % spares[0]).read().strip())
+stat = open('/proc/%d/stat' % found[0]).read()
+print(len(found), open('/proc/%d/comm' % found[0]).read().strip(), 'child of the runner' if int(stat[stat.rindex(')') + 2:].split()[1]) == server else 'a child of another')
 for what in ('fd', 'environ', 'mem'):
     try:
-        os.listdir('/proc/%d/fd' % spares[0]) if what == 'fd' else open('/proc/%d/%s' % (spares[0], what), 'rb').read(1)
+        os.listdir('/proc/%d/fd' % found[0]) if what == 'fd' else open('/proc/%d/%s' % (found[0], what), 'rb').read(1)
         print(what, 'readable')
     except OSError as e:
         print(what, type(e).__name__)
-os.kill(spares[0], getattr(signal, os.environ['DO']))`;
-    const stopped = await run(fresh(probe), { env: { DO: 'SIGSTOP' } });
-    expect(text(stopped.stdout), text(stopped.stderr)).toBe('1 loom-spare\nfd PermissionError\nenviron PermissionError\nmem PermissionError\n');
+os.kill(found[0], getattr(signal, os.environ['DO']))`;
+    const stopped = await run(fresh(probe), { env: { DO: 'SIGSTOP', NAME: name } });
+    expect(text(stopped.stdout), text(stopped.stderr)).toBe(`1 ${name} child of the runner\nfd PermissionError\nenviron PermissionError\nmem PermissionError\n`);
     const afterStop = await run(py("print('after stop')"));
     expect([afterStop.exitCode, text(afterStop.stdout)]).toEqual([0, 'after stop\n']);
-    const killed = await run(fresh(probe), { env: { DO: 'SIGKILL' } });
+    const killed = await run(fresh(probe), { env: { DO: 'SIGKILL', NAME: name } });
     expect(killed.exitCode, text(killed.stderr)).toBe(0);
-    const afterKill = await run(py("print('after kill')"));
-    expect([afterKill.exitCode, text(afterKill.stdout), text(afterKill.stderr)]).toEqual([0, 'after kill\n', '']);
+    for (const n of [1, 2, 3]) {
+      const after = await run(py(`print('after kill', ${n})`));
+      expect([after.exitCode, text(after.stdout), text(after.stderr)]).toEqual([0, `after kill ${n}\n`, '']);
+    }
+    // A killed forker is replaced: the spares are its clones again.
+    await PYTHON.settle((argv) => run(argv));
+    const again = await run(fresh(probe), { env: { DO: 'SIGCONT', NAME: name } });
+    expect(text(again.stdout).split('\n')[0]).toBe(`1 ${name} child of the runner`);
   });
 
   it('builds sys.path from the run’s own PYTHONPATH, in its order', async () => {

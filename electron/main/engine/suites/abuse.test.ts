@@ -125,7 +125,8 @@ const INIT = /^\/opt\/loom\/lib\/native\/bin\/loom-init-\w+ /;
  * started by docker exec, whose parent is outside the container (ppid 0), which no program can
  * arrange: the agent, a clean-up. A fork of the runner (its cmdline is the runner's) is not
  * mistaken for it: it is not the oldest child of pid 1. The Python runner's spare (the child
- * forked for the next program, named loom-spare while it waits) is the runner's child of that name.
+ * forked for the next program, named loom-spare while it waits) and its forker (loom-forker) are
+ * the runner's children of those names.
  */
 function isLoomProcess(p: Proc, all: Proc[]): boolean {
   if (p.pid === 1) return true;
@@ -139,7 +140,7 @@ function isLoomProcess(p: Proc, all: Proc[]): boolean {
   // The spare, named, or just forked and not yet named (its comm still the runner's); or the
   // clean-up mid-exec (comm already loom-init's, cmdline still the runner's). Under gVisor a fork
   // and an exec take long enough for the next program to see either.
-  const forkOfRunner = HELPER.test(p.cmd) && (p.comm === 'loom-spare' || p.comm === parent.comm || p.comm.startsWith('loom-init'));
+  const forkOfRunner = HELPER.test(p.cmd) && (p.comm === 'loom-spare' || p.comm === 'loom-forker' || p.comm === parent.comm || p.comm.startsWith('loom-init'));
   return forkOfRunner || INIT.test(p.cmd);
 }
 

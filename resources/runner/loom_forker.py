@@ -7,7 +7,8 @@
 # paid that on everything it did for a run: measured on a 2-core virtual machine, the same small
 # piece of runner work took 0.13 ms with no child alive and 3.5 ms (150 faults) beside one, and
 # the runner spent 11 ms of CPU per warm hello, half of it in page faults. The forker, not the
-# runner, now shares its pages with the spares, and between two forks it writes only a few.
+# runner, now shares its pages with the spares; it writes few between two clones, since each
+# clone makes its own pipes and hands the runner's ends over itself.
 #
 # The spare is made with a raw clone(CLONE_PARENT | SIGCHLD) inside CPython's own before- and
 # after-fork calls, as os.fork() wraps fork(): so the runner reaps it, counts its CPU and faults,
@@ -66,29 +67,17 @@ def clone_parent():
     _pyapi.PyOS_AfterFork_Parent()
     if pid < 0:
         raise OSError(err, os.strerror(err))
-    if int(_stat(pid)[1]) != os.getppid():
-        # A kernel that ignored CLONE_PARENT (gVisor does): the child is ours, and the runner
-        # could never reap it.
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise OSError(errno.ENOTSUP, "clone(CLONE_PARENT) made a child of the caller")
     return pid
 
 
-def _stat(pid):
-    """The fields of /proc/PID/stat that follow the name (which may hold spaces and parentheses):
-    the state first, then the parent's PID; the start time is the 20th."""
-    with open("/proc/%d/stat" % pid, "rb") as f:
-        stat = f.read()
-    return stat[stat.rindex(b")") + 2:].split()
-
-
 class Forker:
-    """The runner's end. `make_spare(fork)` forks a spare with `fork` (in the forker: clone_parent)
-    and returns its PID and the runner's four descriptors, having closed the spare's own;
-    `prepare()` runs in the forker once, to make it what it is (name, signals)."""
+    """The runner's end. `prepare()` runs in the forker once, to make it what it is (name,
+    signals). `become_spare(hand_over)` runs in each clone: it makes the spare's pipes, calls
+    hand_over(the runner's four ends), which sends them to the runner with the clone's PID and
+    closes them, and becomes the spare (it never returns). The clone, not the forker, does that:
+    after a clone each page the forker writes is a copy-on-write fault, so it writes few."""
 
-    def __init__(self, make_spare, prepare):
+    def __init__(self, prepare, become_spare):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             pid = os.fork()
@@ -99,7 +88,7 @@ class Forker:
         if pid == 0:
             try:
                 ours.close()
-                _serve(theirs, make_spare, prepare)
+                _serve(theirs, prepare, become_spare)
             finally:
                 os._exit(1)  # _serve never returns: this only guards against a bug in it
         theirs.close()
@@ -147,9 +136,15 @@ class Forker:
         self.sock.close()
 
 
-def _serve(sock, make_spare, prepare):
+def _reply(sock, pid, fds):
+    given = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    sock.sendmsg([pid.to_bytes(4, "big", signed=True)], given)
+
+
+def _serve(sock, prepare, become_spare):
     try:
         prepare()
+        runner = os.getppid()
         # Nothing of the runner's but this socket: not the host's stream (its stdin and stdout).
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
@@ -166,19 +161,44 @@ def _serve(sock, make_spare, prepare):
         try:
             if not sock.recv(1):
                 os._exit(0)  # the runner is gone
+            pid = clone_parent()
         except InterruptedError:
             continue
-        except OSError:
-            os._exit(1)
-        fds = ()
-        try:
-            pid, *fds = make_spare(clone_parent)
         except OSError as exc:
-            pid = -(exc.errno or errno.EAGAIN)
-        try:
-            given = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
-            sock.sendmsg([pid.to_bytes(4, "big", signed=True)], given)
-        except OSError:
-            os._exit(1)
+            try:
+                _reply(sock, -(exc.errno or errno.EAGAIN), ())
+                continue
+            except OSError:
+                os._exit(1)
+        if pid == 0:
+            try:
+                _as_spare(sock, runner, become_spare)
+            finally:
+                os._exit(1)  # _as_spare never returns: this only guards against a bug in it
+
+
+def _as_spare(sock, runner, become_spare):
+    if os.getppid() != runner:
+        # A kernel that ignored CLONE_PARENT (gVisor does): this is the forker's child, which
+        # the runner could never reap.
+        _reply(sock, -errno.ENOTSUP, ())
+        os._exit(0)
+
+    def hand_over(fds):
+        _reply(sock, os.getpid(), fds)
         for fd in fds:
             os.close(fd)
+        sock.close()
+
+    try:
+        become_spare(hand_over)
+    except OSError as exc:  # before hand_over: it could not make its pipes
+        _reply(sock, -(exc.errno or errno.EAGAIN), ())
+
+
+def _stat(pid):
+    """The fields of /proc/PID/stat that follow the name (which may hold spaces and parentheses):
+    the state first; the start time is the 20th."""
+    with open("/proc/%d/stat" % pid, "rb") as f:
+        stat = f.read()
+    return stat[stat.rindex(b")") + 2:].split()

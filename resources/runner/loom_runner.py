@@ -898,57 +898,66 @@ class Server:
             self.write_stdin(run)
 
     def fork_spare(self):
-        """The child for the next python program, forked here; None if it cannot be forked now."""
+        """Forks the child for the next python program here and lets it do, before there is one,
+        all that does not depend on it (the fork itself; the session, stdio, descriptors,
+        signals); None if it cannot be forked now. A program running meanwhile cannot reach it:
+        it stays undumpable (no ptrace, no /proc/PID/mem, no /proc/PID/fd) until it has its own
+        program, is continued before it gets one (in case it was stopped), and is replaced if it
+        was killed. (Where the forker can, it makes them instead: see spare_from_clone.)"""
         try:
-            return Spare(*self.spawn_spare(os.fork, self.name))
+            ends, ours = _spare_pipes()
         except OSError:
             return None
-
-    def spawn_spare(self, fork, name):
-        """Forks the child for the next python program with `fork` (os.fork here, or the forker's
-        clone) and lets it do, before there is one, all that does not depend on it (the fork
-        itself; the session, stdio, descriptors, signals): (its PID, job_w, in_w, out_r, err_r).
-        A program running meanwhile cannot reach it: it stays undumpable (no ptrace, no
-        /proc/PID/mem, no /proc/PID/fd) until it has its own program, is continued before it
-        gets one (in case it was stopped), and is replaced if it was killed. `name` is the
-        forking process's own, given back after the fork."""
-        fds = []
+        # Found here rather than in the child: every page the child touches is a copy.
+        top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
+        self.forget_finders()
+        # Named before the fork, so that the spare has its name from its first instant.
+        _set_name(SPARE_NAME)
+        pid = None
         try:
-            for _ in range(4):
-                fds += os.pipe()
-            in_r, in_w, out_r, out_w, err_r, err_w, job_r, job_w = fds
-            # Found here rather than in the child: every page the child touches is a copy.
-            top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
-            self.forget_finders()
-            # Named before the fork, so that the spare has its name from its first instant.
-            _set_name(SPARE_NAME)
-            pid = None
-            try:
-                pid = fork()
-            finally:
-                if pid != 0:
-                    _set_name(name)
+            pid = os.fork()
         except OSError:
-            for fd in fds:
+            for fd in ends + ours:
                 os.close(fd)
-            raise
+            return None
+        finally:
+            if pid != 0:
+                _set_name(self.name)
         if pid == 0:
             try:
-                _spare(self, in_r, out_w, err_w, job_r, top_fd)
+                _spare(self, ends, top_fd)
             finally:
                 os._exit(1)  # _spare never returns: this only guards against a bug in it
-        for fd in (in_r, out_w, err_w, job_r):
+        for fd in ends:
             os.close(fd)
-        return pid, job_w, in_w, out_r, err_r
+        return Spare(pid, *ours)
+
+    def spare_from_clone(self, hand_over):
+        """The same child, in a clone of the forker (see loom_forker.py): it makes its pipes
+        and hands the runner's ends over itself."""
+        _set_name(SPARE_NAME)
+        ends, ours = _spare_pipes()
+        top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
+        hand_over(ours)
+        _spare(self, ends, top_fd)
+
+    def become_forker(self):
+        """What the forker is made of, in the forker: its own name, the runner's signal
+        handling undone (a spare it clones is the runner's child), its end with the runner's."""
+        _set_name(FORKER_NAME)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != self.pid:
+            os._exit(0)  # the runner died before the line above
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self.forget_finders()  # (the forker imports nothing: its clones need it done once)
 
     def want_spare(self):
         """Has the next program's child made ahead: by the forker (made the first time), which
         hands it over later (see receive_spare), else here."""
         if self.forker is None and self.forker_usable:
             try:
-                self.forker = loom_forker.Forker(
-                    lambda fork: self.spawn_spare(fork, FORKER_NAME), _become_forker
-                )
+                self.forker = loom_forker.Forker(self.become_forker, self.spare_from_clone)
             except OSError:
                 pass
         if self.forker is not None:
@@ -1502,19 +1511,23 @@ def _popen(argv, env, cwd, executable=None, pass_fds=()):
     return in_w, out_r, err_r, popen
 
 
-def _become_forker():
-    """What the forker (see loom_forker.py) is made of, in the forker: its own name, the runner's
-    signal handling undone (a spare it forks is the runner's child), and its end with the
-    runner's."""
-    _set_name(FORKER_NAME)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:
-        os._exit(0)  # the runner died before the line above
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+def _spare_pipes():
+    """The four pipes of a spare: its ends (in_r, out_w, err_w, job_r) and the runner's (job_w,
+    in_w, out_r, err_r)."""
+    fds = []
+    try:
+        for _ in range(4):
+            fds += os.pipe()
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    in_r, in_w, out_r, out_w, err_r, err_w, job_r, job_w = fds
+    return (in_r, out_w, err_w, job_r), (job_w, in_w, out_r, err_r)
 
 
-def _spare(server, in_r, out_w, err_w, job_r, top_fd):
+def _spare(server, ends, top_fd):
+    in_r, out_w, err_w, job_r = ends
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)

@@ -1206,7 +1206,7 @@ class Server:
                 # Background processes must not outlive the program, nor hold its pipes open.
                 self.kill_group(job)
                 self.settle_spare()
-                if not self.subreaper or self.has_children():
+                if self.others_alive():
                     self.sweep(job)
                 job.drain_until = time.monotonic() + DRAIN_SECONDS
 
@@ -1216,17 +1216,20 @@ class Server:
         except OSError:
             pass
 
-    def has_children(self):
-        # As the subreaper we inherit every orphaned descendant of a program: with no child
-        # left but the spare, nothing the program started is alive anywhere, and /proc need
-        # not be searched.
+    def others_alive(self):
+        """Whether a process that is not Loom's may be alive. As the subreaper the runner inherits
+        every orphaned descendant of a program: with no child left but its own, nothing a program
+        started is alive anywhere. Where it cannot be one (gVisor refuses a subreaper below PID
+        1), every process in the container is looked at."""
         try:
-            with open("/proc/%d/task/%d/children" % (self.pid, self.pid), "rb") as f:
-                children = set(int(p) for p in f.read().split())
+            if self.subreaper:
+                with open("/proc/%d/task/%d/children" % (self.pid, self.pid), "rb") as f:
+                    pids = set(int(p) for p in f.read().split())
+            else:
+                pids = set(int(n) for n in os.listdir("/proc") if n.isdigit()) - {1, self.pid}
         except OSError:
             return True
-        children -= set(self.loom_children())
-        return bool(children)
+        return bool(pids - set(self.loom_children()))
 
     def loom_children(self):
         """The runner's own children that wait for later runs: the spare, the forker and the next
@@ -1358,17 +1361,14 @@ class Server:
 
     def left_nothing(self):
         """Whether the program provably left nothing for a clean-up to remove, which is then not
-        started: no child of the runner's but Loom's (as the subreaper it inherits every orphan,
-        and a program's processes all descend from it), no SysV IPC object, nothing in a
-        writable place. Any doubt (an error) says no. Checked here, in a few system calls, it
+        started: no process but Loom's (others_alive), no SysV IPC object (_sysv_ipc_left),
+        nothing in a writable place. Any doubt (an error) says no. Checked here, in a few system calls, it
         costs a program that leaves nothing far less than a clean-up's process would."""
-        if not self.subreaper or self.has_children():
+        if self.others_alive():
             return False
         try:
-            for table in _IPC_TABLES:
-                with open(table, "rb") as f:
-                    if f.read().count(b"\n") > 1:  # a header line, then one per object
-                        return False
+            if _sysv_ipc_left():
+                return False
             for path in CLEANED_DIRS:
                 try:
                     with os.scandir(path) as entries:
@@ -1451,6 +1451,37 @@ class Server:
 # Server.left_nothing before one is started.
 CLEANED_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")
 _IPC_TABLES = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem")
+# shmctl/msgctl/semctl commands that describe the namespace's objects of each kind.
+_IPC_INFO = (("shmctl", 14), ("msgctl", 12), ("semctl", 19))  # SHM_INFO, MSG_INFO, SEM_INFO
+
+
+def _sysv_ipc_left():
+    """Whether a SysV IPC object may be left: from /proc/sysvipc, or where those files are missing
+    (gVisor) from the *_INFO calls, as loom-init's ipc_left reads them (shm_info.shm_tot: pages
+    of the segments that exist; msginfo.msgpool, seminfo.semusz: queues and sets). Raises
+    OSError when neither answers."""
+    try:
+        for table in _IPC_TABLES:
+            with open(table, "rb") as f:
+                if f.read().count(b"\n") > 1:  # a header line, then one per object
+                    return True
+        return False
+    except FileNotFoundError:
+        if _libc is None:
+            raise
+    info = ctypes.create_string_buffer(256)
+    for kind, (call, cmd) in enumerate(_IPC_INFO):
+        ctypes.memset(info, 0, len(info))
+        args = (0, 0, cmd, info) if kind == 2 else (0, cmd, info)
+        if getattr(_libc, call)(*args) < 0:
+            continue  # no SysV IPC of this kind
+        if kind == 0:
+            left = ctypes.c_ulong.from_buffer(info, 8).value
+        else:
+            left = (ctypes.c_int * 10).from_buffer(info)[0 if kind == 1 else 7]
+        if left:
+            return True
+    return False
 
 
 def _which(name, path):

@@ -28,6 +28,8 @@ import { eventStream, type ExecuteEventStream, type StreamOptions } from './even
 import { ContainerGoneError, ContainerStoppedError, runExec } from './container/exec';
 import type { Owner } from './pool/labels';
 import { runProgram, type ProgramResult } from './container/program';
+import { nearTaskLimit } from './container/host-tasks';
+import { gvisorHostPidsLimit } from './container/isolation';
 import { RunnerDiedError } from './runner/client';
 import type { Acquired, PoolEntry } from './pool/pool';
 import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request/request';
@@ -328,6 +330,7 @@ interface RunOnArgs {
 
 async function runOn({ scheduler, acquired: { entry, created }, req, files, onArtifact, signal, emit, timings, started, trace, root }: RunOnArgs): Promise<ExecuteResponse> {
   let healthy = false;
+  let timedOut = false;
   const executionId = randomUUID();
   // The trace library appends finished spans to this file; the runner (or the agent) carries
   // them out live.
@@ -448,6 +451,7 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
         .end(result.exitCode === 0 ? 'ok' : 'error', result.compileError ? 'compile error' : result.timedOut ? 'timed out' : `exit code ${result.exitCode}`),
     );
     healthy = result.containerIntact;
+    timedOut = result.timedOut;
     if (result.aborted) throw new AbortedError('the execution was cancelled');
     const oomKilled = result.exitCode === 137 && !result.timedOut && (result.oomKilled ?? (await sawOomKill(entry)));
     // A SIGKILL that neither the deadline nor the memory limit sent: the program's own, or
@@ -482,6 +486,7 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
   } finally {
     if (compiling.span && !compiling.span.ended) trace.add(compiling.span.end('error', 'the run did not complete'));
     if (!run.ended) trace.add(run.end('error', 'the run did not complete'));
+    if (healthy && entry.spec.isolation === 'gvisor') healthy = !(await nearTaskLimit(entry.container, gvisorHostPidsLimit(entry.spec.pidsLimit), timedOut));
     scheduler.release(entry, healthy);
   }
 }

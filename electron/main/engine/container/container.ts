@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerSpec } from '../request/request';
 import { WRITABLE_DIR } from '../request/request';
 import { LABEL, type Owner } from '../pool/labels';
-import { GVISOR_PIDS_HEADROOM, ociRuntime } from './isolation';
+import { gvisorHostPidsLimit, gvisorUlimits, ociRuntime } from './isolation';
 import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR, SHELL_LIB_DIR } from './resources';
 
 export const SANDBOX_USER = '65534:65534';
@@ -184,13 +184,13 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
       // Equal to Memory: no swap on top of the limit.
       MemorySwap: spec.memoryMb * 1024 * 1024,
       ...cpuQuota(spec.cpuCores),
-      PidsLimit: spec.pidsLimit + (spec.isolation === 'gvisor' ? GVISOR_PIDS_HEADROOM : 0),
+      PidsLimit: spec.isolation === 'gvisor' ? gvisorHostPidsLimit(spec.pidsLimit) : spec.pidsLimit,
       // The only writable place (besides /dev/shm): its size is how storage_mb is enforced,
       // since overlay2 on ext4 has no per-container quota.
       Tmpfs: { [WRITABLE_DIR]: `rw,nosuid,nodev,exec,size=${spec.storageMb}m,mode=1777` },
       ShmSize: Math.min(64, spec.storageMb) * 1024 * 1024,
       Mounts: mounts,
-      Ulimits: [{ Name: 'core', Soft: 0, Hard: 0 }],
+      Ulimits: [{ Name: 'core', Soft: 0, Hard: 0 }, ...(spec.isolation === 'gvisor' ? gvisorUlimits(spec.pidsLimit) : [])],
       LogConfig: { Type: 'none', Config: {} },
       AutoRemove: false,
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },

@@ -10,7 +10,7 @@ import { RuntimeType, type ExecuteResponse } from '../../../../shared/gen/loom/v
 import { ISOLATION_LEVELS, ISOLATIONS, type Isolation } from '../../../../shared/isolation';
 import { RUNTIME_TYPES, type Runtime } from '../../../../shared/runtimes';
 import { createExecutor, type Executor } from '../executor';
-import { docker, itUnder, requireEngineAndImages, requireGvisor, text, withIsolation } from '../testing/test-support';
+import { docker, requireEngineAndImages, requireGvisor, text, withIsolation } from '../testing/test-support';
 
 type Path = 'runner' | 'exec';
 type Lang = 'python' | 'node';
@@ -42,23 +42,7 @@ afterAll(async () => {
 
 const program = (lang: Lang, code: string): string[] => (lang === 'python' ? ['python3', '-c', code] : ['node', '-e', code]);
 
-/**
- * Cases that do not hold yet under gVisor. None showed state reaching the next run: the attacked
- * container died or was retired (the check then ran elsewhere), or the run hung. The cause found:
- * on gVisor's ptrace platform every address space has a host stub process, counted by the
- * container's pids limit, and the stubs outlive the guest processes the clean-up kills (after
- * the forking attack, 153 of 164 host tasks stayed in use). Whatever runs next in that container
- * (the check, or the next case) may then hang past its timeout or end the sandbox; which case
- * fails varies from run to run, so all three that follow the forking attack wait here.
- */
-const NOT_YET_UNDER_GVISOR = [
-  [/no process of a program survives/, "the forking daemons reach the pids limit, which counts gVisor's own host tasks (stub processes that outlive the guest's): the sandbox ends, or the next run hangs"],
-  [/hostile leftovers/, "runs in the container of the forking attack: gVisor's leftover stub processes hold the pids limit, and its many forks hang or end the sandbox (alone it passes)"],
-  [/memory of Loom's processes/, 'runs in the container of the forking attack: the probe hung there on the exec path once in two runs (alone it passes on both paths)'],
-] as const;
-
 describe.each(CASES)('isolation between runs (%s path, %s, %s)', (path, lang, isolation) => {
-  const it = itUnder(isolation, NOT_YET_UNDER_GVISOR);
   const runtimeType = lang === 'python' ? RuntimeType.PYTHON : RuntimeType.NODE;
   const config = { name: `iso-${path}-${lang}-${isolation}-${RUN_ID}` };
   const run = (code: string): Promise<ExecuteResponse> => executorFor(path, isolation).execute({ runtimeType, command: program(lang, code), config });
@@ -253,4 +237,31 @@ describe.each(LANGUAGE_ATTACKS)('isolation between runs (runner path, %s source)
     expect(c.containerId, 'the check ran in the attacked container').toBe(a.containerId);
     expect(text(c.stdout)).toBe('/dev/shm:  /tmp: \n0\n');
   }, 180_000);
+});
+
+// The Python runner starts no clean-up after a program that provably left nothing (its
+// left_nothing: no child, no IPC object, empty writable places), under gVisor too, where it finds
+// children and IPC objects without /proc/PID/task/TID/children and /proc/sysvipc. Seen from
+// inside: the clean-up loom-init waiting for its turn (a child of the runner's) is the same
+// process across runs that leave nothing, and a new one after a run that left a file.
+describe.each(ISOLATIONS)('the clean-up after a program that leaves nothing (runner path, python, %s)', (isolation) => {
+  it('is not started; after one that leaves a file it is', async () => {
+    const config = { name: `iso-nothing-${isolation}-${RUN_ID}` };
+    const waitingCleaner =
+      'import os\nrunner = os.getppid()\nfor p in os.listdir("/proc"):\n    if p.isdigit():\n        try:\n            s = open("/proc/%s/stat" % p).read()\n        except OSError:\n            continue\n' +
+      '        if s.split("(")[1].startswith("loom-init") and int(s.rpartition(")")[2].split()[1]) == runner:\n            print(p)';
+    const run = (code: string): Promise<ExecuteResponse> => executorFor('runner', isolation).execute({ command: ['python3', '-c', code], config });
+    const seen: string[] = [];
+    for (const leave of [false, false, false, true, false]) {
+      const r = await run(waitingCleaner + (leave ? '\nopen("/tmp/left", "w").close()' : ''));
+      expect([r.exitCode, text(r.stderr), r.usage?.via]).toEqual([0, '', 'runner']);
+      seen.push(text(r.stdout).trim());
+    }
+    // Runs 1-3 left nothing: one cleaner waited through them (the first run may precede it).
+    expect(seen[1]).toMatch(/^\d+$/);
+    expect(seen[2]).toBe(seen[1]);
+    expect(seen[3]).toBe(seen[1]);
+    // Run 4 left a file: its clean-up used that cleaner (run 5 sees another, or none yet).
+    expect(seen[4]).not.toBe(seen[3]);
+  });
 });

@@ -176,8 +176,7 @@ async function expectNextRunWorks(on: Executor, config: Config, label: string, w
  */
 const NOT_YET_UNDER_GVISOR: [RegExp, string][] = [
   [/memory bomb/, 'the whole sandbox is OOM-killed: reported as oomKilled, but without usage, and the exec path sees the container end'],
-  [/1 GiB on stdout via exec/, 'docker exec output under runsc ended at 32 MB here: not yet explained'],
-  [/infinite loop via exec/, 'the kill through docker exec takes ~10 s under gVisor (ptrace), over the 8 s bound'],
+  [/1 GiB on stdout via exec/, 'docker exec output under runsc ends early: the program writes 1 GiB and exits 0, 22-32 MB reach the host (the runner path streams it all)'],
 ];
 
 describe.each(ISOLATION_CASES)('under %s', (isolation: Isolation, levelOfBlock) => {
@@ -195,11 +194,18 @@ describe.each(ISOLATION_CASES)('under %s', (isolation: Isolation, levelOfBlock) 
         // processes never die on their own.
         const bomb = 'import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass';
         const { r, ms } = await timed(executors[path], { command: py(bomb), config, timeoutSeconds: 5 });
-        note(`fork bomb via ${path}: exit ${r.exitCode}, timedOut ${r.timedOut}, ${ms} ms (run ${Math.round(r.timings?.runMs ?? 0)} ms)`);
-        expect(r.usage?.via).toBe(path);
-        expect(r.timedOut).toBe(true);
+        note(`fork bomb via ${path}: exit ${r.exitCode}, timedOut ${r.timedOut}, oomKilled ${r.oomKilled}, ${ms} ms (run ${Math.round(r.timings?.runMs ?? 0)} ms)`);
         expect(r.exitCode).toBe(137);
         expect(r.timings?.runMs).toBeLessThan(5000 + 3000);
+        // 64 Python processes can pass the 512 MB limit before the timeout. Under runc the OOM
+        // killer then ends one of them and the bomb goes on to its timeout; under gVisor the
+        // limit holds for the sandbox as a whole, which it ends (README "Isolation levels"):
+        // reported as the program's OOM kill. Contained either way.
+        const sandboxOom = isolation === 'gvisor' && r.oomKilled;
+        if (!sandboxOom) {
+          expect(r.usage?.via).toBe(path);
+          expect(r.timedOut).toBe(true);
+        }
         const next = await expectNextRunWorks(executors[path], config, `fork bomb via ${path}`, 10_000);
         // The runner kills the program's process group and keeps the container; docker exec
         // cannot kill a program, so its container is killed and replaced. Under gVisor the

@@ -128,6 +128,8 @@ describe.each(ISOLATION_CASES)('sandbox security defaults (%s)', (isolation, lev
     expect(info.Config.Labels[LABEL.ownerPid]).toBe(String(process.pid));
     expect(info.Config.Labels[LABEL.configName]).toBe(`defaults-${isolation}`);
     expect(hc.Runtime).toBe(gvisor ? 'runsc' : 'runc');
+    // Under gVisor the Python runner pre-imports nothing: each module's mappings slow every fork.
+    expect(info.Config.Env.includes('LOOM_PREIMPORT=0')).toBe(gvisor);
   });
 
   it('gives a bridge network only when asked (under gVisor registered with --network=none: refused, never a silent no-network)', async () => {

@@ -10,9 +10,10 @@ import { NODE_LIB_DIR, PYTHON_LIB_DIR, RESOURCES_DIR, SHELL_LIB_DIR } from './re
 export const SANDBOX_USER = '65534:65534';
 /**
  * Bumped when what a pooled container is made of changes (its PID 1, its runner's protocol), so
- * that no Loom process claims a parked container an older one made.
+ * that no Loom process claims a parked container an older one made (4: gVisor containers limit
+ * their processes with RLIMIT_NPROC and pre-import nothing).
  */
-export const SANDBOX_LAYOUT = 3;
+export const SANDBOX_LAYOUT = 4;
 /** Where installed packages live: in the derived image (package-cache.ts), read-only to programs. */
 export const PACKAGES_DIR = '/opt/loom/packages';
 export const PYTHON_PACKAGES_DIR = `${PACKAGES_DIR}/python`;

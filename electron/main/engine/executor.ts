@@ -341,6 +341,26 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
   const language = req.run.source?.language;
   // A compiled language's source may compile first: its phase is known once the runner says.
   const mayCompile = language !== undefined && isCompiled(language);
+  // The memory limit reached by the container as a whole: under gVisor it holds for the
+  // sandbox (its kernel and every process), so the host's OOM killer ends all of it, not the
+  // one process. The program's own doing: reported as its OOM kill (with what output reached
+  // the host), and the container is replaced.
+  const sandboxOom = (via: 'runner' | 'exec', stdout: Uint8Array): ExecuteResponse => {
+    const durationMs = performance.now() - started;
+    trace.add(run.end('error', 'out of memory: the container was killed'));
+    emit({ case: 'phase', value: { phase: Phase.DONE, detail: 'exit 137 (out of memory)' } });
+    return create(ExecuteResponseSchema, {
+      exitCode: 137,
+      oomKilled: true,
+      durationMs,
+      containerId: entry.id,
+      containerCreated: created,
+      timings,
+      stdout,
+      stderr: new TextEncoder().encode(`loom: the sandbox ran out of memory (limit ${entry.spec.memoryMb} MB) and was killed as a whole; the rest of its output is lost\n`),
+      usage: { wallMs: durationMs, via },
+    });
+  };
   try {
     if (files.files.length) {
       const upload = run.child('docker.files', { 'loom.files': files.files.length });
@@ -405,23 +425,8 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
       if (err instanceof RunnerDiedError) {
         // The runner died because its container did (killed, paused, removed, engine gone)?
         const stopped = await stoppedDuringRun(entry);
-        // The memory limit reached by the container as a whole: under gVisor it holds for the
-        // sandbox (its kernel and every process), so the host's OOM killer ends all of it, not the
-        // one process. The program's own doing: reported as its OOM kill (its output is lost with
-        // the container), and the container is replaced.
-        if (stopped && (await entry.container.inspect().then((i) => i.State.OOMKilled, () => false))) {
-          trace.add(run.end('error', 'out of memory: the container was killed'));
-          emit({ case: 'phase', value: { phase: Phase.DONE, detail: 'exit 137 (out of memory)' } });
-          return create(ExecuteResponseSchema, {
-            exitCode: 137,
-            oomKilled: true,
-            durationMs: performance.now() - started,
-            containerId: entry.id,
-            containerCreated: created,
-            timings,
-            stderr: new TextEncoder().encode(`loom: the sandbox ran out of memory (limit ${entry.spec.memoryMb} MB) and was killed as a whole; its output is lost\n`),
-          });
-        }
+        // The memory limit reached by the container as a whole (gVisor's sandbox, see sandboxOom).
+        if (stopped && (await wasOomKilled(entry))) return sandboxOom('runner', Buffer.alloc(0));
         if (stopped) throw new ContainerStoppedError(stopped, { cause: err });
         const oom = await sawOomKill(entry);
         throw new LoomError(
@@ -432,6 +437,10 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
         );
       }
       throw err;
+    }
+    // docker exec in a sandbox killed as a whole ends with 128 or 137, and no clean-up could run.
+    if (!result.containerIntact && !result.timedOut && !result.aborted && result.exitCode !== 0 && (await wasOomKilled(entry))) {
+      return sandboxOom(result.usage.via, result.stdout);
     }
     timings.compileMs = result.compileMs ?? 0;
     timings.runMs = result.durationMs - timings.compileMs;
@@ -525,6 +534,14 @@ async function collectArtifacts(entry: PoolEntry, outputDir: string, limits: Fil
  * after a SIGKILL exit, so a normal run pays nothing for it.
  */
 const oomKillsSeen = new WeakMap<PoolEntry, number>();
+/** Whether the engine recorded the container's end as the memory limit's kill. */
+async function wasOomKilled(entry: PoolEntry): Promise<boolean> {
+  return entry.container.inspect().then(
+    (i) => !i.State.Running && i.State.OOMKilled,
+    () => false,
+  );
+}
+
 async function sawOomKill(entry: PoolEntry): Promise<boolean> {
   try {
     const result = await runExec(entry.container, {

@@ -22,6 +22,12 @@ export interface ExecOptions extends OpenExecOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   kill?: () => Promise<void>;
+  /**
+   * Settles when the container has stopped. Under gVisor, docker exec's stream can stay open
+   * after the sandbox ended as a whole (its memory limit): then the run ends there, with no
+   * exit code to ask for (137 and `containerEnded`).
+   */
+  containerEnd?: Promise<unknown>;
 }
 
 export interface ExecResult {
@@ -32,6 +38,8 @@ export interface ExecResult {
   stderrTruncated: boolean;
   timedOut: boolean;
   aborted: boolean;
+  /** The container stopped before the exec's stream ended (see `containerEnd`). */
+  containerEnded?: boolean;
   durationMs: number;
 }
 
@@ -99,12 +107,18 @@ export async function runExec(container: Docker.Container, opts: ExecOptions): P
   let timedOut = false;
   let aborted = false;
   let killing: Promise<void> | undefined;
+  let containerEnded = false;
   const ended = new Promise<void>((resolve) => {
     stream.on('data', (chunk: Buffer) => demux.push(chunk));
     stream.once('end', resolve);
     stream.once('close', resolve);
     // A reset connection ends the run like a normal end: the exit code is asked for below.
     stream.once('error', () => resolve());
+    void opts.containerEnd?.then(() => {
+      containerEnded = true;
+      resolve();
+      stream.destroy();
+    });
   });
   const stop = (why: 'timeout' | 'abort'): void => {
     if (killing) return;
@@ -135,7 +149,7 @@ export async function runExec(container: Docker.Container, opts: ExecOptions): P
     opts.signal?.removeEventListener('abort', onAbort);
   }
   const durationMs = performance.now() - started;
-  const exitCode = timedOut || aborted ? 137 : await exitCodeOf(exec);
+  const exitCode = timedOut || aborted || containerEnded ? 137 : await exitCodeOf(exec);
   return {
     exitCode,
     stdout: out.stdout.bytes(),
@@ -144,6 +158,7 @@ export async function runExec(container: Docker.Container, opts: ExecOptions): P
     stderrTruncated: out.stderr.truncated,
     timedOut,
     aborted,
+    ...(containerEnded ? { containerEnded } : {}),
     durationMs,
   };
 }

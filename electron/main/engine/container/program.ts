@@ -145,7 +145,12 @@ async function viaExec(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramR
 async function execWithSpans(entry: PoolEntry, opts: ProgramOptions, agent: ContainerAgent): Promise<ProgramResult> {
   let firstChunkSeen = false;
   let heldBack: Buffer | undefined;
+  // Under gVisor the sandbox can end as a whole while docker exec's stream stays open: the
+  // container's end is watched too (one more request held open, on this path only).
+  const watch = entry.spec.isolation === 'gvisor' ? new AbortController() : undefined;
+  const containerEnd = watch && entry.container.wait({ condition: 'not-running', abortSignal: watch.signal }).catch(() => new Promise<never>(() => undefined));
   const result = await runExec(entry.container, {
+    containerEnd,
     argv: opts.argv,
     env: opts.env,
     user: SANDBOX_USER,
@@ -164,12 +169,12 @@ async function execWithSpans(entry: PoolEntry, opts: ProgramOptions, agent: Cont
       else opts.onOutput(kind, chunk);
       if (kind === 'stdout') firstChunkSeen = true;
     },
-  });
+  }).finally(() => watch?.abort());
   const missing = result.timedOut || result.aborted ? undefined : commandNotFound(result.exitCode, result.stdout.toString('utf8'));
   if (missing !== undefined) throw new CommandNotFoundError(missing || (opts.argv[0] ?? ''), entry.spec.image);
   if (heldBack) opts.onOutput('stdout', heldBack);
   // A timed-out or cancelled program's container was killed: it is replaced.
-  let containerIntact = !result.timedOut && !result.aborted;
+  let containerIntact = !result.timedOut && !result.aborted && !result.containerEnded;
   // Everything the program's spans wrote is in the file by now: collect the rest (not from a
   // container being replaced: its agent is gone, or frozen if it was paused), then clean.
   if (containerIntact) {

@@ -93,6 +93,13 @@ export type LoomEvent =
   | { type: 'run.event'; runId: string; event: ExecuteEventJson }
   /** error: why Loom could not run it, or what stopped it (as RunRecord.error has it). */
   | { type: 'run.finished'; run: RunSummary; error?: SerializedError }
+  /**
+   * Output of a run that this client was not sent: it fell behind (its connection backed up)
+   * while the run printed more than the host holds for a client. Stands where that output was,
+   * and counts it (bytes per stream, line breaks); what follows is newer output. Only this
+   * client's live view misses it: the run's record is as complete as ever.
+   */
+  | { type: 'run.skipped'; runId: string; stdoutBytes: number; stderrBytes: number; lines: number }
   | { type: 'pool.changed' }
   /** Spans of these traces arrived (OTLP, a run, an import); sent at most every 200 ms. */
   | { type: 'traces.changed'; traceIds: string[] }

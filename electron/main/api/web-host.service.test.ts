@@ -65,6 +65,31 @@ describe('the real service over the web host', () => {
     expect((await client.listRuns()).map((r) => r.id)).toContain(runId);
   });
 
+  it('a flood of small writes arrives as few frames, every byte in order, all of it before run.finished', async () => {
+    const runId = randomUUID();
+    const lines = 40_000; // 4 MB in 40,000 flushed writes: under what the host holds for a client, so nothing may be left out
+    const code = ['import sys', 'for i in range(' + lines + '):', "    sys.stdout.write(f'{i:09d} ' + 'x' * 89 + '\\n')", '    sys.stdout.flush()', "print('the end')"].join('\n');
+    const frames: LoomEvent[] = [];
+    const off = client.onEvent((e) => {
+      if ((e.type === 'run.event' && e.runId === runId) || (e.type === 'run.finished' && e.run.id === runId) || (e.type === 'run.skipped' && e.runId === runId)) frames.push(e);
+    });
+    try {
+      await client.startRun(runId, { command: ['python3', '-c', code] });
+      await waitFor(`run ${runId} to finish`, async () => frames.some((e) => e.type === 'run.finished') || undefined, 120_000);
+    } finally {
+      off();
+    }
+    expect(frames.at(-1)).toMatchObject({ type: 'run.finished', run: { status: 'ok' } });
+    expect(frames.filter((e) => e.type === 'run.skipped')).toEqual([]);
+    const outputs = frames.filter((e): e is Extract<LoomEvent, { type: 'run.event' }> => e.type === 'run.event' && e.event.stdout !== undefined);
+    const expected = Array.from({ length: lines }, (_, i) => `${String(i).padStart(9, '0')} ${'x'.repeat(89)}\n`).join('') + 'the end\n';
+    expect(outputs.map((e) => decode(e.event.stdout)).join('')).toBe(expected);
+    // 40,001 writes, merged by the service: a batch per 30 ms, or sooner once it holds 256 KB
+    // (plus the chunk that took it there), so that the page parses each in one short task.
+    expect(outputs.length).toBeLessThan(1000);
+    expect(Math.max(...outputs.map((e) => Buffer.from(e.event.stdout ?? '', 'base64').length))).toBeLessThanOrEqual(256 * 1024 + 64 * 1024);
+  });
+
   it("the engine's ValidationError arrives with its name, message and fields", async () => {
     const request = { command: ['true'], config: { resourceLimits: { memoryMb: '-5' } } };
     const direct = await service.startRun(randomUUID(), request).then(

@@ -535,24 +535,62 @@ describe('web host: calls and events through the renderer client', () => {
     expect(await c.getRun('slow')).toBeNull();
   });
 
-  it('a socket that does not read misses output events, but not state changes or replies', async () => {
-    const { host: h, backend } = await host({ limits: { eventBufferBytes: 64 * 1024 } });
+  it('a socket that does not read gets the newest output after a count of what was left out, in order, then the state changes', async () => {
+    const held = 1024 * 1024;
+    const { host: h, backend } = await host({ limits: { eventBufferBytes: 64 * 1024, heldOutputBytes: held } });
     const ws = await rawSocket(h);
     const frames: Record<string, unknown>[] = [];
     ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8')) as Record<string, unknown>));
     ws.pause();
-    const chunk = randomBytes(96 * 1024).toString('base64');
-    const sent = 300; // ~38 MB of output events: far past what loopback socket buffers hold
-    for (let i = 0; i < sent; i++) backend.emit({ type: 'run.event', runId: 'run-1', event: { stdout: chunk } });
+    const chunks = Array.from({ length: 300 }, () => randomBytes(96 * 1024)); // ~28 MB: far past what loopback socket buffers hold
+    for (const chunk of chunks) backend.emit({ type: 'run.event', runId: 'run-1', event: { stdout: chunk.toString('base64') } });
+    backend.emit({ type: 'pool.changed' });
     backend.emit({ type: 'run.finished', run: { ...TEST_RUN, status: 'ok' } });
     ws.send(JSON.stringify({ id: 1, method: 'engineStatus', args: [] }));
     ws.resume();
+    await until(() => frames.some((f) => (f['event'] as LoomEvent | undefined)?.type === 'run.finished'), 'the end of the run', 20_000);
     await until(() => frames.some((f) => f['id'] === 1), 'the reply', 20_000);
-    const outputs = frames.filter((f) => (f['event'] as LoomEvent | undefined)?.type === 'run.event');
-    expect(outputs.length).toBeGreaterThan(0);
-    expect(outputs.length).toBeLessThan(sent);
-    expect(frames.some((f) => (f['event'] as LoomEvent | undefined)?.type === 'run.finished')).toBe(true);
     expect(frames.find((f) => f['id'] === 1)).toEqual({ id: 1, result: TEST_STATUS });
+
+    const events = frames.flatMap((f) => (f['event'] ? [f['event'] as LoomEvent] : []));
+    // The state changes come after all the output, as they were emitted.
+    expect(events.slice(-2).map((e) => e.type)).toEqual(['pool.changed', 'run.finished']);
+    const sent = Buffer.concat(chunks);
+    const skips = events.filter((e) => e.type === 'run.skipped');
+    expect(skips).toHaveLength(1);
+    const skip = skips[0] as Extract<LoomEvent, { type: 'run.skipped' }>;
+    expect(skip).toMatchObject({ runId: 'run-1', stderrBytes: 0 });
+    const at = events.indexOf(skip);
+    const bytesOf = (list: LoomEvent[]): Buffer => Buffer.concat(list.map((e) => (e.type === 'run.event' ? Buffer.from(e.event.stdout ?? '', 'base64') : Buffer.alloc(0))));
+    const before = bytesOf(events.slice(0, at));
+    const after = bytesOf(events.slice(at + 1));
+    // Nothing lost unaccounted, nothing out of order: what came, the count of what did not, the newest.
+    expect(before.length + skip.stdoutBytes + after.length).toBe(sent.length);
+    expect(before.equals(sent.subarray(0, before.length))).toBe(true);
+    expect(after.equals(sent.subarray(before.length + skip.stdoutBytes))).toBe(true);
+    // The cap, less up to 3 bytes: what is kept starts with a whole UTF-8 character.
+    expect(after.length).toBeLessThanOrEqual(held);
+    expect(after.length).toBeGreaterThanOrEqual(held - 3);
+    let lines = 0;
+    for (const byte of sent.subarray(before.length, before.length + skip.stdoutBytes)) if (byte === 10) lines++;
+    expect(skip.lines).toBe(lines);
+    // Sent as pieces a page parses in one short task.
+    const outputs = events.filter((e) => e.type === 'run.event');
+    expect(Math.max(...outputs.slice(outputs.length - 4).map((e) => (e.type === 'run.event' ? Buffer.from(e.event.stdout ?? '', 'base64').length : 0)))).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it('a socket that keeps up gets every output event as it was emitted', async () => {
+    const { host: h, backend } = await host();
+    const c = client(h);
+    const seen: LoomEvent[] = [];
+    c.onEvent((e) => seen.push(e));
+    await c.engineStatus();
+    const emitted: LoomEvent[] = [];
+    for (let i = 0; i < 200; i++) emitted.push({ type: 'run.event', runId: 'run-1', event: i % 3 ? { stdout: randomBytes(1000).toString('base64') } : { stderr: randomBytes(10).toString('base64') } });
+    emitted.push({ type: 'run.finished', run: { ...TEST_RUN, status: 'ok' } });
+    for (const e of emitted) backend.emit(e);
+    await until(() => seen.length === emitted.length, 'every event');
+    expect(seen).toEqual(emitted);
   });
 });
 

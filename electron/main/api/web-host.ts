@@ -7,9 +7,10 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { serializeError, type EventFrame, type LoomEvent, type ReplyFrame } from '../../../shared/api';
+import { serializeError, type EventFrame, type ReplyFrame } from '../../../shared/api';
 import type { LoomBackend } from './backend';
 import { dispatch } from './dispatch';
+import { Outbox } from './outbox';
 import { exchangePage, refusedPage } from './access-pages';
 import { checkAccess, checkUpgrade, isAllowedHost, requestUrl, sessionCookie, sessionOf, type HostSecrets } from './host-guard';
 import { securityHeaders, sendHtml, sendText, serveStatic } from './static-files';
@@ -21,8 +22,13 @@ export interface WebHostLimits {
   maxFrameBytes: number;
   /** Calls a connection may have in flight; more are answered with TooManyCallsError at once. */
   maxCallsPerConnection: number;
-  /** Past this many unsent bytes, a socket misses 'run.event' pushes (output chunks). */
+  /** Past this many unsent bytes, events wait for the socket in its outbox (outbox.ts). */
   eventBufferBytes: number;
+  /**
+   * A run's output held per waiting socket at most: older output is left out and counted (a
+   * 'run.skipped' event). Far more than the window's pane keeps, so what it shows is the same.
+   */
+  heldOutputBytes: number;
   /**
    * Past this many unsent bytes the client is not reading at all; it is disconnected rather than
    * have its replies dropped or the host run out of memory.
@@ -35,6 +41,7 @@ export const DEFAULT_LIMITS: WebHostLimits = {
   maxFrameBytes: 16 * 1024 * 1024,
   maxCallsPerConnection: 64,
   eventBufferBytes: 4 * 1024 * 1024,
+  heldOutputBytes: 8 * 1024 * 1024,
   stalledBufferBytes: 64 * 1024 * 1024,
   maxConnections: 32,
 };
@@ -61,8 +68,8 @@ export interface WebHost {
   close(): Promise<void>;
 }
 
-/** Events that are state changes, not bulk output: a slow socket still gets these. */
-const isDroppable = (event: LoomEvent): boolean => event.type === 'run.event';
+/** The most output one frame carries: the page parses a frame in one task, which must stay short. */
+const MAX_FRAME_OUTPUT_BYTES = 256 * 1024;
 
 export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   const { backend, rendererDir } = options;
@@ -88,7 +95,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: false });
-  const sockets = new Set<WebSocket>();
+  const sockets = new Map<WebSocket, Outbox>();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
@@ -99,7 +106,22 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 
   function serveConnection(ws: WebSocket): void {
-    sockets.add(ws);
+    const limitsOfOutbox = { eventBufferBytes: limits.eventBufferBytes, heldOutputBytes: limits.heldOutputBytes, maxFrameOutputBytes: MAX_FRAME_OUTPUT_BYTES };
+    sockets.set(
+      ws,
+      new Outbox(
+        {
+          get open() {
+            return ws.readyState === WebSocket.OPEN;
+          },
+          get buffered() {
+            return ws.bufferedAmount;
+          },
+          send: (text, sent) => ws.send(text, () => sent()),
+        },
+        limitsOfOutbox,
+      ),
+    );
     let inFlight = 0;
     ws.on('close', () => sockets.delete(ws));
     ws.on('error', () => ws.terminate());
@@ -137,10 +159,10 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
 
   const unsubscribe = backend.onEvent((event) => {
     const text = JSON.stringify({ event } satisfies EventFrame);
-    for (const ws of sockets) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      if (isDroppable(event) && ws.bufferedAmount > limits.eventBufferBytes) continue;
-      ws.send(text);
+    for (const [ws, outbox] of sockets) {
+      outbox.push(event, text);
+      // Output is capped in the outbox; other events pile up only if the client reads nothing.
+      if (outbox.heldBytes + ws.bufferedAmount > limits.stalledBufferBytes) ws.terminate();
     }
   });
 
@@ -216,8 +238,8 @@ function parseCall(text: string): ParsedCall | null {
 }
 
 /** Closes politely, then cuts whoever has not finished the closing handshake within a second. */
-async function closeSockets(sockets: Set<WebSocket>): Promise<void> {
-  const closing = [...sockets].map(
+async function closeSockets(sockets: Map<WebSocket, Outbox>): Promise<void> {
+  const closing = [...sockets.keys()].map(
     (ws) =>
       new Promise<void>((done) => {
         if (ws.readyState === WebSocket.CLOSED) return done();

@@ -29,6 +29,7 @@ import { AbortedError, ClosedError, ValidationError } from '../engine/errors';
 import type { Executor, ExecutorOptions } from '../engine/executor';
 import { normalizeRequest, requestPolicyOf } from '../engine/request/request';
 import { EventBatcher, DEFAULT_BATCH_INTERVAL_MS } from './event-batcher';
+import { executeEventJson, executeResponseJson } from './proto-json';
 import { listExamples } from './examples';
 import { DEFAULT_MAX_ARTIFACT_BYTES, RunHistory, type RunOutcome } from './history';
 import { KnownConfigs } from './known-configs';
@@ -225,7 +226,7 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
       exitCode: response.exitCode,
       durationMs: response.durationMs,
       containerCreated: response.containerCreated,
-      response: toJson(ExecuteResponseSchema, response),
+      response: executeResponseJson(response),
     });
   };
 
@@ -441,9 +442,9 @@ export async function createLoomService(options: LoomServiceOptions): Promise<Lo
  */
 function eventJson(event: ExecuteEvent): LoomEventJson {
   const e = event.event;
-  if (e.case !== 'done') return toJson(ExecuteEventSchema, event);
+  if (e.case !== 'done') return executeEventJson(event);
   const slim = create(ExecuteResponseSchema, { ...e.value, stdout: new Uint8Array(), stderr: new Uint8Array(), spans: [] });
-  return toJson(ExecuteEventSchema, create(ExecuteEventSchema, { event: { case: 'done', value: slim } }));
+  return executeEventJson(create(ExecuteEventSchema, { event: { case: 'done', value: slim } }));
 }
 
 type LoomEventJson = Extract<LoomEvent, { type: 'run.event' }>['event'];

@@ -4,13 +4,12 @@ import { fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { SESSION_FILE_TRANSFER_MAX, type LoomApi, type LoomEvent } from '../../../shared/api';
 import {
   CreateSessionRequestSchema,
-  ExecuteEventSchema,
-  ExecuteResponseSchema,
   FileEntrySchema,
   RunCellRequestSchema,
   SessionInfoSchema,
 } from '../../../shared/gen/loom/v1/docker_pb';
 import { ValidationError } from '../engine/errors';
+import { executeEventJson, executeResponseJson } from './proto-json';
 import type { Executor } from '../engine/executor';
 import { FileLimitError, formatBytes } from '../engine/session/workspace-files';
 
@@ -58,10 +57,10 @@ export function sessionCalls(open: () => Promise<Executor>, emit: (event: LoomEv
         const response = await (await sessions()).run(request, {
           onEvent: (event) => {
             // The whole response is the answer: the `done` event would only repeat it.
-            if (event.event.case !== 'done') emit({ type: 'cell.event', cellId, event: toJson(ExecuteEventSchema, event) });
+            if (event.event.case !== 'done') emit({ type: 'cell.event', cellId, event: executeEventJson(event) });
           },
         });
-        return toJson(ExecuteResponseSchema, response);
+        return executeResponseJson(response);
       } finally {
         emit({ type: 'sessions.changed' });
       }

@@ -5,7 +5,11 @@
 
 const SLICE = 0x8000;
 
+/** Uint8Array.fromBase64 (Chromium 140+, so Electron's page and current browsers): native, no binary string. */
+const nativeFromBase64 = (Uint8Array as { fromBase64?: (base64: string) => Uint8Array }).fromBase64?.bind(Uint8Array);
+
 export function base64ToBytes(base64: string): Uint8Array {
+  if (nativeFromBase64) return nativeFromBase64(base64);
   const binary = atob(base64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);

@@ -5,6 +5,10 @@
 // so progress bars redraw in place instead of piling up. The buffer keeps at most `maxChars`
 // characters: older lines are dropped and counted, because a program printing without end
 // must not grow the page without end.
+//
+// A finished line that is all stdout is kept as its bare text: a flood brings hundreds of
+// thousands of lines a second, and one string per line instead of three objects and a string
+// is what keeps the page's garbage collector from stalling it.
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -23,7 +27,8 @@ export const DEFAULT_MAX_CHARS = 2 * 1024 * 1024;
 type Listener = () => void;
 
 export class OutputBuffer {
-  private lines: OutputLine[] = [{ fragments: [], chars: 0 }];
+  /** The last one, the line in progress, is always an OutputLine; finished lines may be text (stdout). */
+  private lines: (OutputLine | string)[] = [{ fragments: [], chars: 0 }];
   /** Index of the first kept line in `lines` (dropping from the front without shifting). */
   private head = 0;
   private chars = 0;
@@ -37,7 +42,7 @@ export class OutputBuffer {
   /** Set when a stream's last chunk ended with '\r': a following '\n' completes "\r\n". */
   private readonly pendingCr: Record<OutputStream, boolean> = { stdout: false, stderr: false };
 
-  constructor(private readonly maxChars = DEFAULT_MAX_CHARS) {}
+  constructor(readonly maxChars = DEFAULT_MAX_CHARS) {}
 
   get lineCount(): number {
     const count = this.lines.length - this.head;
@@ -50,15 +55,17 @@ export class OutputBuffer {
   }
 
   line(index: number): OutputLine | undefined {
-    return this.lines[this.head + index];
+    const line = this.lines[this.head + index];
+    return typeof line === 'string' ? lineOf(line) : line;
   }
 
   /** Everything kept, as plain text (for copying). */
   text(): string {
     let out = '';
     for (let i = this.head; i < this.lines.length; i++) {
-      const line = this.lines[i] as OutputLine;
-      for (const f of line.fragments) out += f.text;
+      const line = this.lines[i] as OutputLine | string;
+      if (typeof line === 'string') out += line;
+      else for (const f of line.fragments) out += f.text;
       if (i < this.lines.length - 1) out += '\n';
     }
     return out;
@@ -81,12 +88,41 @@ export class OutputBuffer {
     for (let i = start; i < text.length; ) {
       const nl = text.indexOf('\n', i);
       const end = nl < 0 ? text.length : nl;
-      this.appendSegment(stream, text.slice(i, end), nl < 0);
+      const segment = text.slice(i, end);
+      const last = this.last();
+      if (nl >= 0 && stream === 'stdout' && last.fragments.length === 0 && !segment.includes('\r')) {
+        // A whole stdout line: kept as its text, before the (still empty) line in progress.
+        this.lines[this.lines.length - 1] = segment;
+        this.lines.push(last);
+        this.chars += segment.length;
+        i = nl + 1;
+        continue;
+      }
+      this.appendSegment(stream, segment, nl < 0);
       if (nl < 0) break;
       this.newLine();
       i = nl + 1;
     }
     this.trim();
+    this.changed();
+  }
+
+  /**
+   * Output that was left out before it got here (the window fell behind a flood): it comes
+   * before output that fills the buffer on its own, so what is kept goes with it. Counted like
+   * trimmed output; the line in progress is ended.
+   */
+  discard(skipped: { stdout: number; stderr: number; lines: number }): void {
+    this.totals.stdout += skipped.stdout;
+    this.totals.stderr += skipped.stderr;
+    // Line breaks are not characters of a line, here as in trim().
+    this.droppedChars += this.chars + skipped.stdout + skipped.stderr - skipped.lines;
+    this.droppedLines += (this.isEmpty ? 0 : this.lineCount) + skipped.lines;
+    this.lines = [{ fragments: [], chars: 0 }];
+    this.head = 0;
+    this.chars = 0;
+    this.pendingCr.stdout = false;
+    this.pendingCr.stderr = false;
     this.changed();
   }
 
@@ -125,14 +161,19 @@ export class OutputBuffer {
   }
 
   private newLine(): void {
+    const last = this.last();
+    const only = last.fragments[0];
+    if (last.fragments.length === 0) this.lines[this.lines.length - 1] = '';
+    else if (last.fragments.length === 1 && only?.stream === 'stdout') this.lines[this.lines.length - 1] = only.text;
     this.lines.push({ fragments: [], chars: 0 });
   }
 
   private trim(): void {
     while (this.chars > this.maxChars && this.lines.length - this.head > 1) {
-      const first = this.lines[this.head] as OutputLine;
-      this.chars -= first.chars;
-      this.droppedChars += first.chars;
+      const first = this.lines[this.head] as OutputLine | string;
+      const chars = typeof first === 'string' ? first.length : first.chars;
+      this.chars -= chars;
+      this.droppedChars += chars;
       this.droppedLines += 1;
       this.head += 1;
     }
@@ -166,4 +207,8 @@ export class OutputBuffer {
     this.version += 1;
     for (const listener of this.listeners) listener();
   }
+}
+
+function lineOf(text: string): OutputLine {
+  return { fragments: text === '' ? [] : [{ stream: 'stdout', text }], chars: text.length };
 }

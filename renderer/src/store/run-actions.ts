@@ -1,10 +1,14 @@
 // Runs: starting, cancelling, reopening and deleting them, turning the engine's event stream
-// into what the panes show, and catching up on it after the connection was down. Output bytes
-// and spans go straight into each run's buffers; progress events are batched and applied once
-// per frame, so a chatty run costs one store update per frame rather than one per event.
+// into what the panes show, and catching up on it after the connection was down. Output is
+// decoded as it arrives and fed into the run's buffer a slice per frame (OutputFeed), which
+// also leaves out what a flood would push out of the buffer anyway; spans go straight into
+// their list; progress events are batched and applied once per frame, so a chatty run costs
+// one store update per frame rather than one per event. The run's end waits for its output.
 import { LoomApiError, type LoomEvent, type RunRecord, type RunSummary, type SerializedError } from '../../../shared/api';
 import type { ExecuteEventJson, ExecuteRequestJson, ExecuteResponseJson } from '../../../shared/gen/loom/v1/docker_pb';
 import { FrameBatcher } from '../lib/frame';
+import type { OutputBuffer } from '../lib/output-buffer';
+import { OutputFeed } from '../lib/output-feed';
 import { applyProgress } from '../lib/run-progress';
 import { StreamDecoder } from '../lib/stream-decoder';
 import { hasErrors, validateForm } from '../lib/validate';
@@ -22,6 +26,7 @@ interface LiveState {
   stderr: StreamDecoder;
   pending: ExecuteEventJson[];
   batcher: FrameBatcher;
+  feed: OutputFeed;
 }
 
 const live = new Map<string, LiveState>();
@@ -33,7 +38,7 @@ const starting = new Set<string>();
  */
 const unconfirmed = new Map<string, SerializedError>();
 
-function liveState(id: string): LiveState {
+function liveState(id: string, output: OutputBuffer): LiveState {
   let state = live.get(id);
   if (!state) {
     const created: LiveState = {
@@ -41,6 +46,7 @@ function liveState(id: string): LiveState {
       stderr: new StreamDecoder(),
       pending: [],
       batcher: new FrameBatcher(() => flushProgress(id)),
+      feed: new OutputFeed(output),
     };
     live.set(id, created);
     state = created;
@@ -50,7 +56,13 @@ function liveState(id: string): LiveState {
 
 function endLive(id: string): void {
   flushProgress(id);
-  live.get(id)?.batcher.dispose();
+  disposeLive(id);
+}
+
+function disposeLive(id: string): void {
+  const state = live.get(id);
+  state?.batcher.dispose();
+  state?.feed.dispose();
   live.delete(id);
 }
 
@@ -82,8 +94,7 @@ function addRun(run: RunView): void {
         .sort((a, b) => a.startedAt - b.startedAt);
       for (const r of droppable.slice(0, ids.length - MAX_OPEN_RUNS)) {
         delete runs[r.id];
-        live.get(r.id)?.batcher.dispose();
-        live.delete(r.id);
+        disposeLive(r.id);
       }
     }
     return { runs, selectedRunId: run.id };
@@ -166,37 +177,59 @@ export function handleEvent(event: LoomEvent): void {
   }
   // Sessions' events: the Sessions view hears them itself.
   if (event.type === 'cell.event' || event.type === 'sessions.changed') return;
-  const runId = event.type === 'run.event' ? event.runId : event.run.id;
+  const runId = event.type === 'run.finished' ? event.run.id : event.runId;
   const run = useApp.getState().runs[runId];
   if (event.type === 'run.finished') {
     // Runs of other windows (or the CLI's engine API) are listed too.
     upsertHistory(event.run);
-    if (run) finishRun(run, event.run, event.error);
+    if (!run) return;
+    const { run: summary, error } = event;
+    const feed = live.get(runId)?.feed;
+    // After the output still being fed in; the run as it is by then.
+    if (feed) feed.then(() => withRun(runId, (current) => finishRun(current, summary, error)));
+    else finishRun(run, summary, error);
+  } else if (event.type === 'run.skipped') {
+    if (run) skipOutput(run, event);
   } else if (run) {
     applyRunEvent(run, event.event);
   }
 }
 
+function withRun(id: string, use: (run: RunView) => void): void {
+  const run = useApp.getState().runs[id];
+  if (run) use(run);
+}
+
+/** Output this window was not sent (it fell behind): it and what waits before it go. */
+function skipOutput(run: RunView, event: Extract<LoomEvent, { type: 'run.skipped' }>): void {
+  const state = liveState(run.id, run.output);
+  // A character cut in two by the gap is not one: start decoding afresh.
+  state.stdout = new StreamDecoder();
+  state.stderr = new StreamDecoder();
+  state.feed.skip({ stdout: event.stdoutBytes, stderr: event.stderrBytes, lines: event.lines });
+  if (run.status === 'starting') patchRun(run.id, { status: 'running' });
+}
+
 function applyRunEvent(run: RunView, event: ExecuteEventJson): void {
-  const state = liveState(run.id);
-  if (event.stdout !== undefined) run.output.append('stdout', state.stdout.push(event.stdout));
-  else if (event.stderr !== undefined) run.output.append('stderr', state.stderr.push(event.stderr));
+  const state = liveState(run.id, run.output);
+  if (event.stdout !== undefined) state.feed.push('stdout', state.stdout.push(event.stdout));
+  else if (event.stderr !== undefined) state.feed.push('stderr', state.stderr.push(event.stderr));
   else if (event.spans) run.spans.add(event.spans.spans ?? []);
-  else if (event.done) applyResponse(run, event.done);
-  else {
+  else if (event.done) {
+    const response = event.done;
+    state.feed.push('stdout', state.stdout.flush());
+    state.feed.push('stderr', state.stderr.flush());
+    state.feed.then(() => withRun(run.id, (current) => applyResponse(current, response)));
+  } else {
     state.pending.push(event);
     state.batcher.request();
   }
   if (run.status === 'starting') patchRun(run.id, { status: 'running' });
 }
 
+/** The run's `done`, once the output before it is in the buffer. */
 function applyResponse(run: RunView, response: ExecuteResponseJson): void {
-  const state = live.get(run.id);
-  if (state) {
-    run.output.append('stdout', state.stdout.flush());
-    run.output.append('stderr', state.stderr.flush());
-    flushProgress(run.id);
-  }
+  flushProgress(run.id);
   // The live `done` leaves out what already streamed (output, spans); a response that has
   // them (joined late, or from the history) is the complete copy.
   if (run.output.isEmpty) fillOutputFromResponse(run.output, response);

@@ -22,7 +22,7 @@ import type Docker from 'dockerode';
 import { SANDBOX_USER, withLoomModuleDirs } from './container/container';
 import { listManaged, removeAndWait, resolveRef } from './pool/containers';
 import { NO_ANSWER, within } from './deadline';
-import type { EngineInfo } from './engine-client/docker-client';
+import type { EngineAddress } from './engine-client/docker-client';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
 import { eventStream, type ExecuteEventStream, type StreamOptions } from './event-stream';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './container/exec';
@@ -63,8 +63,8 @@ export interface ExecuteOptions {
 export interface Executor {
   /** The engine client this executor's containers live on (listing, live figures, pruning). */
   readonly docker: Docker;
-  /** The engine's address and version. */
-  readonly engine: EngineInfo;
+  /** The engine's address. */
+  readonly engine: EngineAddress;
   /** This Loom process as its containers' owner labels name it. */
   readonly owner: Owner;
   execute(request: ExecuteRequestInput, options?: ExecuteOptions): Promise<ExecuteResponse>;

@@ -7,7 +7,7 @@ import { connect, createServer, type AddressInfo, type NetConnectOpts, type Serv
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectDocker, defaultSockets, dockerOptions, pingEngine, resolveDockerHost } from './docker-client';
+import { connectDocker, defaultSockets, dockerOptions, pingEngine, reachEngine, resolveDockerHost } from './docker-client';
 import { EngineUnavailableError, ValidationError } from '../errors';
 import { createExecutor } from '../executor';
 import { text } from '../testing/test-support';
@@ -47,8 +47,18 @@ describe('engine connection', () => {
     expect(Number(info.apiVersion)).toBeGreaterThanOrEqual(1.4);
   });
 
-  it.each(['tcp://127.0.0.1:1', 'unix:///nonexistent/docker.sock'])('says how to start an engine when none answers at %s', async (address) => {
-    const err = await pingEngine(new Docker(dockerOptions(address)), address, 5000).catch((e: unknown) => e);
+  it('reaches a real engine without asking its version (what a scheduler waits for)', async () => {
+    const { docker, address } = connectDocker();
+    expect(await reachEngine(docker, address)).toEqual({ address });
+  });
+
+  it.each([
+    ['pingEngine', 'tcp://127.0.0.1:1'],
+    ['pingEngine', 'unix:///nonexistent/docker.sock'],
+    ['reachEngine', 'tcp://127.0.0.1:1'],
+    ['reachEngine', 'unix:///nonexistent/docker.sock'],
+  ] as const)('%s says how to start an engine when none answers at %s', async (check, address) => {
+    const err = await (check === 'pingEngine' ? pingEngine : reachEngine)(new Docker(dockerOptions(address)), address, 5000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineUnavailableError);
     const message = (err as Error).message;
     expect(message).toContain(address);

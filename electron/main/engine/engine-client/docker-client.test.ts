@@ -3,6 +3,7 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { connect, createServer, type AddressInfo, type NetConnectOpts, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,24 @@ describe('engine connection', () => {
     const info = await pingEngine(docker, address);
     expect(info.version).toMatch(/^\d+\.\d+/);
     expect(Number(info.apiVersion)).toBeGreaterThanOrEqual(1.4);
+  });
+
+  it('talks over a socket file through a keep-alive agent that names no TLS server (no slow check of the host name)', async () => {
+    const { docker } = connectDocker(resolveDockerHost(undefined, {}));
+    const agent = (docker.modem as { agent?: Agent }).agent;
+    expect(agent).toBeInstanceOf(Agent);
+    const servernames: unknown[] = [];
+    const internals = agent as unknown as { createConnection: (options: { servername?: string }, ...rest: unknown[]) => unknown };
+    const create = internals.createConnection.bind(agent);
+    internals.createConnection = (options, ...rest) => {
+      servernames.push(options.servername);
+      return create(options, ...rest);
+    };
+    expect(String(await docker.ping())).toBe('OK');
+    expect(await docker.listContainers({ limit: 1 })).toBeInstanceOf(Array);
+    // The second request reused the first one's connection.
+    expect(servernames).toEqual(['']);
+    agent?.destroy();
   });
 
   it('reaches a real engine without asking its version (what a scheduler waits for)', async () => {

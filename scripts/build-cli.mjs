@@ -20,6 +20,7 @@
 // files found beside them).
 import { readFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
+import { basename } from 'node:path';
 import { isBuiltin } from 'node:module';
 import { build } from 'esbuild';
 
@@ -80,24 +81,69 @@ const placement = {
   },
 };
 
-// Chunk names carry a hash: the last build's must not pile up.
-rmSync(OUT, { recursive: true, force: true });
-await build({
-  entryPoints: { loom: 'electron/main/cli/main.ts' },
-  outdir: OUT,
-  outExtension: { '.js': '.mjs' },
-  splitting: true,
-  chunkNames: '[name]-[hash]',
+// `loom exec` itself is a CommonJS bundle of its own, which main.ts's import of it loads with V8's
+// code cache (electron/main/cli/code-cache.ts: Node 20 has no compile cache for ES modules). Its
+// name carries a hash of its content, as its cache's does.
+const COMMON = {
   bundle: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
   plugins: [placement],
-  // The bundled packages are CommonJS: their require() of Node's modules and of the lazy parts.
-  banner: { js: "import { createRequire as __loomCreateRequire } from 'node:module'; const require = __loomCreateRequire(import.meta.url);" },
   // Fewer bytes to read and parse at every start; the source map names the real lines.
   minify: true,
   keepNames: true,
   sourcemap: 'linked',
   logLevel: 'warning',
+};
+
+// Chunk names carry a hash: the last build's must not pile up.
+rmSync(OUT, { recursive: true, force: true });
+const cached = await build({
+  ...COMMON,
+  entryPoints: { 'exec-command': 'electron/main/cli/exec-command.ts' },
+  outdir: OUT,
+  entryNames: '[name]-[hash]',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  // The paths the code finds from its own location: the bundle sits as deep as its sources.
+  define: { 'import.meta.url': '__loomImportMetaUrl' },
+  metafile: true,
+});
+const execBundle = Object.keys(cached.metafile.outputs).find((f) => f.endsWith('.cjs'));
+
+/** main.ts's import of ./exec-command: its CommonJS bundle, through the code cache. */
+const execThroughCache = {
+  name: 'loom-exec-through-code-cache',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/exec-command$/ }, (args) => (args.importer.endsWith('main.ts') ? { path: 'exec-command', namespace: 'loom-cached' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'loom-cached' }, () => ({
+      resolveDir: process.cwd(),
+      loader: 'js',
+      contents: `
+        import { fileURLToPath } from 'node:url';
+        import { loadWithCodeCache } from './electron/main/cli/code-cache.ts';
+        const bundle = loadWithCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${basename(execBundle)}`)}, import.meta.url)));
+        export async function execCommand(argv, io) {
+          try {
+            return await bundle.exports.execCommand(argv, io);
+          } finally {
+            bundle.saveCache();
+          }
+        }
+      `,
+    }));
+  },
+};
+
+await build({
+  ...COMMON,
+  plugins: [placement, execThroughCache],
+  entryPoints: { loom: 'electron/main/cli/main.ts' },
+  outdir: OUT,
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: '[name]-[hash]',
+  format: 'esm',
+  // The bundled packages are CommonJS: their require() of Node's modules and of the lazy parts.
+  banner: { js: "import { createRequire as __loomCreateRequire } from 'node:module'; const require = __loomCreateRequire(import.meta.url);" },
 });

@@ -98,8 +98,29 @@ const COMMON = {
 
 // Chunk names carry a hash: the last build's must not pile up.
 rmSync(OUT, { recursive: true, force: true });
+/**
+ * exec-command.ts's import of the engine, marked: a run that loaded it (and ran a program itself)
+ * compiled much more than one that stopped earlier or handed its run off, and writes the fuller
+ * cache ('engine' rather than 'base': see code-cache.ts).
+ */
+const ENGINE_LOADED = "Symbol.for('loom.cli.engineLoaded')";
+const markEngine = {
+  name: 'loom-mark-engine',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/engine\/executor$/ }, (args) =>
+      args.importer.endsWith('exec-command.ts') ? { path: 'executor', namespace: 'loom-engine' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'loom-engine' }, () => ({
+      resolveDir: process.cwd(),
+      loader: 'js',
+      contents: `export * from './electron/main/engine/executor.ts';\nglobalThis[${ENGINE_LOADED}] = true;\n`,
+    }));
+  },
+};
+
 const cached = await build({
   ...COMMON,
+  plugins: [placement, markEngine],
   entryPoints: { 'exec-command': 'electron/main/cli/exec-command.ts' },
   outdir: OUT,
   entryNames: '[name]-[hash]',
@@ -122,12 +143,12 @@ const execThroughCache = {
       contents: `
         import { fileURLToPath } from 'node:url';
         import { loadWithCodeCache } from './electron/main/cli/code-cache.ts';
-        const bundle = loadWithCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${basename(execBundle)}`)}, import.meta.url)));
+        const bundle = loadWithCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${basename(execBundle)}`)}, import.meta.url)), ['base', 'engine']);
         export async function execCommand(argv, io) {
           try {
             return await bundle.exports.execCommand(argv, io);
           } finally {
-            bundle.saveCache();
+            bundle.saveCache(globalThis[${ENGINE_LOADED}] ? 'engine' : 'base');
           }
         }
       `,

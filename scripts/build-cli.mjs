@@ -89,9 +89,10 @@ const placement = {
   },
 };
 
-// `loom exec` itself is a CommonJS bundle of its own, which main.ts's import of it loads with V8's
-// code cache (electron/main/cli/code-cache.ts: Node 20 has no compile cache for ES modules). Its
-// name carries a hash of its content, as its cache's does.
+// `loom exec`, the command that scripts and agents run again and again, has an entry of its own
+// (exec.mjs, which bin/loom.js imports for it): main.ts with no other command, as one CommonJS
+// bundle loaded with V8's code cache (electron/main/cli/code-cache.ts: Node 20 has no compile
+// cache for ES modules). Its name carries a hash of its content, as its cache's does.
 const COMMON = {
   bundle: true,
   platform: 'node',
@@ -104,8 +105,6 @@ const COMMON = {
   logLevel: 'warning',
 };
 
-// Chunk names carry a hash: the last build's must not pile up.
-rmSync(OUT, { recursive: true, force: true });
 /**
  * exec-command.ts's import of the engine, marked: a run that loaded it (and ran a program itself)
  * compiled much more than one that stopped earlier or handed its run off, and writes the fuller
@@ -126,10 +125,26 @@ const markEngine = {
   },
 };
 
+/** In the exec bundle, main.ts's imports of the other commands: never called (see bin/loom.js). */
+const onlyExec = {
+  name: 'loom-only-exec',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/[a-z]+-command$/ }, (args) =>
+      args.importer.endsWith('main.ts') && args.path !== './exec-command' ? { path: args.path, namespace: 'loom-elsewhere' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'loom-elsewhere' }, (args) => ({
+      loader: 'js',
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not in the exec bundle: bin/loom.js runs it from loom.mjs`)});`,
+    }));
+  },
+};
+
+// Names carry a hash: the last build's files (and code caches) must not pile up.
+rmSync(OUT, { recursive: true, force: true });
 const cached = await build({
   ...COMMON,
-  plugins: [placement, markEngine],
-  entryPoints: { 'exec-command': 'electron/main/cli/exec-command.ts' },
+  plugins: [placement, markEngine, onlyExec],
+  entryPoints: { 'exec-main': 'electron/main/cli/main.ts' },
   outdir: OUT,
   entryNames: '[name]-[hash]',
   outExtension: { '.js': '.cjs' },
@@ -140,21 +155,21 @@ const cached = await build({
 });
 const execBundle = Object.keys(cached.metafile.outputs).find((f) => f.endsWith('.cjs'));
 
-/** main.ts's import of ./exec-command: its CommonJS bundle, through the code cache. */
-const execThroughCache = {
-  name: 'loom-exec-through-code-cache',
+/** exec.mjs: the exec bundle's main(), through the code cache. */
+const execEntry = {
+  name: 'loom-exec-entry',
   setup(b) {
-    b.onResolve({ filter: /^\.\/exec-command$/ }, (args) => (args.importer.endsWith('main.ts') ? { path: 'exec-command', namespace: 'loom-cached' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'loom-cached' }, () => ({
+    b.onResolve({ filter: /^loom-exec-entry$/ }, () => ({ path: 'exec', namespace: 'loom-exec-entry' }));
+    b.onLoad({ filter: /.*/, namespace: 'loom-exec-entry' }, () => ({
       resolveDir: process.cwd(),
       loader: 'js',
       contents: `
         import { fileURLToPath } from 'node:url';
         import { loadWithCodeCache } from './electron/main/cli/code-cache.ts';
         const bundle = loadWithCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${basename(execBundle)}`)}, import.meta.url)), ['base', 'engine']);
-        export async function execCommand(argv, io) {
+        export async function main(argv) {
           try {
-            return await bundle.exports.execCommand(argv, io);
+            return await bundle.exports.main(argv);
           } finally {
             bundle.saveCache(globalThis[${ENGINE_LOADED}] ? 'engine' : 'base');
           }
@@ -166,8 +181,8 @@ const execThroughCache = {
 
 await build({
   ...COMMON,
-  plugins: [placement, execThroughCache],
-  entryPoints: { loom: 'electron/main/cli/main.ts' },
+  plugins: [execEntry, placement],
+  entryPoints: { loom: 'electron/main/cli/main.ts', exec: 'loom-exec-entry' },
   outdir: OUT,
   outExtension: { '.js': '.mjs' },
   splitting: true,

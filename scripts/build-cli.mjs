@@ -23,6 +23,7 @@ import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { isBuiltin } from 'node:module';
 import { build } from 'esbuild';
+import { descriptorLiteral, PROTOBUF_ESM, splitBarrelImports } from './proto-literal.mjs';
 
 const OUT = 'out/cli/bundle';
 
@@ -62,6 +63,43 @@ function packageOf(specifier) {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
+/**
+ * Generated protobuf code's fileDesc("base64", deps) becomes hydrateFileDesc(literal, deps): the
+ * descriptor decoded at build time (proto-literal.mjs), from which the registry is built as
+ * fileDesc builds it once it has decoded the base64. descriptor.proto's schema, which only that
+ * decoding needs, is then left out of the bundle, as is every other module of the package's
+ * barrels that nothing uses (splitBarrelImports).
+ */
+const protoLiterals = {
+  name: 'loom-proto-literals',
+  setup(b) {
+    b.onResolve({ filter: /^loom-hydrate-file-desc$/ }, () => ({ path: 'hydrate', namespace: 'loom-hydrate' }));
+    b.onLoad({ filter: /.*/, namespace: 'loom-hydrate' }, () => ({
+      loader: 'js',
+      resolveDir: PROTOBUF_ESM,
+      // codegenv2/file.js's fileDesc, after its fromBinary and restoreJsonNames.
+      contents: `
+        import { createEmbeddedFileRegistry } from './registry.js';
+        export function hydrateFileDesc(root, imports) {
+          root.dependency = imports?.map((f) => f.proto.name) ?? [];
+          const reg = createEmbeddedFileRegistry(root, (name) => imports?.find((f) => f.proto.name === name));
+          return reg.getFile(root.name);
+        }
+      `,
+    }));
+    // Generated code (shared/gen) and @bufbuild/protobuf's own modules (the WKT files, the barrels' importers).
+    b.onLoad({ filter: /(_pb\.ts|[\\/]@bufbuild[\\/]protobuf[\\/]dist[\\/]esm[\\/].*\.js)$/ }, async (args) => {
+      let text = await readFile(args.path, 'utf8');
+      const hydrate = text.includes('fileDesc("');
+      if (hydrate) {
+        text = text.replace(/\bfileDesc\("([A-Za-z0-9+/=]+)"/g, (_, b64) => `__loomHydrateFileDesc(${descriptorLiteral(b64)}`);
+        text = `import { hydrateFileDesc as __loomHydrateFileDesc } from 'loom-hydrate-file-desc';\n${text}`;
+      }
+      return { contents: splitBarrelImports(text, args.path), loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+    });
+  },
+};
+
 const placement = {
   name: 'loom-cli-placement',
   setup(b) {
@@ -97,7 +135,7 @@ const COMMON = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  plugins: [placement],
+  plugins: [protoLiterals, placement],
   // Fewer bytes to read and parse at every start; the source map names the real lines.
   minify: true,
   keepNames: true,
@@ -143,7 +181,7 @@ const onlyExec = {
 rmSync(OUT, { recursive: true, force: true });
 const cached = await build({
   ...COMMON,
-  plugins: [placement, markEngine, onlyExec],
+  plugins: [protoLiterals, placement, markEngine, onlyExec],
   entryPoints: { 'exec-main': 'electron/main/cli/main.ts' },
   outdir: OUT,
   entryNames: '[name]-[hash]',
@@ -181,7 +219,7 @@ const execEntry = {
 
 await build({
   ...COMMON,
-  plugins: [execEntry, placement],
+  plugins: [execEntry, protoLiterals, placement],
   entryPoints: { loom: 'electron/main/cli/main.ts', exec: 'loom-exec-entry' },
   outdir: OUT,
   outExtension: { '.js': '.mjs' },

@@ -2,7 +2,7 @@
 // The `loom` command. Runs the bundle made by scripts/build-cli.mjs (at `npm ci` and `npm run
 // build`) when it is newer than every source it was made from; otherwise the TypeScript
 // sources through tsx, so a fresh edit in a checkout is never shadowed by a stale bundle.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -26,12 +26,25 @@ function newestSource(dir) {
   return newest;
 }
 
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 function bundleIsFresh() {
   if (!existsSync(bundle)) return false;
   // Sources change only in a checkout: an installed copy skips the stat of every one of them
   // (5 ms on a 2-core VM).
   if (!existsSync(`${root}.git`)) return true;
   const built = statSync(bundle).mtimeMs;
+  // exec's bundle against the sources it was made from (the build lists them), a third of all.
+  const execSources = argv[0] === 'exec' ? readJson(`${root}out/cli/bundle/exec-sources.json`) : undefined;
+  if (Array.isArray(execSources)) {
+    return execSources.every((path) => (statSync(`${root}${path}`, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <= built);
+  }
   return [`${root}electron/main`, `${root}shared`].every((dir) => newestSource(dir) <= built);
 }
 

@@ -36,7 +36,8 @@ export const cacheFileOf = (file: string, level: string): string => `${file}.${l
  * one, which every later run prefers.
  */
 export function loadWithCodeCache<T>(file: string, levels: readonly string[]): CachedBundle<T> {
-  const source = readFileSync(file, 'utf8');
+  // ASCII (the build says so): latin1 makes the same string, a little faster than utf8.
+  const source = readFileSync(file, 'latin1');
   let level: string | undefined;
   let cachedData: Buffer | undefined;
   for (const l of [...levels].reverse()) {

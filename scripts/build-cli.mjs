@@ -1,14 +1,15 @@
-// Bundles the `loom` command into ES modules, so that it starts in a fraction of the time
-// tsx needs to compile the TypeScript sources on every run. bin/loom.js uses the bundle when
-// it is newer than every source file, and the sources through tsx otherwise.
+// Bundles the `loom` command, so that it starts in a fraction of the time tsx needs to compile
+// the TypeScript sources on every run. bin/loom.js uses the bundle when it is newer than the
+// sources it was made from, and the sources through tsx otherwise.
 //
 // The bundle sits three folders deep (out/cli/bundle/) like its entry (electron/main/cli/),
 // so the paths the code resolves from its own location (../../../package.json, resources/)
 // stay right; its chunks sit beside it for the same reason.
 //
-// Split: each command's module is imported when the command runs (see main.ts), and becomes a
-// chunk of its own here, so `loom --help` reads and compiles a few kilobytes, and `loom exec`
-// only what exec needs.
+// loom.mjs, ES modules, split: each command's module is imported when the command runs (see
+// main.ts), and becomes a chunk of its own here, so `loom --help` reads and compiles a few
+// kilobytes. `loom exec` runs from exec.mjs instead: one CommonJS bundle compiled with V8's code
+// cache (see below).
 //
 // What `loom exec` loads on every run is bundled in, packages included (BUNDLED): resolving and
 // reading a hundred files of node_modules one by one cost more than compiling them (measured:
@@ -30,6 +31,9 @@ const OUT = 'out/cli/bundle';
 /** Packages imported by the command's sources that are bundled in, with all they import. */
 const BUNDLED = new Set(['dockerode', '@bufbuild/protobuf', 'tar-stream']);
 
+/** An object that stands for a Node module, and requires it when a property is first read. */
+const readThrough = (id) => `new Proxy({}, { get: function (_, key) { return require('${id}')[key]; } })`;
+
 /**
  * Edits to bundled packages, for start-up time only: in each file, [from, to] replacements.
  * - require() calls that load the LAZY parts from node_modules (with the files they find beside
@@ -41,9 +45,6 @@ const BUNDLED = new Set(['dockerode', '@bufbuild/protobuf', 'tar-stream']);
  *   zlib only for a gzipped build context (neither of which `loom exec` does): loaded on first
  *   use, through an object that reads through to the module.
  */
-/** An object that stands for a Node module, and requires it when a property is first read. */
-const readThrough = (id) => `new Proxy({}, { get: function (_, key) { return require('${id}')[key]; } })`;
-
 const PATCHES = {
   'docker-modem/lib/http.js': [["var nativeHttps = require('https'),", `var nativeHttps = ${readThrough('https')},`]],
   'dockerode/lib/util.js': [["var zlib = require('zlib');", `var zlib = ${readThrough('zlib')};`]],

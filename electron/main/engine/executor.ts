@@ -22,7 +22,7 @@ import type Docker from 'dockerode';
 import { SANDBOX_USER, withLoomModuleDirs } from './container/container';
 import { listManaged, removeAndWait, resolveRef } from './pool/containers';
 import { NO_ANSWER, within } from './deadline';
-import type { EngineInfo } from './engine-client/docker-client';
+import type { EngineAddress } from './engine-client/docker-client';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
 import { eventStream, type ExecuteEventStream, type StreamOptions } from './event-stream';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './container/exec';
@@ -41,7 +41,7 @@ import type { SessionManager } from './session/types';
 import { checkRunFiles, FileLimitError, formatBytes, getFile, listFiles, streamIn } from './session/workspace-files';
 import { displayLineOf } from './session/display-output';
 import { DEFAULT_FILE_LIMITS, mimeOf, workspacePath, type FileLimitsSpec } from './session/workspace-paths';
-import { OtlpSink, otlpEndpointFromEnv } from './tracing/otlp';
+import { otlpEndpointFromEnv } from './tracing/otlp-url';
 import { newTraceId, startSpan, type HostSpan, type TraceSink } from './tracing/tracer';
 
 /** Warm containers found dead in a row before the run gives up (a new one is made past the pool's idle ones). */
@@ -65,8 +65,8 @@ export interface ExecuteOptions {
 export interface Executor {
   /** The engine client this executor's containers live on (listing, live figures, pruning). */
   readonly docker: Docker;
-  /** The engine's address and version. */
-  readonly engine: EngineInfo;
+  /** The engine's address. */
+  readonly engine: EngineAddress;
   /** This Loom process as its containers' owner labels name it. */
   readonly owner: Owner;
   execute(request: ExecuteRequestInput, options?: ExecuteOptions): Promise<ExecuteResponse>;
@@ -129,7 +129,8 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Sch
   const running = new Set<Promise<unknown>>();
   const sinks = [...(options.traceSinks ?? [])];
   const otlpEndpoint = options.otlpEndpoint ?? otlpEndpointFromEnv(process.env);
-  if (otlpEndpoint) sinks.push(new OtlpSink({ endpoint: otlpEndpoint, onError: options.onError }));
+  // OpenTelemetry's modules (a fifth of a `loom exec`'s start-up) only when traces go somewhere.
+  if (otlpEndpoint) sinks.push(new (await import('./tracing/otlp')).OtlpSink({ endpoint: otlpEndpoint, onError: options.onError }));
   const tracing: TracingOptions = { sinks, maxSpans: options.maxSpansPerExecution, fileLimits: { ...DEFAULT_FILE_LIMITS, ...options.fileLimits } };
   const sessions = createSessionManager({ scheduler, sinks, maxSpans: options.maxSpansPerExecution, sweepIntervalMs: options.sessionSweepIntervalMs, onError: options.onError });
 

@@ -3,11 +3,12 @@
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { connect, createServer, type AddressInfo, type NetConnectOpts, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectDocker, defaultSockets, dockerOptions, pingEngine, resolveDockerHost } from './docker-client';
+import { connectDocker, defaultSockets, dockerOptions, pingEngine, reachEngine, resolveDockerHost } from './docker-client';
 import { EngineUnavailableError, ValidationError } from '../errors';
 import { createExecutor } from '../executor';
 import { text } from '../testing/test-support';
@@ -47,8 +48,36 @@ describe('engine connection', () => {
     expect(Number(info.apiVersion)).toBeGreaterThanOrEqual(1.4);
   });
 
-  it.each(['tcp://127.0.0.1:1', 'unix:///nonexistent/docker.sock'])('says how to start an engine when none answers at %s', async (address) => {
-    const err = await pingEngine(new Docker(dockerOptions(address)), address, 5000).catch((e: unknown) => e);
+  it('talks over a socket file through a keep-alive agent that names no TLS server (no slow check of the host name)', async () => {
+    const { docker } = connectDocker(resolveDockerHost(undefined, {}));
+    const agent = (docker.modem as { agent?: Agent }).agent;
+    expect(agent).toBeInstanceOf(Agent);
+    const servernames: unknown[] = [];
+    const internals = agent as unknown as { createConnection: (options: { servername?: string }, ...rest: unknown[]) => unknown };
+    const create = internals.createConnection.bind(agent);
+    internals.createConnection = (options, ...rest) => {
+      servernames.push(options.servername);
+      return create(options, ...rest);
+    };
+    expect(String(await docker.ping())).toBe('OK');
+    expect(await docker.listContainers({ limit: 1 })).toBeInstanceOf(Array);
+    // The second request reused the first one's connection.
+    expect(servernames).toEqual(['']);
+    agent?.destroy();
+  });
+
+  it('reaches a real engine without asking its version (what a scheduler waits for)', async () => {
+    const { docker, address } = connectDocker();
+    expect(await reachEngine(docker, address)).toEqual({ address });
+  });
+
+  it.each([
+    ['pingEngine', 'tcp://127.0.0.1:1'],
+    ['pingEngine', 'unix:///nonexistent/docker.sock'],
+    ['reachEngine', 'tcp://127.0.0.1:1'],
+    ['reachEngine', 'unix:///nonexistent/docker.sock'],
+  ] as const)('%s says how to start an engine when none answers at %s', async (check, address) => {
+    const err = await (check === 'pingEngine' ? pingEngine : reachEngine)(new Docker(dockerOptions(address)), address, 5000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineUnavailableError);
     const message = (err as Error).message;
     expect(message).toContain(address);

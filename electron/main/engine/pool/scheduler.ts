@@ -10,7 +10,7 @@ import { parseMainCommand, RunnerClient, runnerCommand } from '../runner/client'
 import { createOptions, SANDBOX_LAYOUT } from '../container/container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
 import { NO_ANSWER, within } from '../deadline';
-import { connectDocker, pingEngine, type EngineInfo } from '../engine-client/docker-client';
+import { connectDocker, reachEngine, type EngineAddress } from '../engine-client/docker-client';
 import { ClosedError, LoomError, ValidationError, describeCause } from '../errors';
 import { ensureImage } from '../engine-client/images';
 import { currentOwner, type Owner } from './labels';
@@ -21,7 +21,8 @@ import { Pool, type Acquired, type MadeContainer, type PoolEntry, type PrepareHo
 
 export type { PrepareHooks };
 import { poolKeyOf, requestPolicyOf, type ContainerSpec, type LifecycleSpec, type LocalPackagePolicy, type RequestPolicy } from '../request/request';
-import { initPath, ResourcesVolume } from '../container/resources';
+import { defaultResourcesRoot, initPath, ResourcesVolume } from '../container/resources';
+import type { Isolation } from '../../../../shared/isolation';
 import { runtimeChecker } from '../container/isolation';
 
 export interface SchedulerOptions {
@@ -79,7 +80,8 @@ export interface SchedulerOptions {
 
 export interface Scheduler {
   readonly docker: Docker;
-  readonly engine: EngineInfo;
+  /** The engine it runs on (its version: pingEngine, which takes longer to answer). */
+  readonly engine: EngineAddress;
   readonly owner: Owner;
   /** What requests may reach on the host (mounts, local package files). */
   readonly policy: RequestPolicy;
@@ -133,7 +135,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     ? { docker: options.docker, address: options.dockerHost ?? 'the configured client' }
     : connectDocker(options.dockerHost);
   const policy = requestPolicyOf(options);
-  const engine = await pingEngine(docker, address);
+  const engine = await reachEngine(docker, address);
   const owner = currentOwner(randomUUID().replace(/-/g, ''));
   const sources = options.packageSources ?? {};
   // Read by the runners and loom-init (and by no program: request env may not name LOOM_ variables).
@@ -148,7 +150,11 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   // What containers of an image are made with: its environment (extended, not replaced) and the
   // loom-init of its architecture.
   const imageFacts = new Map<string, { env: string[]; init: string }>();
-  const resources = { runc: new ResourcesVolume(options.resourcesRoot, 'runc'), gvisor: new ResourcesVolume(options.resourcesRoot, 'gvisor') };
+  // Read (every shipped file, hashed) when the first container of an isolation level is made,
+  // not here: a run that claims a parked container never needs them (12 ms of a `loom exec`).
+  const resourcesRoot = options.resourcesRoot ?? defaultResourcesRoot();
+  const volumes: Partial<Record<Isolation, ResourcesVolume>> = {};
+  const volumeOf = (isolation: Isolation): ResourcesVolume => (volumes[isolation] ??= new ResourcesVolume(resourcesRoot, isolation));
   const packageCache = new PackageCache(docker, sources, owner, options.gvisorRuntime);
   const checkRuntime = runtimeChecker(docker, options.gvisorRuntime);
 
@@ -185,6 +191,8 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
   // engine accepts beyond its CPUs (as no limit at all), unlike NanoCpus: the request is refused here.
   let engineCpus: Promise<number | undefined> | undefined;
   const checkCpus = async (spec: ContainerSpec): Promise<void> => {
+    // Every engine has a CPU: no need to ask (/info takes 20 ms on a 2-core VM).
+    if (spec.cpuCores <= 1) return;
     engineCpus ??= docker.info().then((i: { NCPU?: number }) => i.NCPU, () => undefined);
     const cpus = await engineCpus;
     if (cpus && spec.cpuCores > cpus) {
@@ -214,7 +222,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     let container: Docker.Container | undefined;
     for (let attempt = 0; !container; attempt++) {
       try {
-        const volume = await resources[spec.isolation].ensure(docker, spec.image);
+        const volume = await volumeOf(spec.isolation).ensure(docker, spec.image);
         let facts = imageFacts.get(image);
         if (!facts) {
           const inspected = await docker.getImage(image).inspect();

@@ -12,3 +12,15 @@ export function tracesUrl(endpoint: string): string {
   if (url.pathname === '' || url.pathname === '/') url.pathname = TRACES_PATH;
   return url.toString();
 }
+
+/**
+ * The endpoint the OpenTelemetry environment variables ask for, as a full traces URL:
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else OTEL_EXPORTER_OTLP_ENDPOINT plus /v1/traces.
+ */
+export function otlpEndpointFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (base) return base.replace(/\/+$/, '') + TRACES_PATH;
+  return undefined;
+}

@@ -11,7 +11,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { SpanSource, SpanStatus, type Span } from '../../../../shared/gen/loom/v1/docker_pb';
-import { TRACES_PATH, tracesUrl } from './otlp-url';
+import { otlpEndpointFromEnv, tracesUrl } from './otlp-url';
 import type { TraceSink } from './tracer';
 
 export interface OtlpSinkOptions {
@@ -32,19 +32,7 @@ export interface OtlpSinkOptions {
 // OpenTelemetry's BatchSpanProcessor default: keeps each request a sane size.
 const MAX_BATCH = 512;
 
-/**
- * The endpoint the OpenTelemetry environment variables ask for, as a full traces URL:
- * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, else OTEL_EXPORTER_OTLP_ENDPOINT plus /v1/traces.
- */
-export function otlpEndpointFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  if (traces) return traces;
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (base) return base.replace(/\/+$/, '') + TRACES_PATH;
-  return undefined;
-}
-
-export { tracesUrl };
+export { otlpEndpointFromEnv, tracesUrl };
 
 export class OtlpSink implements TraceSink {
   private readonly exporter: OTLPTraceExporter;

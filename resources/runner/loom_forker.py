@@ -17,6 +17,15 @@
 # identifies the calling thread relies on it (raise, abort, pthread_kill of itself use gettid).
 # So the forker is used with glibc 2.34 or later only; elsewhere (musl, an older glibc, a clone
 # the kernel refuses) the runner forks its spares itself.
+#
+# gVisor ignores CLONE_PARENT: there each clone is the forker's own child. The forker then reaps
+# it and relays its end (the wait status and the rusage the runner reports) to the runner, which
+# takes a spare that came that way as "relayed". It is worth it there most of all: a fork under
+# gVisor (ptrace platform) costs 25-60 ms, and each page written after it a costly fault, which
+# the runner paid on everything it did for the next run (30-40 ms). There the forker uses
+# os.fork() (a clone through ctypes took twice as long) and makes the pipes before it, and the
+# clone hands them over as its first step. A warm hello back to back went from 146-170 ms to
+# 112-125 ms on a 2-core VM.
 
 import array
 import errno
@@ -24,6 +33,8 @@ import os
 import select
 import signal
 import socket
+import struct
+import time
 
 try:
     import ctypes
@@ -40,6 +51,35 @@ _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine, 0)
 _CLONE_PARENT = 0x00008000
 # How long the runner waits for a spare it asked for before it forks one itself.
 TAKE_SECONDS = 2.0
+# A relayed end: b"x", then the PID, the wait status, user and system CPU seconds, peak RSS
+# (KiB), minor and major page faults.
+_EXIT = struct.Struct("!ciiddqqq")
+# Appended to a spare's PID when the spare is the forker's child (its end comes relayed).
+_RELAYED = b"r"
+
+
+def spare_pipes():
+    """The four pipes of a spare: its ends (in_r, out_w, err_w, job_r) and the runner's (job_w,
+    in_w, out_r, err_r)."""
+    fds = []
+    try:
+        for _ in range(4):
+            fds += os.pipe()
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        raise
+    in_r, in_w, out_r, out_w, err_r, err_w, job_r, job_w = fds
+    return (in_r, out_w, err_w, job_r), (job_w, in_w, out_r, err_r)
+
+
+class Ended:
+    """A relayed child's end, with the fields of os.wait4's rusage the runner reads."""
+
+    def __init__(self, pid, status, utime, stime, maxrss, minflt, majflt):
+        self.pid, self.status = pid, status
+        self.ru_utime, self.ru_stime, self.ru_maxrss = utime, stime, maxrss
+        self.ru_minflt, self.ru_majflt = minflt, majflt
 
 
 def usable():
@@ -75,7 +115,9 @@ class Forker:
     signals). `become_spare(hand_over)` runs in each clone: it makes the spare's pipes, calls
     hand_over(the runner's four ends), which sends them to the runner with the clone's PID and
     closes them, and becomes the spare (it never returns). The clone, not the forker, does that:
-    after a clone each page the forker writes is a copy-on-write fault, so it writes few."""
+    after a clone each page the forker writes is a copy-on-write fault, so it writes few. Where
+    clones are the forker's own children, the forker makes the pipes before the fork, the clone
+    hands them over at once and calls `become_spare(None, the spare's four ends)` instead."""
 
     def __init__(self, prepare, become_spare):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -97,6 +139,8 @@ class Forker:
         self.start = int(_stat(pid)[19])
         self.sock = ours
         self.pending = False
+        self.relays = False  # whether its clones are its own children (gVisor): see Ended
+        self.ended = []
 
     def request(self):
         """Asks for a spare (taken later with take()); OSError if the forker is gone."""
@@ -106,13 +150,33 @@ class Forker:
         self.pending = True
 
     def take(self, timeout):
-        """The PID and the four descriptors of the spare asked for; OSError if none came within
-        `timeout`."""
-        if not select.select([self.sock], [], [], timeout)[0]:
-            raise OSError(errno.ETIMEDOUT, "the forker did not answer")
-        self.pending = False
+        """The PID, the four descriptors and whether it is relayed, of the spare asked for;
+        OSError if none came within `timeout`. Ends that arrive meanwhile wait in `ended`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not select.select([self.sock], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise OSError(errno.ETIMEDOUT, "the forker did not answer")
+            spare = self._receive()
+            if spare is not None:
+                return spare
+
+    def read_ended(self):
+        """Reads what the forker sent without waiting: the ends relayed land in `ended`; a spare
+        that came meanwhile is returned (else None); OSError as take()."""
+        spare = None
+        while select.select([self.sock], [], [], 0)[0]:
+            spare = self._receive() or spare
+        return spare
+
+    def _receive(self):
         fds = array.array("i")
-        msg, ancdata, _, _ = self.sock.recvmsg(16, socket.CMSG_SPACE(4 * fds.itemsize))
+        msg, ancdata, _, _ = self.sock.recvmsg(_EXIT.size, socket.CMSG_SPACE(4 * fds.itemsize))
+        if not msg:
+            raise BrokenPipeError(errno.EPIPE, "the forker is gone")
+        if len(msg) == _EXIT.size and msg[:1] == b"x":
+            self.ended.append(Ended(*_EXIT.unpack(msg)[1:]))
+            return None
+        self.pending = False
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
@@ -126,7 +190,9 @@ class Forker:
                 os.close(fd)
             code = -pid if pid < 0 else errno.EPIPE
             raise OSError(code, "the forker could not fork: %s" % os.strerror(code))
-        return (pid,) + tuple(fds)
+        relayed = msg[4:5] == _RELAYED
+        self.relays = self.relays or relayed
+        return (pid,) + tuple(fds) + (relayed,)
 
     def close(self):
         try:
@@ -136,9 +202,22 @@ class Forker:
         self.sock.close()
 
 
-def _reply(sock, pid, fds):
+def _reply(sock, pid, fds, relayed=False):
     given = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
-    sock.sendmsg([pid.to_bytes(4, "big", signed=True)], given)
+    sock.sendmsg([pid.to_bytes(4, "big", signed=True) + (_RELAYED if relayed else b"")], given)
+
+
+def _relay_ended(sock):
+    """Reaps the forker's own children (clones, where CLONE_PARENT is ignored) and sends each
+    end to the runner."""
+    while True:
+        try:
+            pid, status, ru = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _send_end(sock, pid, status, ru)
 
 
 def _serve(sock, prepare, become_spare):
@@ -155,13 +234,37 @@ def _serve(sock, prepare, become_spare):
         top = max(int(n) for n in os.listdir("/proc/self/fd"))
         os.closerange(4, top + 1)
         sock = socket.socket(fileno=3)
+        # Its children's ends wake it (where clones are its own children, see _relay_ended).
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(wake_w)
     except BaseException:
         os._exit(1)
+    relays = False  # whether clones are its own children (CLONE_PARENT ignored): see _own_child
     while True:
+        ready = select.select([sock, wake_r], [], [])[0]
         try:
+            if wake_r in ready:
+                while os.read(wake_r, 512):
+                    pass
+        except BlockingIOError:
+            pass
+        made = None
+        try:
+            _relay_ended(sock)
+            if sock not in ready:
+                continue
             if not sock.recv(1):
                 os._exit(0)  # the runner is gone
-            pid = clone_parent()
+            # Where clones are its own children (gVisor), the pipes are made before the fork,
+            # and the clone's first step is to hand them over: any work a process does after a
+            # fork there costs copy-on-write faults (~40 ms for making pipes and looking at
+            # /proc/self/fd), which then overlap the runner's.
+            made = spare_pipes() if relays else None
+            # (There os.fork(): gVisor takes twice as long over a clone called through ctypes.)
+            pid = os.fork() if relays else clone_parent()
         except InterruptedError:
             continue
         except OSError as exc:
@@ -172,20 +275,49 @@ def _serve(sock, prepare, become_spare):
                 os._exit(1)
         if pid == 0:
             try:
-                _as_spare(sock, runner, become_spare)
+                _as_spare(sock, runner, become_spare, made)
             finally:
                 os._exit(1)  # _as_spare never returns: this only guards against a bug in it
+        if made is None:
+            relays = _own_child(sock, pid)
+        else:
+            for fd in made[0] + made[1]:
+                os.close(fd)
 
 
-def _as_spare(sock, runner, become_spare):
-    if os.getppid() != runner:
-        # A kernel that ignored CLONE_PARENT (gVisor does): this is the forker's child, which
-        # the runner could never reap.
-        _reply(sock, -errno.ENOTSUP, ())
-        os._exit(0)
+def _send_end(sock, pid, status, ru):
+    sock.send(_EXIT.pack(b"x", pid, status, ru.ru_utime, ru.ru_stime, ru.ru_maxrss, ru.ru_minflt,
+                         ru.ru_majflt))
+
+
+def _own_child(sock, pid):
+    """Whether the clone `pid` is the forker's own child (a kernel that ignored CLONE_PARENT):
+    one that has ended already is relayed at once."""
+    try:
+        ended, status, ru = os.wait4(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    if ended:
+        _send_end(sock, pid, status, ru)
+    return True
+
+
+def _as_spare(sock, runner, become_spare, made):
+    if made is not None:
+        # Its first step: the runner may be waiting for it.
+        ends, ours = made
+        _reply(sock, os.getpid(), ours, True)
+        for fd in ours:
+            os.close(fd)
+        sock.close()
+        become_spare(None, ends)
+        return
+    # A kernel that ignored CLONE_PARENT (gVisor does): this is the forker's child, whose end
+    # the forker relays.
+    relayed = os.getppid() != runner
 
     def hand_over(fds):
-        _reply(sock, os.getpid(), fds)
+        _reply(sock, os.getpid(), fds, relayed)
         for fd in fds:
             os.close(fd)
         sock.close()

@@ -275,6 +275,7 @@ class Job:
         self.flush_at = None
         self.host_gone = False  # killed for the host's silence (see Server.tick)
         self.faults_from = (0, 0, 0)  # see Server.faults_at_run
+        self.relayed = False  # run by a spare that is the forker's child (see loom_forker.Ended)
         # A source program (see loom_build): while `compile` is set, this job is its compiler,
         # whose output is kept (diagnostics) and whose stdin is the program's, held back.
         self.compile = None
@@ -290,8 +291,9 @@ class Job:
 class Spare:
     """A child forked ahead of the next python program, waiting for it on a pipe (see _spare)."""
 
-    def __init__(self, pid, job_w, in_w, out_r, err_r):
+    def __init__(self, pid, job_w, in_w, out_r, err_r, relayed=False):
         self.pid = pid
+        self.relayed = relayed  # the forker's child, not ours: its end comes from the forker
         # With its PID, what tells this spare from a process that later reuses the number.
         stat = _proc_stat(pid)
         self.start = stat[4] if stat else -1
@@ -512,8 +514,8 @@ class Server:
             else:
                 poller.register(cleaner.fd, select.POLLIN)
             poller.register(self.wake_r, select.POLLIN)
-            forker = self.forker if self.forker is not None and self.forker.pending else None
-            if forker is not None:
+            forker = self.forker
+            if forker is not None and (forker.pending or forker.relays):
                 poller.register(forker.sock, select.POLLIN)
             timeout = None
             if cleaner is not None:
@@ -549,13 +551,16 @@ class Server:
                     self.drain_wakeups()
                     self.reap()
                 elif forker is not None and fd == forker.sock.fileno():
-                    if forker is self.forker and forker.pending:
-                        self.receive_spare(0)
+                    if forker is self.forker:
+                        self.from_forker()
                 elif job is self.job and job is not None:
                     if fd in job.out_fds:
                         self.forward(job, fd)
                     elif fd == job.stdin_fd:
                         self.write_stdin(job)
+            if self.forker is not None and self.forker.ended:
+                # (Also those that came while a spare was awaited: the program may be over.)
+                self.take_ended(self.forker)
             self.tick()
             if cleaner is not None and cleaner is self.cleaner:
                 self.check_cleaner(cleaner)
@@ -753,9 +758,10 @@ class Server:
         faults_from = self.faults_at_run(plan)
         popen = None
         try:
+            relayed = False
             if plan is not None:
                 spare = self.take_spare(plan, argv, env, cwd)
-                pid = spare.pid
+                pid, relayed = spare.pid, spare.relayed
                 in_w, out_r, err_r = spare.fds
             else:
                 in_w, out_r, err_r, popen = _popen(argv, env, cwd)
@@ -770,6 +776,7 @@ class Server:
             os.set_blocking(fd, False)
         self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen, span_path)
         self.job.faults_from = faults_from
+        self.job.relayed = relayed
         self.job.dirs = dirs
         self.send_json(STARTED, ident, {"pid": pid, "compiling": False})
         # Started while the program runs (it cannot read or change it: loom-init is unreadable to
@@ -908,7 +915,7 @@ class Server:
         program, is continued before it gets one (in case it was stopped), and is replaced if it
         was killed. (Where the forker can, it makes them instead: see spare_from_clone.)"""
         try:
-            ends, ours = _spare_pipes()
+            ends, ours = loom_forker.spare_pipes()
         except OSError:
             return None
         # Found here rather than in the child: every page the child touches is a copy.
@@ -935,13 +942,17 @@ class Server:
             os.close(fd)
         return Spare(pid, *ours)
 
-    def spare_from_clone(self, hand_over):
+    def spare_from_clone(self, hand_over, ends=None):
         """The same child, in a clone of the forker (see loom_forker.py): it makes its pipes
-        and hands the runner's ends over itself."""
+        and hands the runner's ends over itself; or, where the forker made them (its clones are
+        its own children there), the forker has handed them over already."""
         _set_name(SPARE_NAME)
-        ends, ours = _spare_pipes()
-        top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
-        hand_over(ours)
+        if ends is None:
+            ends, ours = loom_forker.spare_pipes()
+            top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
+            hand_over(ours)
+        else:
+            top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
         _spare(self, ends, top_fd)
 
     def become_forker(self):
@@ -986,14 +997,60 @@ class Server:
         assert forker is not None
         try:
             self.spare = Spare(*forker.take(timeout))
+        except BrokenPipeError:
+            self.drop_forker()  # killed (by a program): the next spare makes another
         except OSError:
+            self.forker_failed()
+
+    def from_forker(self):
+        """Reads what the forker sent without waiting: the spare asked for, relayed ends (taken
+        by the serve loop)."""
+        forker = self.forker
+        assert forker is not None
+        try:
+            spare = forker.read_ended()
+        except BrokenPipeError:
             self.drop_forker()
-            self.forker_usable = False
+            return
+        except OSError:
+            self.forker_failed()
+            return
+        if spare is not None:
+            self.spare = Spare(*spare)
+
+    def forker_failed(self):
+        """The forker could not make a spare, or stopped answering: its use ends in this
+        container, and the runner forks its spares itself."""
+        self.drop_forker()
+        self.forker_usable = False
 
     def drop_forker(self):
-        if self.forker is not None:
-            self.forker.close()
-            self.forker = None
+        """Ends the forker's use (it may be gone: killed by a program). Where its clones were its
+        own children, what they were is lost with it: a relayed spare is discarded, and a relayed
+        program's end can no longer be known, so it is killed and reported as killed."""
+        forker, self.forker = self.forker, None
+        if forker is None:
+            return
+        if forker.relays:
+            try:
+                forker.read_ended()
+            except OSError:
+                pass
+        forker.close()
+        self.take_ended(forker)
+        if self.spare is not None and self.spare.relayed:
+            self.discard_spare()
+        job = self.job
+        if job is not None and job.relayed and job.status is None:
+            self.kill_group(job)
+            ended = loom_forker.Ended(job.pid, signal.SIGKILL, 0.0, 0.0, 0, 0, 0)
+            self.job_ended(job, ended.status, ended)
+
+    def take_ended(self, forker):
+        """The ends the forker relayed, taken as reap() takes its own children's."""
+        while forker.ended:
+            end = forker.ended.pop(0)
+            self.child_ended(end.pid, end.status, end)
 
     def forget_finders(self):
         """Drops the import finders cached for directories off the read-only tail (the runner's
@@ -1119,6 +1176,8 @@ class Server:
         else:
             os.close(fd)
             del job.out_fds[fd]
+            if job.relayed and job.status is None:
+                self.continue_forker()  # the program may be over: its end comes from the forker
 
     def forward_all(self, job, fd):
         """Reads what is left in one of the job's pipes (the writers are gone), then closes it."""
@@ -1187,37 +1246,49 @@ class Server:
                 return
             if pid == 0:
                 return
-            if self.spare is not None and pid == self.spare.pid:
-                self.discard_spare()  # died waiting: the serve loop forks another
-                continue
-            if self.forker is not None and pid == self.forker.pid:
-                self.drop_forker()  # killed (by a program): the next spare makes another
-                continue
-            if self.cleaner is not None and pid == self.cleaner.pid:
-                self.cleaner.status = status
-                continue
-            if self.next_cleaner is not None and pid == self.next_cleaner.pid:
-                self.next_cleaner.close()  # died waiting: the next program's start makes another
-                self.next_cleaner = None
-                continue
-            job = self.job
-            if job is not None and pid == job.pid and job.status is None:
-                job.status = status
-                job.rusage = rusage
-                if job.popen is not None:
-                    job.popen.returncode = 0  # reaped here: keep Popen from waiting on it again
-                # Background processes must not outlive the program, nor hold its pipes open.
-                self.kill_group(job)
-                self.settle_spare()
-                if self.others_alive():
-                    self.sweep(job)
-                job.drain_until = time.monotonic() + DRAIN_SECONDS
+            self.child_ended(pid, status, rusage)
+
+    def child_ended(self, pid, status, rusage):
+        """A child's end: the runner's own (reap), or one the forker relayed (take_ended)."""
+        if self.spare is not None and pid == self.spare.pid:
+            self.discard_spare()  # died waiting: the serve loop forks another
+        elif self.forker is not None and pid == self.forker.pid:
+            self.drop_forker()  # killed (by a program): the next spare makes another
+        elif self.cleaner is not None and pid == self.cleaner.pid:
+            self.cleaner.status = status
+        elif self.next_cleaner is not None and pid == self.next_cleaner.pid:
+            self.next_cleaner.close()  # died waiting: the next program's start makes another
+            self.next_cleaner = None
+        elif self.job is not None and pid == self.job.pid and self.job.status is None:
+            self.job_ended(self.job, status, rusage)
+
+    def job_ended(self, job, status, rusage):
+        job.status = status
+        job.rusage = rusage
+        if job.popen is not None:
+            job.popen.returncode = 0  # reaped here: keep Popen from waiting on it again
+        # Background processes must not outlive the program, nor hold its pipes open.
+        self.kill_group(job)
+        self.settle_spare()
+        if self.others_alive():
+            self.sweep(job)
+        job.drain_until = time.monotonic() + DRAIN_SECONDS
 
     def kill_group(self, job):
         try:
             os.killpg(job.pid, signal.SIGKILL)
         except OSError:
             pass
+        if job.relayed:
+            self.continue_forker()
+
+    def continue_forker(self):
+        """A relayed program's end comes through the forker, which a program may have stopped."""
+        if self.forker is not None:
+            try:
+                os.kill(self.forker.pid, signal.SIGCONT)
+            except OSError:
+                pass
 
     def others_alive(self):
         """Whether a process that is not Loom's may be alive. As the subreaper the runner inherits
@@ -1543,21 +1614,6 @@ def _popen(argv, env, cwd, executable=None, pass_fds=()):
     for fd in (in_r, out_w, err_w):
         os.close(fd)
     return in_w, out_r, err_r, popen
-
-
-def _spare_pipes():
-    """The four pipes of a spare: its ends (in_r, out_w, err_w, job_r) and the runner's (job_w,
-    in_w, out_r, err_r)."""
-    fds = []
-    try:
-        for _ in range(4):
-            fds += os.pipe()
-    except OSError:
-        for fd in fds:
-            os.close(fd)
-        raise
-    in_r, in_w, out_r, out_w, err_r, err_w, job_r, job_w = fds
-    return (in_r, out_w, err_w, job_r), (job_w, in_w, out_r, err_r)
 
 
 def _spare(server, ends, top_fd):

@@ -52,6 +52,30 @@ describe('isolation levels on the real engine', () => {
     expect((await docker.getContainer(host.containerId).inspect()).HostConfig.Runtime).toBe('runc');
   });
 
+  // gVisor ignores CLONE_PARENT, so there the forker's clones are its own children: it reaps
+  // them and relays each end to the runner (loom_forker.py), which must report it as its own.
+  it('runs gVisor programs in clones of the forker, whose ends it relays as the runner would report them', async () => {
+    const config = { name: 'gvisor-relay', isolation: IsolationLevel.GVISOR };
+    const run = (code: string, timeoutSeconds = 30): ReturnType<Executor['execute']> => executor.execute({ command: ['python3', '-c', code], config, timeoutSeconds });
+    for (let i = 0; i < 3; i++) await run('pass'); // the container, its forker and a spare
+    const parent = await run("import os; print(open('/proc/%d/comm' % os.getppid()).read().strip())");
+    expect(text(parent.stdout), text(parent.stderr)).toBe('loom-forker\n');
+    expect((await run('import sys; sys.exit(7)')).exitCode).toBe(7);
+    expect((await run('import os, signal; os.kill(os.getpid(), signal.SIGTERM)')).exitCode).toBe(143);
+    const busy = await run('import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass');
+    expect(busy.usage?.cpuMs).toBeGreaterThanOrEqual(250);
+    expect(Number(busy.usage?.peakMemoryKb)).toBeGreaterThan(1000);
+    const loop = await run('while True: pass', 2);
+    expect([loop.timedOut, loop.exitCode]).toEqual([true, 137]);
+    // A program that kills the forker (its parent there) ends with it: its own end could no longer be known.
+    const killer = await run('import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(20)');
+    expect([killer.exitCode, killer.timedOut]).toEqual([137, false]);
+    expect(killer.durationMs).toBeLessThan(10_000);
+    for (let i = 0; i < 3; i++) expect(text((await run(`print('after', ${i})`)).stdout)).toBe(`after ${i}\n`);
+    const again = await run("import os; print(open('/proc/%d/comm' % os.getppid()).read().strip())");
+    expect(text(again.stdout)).toBe('loom-forker\n');
+  });
+
   it('never gives a gVisor request a runc container of the same config, nor the reverse', async () => {
     const config = { name: 'same-config' };
     const runc = await executor.execute({ command: ['true'], config });

@@ -23,7 +23,7 @@ import {
 import { ValidationError } from '../errors';
 import { createExecutor, type ExecuteOptions, type ExecuteRequestInput, type Executor } from '../executor';
 import type { Isolation } from '../../../../shared/isolation';
-import { docker, ISOLATION_CASES, itUnder, requireEngineAndImages, requireGvisor, text, withIsolation } from '../testing/test-support';
+import { docker, ISOLATION_CASES, itUnder, PY_FIND_RUNNER, requireEngineAndImages, requireGvisor, text, withIsolation } from '../testing/test-support';
 
 // A config as a plain object (the init shape, not the message).
 type Config = Exclude<MessageInitShape<typeof DockerBackendConfigSchema>, DockerBackendConfig>;
@@ -730,7 +730,7 @@ except OSError as e:
       const before = await executors.runner.execute({ command: py('pass'), config });
       const started = Date.now();
       const err = await executors.runner
-        .execute({ command: py('import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(5)'), config, timeoutSeconds: 20 })
+        .execute({ command: py(`${PY_FIND_RUNNER}\nimport signal, time\nos.kill(runner, signal.SIGKILL)\ntime.sleep(5)`), config, timeoutSeconds: 20 })
         .catch((e: unknown) => e);
       note(`runner killed: the run failed after ${Date.now() - started} ms with ${(err as Error).name}: ${(err as Error).message}`);
       expect(err).toBeInstanceOf(Error);

@@ -10,7 +10,7 @@ import { RuntimeType, type ExecuteResponse } from '../../../../shared/gen/loom/v
 import { ISOLATION_LEVELS, ISOLATIONS, type Isolation } from '../../../../shared/isolation';
 import { RUNTIME_TYPES, type Runtime } from '../../../../shared/runtimes';
 import { createExecutor, type Executor } from '../executor';
-import { docker, requireEngineAndImages, requireGvisor, text, withIsolation } from '../testing/test-support';
+import { docker, PY_FIND_RUNNER, requireEngineAndImages, requireGvisor, text, withIsolation } from '../testing/test-support';
 
 type Path = 'runner' | 'exec';
 type Lang = 'python' | 'node';
@@ -248,7 +248,8 @@ describe.each(ISOLATIONS)('the clean-up after a program that leaves nothing (run
   it('is not started; after one that leaves a file it is', async () => {
     const config = { name: `iso-nothing-${isolation}-${RUN_ID}` };
     const waitingCleaner =
-      'import os\nrunner = os.getppid()\nfor p in os.listdir("/proc"):\n    if p.isdigit():\n        try:\n            s = open("/proc/%s/stat" % p).read()\n        except OSError:\n            continue\n' +
+      `${PY_FIND_RUNNER}\n` +
+      'for p in os.listdir("/proc"):\n    if p.isdigit():\n        try:\n            s = open("/proc/%s/stat" % p).read()\n        except OSError:\n            continue\n' +
       '        if s.split("(")[1].startswith("loom-init") and int(s.rpartition(")")[2].split()[1]) == runner:\n            print(p)';
     const run = (code: string): Promise<ExecuteResponse> => executorFor('runner', isolation).execute({ command: ['python3', '-c', code], config });
     const seen: string[] = [];

@@ -94,3 +94,15 @@ export function itUnder(isolation: Isolation, pending: readonly (readonly [RegEx
   // Its other forms as they are, bound: they use `this`.
   return Object.assign(gated, { each: vitestIt.each.bind(vitestIt), for: vitestIt.for.bind(vitestIt), skipIf: vitestIt.skipIf.bind(vitestIt) }) as unknown as typeof vitestIt;
 }
+
+/**
+ * Python lines that set `runner` to the Python runner's PID, as seen by a program it runs: its
+ * parent, or under gVisor its parent's parent (there the program is a child of the runner's
+ * forker, which ignores CLONE_PARENT: see loom_forker.py).
+ */
+export const PY_FIND_RUNNER = [
+  'import os',
+  'runner = os.getppid()',
+  "if open('/proc/%d/comm' % runner).read().strip() == 'loom-forker':",
+  "    runner = int(open('/proc/%d/stat' % runner).read().rpartition(')')[2].split()[1])",
+].join('\n');

@@ -7,8 +7,7 @@ import { DEFAULT_IMAGES } from '../../../../shared/defaults';
 import { listManaged } from '../pool/containers';
 import { connectDocker } from '../engine-client/docker-client';
 import { GVISOR_RUNTIME } from '../container/isolation';
-import { ISOLATION_LEVELS, ISOLATIONS, type Isolation } from '../../../../shared/isolation';
-import { it as vitestIt } from 'vitest';
+import { ISOLATION_LEVELS, ISOLATIONS } from '../../../../shared/isolation';
 
 export const docker: Docker = connectDocker().docker;
 
@@ -77,22 +76,6 @@ export function withIsolation(executor: Executor, level: IsolationLevel): Execut
     prewarm: (request, count) => executor.prewarm(tag(request), count),
     poolKey: (request) => executor.poolKey(tag(request)),
   };
-}
-
-/**
- * `it` for a suite's cases under `isolation`: under gVisor, a case whose title matches one of
- * `pending` is reported as skipped, with the reason in its title (cases that do not hold yet
- * there, kept in sight rather than left out). it.each and it.for are vitest's own.
- */
-export function itUnder(isolation: Isolation, pending: readonly (readonly [RegExp, string])[]): typeof vitestIt {
-  if (isolation !== 'gvisor') return vitestIt;
-  const gated = (name: string, fn?: () => Promise<void>, timeout?: number): void => {
-    const why = pending.find(([pattern]) => pattern.test(name))?.[1];
-    if (why) vitestIt.skip(`${name} [not yet under gVisor: ${why}]`, fn, timeout);
-    else vitestIt(name, fn, timeout);
-  };
-  // Its other forms as they are, bound: they use `this`.
-  return Object.assign(gated, { each: vitestIt.each.bind(vitestIt), for: vitestIt.for.bind(vitestIt), skipIf: vitestIt.skipIf.bind(vitestIt) }) as unknown as typeof vitestIt;
 }
 
 /**

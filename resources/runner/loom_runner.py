@@ -949,11 +949,8 @@ class Server:
         _set_name(SPARE_NAME)
         if ends is None:
             ends, ours = loom_forker.spare_pipes()
-            top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
             hand_over(ours)
-        else:
-            top_fd = max(int(n) for n in os.listdir("/proc/self/fd"))
-        _spare(self, ends, top_fd)
+        _spare(self, ends, max(int(n) for n in os.listdir("/proc/self/fd")))
 
     def become_forker(self):
         """What the forker is made of, in the forker: its own name, the runner's signal

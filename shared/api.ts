@@ -100,6 +100,11 @@ export type LoomEvent =
    * client's live view misses it: the run's record is as complete as ever.
    */
   | { type: 'run.skipped'; runId: string; stdoutBytes: number; stderrBytes: number; lines: number }
+  /**
+   * A run's output as bytes: what a 'run.event' with stdout or stderr says, without base64. Only
+   * the browser host sends it, as a binary frame (OUTPUT_FRAME_PROTOCOL), to a client that asked.
+   */
+  | { type: 'run.output'; runId: string; stream: 'stdout' | 'stderr'; bytes: Uint8Array }
   | { type: 'pool.changed' }
   /** Spans of these traces arrived (OTLP, a run, an import); sent at most every 200 ms. */
   | { type: 'traces.changed'; traceIds: string[] }
@@ -337,3 +342,11 @@ export function serializeError(err: unknown): SerializedError {
 export type CallFrame = { id: number; method: LoomMethod; args: unknown[] };
 export type ReplyFrame = { id: number; result?: unknown; error?: SerializedError };
 export type EventFrame = { event: LoomEvent };
+
+/**
+ * The WebSocket subprotocol a client names to get a run's output as binary frames ('run.output')
+ * instead of JSON with base64: [stream: 1 stdout, 2 stderr][run id length][run id, ASCII][bytes].
+ * A flood of output then costs neither side a base64 pass nor a JSON parse of every byte.
+ */
+export const OUTPUT_FRAME_PROTOCOL = 'loom.output-frames';
+

@@ -5,7 +5,10 @@
 // window that falls behind a program printing without end thus gets the newest output, which
 // is what its pane shows (it keeps far less than the cap), and never gets it out of order,
 // never silently loses a piece in the middle, and never makes the host hold more than the cap.
+// A client that asked for binary output frames (OUTPUT_FRAME_PROTOCOL) gets output as bytes
+// behind a small header rather than base64 in JSON, whether it keeps up or waits here.
 import type { LoomEvent } from '../../../shared/api';
+import { outputFrameHeader } from '../../../shared/output-frame';
 
 export interface OutboxLimits {
   /** Past this many unsent bytes on the socket, events wait in the outbox. */
@@ -14,6 +17,8 @@ export interface OutboxLimits {
   heldOutputBytes: number;
   /** Largest piece of output sent in one frame, so that the page parses it in one short task. */
   maxFrameOutputBytes: number;
+  /** Output goes as binary frames (output-frame.ts), not as 'run.event' JSON. */
+  binaryOutput?: boolean;
 }
 
 export interface OutboxSocket {
@@ -21,11 +26,29 @@ export interface OutboxSocket {
   readonly open: boolean;
   /** Unsent bytes (ws's bufferedAmount). */
   readonly buffered: number;
-  /** Sends a text frame; `sent` runs once it has been handed to the operating system (or failed). */
-  send(text: string, sent: () => void): void;
+  /** Sends a frame (text, or binary for a Buffer); `sent` runs once it has been handed to the operating system (or failed). */
+  send(data: string | Buffer, sent: () => void): void;
 }
 
 type Stream = 'stdout' | 'stderr';
+
+/** A run's output chunk, as bytes. */
+export interface OutputChunk {
+  runId: string;
+  stream: Stream;
+  bytes: Buffer;
+}
+
+/**
+ * An event as the outbox may need it: its EventFrame JSON, and for a run's output its bytes.
+ * Both are made at most once for all clients, and only if one needs them (they are lazy).
+ */
+export interface OutgoingEvent {
+  event: LoomEvent;
+  text(): string;
+  /** The output it carries, or undefined for any other event. */
+  output(): OutputChunk | undefined;
+}
 
 type Item =
   | { kind: 'text'; text: string }
@@ -47,16 +70,16 @@ export class Outbox {
     return this.outputBytes + this.textBytes;
   }
 
-  /** `text` is the event's EventFrame as JSON, made once for every client. */
-  push(event: LoomEvent, text: string): void {
+  push(outgoing: OutgoingEvent): void {
     if (!this.socket.open) return;
     if (this.items.length === 0 && this.socket.buffered <= this.limits.eventBufferBytes) {
-      this.socket.send(text, () => this.pump());
+      const output = this.limits.binaryOutput ? outgoing.output() : undefined;
+      this.socket.send(output ? binaryFrame(output.runId, output.stream, [output.bytes], output.bytes.length) : outgoing.text(), () => this.pump());
       return;
     }
-    const output = outputOf(event);
-    if (output) this.holdOutput(output.runId, output.stream, Buffer.from(output.base64, 'base64'));
-    else this.holdText(text, event);
+    const output = outgoing.output();
+    if (output) this.holdOutput(output.runId, output.stream, output.bytes);
+    else this.holdText(outgoing.text(), outgoing.event);
     this.pump();
   }
 
@@ -131,8 +154,8 @@ export class Outbox {
     return skip;
   }
 
-  /** The first item as one frame's text, leaving the rest of a large output item waiting. */
-  private takeFrame(): string {
+  /** The first item as one frame, leaving the rest of a large output item waiting. */
+  private takeFrame(): string | Buffer {
     const item = this.items[0] as Item;
     if (item.kind === 'text') {
       this.items.shift();
@@ -144,38 +167,63 @@ export class Outbox {
       const { runId, stdoutBytes, stderrBytes, lines } = item;
       return JSON.stringify({ event: { type: 'run.skipped', runId, stdoutBytes, stderrBytes, lines } satisfies LoomEvent });
     }
-    const whole = joined(item);
-    let end = Math.min(whole.length, this.limits.maxFrameOutputBytes);
-    // Pieces end between characters, so each decodes on its own.
-    while (end < whole.length && end > 0 && isContinuation(whole[end] as number)) end--;
-    if (end === 0) end = whole.length;
-    const piece = whole.subarray(0, end);
-    if (end === whole.length) this.items.shift();
-    else {
-      item.chunks = [whole.subarray(end)];
-      item.bytes = whole.length - end;
-    }
-    this.outputBytes -= end;
-    const base64 = piece.toString('base64');
+    const { parts, size } = this.takeOutput(item);
+    if (item.chunks.length === 0) this.items.shift();
+    if (this.limits.binaryOutput) return binaryFrame(item.runId, item.stream, parts, size);
+    const base64 = Buffer.concat(parts, size).toString('base64');
     const event: LoomEvent = { type: 'run.event', runId: item.runId, event: item.stream === 'stdout' ? { stdout: base64 } : { stderr: base64 } };
     return JSON.stringify({ event });
   }
+
+  /**
+   * Up to one frame's worth from the front of a waiting output item. Only what goes is touched:
+   * joining all that waits (up to the cap, 8 MB) for every 256 KB frame cost a flood a second.
+   */
+  private takeOutput(item: Extract<Item, { kind: 'output' }>): { parts: Buffer[]; size: number } {
+    const max = this.limits.maxFrameOutputBytes;
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (item.chunks.length > 0) {
+      const chunk = item.chunks[0] as Buffer;
+      if (size + chunk.length <= max) {
+        parts.push(chunk);
+        size += chunk.length;
+        item.chunks.shift();
+        continue;
+      }
+      // A cut inside a chunk falls between characters, so that the piece decodes on its own.
+      let cut = max - size;
+      while (cut > 0 && isContinuation(chunk[cut] as number)) cut--;
+      if (cut === 0 && size === 0) {
+        // Nothing else to send: past the run of continuation bytes rather than nothing.
+        cut = max;
+        while (cut < chunk.length && isContinuation(chunk[cut] as number)) cut++;
+      }
+      if (cut > 0) {
+        parts.push(chunk.subarray(0, cut));
+        size += cut;
+        if (cut === chunk.length) item.chunks.shift();
+        else item.chunks[0] = chunk.subarray(cut);
+      }
+      break;
+    }
+    item.bytes -= size;
+    this.outputBytes -= size;
+    return { parts, size };
+  }
 }
 
-/** A run's output chunk (proto3 JSON: bytes in base64), or undefined for any other event. */
-function outputOf(event: LoomEvent): { runId: string; stream: Stream; base64: string } | undefined {
-  if (event.type !== 'run.event') return undefined;
-  const { stdout, stderr } = event.event;
-  if (stdout !== undefined) return { runId: event.runId, stream: 'stdout', base64: stdout };
-  if (stderr !== undefined) return { runId: event.runId, stream: 'stderr', base64: stderr };
-  return undefined;
-}
-
-function joined(item: Extract<Item, { kind: 'output' }>): Buffer {
-  if (item.chunks.length === 1) return item.chunks[0] as Buffer;
-  const whole = Buffer.concat(item.chunks, item.bytes);
-  item.chunks = [whole];
-  return whole;
+/** An output frame (output-frame.ts): the header and the bytes, copied once into one buffer. */
+function binaryFrame(runId: string, stream: Stream, parts: Buffer[], size: number): Buffer {
+  const header = outputFrameHeader(runId, stream);
+  const frame = Buffer.allocUnsafe(header.length + size);
+  frame.set(header, 0);
+  let at = header.length;
+  for (const part of parts) {
+    frame.set(part, at);
+    at += part.length;
+  }
+  return frame;
 }
 
 const isContinuation = (byte: number): boolean => (byte & 0xc0) === 0x80;

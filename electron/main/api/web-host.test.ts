@@ -9,7 +9,8 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { LoomApiError, type LoomEvent } from '../../../shared/api';
+import { LoomApiError, OUTPUT_FRAME_PROTOCOL, type LoomEvent } from '../../../shared/api';
+import { readOutputFrame } from '../../../shared/output-frame';
 import { createWsClient, type WsLoomClient } from '../../../renderer/src/api/ws-client';
 import { RENDERER_CSP } from './static-files';
 import { createTestBackend, TEST_RUN, TEST_STATUS, type TestBackend } from './test-backend';
@@ -112,8 +113,8 @@ async function session(h: WebHost): Promise<string> {
 }
 
 /** A raw socket to /api, open once the host accepted it. */
-async function rawSocket(h: WebHost): Promise<WebSocket> {
-  const ws = new WebSocket(apiUrl(h), { origin: origin(h) });
+async function rawSocket(h: WebHost, protocols: string[] = []): Promise<WebSocket> {
+  const ws = new WebSocket(apiUrl(h), protocols, { origin: origin(h) });
   cleanups.push(() => ws.terminate());
   await new Promise<void>((done, fail) => {
     ws.once('open', () => done());
@@ -591,6 +592,106 @@ describe('web host: calls and events through the renderer client', () => {
     for (const e of emitted) backend.emit(e);
     await until(() => seen.length === emitted.length, 'every event');
     expect(seen).toEqual(emitted);
+  });
+});
+
+describe('web host: output as binary frames (OUTPUT_FRAME_PROTOCOL)', () => {
+  /** Every frame as the event it stands for: a binary one as its 'run.output'. */
+  function eventsOf(ws: WebSocket): { events: LoomEvent[]; replies: Record<string, unknown>[]; binaryBytes: number[] } {
+    const seen = { events: [] as LoomEvent[], replies: [] as Record<string, unknown>[], binaryBytes: [] as number[] };
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        const output = readOutputFrame(data);
+        if (!output) throw new Error('a binary frame that is not an output frame');
+        seen.binaryBytes.push(output.bytes.length);
+        seen.events.push({ type: 'run.output', ...output, bytes: Buffer.from(output.bytes) });
+        return;
+      }
+      const frame = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+      if (frame['event']) seen.events.push(frame['event'] as LoomEvent);
+      else seen.replies.push(frame);
+    });
+    return seen;
+  }
+
+  it('a client that names it gets each output event as bytes in a binary frame, in order with the JSON events; others get JSON', async () => {
+    const { host: h, backend } = await host();
+    const binary = await rawSocket(h, [OUTPUT_FRAME_PROTOCOL]);
+    const plain = await rawSocket(h);
+    expect(binary.protocol).toBe(OUTPUT_FRAME_PROTOCOL);
+    expect(plain.protocol).toBe('');
+    const fromBinary = eventsOf(binary);
+    const fromPlain = eventsOf(plain);
+    const runId = '3f2a6c1e-0b1d-4a7e-9c1f-2d3e4f5a6b7c';
+    const emitted: LoomEvent[] = [];
+    for (let i = 0; i < 50; i++) {
+      const bytes = randomBytes(i % 7 === 0 ? 0 : 1000 + i);
+      emitted.push({ type: 'run.event', runId, event: i % 3 ? { stdout: bytes.toString('base64') } : { stderr: bytes.toString('base64') } });
+      if (i % 10 === 0) emitted.push({ type: 'pool.changed' });
+    }
+    emitted.push({ type: 'run.event', runId, event: { phase: { phase: 'PHASE_RUNNING' } } } as LoomEvent);
+    emitted.push({ type: 'run.finished', run: { ...TEST_RUN, id: runId, status: 'ok' } });
+    for (const e of emitted) backend.emit(e);
+    await until(() => fromBinary.events.length === emitted.length && fromPlain.events.length === emitted.length, 'every event on both sockets');
+    expect(fromPlain.events).toEqual(emitted);
+    expect(fromPlain.binaryBytes).toEqual([]);
+    const asBytes = emitted.map((e): LoomEvent => {
+      if (e.type !== 'run.event' || (e.event.stdout === undefined && e.event.stderr === undefined)) return e;
+      const stream = e.event.stdout !== undefined ? 'stdout' : 'stderr';
+      return { type: 'run.output', runId, stream, bytes: Buffer.from(e.event[stream] ?? '', 'base64') };
+    });
+    expect(fromBinary.events).toEqual(asBytes);
+    expect(fromBinary.binaryBytes).toHaveLength(50);
+  });
+
+  it('the renderer client that names it hears run.output events with the bytes', async () => {
+    const { host: h, backend } = await host();
+    const c = createWsClient({ url: apiUrl(h), createSocket: (u) => new WebSocket(u, [OUTPUT_FRAME_PROTOCOL], { origin: origin(h) }) });
+    cleanups.push(() => c.close());
+    const seen: LoomEvent[] = [];
+    c.onEvent((e) => seen.push(e));
+    await c.engineStatus();
+    const bytes = randomBytes(5000);
+    backend.emit({ type: 'run.event', runId: 'run-1', event: { stdout: bytes.toString('base64') } });
+    backend.emit({ type: 'pool.changed' });
+    await until(() => seen.length === 2, 'both events');
+    expect(seen[0]).toMatchObject({ type: 'run.output', runId: 'run-1', stream: 'stdout' });
+    expect(Buffer.from((seen[0] as Extract<LoomEvent, { type: 'run.output' }>).bytes).equals(bytes)).toBe(true);
+    expect(seen[1]).toEqual({ type: 'pool.changed' });
+  });
+
+  it('a socket that does not read gets the newest output as binary frames after a count of what was left out', async () => {
+    const held = 1024 * 1024;
+    const { host: h, backend } = await host({ limits: { eventBufferBytes: 64 * 1024, heldOutputBytes: held } });
+    const ws = await rawSocket(h, [OUTPUT_FRAME_PROTOCOL]);
+    const seen = eventsOf(ws);
+    ws.pause();
+    const chunks = Array.from({ length: 300 }, () => randomBytes(96 * 1024)); // ~28 MB
+    for (const chunk of chunks) backend.emit({ type: 'run.event', runId: 'run-1', event: { stdout: chunk.toString('base64') } });
+    backend.emit({ type: 'pool.changed' });
+    backend.emit({ type: 'run.finished', run: { ...TEST_RUN, status: 'ok' } });
+    ws.resume();
+    await until(() => seen.events.some((e) => e.type === 'run.finished'), 'the end of the run', 20_000);
+    const { events } = seen;
+    expect(events.slice(-2).map((e) => e.type)).toEqual(['pool.changed', 'run.finished']);
+    expect(events.filter((e) => e.type === 'run.event')).toEqual([]);
+    const sent = Buffer.concat(chunks);
+    const skips = events.filter((e) => e.type === 'run.skipped');
+    expect(skips).toHaveLength(1);
+    const skip = skips[0] as Extract<LoomEvent, { type: 'run.skipped' }>;
+    const at = events.indexOf(skip);
+    const bytesOf = (list: LoomEvent[]): Buffer => Buffer.concat(list.map((e) => (e.type === 'run.output' ? Buffer.from(e.bytes) : Buffer.alloc(0))));
+    const before = bytesOf(events.slice(0, at));
+    const after = bytesOf(events.slice(at + 1));
+    expect(before.length + skip.stdoutBytes + after.length).toBe(sent.length);
+    expect(before.equals(sent.subarray(0, before.length))).toBe(true);
+    expect(after.equals(sent.subarray(before.length + skip.stdoutBytes))).toBe(true);
+    expect(after.length).toBeLessThanOrEqual(held);
+    expect(after.length).toBeGreaterThanOrEqual(held - 3);
+    // What waited went in pieces of at most 256 KB, more than one chunk to a piece.
+    const waited = seen.binaryBytes.slice(-4);
+    expect(Math.max(...waited)).toBeLessThanOrEqual(256 * 1024);
+    expect(Math.max(...waited)).toBeGreaterThan(96 * 1024);
   });
 });
 

@@ -7,10 +7,11 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { serializeError, type EventFrame, type ReplyFrame } from '../../../shared/api';
+import { OUTPUT_FRAME_PROTOCOL, serializeError, type EventFrame, type LoomEvent, type ReplyFrame } from '../../../shared/api';
+import { outputBytesOf } from '../app/proto-json';
 import type { LoomBackend } from './backend';
 import { dispatch } from './dispatch';
-import { Outbox } from './outbox';
+import { Outbox, type OutgoingEvent, type OutputChunk } from './outbox';
 import { exchangePage, refusedPage } from './access-pages';
 import { checkAccess, checkUpgrade, isAllowedHost, requestUrl, sessionCookie, sessionOf, type HostSecrets } from './host-guard';
 import { securityHeaders, sendHtml, sendText, serveStatic } from './static-files';
@@ -94,7 +95,13 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
     serveStatic(rendererDir, req, res, headers).catch(() => res.destroy());
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxFrameBytes,
+    clientTracking: false,
+    // A client that names it gets output as binary frames; others get JSON, as before.
+    handleProtocols: (protocols) => (protocols.has(OUTPUT_FRAME_PROTOCOL) ? OUTPUT_FRAME_PROTOCOL : false),
+  });
   const sockets = new Map<WebSocket, Outbox>();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -106,7 +113,12 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   });
 
   function serveConnection(ws: WebSocket): void {
-    const limitsOfOutbox = { eventBufferBytes: limits.eventBufferBytes, heldOutputBytes: limits.heldOutputBytes, maxFrameOutputBytes: MAX_FRAME_OUTPUT_BYTES };
+    const limitsOfOutbox = {
+      eventBufferBytes: limits.eventBufferBytes,
+      heldOutputBytes: limits.heldOutputBytes,
+      maxFrameOutputBytes: MAX_FRAME_OUTPUT_BYTES,
+      binaryOutput: ws.protocol === OUTPUT_FRAME_PROTOCOL,
+    };
     sockets.set(
       ws,
       new Outbox(
@@ -117,7 +129,7 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
           get buffered() {
             return ws.bufferedAmount;
           },
-          send: (text, sent) => ws.send(text, () => sent()),
+          send: (data, sent) => ws.send(data, () => sent()),
         },
         limitsOfOutbox,
       ),
@@ -158,9 +170,9 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
   }
 
   const unsubscribe = backend.onEvent((event) => {
-    const text = JSON.stringify({ event } satisfies EventFrame);
+    const outgoing = outgoingEvent(event);
     for (const [ws, outbox] of sockets) {
-      outbox.push(event, text);
+      outbox.push(outgoing);
       // Output is capped in the outbox; other events pile up only if the client reads nothing.
       if (outbox.heldBytes + ws.bufferedAmount > limits.stalledBufferBytes) ws.terminate();
     }
@@ -191,6 +203,28 @@ export async function startWebHost(options: WebHostOptions): Promise<WebHost> {
       });
     },
   };
+}
+
+/** The event as the outboxes may need it, each form made once and only when asked for. */
+function outgoingEvent(event: LoomEvent): OutgoingEvent {
+  let text: string | undefined;
+  let output: OutputChunk | undefined | null = null;
+  return {
+    event,
+    text: () => (text ??= JSON.stringify({ event } satisfies EventFrame)),
+    output: () => (output === null ? (output = outputOf(event)) : output),
+  };
+}
+
+/** A run's output chunk as bytes (the service's own, else decoded from the JSON's base64), or undefined for any other event. */
+function outputOf(event: LoomEvent): OutputChunk | undefined {
+  if (event.type !== 'run.event') return undefined;
+  const { stdout, stderr } = event.event;
+  const base64 = stdout ?? stderr;
+  if (base64 === undefined) return undefined;
+  const raw = outputBytesOf(event.event);
+  const bytes = raw ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) : Buffer.from(base64, 'base64');
+  return { runId: event.runId, stream: stdout !== undefined ? 'stdout' : 'stderr', bytes };
 }
 
 function listen(server: Server, port: number): Promise<void> {

@@ -15,6 +15,17 @@ import {
 
 const EMPTY = new Uint8Array();
 
+/**
+ * The bytes behind each output chunk's JSON made here, for a transport that sends bytes (the
+ * browser host's binary frames): it need not decode the base64 again. Weak: the JSON owns them.
+ */
+const outputBytes = new WeakMap<ExecuteEventJson, Uint8Array>();
+
+/** The bytes of an output chunk's JSON that executeEventJson made, or undefined. */
+export function outputBytesOf(json: ExecuteEventJson): Uint8Array | undefined {
+  return outputBytes.get(json);
+}
+
 export function base64Of(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
@@ -23,8 +34,11 @@ export function base64Of(bytes: Uint8Array): string {
 export function executeEventJson(event: ExecuteEvent): ExecuteEventJson {
   const e = event.event;
   // A oneof member is present even when empty, so an empty chunk is "" as toJson has it.
-  if (e.case === 'stdout') return { stdout: base64Of(e.value) };
-  if (e.case === 'stderr') return { stderr: base64Of(e.value) };
+  if (e.case === 'stdout' || e.case === 'stderr') {
+    const json: ExecuteEventJson = e.case === 'stdout' ? { stdout: base64Of(e.value) } : { stderr: base64Of(e.value) };
+    outputBytes.set(json, e.value);
+    return json;
+  }
   if (e.case === 'done') return { done: executeResponseJson(e.value) };
   return toJson(ExecuteEventSchema, event);
 }

@@ -1,6 +1,6 @@
 // The page's one way to reach the engine: getLoomClient() gives the same LoomClient in the
 // Electron window (over the preload bridge) and in a browser (over the web host's WebSocket).
-import type { LoomClient } from '../../../shared/api';
+import { OUTPUT_FRAME_PROTOCOL, type LoomClient } from '../../../shared/api';
 import { bridgeClient } from './bridge-client';
 import { createWsClient } from './ws-client';
 
@@ -20,6 +20,11 @@ export function browserClient(location: Location): LoomClient {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return createWsClient({
     url: `${scheme}//${location.host}/api`,
-    createSocket: (url) => new WebSocket(url),
+    createSocket: (url) => {
+      // Output as binary frames: no base64 to undo and no JSON to parse for every byte of a flood.
+      const socket = new WebSocket(url, [OUTPUT_FRAME_PROTOCOL]);
+      socket.binaryType = 'arraybuffer';
+      return socket;
+    },
   });
 }

@@ -4,6 +4,7 @@
 // in the page (the browser's WebSocket) and in Node tests (the `ws` package, which can also set
 // the Origin header the host insists on). No DOM or Node types here: it is checked under both.
 import { LoomApiError, type CallFrame, type LoomClient, type LoomEvent, type LoomMethod } from '../../../shared/api';
+import { readOutputFrame } from '../../../shared/output-frame';
 import { asSerializedError, loomApiOver } from './calls';
 
 /** What the client needs of a WebSocket: the browser's and ws's both fit. */
@@ -80,7 +81,14 @@ export function createWsClient(options: WsClientOptions): WsLoomClient {
       notifyConnection(true);
     });
     opened.addEventListener('message', (event) => {
-      if (socket === opened && typeof event.data === 'string') receive(event.data);
+      if (socket !== opened) return;
+      if (typeof event.data === 'string') receive(event.data);
+      else {
+        // A binary frame is a run's output, sent to a socket that named OUTPUT_FRAME_PROTOCOL.
+        const bytes = bytesOf(event.data);
+        const output = bytes && readOutputFrame(bytes);
+        if (output) deliver({ type: 'run.output', ...output });
+      }
     });
     opened.addEventListener('close', (event) => {
       if (socket !== opened) return;
@@ -132,23 +140,24 @@ export function createWsClient(options: WsClientOptions): WsLoomClient {
     }
     if (typeof frame !== 'object' || frame === null) return;
     const f = frame as { id?: unknown; result?: unknown; error?: unknown; event?: LoomEvent };
-    if (f.event !== undefined) {
-      for (const listener of [...eventListeners]) {
-        try {
-          listener(f.event);
-        } catch (err) {
-          // One broken listener must not starve the others (or the replies after it).
-          console.error('Loom event listener failed:', err);
-        }
-      }
-      return;
-    }
+    if (f.event !== undefined) return deliver(f.event);
     if (typeof f.id !== 'number') return;
     const waiting = sent.get(f.id);
     if (!waiting) return;
     sent.delete(f.id);
     if (f.error !== undefined) waiting.reject(new LoomApiError(asSerializedError(f.error)));
     else waiting.resolve(f.result);
+  }
+
+  function deliver(event: LoomEvent): void {
+    for (const listener of [...eventListeners]) {
+      try {
+        listener(event);
+      } catch (err) {
+        // One broken listener must not starve the others (or the replies after it).
+        console.error('Loom event listener failed:', err);
+      }
+    }
   }
 
   function failQueued(message: string): void {
@@ -200,6 +209,13 @@ export function createWsClient(options: WsClientOptions): WsLoomClient {
       queued = [];
     },
   };
+}
+
+/** A binary message's bytes: an ArrayBuffer in the page (binaryType 'arraybuffer'), a Buffer from ws in Node. */
+function bytesOf(data: unknown): Uint8Array | null {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return null;
 }
 
 function connectionError(name: string, message: string): LoomApiError {

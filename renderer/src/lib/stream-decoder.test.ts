@@ -11,6 +11,16 @@ describe('StreamDecoder', () => {
     expect(d.flush()).toBe('');
   });
 
+  it('decodes raw bytes too, a character split between bytes and base64 chunks', () => {
+    const bytes = new TextEncoder().encode('a✓b€');
+    const d = new StreamDecoder();
+    expect(d.pushBytes(bytes.subarray(0, 2))).toBe('a');
+    expect(d.push(bytesToBase64(bytes.subarray(2, 6)))).toBe('✓b');
+    expect(d.pushBytes(bytes.subarray(6))).toBe('€');
+    expect(d.pushBytes(new TextEncoder().encode('\u001b[1mx'))).toBe('x');
+    expect(d.flush()).toBe('');
+  });
+
   it('drops colour codes, also when split across chunks', () => {
     const d = new StreamDecoder();
     expect(d.push(textToBase64('\u001b[31mred\u001b['))).toBe('red');

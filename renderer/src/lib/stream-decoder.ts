@@ -17,6 +17,11 @@ export class StreamDecoder {
     return this.pushText(this.decoder.decode(base64ToBytes(base64), { stream: true }));
   }
 
+  /** Decodes raw output bytes (a binary output frame's); returns the text that is complete so far. */
+  pushBytes(bytes: Uint8Array): string {
+    return this.pushText(this.decoder.decode(bytes, { stream: true }));
+  }
+
   /** Feeds already-decoded text (used for whole responses reopened from history). */
   pushText(text: string): string {
     const input = this.pending + text;

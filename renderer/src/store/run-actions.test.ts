@@ -76,6 +76,20 @@ describe('runs', () => {
     expect(useApp.getState().history.map((h) => h.id)).toEqual([id]);
   });
 
+  it('takes output that came as bytes (run.output) in order with run.event output, a character split between them whole', async () => {
+    const id = await start();
+    const euro = new TextEncoder().encode('€');
+    client.emit({ type: 'run.output', runId: id, stream: 'stdout', bytes: new TextEncoder().encode('one ') });
+    client.emit({ type: 'run.event', runId: id, event: { stdout: textToBase64('two ') } });
+    client.emit({ type: 'run.output', runId: id, stream: 'stdout', bytes: euro.subarray(0, 1) });
+    client.emit({ type: 'run.output', runId: id, stream: 'stderr', bytes: new TextEncoder().encode('err\n') });
+    client.emit({ type: 'run.output', runId: id, stream: 'stdout', bytes: euro.subarray(1) });
+    client.emit({ type: 'run.output', runId: 'elsewhere', stream: 'stdout', bytes: new TextEncoder().encode('not mine') });
+    expect(run().output.text()).toBe('one two err\n€');
+    expect(run().output.totals).toEqual({ stdout: 9, stderr: 4 });
+    expect(run().status).toBe('running');
+  });
+
   it('takes the events that arrive before startRun answers, and keeps the history entry of run.finished', async () => {
     client.beforeStartReply = (runId) => {
       client.emit({ type: 'run.event', runId, event: { stdout: textToBase64('early ') } });

@@ -190,6 +190,8 @@ export function handleEvent(event: LoomEvent): void {
     else finishRun(run, summary, error);
   } else if (event.type === 'run.skipped') {
     if (run) skipOutput(run, event);
+  } else if (event.type === 'run.output') {
+    if (run) applyRunOutput(run, event);
   } else if (run) {
     applyRunEvent(run, event.event);
   }
@@ -207,6 +209,13 @@ function skipOutput(run: RunView, event: Extract<LoomEvent, { type: 'run.skipped
   state.stdout = new StreamDecoder();
   state.stderr = new StreamDecoder();
   state.feed.skip({ stdout: event.stdoutBytes, stderr: event.stderrBytes, lines: event.lines });
+  if (run.status === 'starting') patchRun(run.id, { status: 'running' });
+}
+
+/** Output that came as bytes (the browser host's binary frames): as a run.event's stdout or stderr. */
+function applyRunOutput(run: RunView, event: Extract<LoomEvent, { type: 'run.output' }>): void {
+  const state = liveState(run.id, run.output);
+  state.feed.push(event.stream, state[event.stream].pushBytes(event.bytes));
   if (run.status === 'starting') patchRun(run.id, { status: 'running' });
 }
 

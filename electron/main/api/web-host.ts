@@ -219,12 +219,13 @@ function outgoingEvent(event: LoomEvent): OutgoingEvent {
 /** A run's output chunk as bytes (the service's own, else decoded from the JSON's base64), or undefined for any other event. */
 function outputOf(event: LoomEvent): OutputChunk | undefined {
   if (event.type !== 'run.event') return undefined;
-  const { stdout, stderr } = event.event;
-  const base64 = stdout ?? stderr;
-  if (base64 === undefined) return undefined;
+  // Named, not read: the service's output JSON makes its base64 only when it is read.
+  const stream = 'stdout' in event.event ? 'stdout' : 'stderr' in event.event ? 'stderr' : undefined;
+  if (stream === undefined) return undefined;
   const raw = outputBytesOf(event.event);
-  const bytes = raw ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) : Buffer.from(base64, 'base64');
-  return { runId: event.runId, stream: stdout !== undefined ? 'stdout' : 'stderr', bytes };
+  if (raw) return { runId: event.runId, stream, bytes: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength) };
+  const base64 = event.event[stream];
+  return base64 === undefined ? undefined : { runId: event.runId, stream, bytes: Buffer.from(base64, 'base64') };
 }
 
 function listen(server: Server, port: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { create, toJson } from '@bufbuild/protobuf';
+import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ExecuteEventSchema } from '../../../shared/gen/loom/v1/docker_pb';
 import { executeEventJson, outputBytesOf } from './proto-json';
@@ -14,6 +15,18 @@ describe('proto-json', () => {
     }
     const empty = create(ExecuteEventSchema, { event: { case: 'stdout', value: new Uint8Array() } });
     expect(executeEventJson(empty)).toEqual({ stdout: '' });
+  });
+
+  it("an output chunk's JSON reads as plain JSON through every way it leaves: JSON text, Electron's IPC serializer, structuredClone", () => {
+    const bytes = new Uint8Array([104, 105, 10, 0, 255]);
+    const json = executeEventJson(create(ExecuteEventSchema, { event: { case: 'stderr', value: bytes } }));
+    const plain = { stderr: Buffer.from(bytes).toString('base64') };
+    expect(JSON.parse(JSON.stringify(json))).toEqual(plain);
+    // Electron's webContents.send serializes with V8's ValueSerializer, as v8.serialize does.
+    expect(deserialize(serialize(json))).toEqual(plain);
+    expect(structuredClone(json)).toEqual(plain);
+    expect({ ...json }).toEqual(plain);
+    expect(Object.keys(json)).toEqual(['stderr']);
   });
 
   it('other events have no bytes, and JSON made elsewhere is not mistaken for output made here', () => {

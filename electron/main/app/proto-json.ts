@@ -35,8 +35,14 @@ export function executeEventJson(event: ExecuteEvent): ExecuteEventJson {
   const e = event.event;
   // A oneof member is present even when empty, so an empty chunk is "" as toJson has it.
   if (e.case === 'stdout' || e.case === 'stderr') {
-    const json: ExecuteEventJson = e.case === 'stdout' ? { stdout: base64Of(e.value) } : { stderr: base64Of(e.value) };
-    outputBytes.set(json, e.value);
+    const bytes = e.value;
+    const json: ExecuteEventJson = {};
+    // The base64 is made when first read (JSON.stringify, Electron's IPC serializer and
+    // structuredClone all read it), once: the browser host sends these bytes as they are, and
+    // Node 20's encoder took ~1.3 s of CPU for a 200 MB flood nobody read as base64.
+    let base64: string | undefined;
+    Object.defineProperty(json, e.case, { enumerable: true, configurable: true, get: () => (base64 ??= base64Of(bytes)) });
+    outputBytes.set(json, bytes);
     return json;
   }
   if (e.case === 'done') return { done: executeResponseJson(e.value) };

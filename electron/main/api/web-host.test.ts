@@ -151,6 +151,28 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
   }
 }
 
+/**
+ * A socket that did not read got one run.skipped event, and around it the output, in order, as
+ * the program wrote it: what came, the count of what did not, then the newest, up to `held`
+ * bytes (less up to 3: what is kept starts with a whole UTF-8 character). `bytesOf` reads one
+ * event's output bytes (undefined for an event that carries none).
+ */
+function expectSkipAccounted(events: LoomEvent[], sent: Buffer, held: number, bytesOf: (e: LoomEvent) => Buffer | undefined): { skip: Extract<LoomEvent, { type: 'run.skipped' }>; before: Buffer } {
+  const skips = events.filter((e) => e.type === 'run.skipped');
+  expect(skips).toHaveLength(1);
+  const skip = skips[0] as Extract<LoomEvent, { type: 'run.skipped' }>;
+  const at = events.indexOf(skip);
+  const joined = (list: LoomEvent[]): Buffer => Buffer.concat(list.flatMap((e) => bytesOf(e) ?? []));
+  const before = joined(events.slice(0, at));
+  const after = joined(events.slice(at + 1));
+  expect(before.length + skip.stdoutBytes + after.length).toBe(sent.length);
+  expect(before.equals(sent.subarray(0, before.length))).toBe(true);
+  expect(after.equals(sent.subarray(before.length + skip.stdoutBytes))).toBe(true);
+  expect(after.length).toBeLessThanOrEqual(held);
+  expect(after.length).toBeGreaterThanOrEqual(held - 3);
+  return { skip, before };
+}
+
 describe('web host: listening', () => {
   it('listens on 127.0.0.1 only, on a random port by default, with a fresh 64-hex-digit token', async () => {
     const { host: a } = await host();
@@ -557,21 +579,8 @@ describe('web host: calls and events through the renderer client', () => {
     // The state changes come after all the output, as they were emitted.
     expect(events.slice(-2).map((e) => e.type)).toEqual(['pool.changed', 'run.finished']);
     const sent = Buffer.concat(chunks);
-    const skips = events.filter((e) => e.type === 'run.skipped');
-    expect(skips).toHaveLength(1);
-    const skip = skips[0] as Extract<LoomEvent, { type: 'run.skipped' }>;
+    const { skip, before } = expectSkipAccounted(events, sent, held, (e) => (e.type === 'run.event' ? Buffer.from(e.event.stdout ?? '', 'base64') : undefined));
     expect(skip).toMatchObject({ runId: 'run-1', stderrBytes: 0 });
-    const at = events.indexOf(skip);
-    const bytesOf = (list: LoomEvent[]): Buffer => Buffer.concat(list.map((e) => (e.type === 'run.event' ? Buffer.from(e.event.stdout ?? '', 'base64') : Buffer.alloc(0))));
-    const before = bytesOf(events.slice(0, at));
-    const after = bytesOf(events.slice(at + 1));
-    // Nothing lost unaccounted, nothing out of order: what came, the count of what did not, the newest.
-    expect(before.length + skip.stdoutBytes + after.length).toBe(sent.length);
-    expect(before.equals(sent.subarray(0, before.length))).toBe(true);
-    expect(after.equals(sent.subarray(before.length + skip.stdoutBytes))).toBe(true);
-    // The cap, less up to 3 bytes: what is kept starts with a whole UTF-8 character.
-    expect(after.length).toBeLessThanOrEqual(held);
-    expect(after.length).toBeGreaterThanOrEqual(held - 3);
     let lines = 0;
     for (const byte of sent.subarray(before.length, before.length + skip.stdoutBytes)) if (byte === 10) lines++;
     expect(skip.lines).toBe(lines);
@@ -675,19 +684,7 @@ describe('web host: output as binary frames (OUTPUT_FRAME_PROTOCOL)', () => {
     const { events } = seen;
     expect(events.slice(-2).map((e) => e.type)).toEqual(['pool.changed', 'run.finished']);
     expect(events.filter((e) => e.type === 'run.event')).toEqual([]);
-    const sent = Buffer.concat(chunks);
-    const skips = events.filter((e) => e.type === 'run.skipped');
-    expect(skips).toHaveLength(1);
-    const skip = skips[0] as Extract<LoomEvent, { type: 'run.skipped' }>;
-    const at = events.indexOf(skip);
-    const bytesOf = (list: LoomEvent[]): Buffer => Buffer.concat(list.map((e) => (e.type === 'run.output' ? Buffer.from(e.bytes) : Buffer.alloc(0))));
-    const before = bytesOf(events.slice(0, at));
-    const after = bytesOf(events.slice(at + 1));
-    expect(before.length + skip.stdoutBytes + after.length).toBe(sent.length);
-    expect(before.equals(sent.subarray(0, before.length))).toBe(true);
-    expect(after.equals(sent.subarray(before.length + skip.stdoutBytes))).toBe(true);
-    expect(after.length).toBeLessThanOrEqual(held);
-    expect(after.length).toBeGreaterThanOrEqual(held - 3);
+    expectSkipAccounted(events, Buffer.concat(chunks), held, (e) => (e.type === 'run.output' ? Buffer.from(e.bytes) : undefined));
     // What waited went in pieces of at most 256 KB, more than one chunk to a piece.
     const waited = seen.binaryBytes.slice(-4);
     expect(Math.max(...waited)).toBeLessThanOrEqual(256 * 1024);

@@ -92,8 +92,7 @@ export class Outbox {
       return;
     }
     while (this.items.length > 0 && this.socket.buffered <= this.limits.eventBufferBytes) {
-      const text = this.takeFrame();
-      this.socket.send(text, () => this.pump());
+      this.socket.send(this.takeFrame(), () => this.pump());
     }
   }
 
@@ -216,14 +215,7 @@ export class Outbox {
 /** An output frame (output-frame.ts): the header and the bytes, copied once into one buffer. */
 function binaryFrame(runId: string, stream: Stream, parts: Buffer[], size: number): Buffer {
   const header = outputFrameHeader(runId, stream);
-  const frame = Buffer.allocUnsafe(header.length + size);
-  frame.set(header, 0);
-  let at = header.length;
-  for (const part of parts) {
-    frame.set(part, at);
-    at += part.length;
-  }
-  return frame;
+  return Buffer.concat([header, ...parts], header.length + size);
 }
 
 const isContinuation = (byte: number): boolean => (byte & 0xc0) === 0x80;

@@ -242,7 +242,8 @@ def _serve(sock, prepare, become_spare):
         signal.set_wakeup_fd(wake_w)
     except BaseException:
         os._exit(1)
-    relays = False  # whether clones are its own children (CLONE_PARENT ignored): see _own_child
+    # Whether clones are its own children (CLONE_PARENT ignored), known from the first clone.
+    relays: "bool | None" = None
     while True:
         ready = select.select([sock, wake_r], [], [])[0]
         try:
@@ -268,6 +269,8 @@ def _serve(sock, prepare, become_spare):
         except InterruptedError:
             continue
         except OSError as exc:
+            for fd in made[0] + made[1] if made else ():
+                os.close(fd)
             try:
                 _reply(sock, -(exc.errno or errno.EAGAIN), ())
                 continue
@@ -278,9 +281,9 @@ def _serve(sock, prepare, become_spare):
                 _as_spare(sock, runner, become_spare, made)
             finally:
                 os._exit(1)  # _as_spare never returns: this only guards against a bug in it
-        if made is None:
+        if relays is None:
             relays = _own_child(sock, pid)
-        else:
+        elif made is not None:
             for fd in made[0] + made[1]:
                 os.close(fd)
 

@@ -1,5 +1,6 @@
 // The host tasks of a real gVisor sandbox, as the executor reads them after each run (the retirement
-// itself is proven by abuse.test.ts's fork bomb: the bombed gVisor sandbox is not reused).
+// itself is proven by abuse.test.ts's fork bombs: three in one gVisor sandbox, each followed by a
+// program that works, in a sandbox kept only below half its limit).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import { docker, requireEngineAndImages, requireGvisor } from '../testing/test-support';

@@ -18,6 +18,9 @@
 //                                    line (the clean-up starts at its end). --say-processes: one
 //                                    line more, "processes killed=N", as soon as no process but
 //                                    those kept is left (before the IPC objects and the files).
+//                                    --state PID=DIGEST: fail unless the inherited state of
+//                                    process PID (see state_digest) still has that digest.
+//   loom-init --state PID            Prints the digest of process PID's inherited state.
 //   loom-init --version
 //
 // Why a program of Loom's own rather than Docker's init (docker-init, tini): PID 1 outlives every
@@ -533,6 +536,52 @@ static void empty_dir(struct clean *c, const char *top) {
 // starts the next clean-up ahead, while it is idle or a program runs, and hands it what to keep
 // once the program has ended: the start of a process is then off the path between two runs.
 // The line's end, not EOF, starts the clean-up: a process forked meanwhile may hold the pipe.
+// -- what a program may change in Loom's processes ------------------------------------------
+// Programs run as the same user as Loom's processes, so they may lower their resource limits
+// and priority and narrow their CPUs with no ptrace and whether or not they are dumpable
+// (prlimit, setpriority, sched_setaffinity, sched_setscheduler, ioprio_set); what those
+// processes start inherits it, and under gVisor every docker exec inherits PID 1's limits. A
+// digest of that state, taken before any program ran, lets the clean-up tell whether it changed
+// (undoing it would need privileges: such a container is retired).
+
+static u64 fnv(u64 h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+  return h;
+}
+
+/** The digest (52 bits: a number to parse_u and to JavaScript) of PID's inherited state; 0 if it is gone. */
+static u64 state_digest(long pid) {
+  u64 h = 14695981039346656037ULL;
+  for (long r = 0; r < 16; r++) {  // RLIMIT_CPU .. RLIMIT_RTTIME
+    long lim[2] = {0, 0};
+    long err = sys4(SYS_prlimit64, pid, r, 0, lim);
+    h = fnv(h, err < 0 ? &err : (long *)lim, err < 0 ? sizeof err : sizeof lim);
+  }
+  long prio = sys2(SYS_getpriority, 0, pid);  // PRIO_PROCESS; 20 - nice, or -errno
+  if (prio == -3) return 0;                   // ESRCH
+  unsigned char cpus[128];
+  memset(cpus, 0, sizeof cpus);
+  long got[4] = {prio, sys1(SYS_sched_getscheduler, pid), sys3(SYS_sched_getaffinity, pid, sizeof cpus, cpus),
+                 sys2(SYS_ioprio_get, 1, pid)};  // IOPRIO_WHO_PROCESS
+  h = fnv(fnv(h, got, sizeof got), cpus, sizeof cpus);
+  return (h & ((1ULL << 52) - 1)) | 1;
+}
+
+static int state_main(int argc, char **argv) {
+  const char *end;
+  long pid = argc == 3 ? (long)parse_u(argv[2], &end) : -1;
+  if (pid <= 0 || *end) die("usage", "loom-init --state PID", 2);
+  u64 digest = state_digest(pid);
+  if (!digest) die("no such process", argv[2], 1);
+  char n[24];
+  out(1, fmt_u(n, digest));
+  out(1, "\n");
+  return 0;
+}
+
+#define MAX_STATES 4
+
 static int read_stdin_args(char **out, int max) {
   static char buf[4096];
   size_t got = 0;
@@ -561,6 +610,12 @@ static int clean_main(int argc, char **argv, char **envp) {
   u64 limit_ms = env_ms > 0 ? (u64)env_ms : 2000;
   char *args[64];
   int nargs = 0;
+  struct state {
+    long pid;
+    u64 digest;
+    const char *arg;
+  } states[MAX_STATES];
+  int nstates = 0;
   for (int i = 2; i < argc && nargs < 64; i++) {
     if (seq(argv[i], "--stdin")) nargs += read_stdin_args(args + nargs, 64 - nargs);
     else args[nargs++] = argv[i];
@@ -579,6 +634,13 @@ static int clean_main(int argc, char **argv, char **envp) {
       i++;
     } else if (seq(a, "--dir") && v && v[0] == '/' && c.ndirs < MAX_DIRS - 3) {
       c.dirs[c.ndirs++] = v;
+      i++;
+    } else if (seq(a, "--state") && v) {
+      long pid = (long)parse_u(v, &end);
+      if (pid <= 0 || *end != '=') die("--state wants PID=DIGEST", v, 2);
+      i64 digest = parse_u(end + 1, &end);
+      if (digest <= 0 || *end || nstates == MAX_STATES) die("--state wants PID=DIGEST", v, 2);
+      states[nstates++] = (struct state){pid, (u64)digest, v};
       i++;
     } else if (seq(a, "--say-processes") && !c.say_processes) {
       c.say_processes = 1;
@@ -601,6 +663,12 @@ static int clean_main(int argc, char **argv, char **envp) {
   c.wall_deadline = started + limit_ms + 10000;
   // Processes first: none may be left to write files or make IPC objects meanwhile.
   kill_others(&c);
+  // Then, with none left to change it meanwhile, what Loom's processes pass on. (One that is
+  // gone passes: it passes nothing on.)
+  for (int i = 0; i < nstates; i++) {
+    u64 now = state_digest(states[i].pid);
+    if (now && now != states[i].digest) fail(&c, "a program changed the limits or priority of a process of Loom's:", states[i].arg, 0);
+  }
   char n0[24];
   if (c.say_processes && !c.failure) {
     // A runner waits for this to start the next program's process (its spare) while the files
@@ -646,11 +714,12 @@ int start_c(long *sp) {
   }
   if (seq(mode, "--idle")) return init_main(0, envp);
   if (seq(mode, "--clean")) return clean_main(argc, argv, envp);
+  if (seq(mode, "--state")) return state_main(argc, argv);
   if (seq(mode, "--version")) {
     out(1, VERSION "\n");
     return 0;
   }
-  die("usage", "loom-init -- COMMAND [ARGS...] | --idle | --clean [--keep PID:START]... [--dir PATH]... [--ms N] [--stdin] | --version", 2);
+  die("usage", "loom-init -- COMMAND [ARGS...] | --idle | --clean [--keep PID:START]... [--state PID=DIGEST]... [--dir PATH]... [--ms N] [--stdin] | --state PID | --version", 2);
   return 2;
 }
 

@@ -15,7 +15,8 @@ enum {
   SYS_wait4 = 61, SYS_kill = 62, SYS_semctl = 66, SYS_msgctl = 71, SYS_shmctl = 31,
   SYS_rt_sigtimedwait = 128, SYS_prctl = 157, SYS_getdents64 = 217, SYS_clock_gettime = 228,
   SYS_openat = 257, SYS_unlinkat = 263, SYS_fchmodat = 268, SYS_renameat2 = 316, SYS_statx = 332,
-  SYS_getuid = 102,
+  SYS_getuid = 102, SYS_prlimit64 = 302, SYS_getpriority = 140, SYS_sched_getscheduler = 145,
+  SYS_sched_getaffinity = 204, SYS_ioprio_get = 252,
 };
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
   register long r10 __asm__("r10") = d;
@@ -32,7 +33,8 @@ enum {
   SYS_wait4 = 260, SYS_kill = 129, SYS_semctl = 191, SYS_msgctl = 187, SYS_shmctl = 195,
   SYS_rt_sigtimedwait = 137, SYS_prctl = 167, SYS_getdents64 = 61, SYS_clock_gettime = 113,
   SYS_openat = 56, SYS_unlinkat = 35, SYS_fchmodat = 53, SYS_renameat2 = 276, SYS_statx = 291,
-  SYS_getuid = 174,
+  SYS_getuid = 174, SYS_prlimit64 = 261, SYS_getpriority = 141, SYS_sched_getscheduler = 120,
+  SYS_sched_getaffinity = 123, SYS_ioprio_get = 31,
 };
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
   register long x8 __asm__("x8") = n;

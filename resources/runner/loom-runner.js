@@ -228,6 +228,11 @@ function server() {
 
   const initialEnv = { ...process.env };
   const startTicks = Number(statFields(fs.readFileSync('/proc/self/stat', 'latin1'))[19]);
+  // A program runs as the runner's user, so it may lower the runner's limits or priority (no
+  // ptrace needed), which every later spare would inherit: loom-init digests them now, before
+  // any program, and each clean-up fails if they changed (loom-init.c, "what a program may
+  // change"). Undoing it would need privileges: such a container is retired.
+  const inherited = clean ? initState(process.pid) : null;
   const execReal = realpath(process.execPath);
   let inbuf = Buffer.alloc(0);
   let job = null;
@@ -598,6 +603,15 @@ function server() {
 
   // -- the clean-up between runs ------------------------------------------------------------
 
+  /** loom-init's digest of a process's inherited state (its limits, priority, CPUs); null if it cannot run. */
+  function initState(pid) {
+    try {
+      return require('child_process').execFileSync(INIT, ['--state', String(pid)], { encoding: 'latin1', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return null;
+    }
+  }
+
   /**
    * A loom-init --clean --stdin, started ahead: it waits for what to keep on its stdin. null when
    * it cannot be started now (startCleaner tries again when it is needed).
@@ -670,7 +684,8 @@ function server() {
     } catch {
       // not running: its end (or spawn error) is on the way
     }
-    cleaner.child.stdin.end(`--say-processes --keep ${process.pid}:${startTicks}\n`);
+    const state = inherited ? ` --state ${process.pid}=${inherited}` : '';
+    cleaner.child.stdin.end(`--say-processes --keep ${process.pid}:${startTicks}${state}\n`);
   }
 
   /**

@@ -48,6 +48,7 @@ import io
 import json
 import marshal
 import re
+import resource
 import select
 import signal
 import subprocess
@@ -222,6 +223,32 @@ def _proc_stat(pid):
     # The command name may hold spaces and parentheses: the fields start after the last ')'.
     fields = data[data.rindex(b")") + 2:].split()
     return fields[0], int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19])
+
+
+_SYS_IOPRIO_GET = {"x86_64": 252, "aarch64": 31}.get(os.uname().machine, 0)
+
+
+def _inherited_state(pid):
+    """What a program running as the same user can change in another process without ptrace
+    (prlimit, setpriority, sched_setaffinity, sched_setscheduler, ioprio_set; undumpable or not),
+    and what that process's children inherit: its resource limits, nice value, scheduling policy,
+    CPU affinity and I/O priority. Read by system calls: gVisor has no /proc/PID/limits."""
+    limits = []
+    for r in range(16):  # RLIMIT_CPU .. RLIMIT_RTTIME
+        try:
+            limits.append(resource.prlimit(pid, r))
+        except (OSError, ValueError) as exc:
+            # (The same for every process here: a limit this kernel does not have.)
+            limits.append((-(getattr(exc, "errno", None) or 1), 0))
+    try:
+        state = (os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid),
+                 os.sched_getaffinity(pid))
+    except OSError:
+        return None  # gone
+    ioprio = -1
+    if _libc is not None and _SYS_IOPRIO_GET:
+        ioprio = _libc.syscall(_SYS_IOPRIO_GET, 1, pid)  # IOPRIO_WHO_PROCESS
+    return tuple(limits) + state + (ioprio,)
 
 
 def _signal_name(signo):
@@ -433,6 +460,8 @@ class Server:
             self.name = b"python3"
         self.pid = os.getpid()
         self.start_ticks = _proc_stat(self.pid)[4]
+        # What every process of Loom's in the container inherits from the runner (see loom_changed).
+        self.inherited = _inherited_state(self.pid)
         # Orphans of programs come to us instead of PID 1, so they can be found and killed.
         self.subreaper = _prctl(PR_SET_CHILD_SUBREAPER, 1)
         # Programs run as our uid: not dumpable, they cannot ptrace us or write our memory
@@ -1361,7 +1390,9 @@ class Server:
             self.write_out(b"".join(held))
         for d in job.dirs:
             loom_build.remove_dir(d)
-        if self.clean and not self.left_nothing():
+        if self.clean and self.loom_changed():
+            self.unclean = "a program changed the limits or priority of Loom's processes"
+        elif self.clean and not self.left_nothing():
             # The next program's child is forked once the clean-up has killed what was left
             # (see serve), while it removes files: the two then overlap.
             self.start_cleaner()
@@ -1429,6 +1460,19 @@ class Server:
                 self.next_cleaner = Cleaner()
             except OSError:
                 pass  # start_cleaner tries again when it is needed
+
+    def loom_changed(self):
+        """Whether a program changed what the runner, the forker or the spare pass on to later
+        programs (see _inherited_state): a lowered limit, a lower priority, fewer CPUs. A
+        program runs as the runner's user, so it may, with no ptrace; undoing it would need
+        privileges the runner does not have, so such a container is retired instead."""
+        if self.inherited is None:
+            return False
+        self.settle_spare()
+        return any(
+            _inherited_state(p.pid) not in (self.inherited, None)
+            for p in (self, self.forker, self.spare) if p is not None
+        )
 
     def left_nothing(self):
         """Whether the program provably left nothing for a clean-up to remove, which is then not

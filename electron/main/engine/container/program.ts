@@ -132,7 +132,7 @@ async function viaExec(entry: PoolEntry, opts: ProgramOptions): Promise<ProgramR
   const agent = entry.agent;
   // Not beside a program until it has made itself undumpable (its interpreter starts dumpable):
   // a program could attach to it in that moment. Only a container's first exec'd run waits.
-  await agent.whenReady();
+  await Promise.all([agent.whenReady(), entry.initState === undefined ? readInitState(entry) : undefined]);
   agent.watch(opts.spans.id, opts.spans.file, opts.spans);
   try {
     return await execWithSpans(entry, opts, agent);
@@ -193,18 +193,37 @@ async function execWithSpans(entry: PoolEntry, opts: ProgramOptions, agent: Cont
 }
 
 /**
+ * Under gVisor every docker exec inherits PID 1's resource limits, and a program (the same user)
+ * may lower them, or PID 1's priority: what PID 1 has before the first program is kept, for the
+ * clean-up to compare (cleanAfterExec). Under runc each exec takes the container's own, so
+ * nothing PID 1 has reaches a program.
+ */
+async function readInitState(entry: PoolEntry): Promise<void> {
+  if (entry.spec.isolation !== 'gvisor' || !entry.init) return;
+  try {
+    const result = await runExec(entry.container, { argv: [entry.init, '--state', '1'], user: SANDBOX_USER, maxOutputBytes: 64, timeoutMs: CLEAN_EXEC_TIMEOUT_MS });
+    const digest = result.stdout.toString('utf8').trim();
+    entry.initState = result.exitCode === 0 && /^\d+$/.test(digest) ? digest : null;
+  } catch {
+    entry.initState = null;
+  }
+}
+
+/**
  * The clean slate after a program run by docker exec: loom-init --clean, run by exec too, kills
  * whatever the program left (all but the runner and the agent, known by PID and start time),
  * removes its IPC objects and empties the writable places. Whether the container may serve
  * another run: not where it failed, where the container has no loom-init (it cannot be made
- * clean), or where a helper of Loom's is dumpable (a program may have changed it).
+ * clean), where a helper of Loom's is dumpable (a program may have changed it), or where PID 1's
+ * limits or priority, which later execs inherit, cannot be checked or were changed.
  */
 async function cleanAfterExec(entry: PoolEntry): Promise<boolean> {
-  if (!entry.init || entry.agent?.process?.undumpable === false || entry.runner?.info.undumpable === false) return false;
-  const keep = [entry.runner?.alive ? entry.runner.info : undefined, entry.agent?.process].flatMap((p) => (p ? ['--keep', `${p.pid}:${p.start}`] : []));
+  if (!entry.init || entry.agent?.process?.undumpable === false || entry.runner?.info.undumpable === false || entry.initState === null) return false;
+  const args = [entry.runner?.alive ? entry.runner.info : undefined, entry.agent?.process].flatMap((p) => (p ? ['--keep', `${p.pid}:${p.start}`] : []));
+  if (entry.initState) args.push('--state', `1=${entry.initState}`);
   try {
     const result = await runExec(entry.container, {
-      argv: [entry.init, '--clean', ...keep],
+      argv: [entry.init, '--clean', ...args],
       user: SANDBOX_USER,
       maxOutputBytes: 4096,
       timeoutMs: CLEAN_EXEC_TIMEOUT_MS,

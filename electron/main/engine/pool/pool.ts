@@ -30,6 +30,11 @@ export interface PoolEntry {
   runner: RunnerClient | null;
   /** loom-init in the container (PID 1, and the clean-up between exec'd programs), if it has one. */
   readonly init?: string;
+  /**
+   * Under gVisor, the digest of PID 1's limits and priority before the first exec'd program
+   * (loom-init --state): every docker exec inherits them there. null: it could not be read.
+   */
+  initState?: string | null;
   readonly createdAt: number;
   lifecycle: LifecycleSpec;
   state: EntryState;

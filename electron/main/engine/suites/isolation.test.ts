@@ -70,6 +70,25 @@ describe.each(CASES)('isolation between runs (%s path, %s, %s)', (path, lang, is
       : "const fs = require('fs'); console.log(JSON.stringify(['/tmp', '/dev/shm', '/dev/mqueue'].filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).map((n) => d + '/' + n)).sort()))";
   const EMPTY = '[]';
 
+  it("a change to the limits or priority of Loom's processes does not reach the next program", async () => {
+    // The same user may lower another process's limits and priority, and narrow its CPUs, with no
+    // ptrace (prlimit, setpriority, sched_setaffinity), and children inherit them: the runner's
+    // and its spares' would reach every later program. (Node has no call for affinity.)
+    const attack =
+      lang === 'python'
+        ? 'import os, resource\nn = 0\nfor p in os.listdir("/proc"):\n  if p.isdigit():\n    try:\n      resource.prlimit(int(p), resource.RLIMIT_NOFILE, (1000, 1000))\n      os.setpriority(os.PRIO_PROCESS, int(p), 10)\n      os.sched_setaffinity(int(p), {min(os.sched_getaffinity(int(p)))})\n      n += 1\n    except OSError:\n      pass\nprint(n)'
+        : "const os = require('os'); const { execFileSync } = require('child_process'); let n = 0;\nfor (const p of require('fs').readdirSync('/proc').filter((d) => /^\\d+$/.test(d))) {\n  try { execFileSync('prlimit', ['--pid', p, '--nofile=1000:1000'], { stdio: 'ignore' }); os.setPriority(Number(p), 10); n++; } catch {}\n}\nconsole.log(n)";
+    const check = sh('echo "$(ulimit -Hn) $(nice) $(nproc)"');
+    const before = await run(check);
+    const a = await run(attack);
+    expect(text(a.stderr)).toBe('');
+    // Changed: itself at least, and Loom's processes where the kernel lets it.
+    expect(Number(text(a.stdout))).toBeGreaterThan(0);
+    const c = await run(check);
+    expect(text(c.stderr)).toBe('');
+    expect(text(c.stdout)).toBe(text(before.stdout));
+  });
+
   it('a module planted in /tmp is not imported by the next program', async () => {
     if (lang === 'python') {
       const c = await attackThenCheck("open('/tmp/difflib.py', 'w').write('print(\"hijacked\")')", 'import difflib; print(difflib.__file__)');

@@ -581,7 +581,11 @@ async function stoppedDuringRun(entry: PoolEntry): Promise<string | undefined> {
       // A runner that is the main process takes the container with it, whoever killed it.
       const why = state.OOMKilled
         ? 'out of memory'
-        : entry.runner?.isMainProcess
+        : entry.spec.isolation === 'gvisor' && state.ExitCode !== 137 && state.ExitCode !== 143
+          ? // runsc ends a sandbox that cannot make the host tasks behind its processes (a fork
+            // bomb past the engine's pids limit: isolation.ts gvisorHostPidsLimit), exit 2.
+            `the gVisor sandbox ended, exit ${state.ExitCode}: its processes may have gone past the container's process limit`
+          : entry.runner?.isMainProcess
           ? `the runner died, and the container ends with it: killed by the program, the OOM killer or from outside Loom; exit ${state.ExitCode}`
           : `killed from outside Loom or by the engine, exit ${state.ExitCode}`;
       return `the container stopped while the program ran (${why}); a new one serves the next run`;

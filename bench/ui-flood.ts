@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWebHost } from '../electron/main/api/web-host';
 import { createLoomService } from '../electron/main/app/service';
+import { processIo } from '../electron/main/cli/format';
+import { buildRenderer } from '../electron/main/cli/ui-command';
 
 export interface FloodFigures {
   uiFlood200MbMs: number;
@@ -118,11 +120,10 @@ export async function measureFlood(mb: number, configName: string, log: (line: s
   } catch (err) {
     out.note = `loom exec: ${err instanceof Error ? err.message : String(err)}`;
   }
-  if (!existsSync(join(ROOT, 'out', 'renderer', 'index.html'))) {
-    out.note = 'the window was not measured: build the renderer first (npm run build)';
-    return out;
-  }
+  // A fresh clone has no built renderer: build it as `loom ui` does (its progress on stderr).
+  const built = existsSync(join(ROOT, 'out', 'renderer', 'index.html')) || (await buildRenderer({ ...processIo(), stdout: process.stderr }));
   try {
+    if (!built) throw new Error('not measured: the renderer could not be built (npm run build)');
     const ui = await uiFlood(mb);
     out.uiFlood200MbMs = ui.ms;
     out.uiWorstStallMs = ui.worstStallMs;

@@ -186,7 +186,7 @@ function listenForStop(io: Io): StopSignal {
  * Builds out/renderer with the project's own Vite when it is missing (a fresh clone). An
  * installation without the dev dependencies cannot, and says what to do instead.
  */
-async function buildRenderer(io: Io): Promise<boolean> {
+export async function buildRenderer(io: Io): Promise<boolean> {
   const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
   const hint = "the renderer is not built (out/renderer/index.html is missing): run 'npm run build' first";
   if (!existsSync(vite)) {

@@ -8,14 +8,14 @@
 // exit: the CLI from spawn to exit, the window from Ctrl+Enter to the exit code on screen.
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWebHost } from '../electron/main/api/web-host';
 import { createLoomService } from '../electron/main/app/service';
 import { processIo } from '../electron/main/cli/format';
-import { buildRenderer } from '../electron/main/cli/ui-command';
+import { DEFAULT_RENDERER_DIR, ensureRenderer } from '../electron/main/cli/ui-command';
 
 export interface FloodFigures {
   uiFlood200MbMs: number;
@@ -56,10 +56,9 @@ async function cliFlood(mb: number, configName: string): Promise<number> {
 
 /** The window: `loom ui`'s service and host in this process, its page in Chromium. */
 async function uiFlood(mb: number): Promise<{ ms: number; worstStallMs: number }> {
-  const rendererDir = join(ROOT, 'out', 'renderer');
   const dir = mkdtempSync(join(tmpdir(), 'loom-flood-'));
   const service = await createLoomService({ historyPath: join(dir, 'history.sqlite') });
-  const host = await startWebHost({ backend: service, rendererDir, port: 0 });
+  const host = await startWebHost({ backend: service, rendererDir: DEFAULT_RENDERER_DIR, port: 0 });
   const browser = await chromium.launch({
     executablePath: process.env['CHROMIUM_PATH'] || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
@@ -120,8 +119,8 @@ export async function measureFlood(mb: number, configName: string, log: (line: s
   } catch (err) {
     out.note = `loom exec: ${err instanceof Error ? err.message : String(err)}`;
   }
-  // A fresh clone has no built renderer: build it as `loom ui` does (its progress on stderr).
-  const built = existsSync(join(ROOT, 'out', 'renderer', 'index.html')) || (await buildRenderer({ ...processIo(), stdout: process.stderr }));
+  // A fresh clone has no built renderer: built as `loom ui` does (its progress on stderr).
+  const built = await ensureRenderer({ ...processIo(), stdout: process.stderr });
   try {
     if (!built) throw new Error('not measured: the renderer could not be built (npm run build)');
     const ui = await uiFlood(mb);

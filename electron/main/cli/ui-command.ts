@@ -17,7 +17,7 @@ import { EXIT, note, reportLoomError, reportUsage, type Io } from './format';
 import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-const DEFAULT_RENDERER_DIR = join(ROOT, 'out', 'renderer');
+export const DEFAULT_RENDERER_DIR = join(ROOT, 'out', 'renderer');
 export const DEFAULT_UI_PORT = 7377;
 
 export const UI_HELP: CommandHelp = {
@@ -90,13 +90,11 @@ export async function uiCommand(argv: readonly string[], io: Io): Promise<number
     throw err;
   }
 
-  if (!existsSync(join(rendererDir, 'index.html'))) {
-    if (rendererDir !== DEFAULT_RENDERER_DIR) {
-      note(io, `${rendererDir} has no index.html: point --renderer at a built renderer (npm run build makes out/renderer).`);
-      return EXIT.loomError;
-    }
-    const built = await buildRenderer(io);
-    if (!built) return EXIT.loomError;
+  if (rendererDir === DEFAULT_RENDERER_DIR) {
+    if (!(await ensureRenderer(io))) return EXIT.loomError;
+  } else if (!existsSync(join(rendererDir, 'index.html'))) {
+    note(io, `${rendererDir} has no index.html: point --renderer at a built renderer (npm run build makes out/renderer).`);
+    return EXIT.loomError;
   }
 
   // Listening for Ctrl+C from here on: one during start-up stops cleanly once started, and one
@@ -183,10 +181,12 @@ function listenForStop(io: Io): StopSignal {
 }
 
 /**
- * Builds out/renderer with the project's own Vite when it is missing (a fresh clone). An
- * installation without the dev dependencies cannot, and says what to do instead.
+ * Whether out/renderer is built, building it with the project's own Vite when it is missing (a
+ * fresh clone). An installation without the dev dependencies cannot, and says what to do instead.
+ * Also used by the bench's window flood.
  */
-export async function buildRenderer(io: Io): Promise<boolean> {
+export async function ensureRenderer(io: Io): Promise<boolean> {
+  if (existsSync(join(DEFAULT_RENDERER_DIR, 'index.html'))) return true;
   const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
   const hint = "the renderer is not built (out/renderer/index.html is missing): run 'npm run build' first";
   if (!existsSync(vite)) {

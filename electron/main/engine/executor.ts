@@ -465,8 +465,10 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
     if (result.aborted) throw new AbortedError('the execution was cancelled');
     const oomKilled = result.exitCode === 137 && !result.timedOut && (result.oomKilled ?? (await sawOomKill(entry)));
     // A SIGKILL that neither the deadline nor the memory limit sent: the program's own, or
-    // its container's end.
-    if (result.exitCode === 137 && !result.timedOut && !oomKilled) {
+    // its container's end. docker exec reports 128 when the whole sandbox ended under it (a
+    // fork bomb past gVisor's host pids backstop) and no clean-up could run after it.
+    const sandboxEnded = result.exitCode === 128 && !result.containerIntact;
+    if ((result.exitCode === 137 || sandboxEnded) && !result.timedOut && !oomKilled) {
       const stopped = await stoppedDuringRun(entry);
       if (stopped) {
         healthy = false;

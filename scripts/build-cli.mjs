@@ -21,6 +21,7 @@
 // files found beside them).
 import { readFile } from 'node:fs/promises';
 import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { basename } from 'node:path';
 import { isBuiltin } from 'node:module';
 import { build } from 'esbuild';
@@ -244,3 +245,13 @@ for (let out; (out = pending.pop()); ) {
   for (const i of esm.metafile.outputs[out].imports) if (i.kind === 'import-statement' && !i.external) pending.push(i.path);
 }
 writeFileSync(`${OUT}/exec-sources.json`, `${JSON.stringify([...execSources].filter((f) => /^(electron|shared)\//.test(f)))}\n`);
+
+// The native `loom exec` client (bin/loom-exec.c; bin/loom runs it), where a C compiler is found:
+// without one, `loom exec` starts through Node as before, only slower.
+const client = 'out/cli/loom-exec';
+rmSync(client, { force: true });
+if (process.platform !== 'win32') {
+  const cc = process.env.CC || 'cc';
+  const built = spawnSync(cc, ['-O2', '-Wall', '-Wextra', '-o', client, 'bin/loom-exec.c'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (built.status !== 0) console.warn(`build-cli: no native loom exec client (${cc}: ${built.error?.message ?? `exit ${built.status}`}); loom exec starts through Node`);
+}

@@ -15,8 +15,16 @@ export const HandoffFrame = {
   HELLO: 1,
   /** client: a protobuf ExecuteRequest. */
   REQUEST: 2,
-  /** client: stop the run (Ctrl+C); closing the connection does the same. */
+  /** client: stop the run (Ctrl+C); closing the connection does the same. Payload: the signal's name, or none. */
   CANCEL: 3,
+  /**
+   * client, instead of REQUEST: the command line itself, from the native client (bin/loom-exec.c),
+   * which parses nothing: the host runs `loom exec` for it (cli/exec-command.ts) and sends back
+   * what that wrote (STDOUT, STDERR) and its exit status (EXIT). Payload: NUL-terminated strings,
+   * the client's working directory, then argc as a decimal, then argv (after `exec`), then the
+   * client's environment as NAME=VALUE.
+   */
+  ARGV: 4,
   /** host: a protobuf ExecuteEvent. */
   EVENT: 10,
   /** host: the protobuf ExecuteResponse; the last frame. */
@@ -25,6 +33,12 @@ export const HandoffFrame = {
   ERROR: 12,
   /** host: JSON {reason}: not this request (another engine, a bad token); nothing ran, the client works alone. */
   DECLINE: 13,
+  /** host, after ARGV: bytes `loom exec` wrote to its stdout. */
+  STDOUT: 14,
+  /** host, after ARGV: bytes `loom exec` wrote to its stderr. */
+  STDERR: 15,
+  /** host, after ARGV: `loom exec`'s exit status, u8; the last frame. */
+  EXIT: 16,
 } as const;
 
 export const HEADER_BYTES = 5;

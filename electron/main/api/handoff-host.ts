@@ -4,10 +4,14 @@
 // one finds the socket alive and leaves it to the first.
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Readable, Writable } from 'node:stream';
 import { ExecuteEventSchema, ExecuteRequestSchema, ExecuteResponseSchema } from '../../../shared/gen/loom/v1/docker_pb';
+import { DECLINED, execCommand } from '../cli/exec-command';
 import { errorObject } from '../cli/format';
+import { canHandOff } from '../cli/handoff-client';
 import type { Executor } from '../engine/executor';
 import { encodeHandoffFrame, HandoffFrame, HandoffFrameReader, handoffDir, jsonFrame, socketPath, tokenPath } from './handoff-channel';
 
@@ -93,6 +97,12 @@ const sameToken = (a: string, b: string): boolean => {
 function serve(conn: Socket, token: string, dockerHost: string, executor: () => Promise<Executor>, onError: (err: unknown) => void): void {
   const reader = new HandoffFrameReader();
   const controller = new AbortController();
+  // A native client's Ctrl+C, as `loom exec` hears its own (ARGV; see execCommand's RunStops).
+  const signals = new EventEmitter();
+  const stop = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    controller.abort();
+    signals.emit(signal, signal);
+  };
   let greeted = false;
   let started = false;
   const decline = (reason: string): void => {
@@ -100,7 +110,7 @@ function serve(conn: Socket, token: string, dockerHost: string, executor: () => 
   };
   conn.on('error', () => undefined);
   // The client went away (Ctrl+C, killed): its run is cancelled.
-  conn.once('close', () => controller.abort());
+  conn.once('close', () => stop('SIGTERM'));
   conn.on('data', (chunk: Buffer) => {
     let frames;
     try {
@@ -124,8 +134,11 @@ function serve(conn: Socket, token: string, dockerHost: string, executor: () => 
       } else if (kind === HandoffFrame.REQUEST && !started) {
         started = true;
         void run(conn, payload, executor, controller.signal).catch(onError);
+      } else if (kind === HandoffFrame.ARGV && !started) {
+        started = true;
+        void runCommandLine(conn, payload, executor, signals).catch(onError);
       } else if (kind === HandoffFrame.CANCEL) {
-        controller.abort();
+        stop(payload.toString('utf8') === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
       }
     }
   });
@@ -147,4 +160,51 @@ async function run(conn: Socket, payload: Buffer, executor: () => Promise<Execut
   } finally {
     conn.end();
   }
+}
+
+/**
+ * A native client's command line (ARGV), run as `loom exec` would run it (the same parsing,
+ * output and exit status), on the host's executor; what it writes goes back as STDOUT and STDERR
+ * frames, then EXIT. A command line it leaves to the client (DECLINED) is declined.
+ */
+async function runCommandLine(conn: Socket, payload: Buffer, executor: () => Promise<Executor>, signals: EventEmitter): Promise<void> {
+  const strings = payload.toString('utf8').split('\0');
+  const argc = Number(strings[0]);
+  const argv = strings.slice(1, 1 + argc);
+  const env: NodeJS.ProcessEnv = {};
+  for (const pair of strings.slice(1 + argc)) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const stdout = frameStream(conn, HandoffFrame.STDOUT);
+  const stderr = frameStream(conn, HandoffFrame.STDERR);
+  let code = DECLINED;
+  try {
+    if (!Number.isInteger(argc) || argc < 0 || argv.length !== argc) throw new Error('ARGV is malformed');
+    code = await execCommand(argv, { stdout, stderr, stdin: Readable.from([]) }, {
+      env,
+      signals,
+      hosted: true,
+      handOff: async (plan, opts) => (canHandOff(plan, env) ? (await executor()).execute(plan.request, opts) : null),
+    });
+  } finally {
+    // Everything it wrote, then its status, in that order.
+    await Promise.all([stdout, stderr].map((stream) => new Promise((resolve) => stream.end(resolve))));
+    if (code === DECLINED) conn.end(jsonFrame(HandoffFrame.DECLINE, { reason: 'a command line the client runs itself' }));
+    else conn.end(encodeHandoffFrame(HandoffFrame.EXIT, Uint8Array.of(code)));
+  }
+}
+
+/** A stream whose writes go to the client as frames of one kind, at the pace the client reads them. */
+function frameStream(conn: Socket, kind: number): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (conn.destroyed || conn.write(encodeHandoffFrame(kind, chunk))) return done();
+      const go = (): void => {
+        conn.off('drain', go).off('close', go);
+        done();
+      };
+      conn.on('drain', go).on('close', go);
+    },
+  });
 }

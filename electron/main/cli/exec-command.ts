@@ -9,17 +9,43 @@ import { pipeline } from 'node:stream/promises';
 import type { Artifact, ExecuteEvent, ExecuteResponse } from '../../../shared/gen/loom/v1/docker_pb';
 import { buildSpanTree, formatSpanTree } from '../../../shared/span-tree';
 import type { Executor } from '../engine/executor';
-import { UsageError, flag, parseWithCommand, splitArgs, type ParsedValues } from './args';
+import { UsageError, flag, listOption, parseWithCommand, splitArgs, type ParsedValues } from './args';
 import { responseJson } from './exec-json';
 import { EXEC_HELP, EXEC_SPECS } from './exec-options';
 import { planExec, type ExecPlan } from './exec-plan';
-import { RunStops } from './exec-signals';
+import { RunStops, type SignalSource } from './exec-signals';
 import { EXIT, megabytes, note, reportLoomError, reportUsage, writeJson, type Io } from './format';
-import { canHandOff, handOff } from './handoff-client';
+import { canHandOff, handOff, type HandOffOptions } from './handoff-client';
 import { OutputRelay } from './output-relay';
 import { ProgressReporter } from './progress';
 
-export async function execCommand(argv: readonly string[], io: Io): Promise<number> {
+/** Where a `loom exec` runs: in its own process (the default), or in a host for a native client. */
+export interface ExecContext {
+  /** Where the options' defaults come from (TRACEPARENT, LOOM_KEEP_WARM, LOOM_NO_HANDOFF). */
+  env: NodeJS.ProcessEnv;
+  /** Where SIGINT and SIGTERM come from. */
+  signals: SignalSource;
+  /** Runs the run in a host, or answers null: nothing ran, and this process works alone (or, hosted, declines). */
+  handOff: (plan: ExecPlan, opts: Pick<HandOffOptions, 'onEvent' | 'signal'>) => Promise<ExecuteResponse | null>;
+  /**
+   * In a host, for the native client (api/handoff-host.ts): a command line that reads the client's
+   * own files or stdin, or that the host's executor would not run as the client's would, is
+   * DECLINED before anything runs or is written.
+   */
+  hosted: boolean;
+}
+
+/** execCommand's answer, hosted, to a command line it leaves to the client's own `loom exec`. */
+export const DECLINED = -1;
+
+const OWN_PROCESS: ExecContext = {
+  env: process.env,
+  signals: process,
+  handOff: (plan, opts) => (canHandOff(plan) ? handOff(plan.request, opts) : Promise.resolve(null)),
+  hosted: false,
+};
+
+export async function execCommand(argv: readonly string[], io: Io, ctx: ExecContext = OWN_PROCESS): Promise<number> {
   // Known before parsing, so that even a usage error can answer in JSON.
   const wantsJson = splitArgs(argv, EXEC_SPECS, true).options.includes('--json');
   let values: ParsedValues;
@@ -33,6 +59,7 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     const code = values['code'] !== undefined;
     if (command.length === 0 && !code) throw new UsageError('missing COMMAND: give the program to run after the options (loom exec [OPTIONS] -- COMMAND...), or its source with --code FILE');
     if (command.length > 0 && code) throw new UsageError('give either --code FILE or a COMMAND, not both', '--code');
+    if (ctx.hosted && (code || values['stdin'] !== undefined || listOption(values, 'file').length > 0)) return DECLINED;
   } catch (err) {
     if (err instanceof UsageError) return reportUsage(io, err, 'loom exec', wantsJson);
     throw err;
@@ -40,12 +67,12 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
 
   const json = flag(values, 'json');
   const quiet = flag(values, 'quiet') || json;
-  const stops = new RunStops(io, quiet);
+  const stops = new RunStops(io, quiet, ctx.signals);
   let executor: Executor | undefined;
   try {
     let plan: ExecPlan;
     try {
-      plan = await planExec(values, command, io, stops.signal);
+      plan = await planExec(values, command, io, stops.signal, ctx.env);
     } catch (err) {
       if (err instanceof UsageError) return reportUsage(io, err, 'loom exec', json);
       throw err;
@@ -61,8 +88,9 @@ export async function execCommand(argv: readonly string[], io: Io): Promise<numb
     };
     // A Loom host process of this user (loom ui, the app) runs it on its warm executor, if one
     // runs; else this process does, with an engine client of its own (loaded only then).
-    const handed = canHandOff(plan) ? await handOff(plan.request, { onEvent, signal: stops.signal }) : null;
+    const handed = await ctx.handOff(plan, { onEvent, signal: stops.signal });
     if (handed) return finish(io, plan, handed, relay);
+    if (ctx.hosted) return DECLINED;
     if (stops.signal.aborted) return stops.exitStatus(json);
     const { createExecutor } = await import('../engine/executor');
     executor = await createExecutor({

@@ -48,8 +48,11 @@ export interface ExecPlan {
   artifactsDir?: string;
 }
 
-/** `signal` stops the wait for `--stdin -` (an interrupted run must not hang on our stdin). */
-export async function planExec(values: ParsedValues, command: string[], io: Io, signal: AbortSignal): Promise<ExecPlan> {
+/**
+ * `signal` stops the wait for `--stdin -` (an interrupted run must not hang on our stdin); `env`
+ * is where TRACEPARENT and LOOM_KEEP_WARM come from (a native client's, when a host plans for it).
+ */
+export async function planExec(values: ParsedValues, command: string[], io: Io, signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): Promise<ExecPlan> {
   const str = (name: string): string | undefined => stringOption(values, name);
   const int = (name: string): number => {
     const raw = str(name);
@@ -77,7 +80,7 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
     env: parseEnvPairs('env', listOption(values, 'env')),
     stdin: new Uint8Array(await readInput('stdin', str('stdin'), io, signal)),
     workingDir: str('workdir') ?? '',
-    traceparent: traceParentOption(str('traceparent')),
+    traceparent: traceParentOption(str('traceparent'), env),
     config: {
       name: str('name') ?? '',
       runtimeType: RUNTIME_TYPES[runtime],
@@ -133,14 +136,14 @@ export async function planExec(values: ParsedValues, command: string[], io: Io, 
     otlpEndpoint,
     timeoutSeconds: timeoutSeconds || DEFAULT_LIMITS.executionTimeoutSeconds,
     memoryMb: memoryMb ? memoryMb.toString() : String(DEFAULT_LIMITS.memoryMb),
-    keepWarmSeconds: values['keep-warm'] !== undefined ? int('keep-warm') : keepWarmFromEnv(),
+    keepWarmSeconds: values['keep-warm'] !== undefined ? int('keep-warm') : keepWarmFromEnv(env),
     artifactsDir: artifactsDir === undefined ? undefined : resolve(artifactsDir),
   };
 }
 
 /** --traceparent, else TRACEPARENT from our environment (an instrumented parent process sets it). */
-function traceParentOption(option: string | undefined): string {
-  const [value, source] = option !== undefined ? [option, '--traceparent'] : [process.env.TRACEPARENT ?? '', 'TRACEPARENT'];
+function traceParentOption(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  const [value, source] = option !== undefined ? [option, '--traceparent'] : [env['TRACEPARENT'] ?? '', 'TRACEPARENT'];
   if (value === '') return '';
   const parsed = parseTraceParent(value);
   if ('problem' in parsed) throw new UsageError(`${source}: ${parsed.problem}`, source);
@@ -163,8 +166,8 @@ async function readInputFile(spec: string): Promise<{ path: string; content: Uin
   }
 }
 
-function keepWarmFromEnv(): number {
-  const raw = process.env.LOOM_KEEP_WARM;
+function keepWarmFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env['LOOM_KEEP_WARM'];
   if (raw === undefined || raw === '') return DEFAULT_KEEP_WARM_SECONDS;
   if (!/^\d+$/.test(raw)) throw new UsageError(`LOOM_KEEP_WARM must be a number of seconds, got '${raw}'`, 'LOOM_KEEP_WARM');
   return Number(raw);

@@ -2,6 +2,12 @@
 // at once), and a reader of our stdout that went away, which stops us as SIGPIPE stops a program.
 import { EXIT, isBrokenPipe, note, writeJson, type Io } from './format';
 
+/** Where SIGINT and SIGTERM come from: our process, or a native client's CANCEL frames (handoff-host.ts). */
+export interface SignalSource {
+  on(event: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown;
+  off(event: 'SIGINT' | 'SIGTERM', listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
 export class RunStops {
   private readonly controller = new AbortController();
   /** Aborted when the run is to stop; passed to the executor. */
@@ -13,9 +19,10 @@ export class RunStops {
   constructor(
     private readonly io: Io,
     private readonly quiet: boolean,
+    private readonly signals: SignalSource = process,
   ) {
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
+    signals.on('SIGINT', this.onSignal);
+    signals.on('SIGTERM', this.onSignal);
     io.stdout.on('error', this.onStdoutError);
   }
 
@@ -30,14 +37,18 @@ export class RunStops {
   }
 
   dispose(): void {
-    process.off('SIGINT', this.onSignal);
-    process.off('SIGTERM', this.onSignal);
+    this.signals.off('SIGINT', this.onSignal);
+    this.signals.off('SIGTERM', this.onSignal);
     this.io.stdout.off('error', this.onStdoutError);
   }
 
   private readonly onSignal = (signal: NodeJS.Signals): void => {
     // A second signal: stop waiting for the clean-up (the next Loom start reaps the container).
-    if (this.interruptedBy) process.exit(EXIT.interrupted);
+    // (A native client quits by itself, and a host process is not ours to end.)
+    if (this.interruptedBy) {
+      if (this.signals === process) process.exit(EXIT.interrupted);
+      return;
+    }
     this.interruptedBy = signal;
     if (!this.quiet) note(this.io, `${signal}: stopping the program and removing its container (again to quit at once)`);
     this.controller.abort();

@@ -17,6 +17,11 @@ import { requireEngineAndImages } from '../engine/testing/test-support';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin', 'loom.js');
+/** The `loom` command as installed: `loom exec` through the native client (bin/loom-exec.c). */
+const LAUNCHER = join(ROOT, 'bin', 'loom');
+const CLIENT = join(ROOT, 'out', 'cli', 'loom-exec');
+/** A PATH with no `node` on it: a native client that fell back to Node fails instead of passing unseen. */
+const NO_NODE_PATH = join(ROOT, 'no-node-on-this-path');
 const NAME = `handoff-${randomBytes(3).toString('hex')}`;
 
 describe('the hand-off frames', () => {
@@ -66,11 +71,21 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-/** `loom exec ARGS` with our LOOM_HOME; alone with LOOM_NO_HANDOFF=1. */
-function loomExec(args: string[], { alone = false, onStdout }: { alone?: boolean; onStdout?: (text: string, child: ChildProcess) => void } = {}): Promise<Result> {
-  const env = { ...process.env, LOOM_HOME: home, LOOM_KEEP_WARM: '0', LOOM_NO_HANDOFF: alone ? '1' : '' };
+/**
+ * How `loom exec` is started: 'node' (bin/loom.js, handing a protobuf request to the host),
+ * 'alone' (LOOM_NO_HANDOFF=1), 'native' (bin/loom and its native client, handing over the command
+ * line, with no `node` on PATH), 'launcher' (bin/loom with node on PATH, for what the client
+ * leaves to Node).
+ */
+type Via = 'node' | 'alone' | 'native' | 'launcher';
+
+/** `loom exec ARGS` with our LOOM_HOME, started `via`. */
+function loomExec(args: string[], { via = 'node', onStdout }: { via?: Via; onStdout?: (text: string, child: ChildProcess) => void } = {}): Promise<Result> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOOM_HOME: home, LOOM_KEEP_WARM: '0', LOOM_NO_HANDOFF: via === 'alone' ? '1' : '' };
+  if (via === 'native') env['PATH'] = NO_NODE_PATH;
+  const [file, argv] = via === 'native' || via === 'launcher' ? [LAUNCHER, ['exec']] : [process.execPath, [BIN, 'exec']];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, 'exec', '--name', NAME, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, [...argv, '--name', NAME, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -87,14 +102,16 @@ function loomExec(args: string[], { alone = false, onStdout }: { alone?: boolean
   });
 }
 
-/** The same `loom exec` both ways: [handed off, alone], with how many runs the host took each time. */
-async function bothWays(args: string[]): Promise<{ handed: Result; alone: Result }> {
+/** The same `loom exec` every way: handed off by Node and by the native client, and alone, with how many runs the host took each time. */
+async function everyWay(args: string[]): Promise<{ handed: Result; native: Result; alone: Result }> {
   const before = hostRuns;
   const handed = await loomExec(args);
   expect(hostRuns, `the host ran it (stderr: ${handed.stderr})`).toBe(before + 1);
-  const alone = await loomExec(args, { alone: true });
-  expect(hostRuns, 'the host did not run it').toBe(before + 1);
-  return { handed, alone };
+  const native = await loomExec(args, { via: 'native' });
+  expect(hostRuns, `the host ran it for the native client (stderr: ${native.stderr})`).toBe(before + 2);
+  const alone = await loomExec(args, { via: 'alone' });
+  expect(hostRuns, 'the host did not run it').toBe(before + 2);
+  return { handed, native, alone };
 }
 
 const PROGRAM = "import sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)\nsys.exit(3)";
@@ -108,28 +125,68 @@ describe('loom exec handed to a Loom host process', () => {
     expect((await stat(tokenPath(dir))).mode & 0o777).toBe(0o600);
   });
 
+  it('has the native client, built at npm ci', async () => {
+    const mode = await stat(CLIENT).then((st) => st.mode, () => 0);
+    expect(mode & 0o111, `${CLIENT} is missing: \`npm ci\` or \`node scripts/build-cli.mjs\` builds it (with cc, from bin/loom-exec.c)`).not.toBe(0);
+  });
+
   it('streams the same output and ends with the same exit status as alone', { timeout: 240_000 }, async () => {
-    const { handed, alone } = await bothWays(['--', 'python3', '-c', PROGRAM]);
-    expect([handed.code, handed.stdout, handed.stderr]).toEqual([3, 'to stdout\n', expect.stringContaining('to stderr\n')]);
-    expect([alone.code, alone.stdout]).toEqual([3, 'to stdout\n']);
-    expect(alone.stderr).toContain('to stderr\n');
+    const { handed, native, alone } = await everyWay(['--', 'python3', '-c', PROGRAM]);
+    for (const r of [handed, native, alone]) {
+      expect([r.code, r.stdout]).toEqual([3, 'to stdout\n']);
+      expect(r.stderr).toContain('to stderr\n');
+    }
+    // The native client writes what the host's `loom exec` wrote, byte for byte.
+    expect(native.stderr).toBe(handed.stderr);
   });
 
   it('answers --json with the same response fields as alone', { timeout: 240_000 }, async () => {
-    const { handed, alone } = await bothWays(['--json', '--', 'python3', '-c', PROGRAM]);
-    const h = JSON.parse(handed.stdout) as Record<string, unknown>;
+    const { handed, native, alone } = await everyWay(['--json', '--', 'python3', '-c', PROGRAM]);
     const a = JSON.parse(alone.stdout) as Record<string, unknown>;
-    expect(Object.keys(h).sort()).toEqual(Object.keys(a).sort());
-    expect([handed.code, h.exitCode, h.stdout, h.stderr]).toEqual([3, 3, 'to stdout\n', 'to stderr\n']);
-    expect([alone.code, a.exitCode, a.stdout, a.stderr]).toEqual([3, 3, 'to stdout\n', 'to stderr\n']);
+    for (const r of [handed, native, alone]) {
+      const j = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect(Object.keys(j).sort()).toEqual(Object.keys(a).sort());
+      expect([r.code, j.exitCode, j.stdout, j.stderr]).toEqual([3, 3, 'to stdout\n', 'to stderr\n']);
+    }
   });
 
   it('reports an engine error (a missing command) the same way', { timeout: 240_000 }, async () => {
-    const { handed, alone } = await bothWays(['--json', '--', 'no-such-command-here']);
-    expect(handed.code).toBe(alone.code);
+    const { handed, native, alone } = await everyWay(['--json', '--', 'no-such-command-here']);
     const error = (r: Result): unknown => (JSON.parse(r.stdout) as { error?: { name?: string } }).error?.name;
-    expect(error(handed)).toBe(error(alone));
-    expect(error(handed)).toBeTruthy();
+    expect(error(alone)).toBeTruthy();
+    for (const r of [handed, native]) expect([r.code, error(r)]).toEqual([alone.code, error(alone)]);
+  });
+
+  it('reports a usage error the same way through the native client, running nothing', { timeout: 60_000 }, async () => {
+    const before = hostRuns;
+    const native = await loomExec(['--memory', 'lots', '--', 'true'], { via: 'native' });
+    const alone = await loomExec(['--memory', 'lots', '--', 'true'], { via: 'alone' });
+    expect(native.code).toBe(2);
+    expect([native.code, native.stdout, native.stderr]).toEqual([alone.code, alone.stdout, alone.stderr]);
+    expect(hostRuns).toBe(before);
+  });
+
+  it('leaves a command line that reads local files to Node, which hands the run off itself', { timeout: 240_000 }, async () => {
+    const input = join(home, 'input.txt');
+    await writeFile(input, 'from a local file\n');
+    const before = hostRuns;
+    // Without node on PATH the client can only fail: the host declined, nothing ran.
+    const native = await loomExec(['--stdin', input, '--', 'cat'], { via: 'native' });
+    expect([native.code, native.stderr]).toEqual([125, expect.stringContaining('cannot start node')]);
+    expect(hostRuns).toBe(before);
+    const launched = await loomExec(['--stdin', input, '--', 'cat'], { via: 'launcher' });
+    expect([launched.code, launched.stdout]).toEqual([0, 'from a local file\n']);
+    expect(hostRuns).toBe(before + 1);
+  });
+
+  it('stops with 141 when the reader of its output goes away, as alone', { timeout: 240_000 }, async () => {
+    const program = ['--', 'python3', '-c', "import time\nwhile True:\n    print('x' * 1000, flush=True)\n    time.sleep(0.01)"];
+    const closeStdout = (text: string, child: ChildProcess): void => {
+      if (text.length > 10_000) child.stdout?.destroy();
+    };
+    const native = await loomExec(program, { via: 'native', onStdout: closeStdout });
+    const alone = await loomExec(program, { via: 'alone', onStdout: closeStdout });
+    expect([native.code, alone.code]).toEqual([141, 141]);
   });
 
   it('cancels the run on Ctrl+C, with the same exit status as alone', { timeout: 240_000 }, async () => {
@@ -140,12 +197,14 @@ describe('loom exec handed to a Loom host process', () => {
     const before = hostRuns;
     const t0 = Date.now();
     const handed = await loomExec(program, { onStdout: interrupt });
-    expect(hostRuns).toBe(before + 1);
-    const alone = await loomExec(program, { alone: true, onStdout: interrupt });
+    const native = await loomExec(program, { via: 'native', onStdout: interrupt });
+    expect(hostRuns).toBe(before + 2);
+    const alone = await loomExec(program, { via: 'alone', onStdout: interrupt });
     // Ended by the interrupt, long before the program's 120 s.
     expect(Date.now() - t0).toBeLessThan(110_000);
-    expect(handed.code).toBe(alone.code);
-    expect(handed.code).toBe(130);
+    expect([handed.code, native.code, alone.code]).toEqual([130, 130, 130]);
+    // The host's `loom exec` heard the client's Ctrl+C as its own.
+    expect(native.stderr).toContain('SIGINT: stopping the program');
   });
 
   it('works alone when the token is not the host’s (and the host runs nothing)', { timeout: 240_000 }, async () => {
@@ -154,8 +213,10 @@ describe('loom exec handed to a Loom host process', () => {
     await writeFile(tokenPath(dir), 'not-the-token', { mode: 0o600 });
     try {
       const before = hostRuns;
-      const r = await loomExec(['--', 'python3', '-c', "print('alone')"]);
-      expect([r.code, r.stdout]).toEqual([0, 'alone\n']);
+      for (const via of ['node', 'launcher'] as const) {
+        const r = await loomExec(['--', 'python3', '-c', "print('alone')"], { via });
+        expect([r.code, r.stdout]).toEqual([0, 'alone\n']);
+      }
       expect(hostRuns).toBe(before);
     } finally {
       await writeFile(tokenPath(dir), real, { mode: 0o600 });

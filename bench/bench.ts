@@ -989,14 +989,14 @@ async function main(): Promise<void> {
     log,
   ).catch((err: unknown) => {
     log(`cli: not measured (${err instanceof Error ? err.message : String(err)})`);
-    return { cliWarmWallMs: Number.NaN, cliHandoffWallMs: Number.NaN, dockerExecCliMs: Number.NaN, dockerRunCliMs: Number.NaN, loomHelpMs: Number.NaN, nodeE0Ms: Number.NaN, wrong: 0 };
+    return { cliWarmWallMs: Number.NaN, cliHandoffWallMs: Number.NaN, cliNativeHandoffWallMs: Number.NaN, dockerExecCliMs: Number.NaN, dockerRunCliMs: Number.NaN, loomHelpMs: Number.NaN, nodeE0Ms: Number.NaN, wrong: 0 };
   });
   await handoffHost?.close();
   rmSync(handoffHome, { recursive: true, force: true });
   await removeCliContainers();
   if (cliFigures.wrong) problems.wrongOutput.push(`cli: ${cliFigures.wrong} loom exec run(s) with the wrong output`);
   log(
-    `cli: loom exec ${fmt(cliFigures.cliWarmWallMs)} ms alone, ${fmt(cliFigures.cliHandoffWallMs)} ms handed off, docker exec ${fmt(cliFigures.dockerExecCliMs)} ms, docker run --rm ${fmt(cliFigures.dockerRunCliMs)} ms; ` +
+    `cli: loom exec ${fmt(cliFigures.cliWarmWallMs)} ms alone, ${fmt(cliFigures.cliHandoffWallMs)} ms handed off, ${fmt(cliFigures.cliNativeHandoffWallMs)} ms by the native client, docker exec ${fmt(cliFigures.dockerExecCliMs)} ms, docker run --rm ${fmt(cliFigures.dockerRunCliMs)} ms; ` +
       `loom --help ${fmt(cliFigures.loomHelpMs)} ms, node -e 0 ${fmt(cliFigures.nodeE0Ms)} ms`,
   );
   // The raw container is no longer needed; removing it now keeps the remaining figures fair.
@@ -1232,6 +1232,7 @@ async function main(): Promise<void> {
     warmFaultsPerRun: percentile(samples.warmFaults, 50),
     warmNodeFaultsPerRun: percentile(samples.warmNodeFaults, 50),
     cliWarmWallMs: cliFigures.cliWarmWallMs,
+    cliNativeHandoffWallMs: cliFigures.cliNativeHandoffWallMs,
     dockerExecCliMs: cliFigures.dockerExecCliMs,
     loomHelpMs: cliFigures.loomHelpMs,
     nodeE0Ms: cliFigures.nodeE0Ms,
@@ -1270,6 +1271,7 @@ async function main(): Promise<void> {
       warmHostCpuMsPerRun: round(warmHostCpuMsPerRun, 3),
       cliWarmWallMs: round(cliFigures.cliWarmWallMs),
       cliHandoffWallMs: round(cliFigures.cliHandoffWallMs),
+      cliNativeHandoffWallMs: round(cliFigures.cliNativeHandoffWallMs),
       dockerExecCliMs: round(cliFigures.dockerExecCliMs),
       dockerRunCliMs: round(cliFigures.dockerRunCliMs),
       uiFlood200MbMs: round(flood.uiFlood200MbMs),
@@ -1477,7 +1479,7 @@ async function main(): Promise<void> {
       `page faults, RUN to EXIT python hello p50 ${fmt(percentile(samples.warmFaults, 50), 0)} (the runner's own ${fmt(percentile(samples.warmRunnerFaults, 50), 0)}), ` +
         `node hello at an idle container p50 ${fmt(percentile(samples.warmNodeFaults, 50), 0)}`,
       `CPU per warm python run  ${fmt(warmContainerCpuMsPerRun, 2)} ms in the container (all of it: runner, spare, clean-up), ${fmt(warmHostCpuMsPerRun, 2)} ms in this process`,
-      `command line             loom exec (warm parked container) ${fmt(cliFigures.cliWarmWallMs)} ms alone, ${fmt(cliFigures.cliHandoffWallMs)} ms handed to a host, docker exec ${fmt(cliFigures.dockerExecCliMs)} ms, ` +
+      `command line             loom exec (warm parked container) ${fmt(cliFigures.cliWarmWallMs)} ms alone, ${fmt(cliFigures.cliHandoffWallMs)} ms handed to a host (${fmt(cliFigures.cliNativeHandoffWallMs)} ms by bin/loom's native client), docker exec ${fmt(cliFigures.dockerExecCliMs)} ms, ` +
         `docker run --rm ${fmt(cliFigures.dockerRunCliMs)} ms; loom --help ${fmt(cliFigures.loomHelpMs)} ms`,
       `output flood (200 MB)    window ${fmt(flood.uiFlood200MbMs)} ms, loom exec ${fmt(flood.cliFlood200MbMs)} ms, longest main-thread task ${fmt(flood.uiWorstStallMs)} ms` +
         (flood.note ? ` (${flood.note})` : ''),

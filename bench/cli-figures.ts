@@ -12,6 +12,8 @@ export interface CliFigures {
   cliWarmWallMs: number;
   /** The same, handed to a Loom host process that runs for the user (electron/main/api/handoff-host.ts) (ms). */
   cliHandoffWallMs: number;
+  /** The same through bin/loom, whose native client (bin/loom-exec.c) hands the command line to that host (ms). */
+  cliNativeHandoffWallMs: number;
   /** `docker exec CONTAINER python3 -c 'print(1)'` into a running container (ms). */
   dockerExecCliMs: number;
   /** `docker run --rm IMAGE python3 -c 'print(1)'` (ms). */
@@ -65,11 +67,12 @@ export async function measureCliFigures(s: CliFigureSetup, log: (line: string) =
   if (first.code !== 0) log(`cli: the first loom exec failed (exit ${first.code}): ${first.stderr.slice(0, 300)}`);
   const loom: number[] = [];
   const handoff: number[] = [];
+  const nativeHandoff: number[] = [];
   const dockerExec: number[] = [];
   const dockerRun: number[] = [];
   let wrong = 0;
-  const loomOnce = async (i: number, env: NodeJS.ProcessEnv, into: number[]): Promise<void> => {
-    const l = await run(node, loomExec, s.root, env);
+  const loomOnce = async (i: number, env: NodeJS.ProcessEnv, into: number[], native = false): Promise<void> => {
+    const l = native ? await run(`${s.root}/bin/loom`, loomExec.slice(1), s.root, env) : await run(node, loomExec, s.root, env);
     if (l.code !== 0 || l.stdout !== '1\n') {
       wrong++;
       log(`cli: loom exec #${i}: exit ${l.code}, stdout ${JSON.stringify(l.stdout.slice(0, 100))}, stderr ${JSON.stringify(l.stderr.slice(0, 300))}`);
@@ -77,8 +80,9 @@ export async function measureCliFigures(s: CliFigureSetup, log: (line: string) =
     into.push(l.ms);
   };
   for (let i = 0; i < s.n; i++) {
-    await loomOnce(i, alone, loom);
+    await loomOnce(i, alone, loom, true);
     await loomOnce(i, handedOff, handoff);
+    await loomOnce(i, handedOff, nativeHandoff, true);
     const d = await run('docker', ['exec', s.execContainer, ...PRINT_1], s.root);
     if (d.code === 0) dockerExec.push(d.ms);
     // docker run is slow (a new container): a third as many.
@@ -89,5 +93,5 @@ export async function measureCliFigures(s: CliFigureSetup, log: (line: string) =
   }
   const nodeE0Ms = await medianProcessMs(s.n, node, ['-e', '0']);
   const loomHelpMs = await medianProcessMs(s.n, node, ['bin/loom.js', '--help'], s.root);
-  return { cliWarmWallMs: median(loom), cliHandoffWallMs: median(handoff), dockerExecCliMs: median(dockerExec), dockerRunCliMs: median(dockerRun), loomHelpMs, nodeE0Ms, wrong };
+  return { cliWarmWallMs: median(loom), cliHandoffWallMs: median(handoff), cliNativeHandoffWallMs: median(nativeHandoff), dockerExecCliMs: median(dockerExec), dockerRunCliMs: median(dockerRun), loomHelpMs, nodeE0Ms, wrong };
 }

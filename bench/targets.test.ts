@@ -27,6 +27,7 @@ const passing: TargetFigures = {
   warmFaultsPerRun: 40,
   warmNodeFaultsPerRun: 250,
   cliWarmWallMs: 150,
+  cliNativeHandoffWallMs: 30,
   dockerExecCliMs: 140,
   loomHelpMs: 150,
   nodeE0Ms: 100,
@@ -64,6 +65,7 @@ describe('evaluateTargets', () => {
       'warmFaults',
       'warmNodeFaults',
       'cliWarmVsDockerExec',
+      'cliHandedOffVsDockerExec',
       'loomHelpVsNodeE0',
       'uiFloodVsCli',
       'uiWorstStall',
@@ -90,6 +92,7 @@ describe('evaluateTargets', () => {
       warmFaultsPerRun: TARGETS.warmFaultsPerRun,
       warmNodeFaultsPerRun: TARGETS.warmNodeFaultsPerRun,
       cliWarmWallMs: 150,
+      cliNativeHandoffWallMs: 150,
       dockerExecCliMs: 100,
       loomHelpMs: 200,
       nodeE0Ms: 100,
@@ -116,6 +119,7 @@ describe('evaluateTargets', () => {
       cleanSlateHelloP50Ms: 5.5,
       warmFaultsPerRun: 650,
       cliWarmWallMs: 670,
+      cliNativeHandoffWallMs: 211, // 211 / 140 > 1.5
       uiWorstStallMs: 1060,
       rustCachedP50Ms: 8.5, // 8.5 / 4 > 2
     });
@@ -140,6 +144,7 @@ describe('evaluateTargets', () => {
       warmFaults: false,
       warmNodeFaults: true,
       cliWarmVsDockerExec: false,
+      cliHandedOffVsDockerExec: false,
       loomHelpVsNodeE0: true,
       uiFloodVsCli: true,
       uiWorstStall: false,

@@ -73,6 +73,8 @@ export interface TargetFigures {
   warmFaultsPerRun: number;
   warmNodeFaultsPerRun: number;
   cliWarmWallMs: number;
+  /** `loom exec` through bin/loom's native client, handed to a host; NaN when not measured. */
+  cliNativeHandoffWallMs: number;
   dockerExecCliMs: number;
   loomHelpMs: number;
   nodeE0Ms: number;
@@ -193,6 +195,7 @@ export function evaluateTargets(f: TargetFigures): TargetResult[] {
     countRow('warmFaults', 'page faults, warm python hello (RUN to EXIT)', f.warmFaultsPerRun, TARGETS.warmFaultsPerRun),
     countRow('warmNodeFaults', 'page faults, warm Node hello (RUN to EXIT)', f.warmNodeFaultsPerRun, TARGETS.warmNodeFaultsPerRun),
     ratioRow('cliWarmVsDockerExec', '`loom exec` process (warm) / `docker exec` CLI', f.cliWarmWallMs, f.dockerExecCliMs, TARGETS.cliWarmVsDockerExec),
+    ratioRow('cliHandedOffVsDockerExec', '`loom exec` handed to a host (native client) / `docker exec` CLI', f.cliNativeHandoffWallMs, f.dockerExecCliMs, TARGETS.cliWarmVsDockerExec),
     ratioRow('loomHelpVsNodeE0', '`loom --help` / `node -e 0`', f.loomHelpMs, f.nodeE0Ms, TARGETS.loomHelpVsNodeE0),
     ratioRow('uiFloodVsCli', '200 MB print: window / `loom exec`', f.uiFlood200MbMs, f.cliFlood200MbMs, TARGETS.uiFloodVsCli),
     {

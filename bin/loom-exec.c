@@ -6,12 +6,15 @@
  * runs and reports exactly as `loom exec` does alone (the same code), so nothing here interprets
  * the command line. Where no host runs, or the host declines the command line (it names local
  * files or our stdin, another engine, ...), nothing has run: this process becomes
- * `node bin/loom.js exec ...` (LOOM_JS, set by bin/loom), which works on its own.
+ * `node bin/loom.js exec ...` (LOOM_JS, set by bin/loom), which works on its own; where none
+ * runs, it first starts one (`loom host`) for the next time.
  *
  * Built by scripts/build-cli.mjs at `npm ci` and `npm run build`, where a C compiler is found.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { HELLO = 1, ARGV = 4, CANCEL = 3, DECLINE = 13, STDOUT = 14, STDERR = 15, EXIT = 16 };
@@ -48,6 +52,29 @@ static void work_alone(void) {
   execvp("node", argv);
   fprintf(stderr, "loom: cannot start node: %s\n", strerror(errno));
   exit(EXIT_LOOM_ERROR);
+}
+
+/* No host serves us: start `loom host` in the background (its own session, detached from our
+ * terminal and directory) for the next `loom exec`s, and work alone this time. It stops by itself
+ * after LOOM_KEEP_WARM seconds (default 600) without a run; with LOOM_KEEP_WARM=0 none starts. */
+static void start_host_and_work_alone(void) {
+  const char *keep = getenv("LOOM_KEEP_WARM"), *js = getenv("LOOM_JS");
+  char path[PATH_MAX];
+  if (sock >= 0) close(sock), sock = -1;
+  if (!(keep && strcmp(keep, "0") == 0) && js && realpath(js, path)) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      setsid();
+      if (fork() != 0) _exit(0);
+      int null = open("/dev/null", O_RDWR);
+      if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
+      if (chdir("/") != 0) _exit(127);
+      execlp("node", "node", path, "host", (char *)NULL);
+      _exit(127);
+    }
+    if (pid > 0) waitpid(pid, NULL, 0);
+  }
+  work_alone();
 }
 
 /* A growable byte buffer for the frames we send. */
@@ -165,7 +192,7 @@ int main(int argc, char **argv) {
   if (handoff_dir(dir, sizeof dir) < 0) work_alone();
   snprintf(path, sizeof path, "%s/exec.token", dir);
   FILE *f = fopen(path, "r");
-  if (!f) work_alone();
+  if (!f) start_host_and_work_alone();
   size_t tn = fread(token, 1, sizeof token - 1, f);
   fclose(f);
   token[tn] = 0;
@@ -177,7 +204,8 @@ int main(int argc, char **argv) {
 #else /* macOS */
   sock = socket(AF_UNIX, SOCK_STREAM, 0);
 #endif
-  if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0) work_alone();
+  if (sock < 0) work_alone();
+  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0) start_host_and_work_alone();
 
   /* HELLO and the command line at once: a host that declines runs nothing. */
   struct buf out = {0};

@@ -27,6 +27,8 @@ export interface HandoffHostOptions {
 
 export interface HandoffHost {
   readonly socket: string;
+  /** How long it has run nothing for a client (ms); 0 while it runs something. */
+  idleMs(): number;
   /** Stops serving (runs in progress are cancelled) and removes the socket and token. */
   close(): Promise<void>;
 }
@@ -47,10 +49,21 @@ export async function startHandoffHost(options: HandoffHostOptions): Promise<Han
   const token = randomBytes(32).toString('hex');
   const dockerHost = options.dockerHost ?? process.env['DOCKER_HOST'] ?? '';
   const connections = new Set<Socket>();
+  // Runs in progress, and when the last one ended: a connection that runs nothing (a probe, a
+  // declined client) does not count.
+  let running = 0;
+  let lastRunEnded = performance.now();
+  const activity: Activity = {
+    started: () => running++,
+    ended: () => {
+      running--;
+      lastRunEnded = performance.now();
+    },
+  };
   const server: Server = createServer((conn) => {
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
-    serve(conn, token, dockerHost, options.executor, onError);
+    serve(conn, token, dockerHost, options.executor, activity, onError);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -64,6 +77,7 @@ export async function startHandoffHost(options: HandoffHostOptions): Promise<Han
 
   return {
     socket: sock,
+    idleMs: () => (running ? 0 : performance.now() - lastRunEnded),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const conn of connections) conn.destroy();
@@ -94,7 +108,12 @@ const sameToken = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-function serve(conn: Socket, token: string, dockerHost: string, executor: () => Promise<Executor>, onError: (err: unknown) => void): void {
+interface Activity {
+  started(): void;
+  ended(): void;
+}
+
+function serve(conn: Socket, token: string, dockerHost: string, executor: () => Promise<Executor>, activity: Activity, onError: (err: unknown) => void): void {
   const reader = new HandoffFrameReader();
   const controller = new AbortController();
   // A native client's Ctrl+C, as `loom exec` hears its own (ARGV; see execCommand's RunStops).
@@ -131,12 +150,11 @@ function serve(conn: Socket, token: string, dockerHost: string, executor: () => 
         if (typeof hello.token !== 'string' || !sameToken(hello.token, token)) return decline('wrong token');
         if (hello.dockerHost !== dockerHost) return decline('another engine');
         greeted = true;
-      } else if (kind === HandoffFrame.REQUEST && !started) {
+      } else if ((kind === HandoffFrame.REQUEST || kind === HandoffFrame.ARGV) && !started) {
         started = true;
-        void run(conn, payload, executor, controller.signal).catch(onError);
-      } else if (kind === HandoffFrame.ARGV && !started) {
-        started = true;
-        void runCommandLine(conn, payload, executor, signals).catch(onError);
+        activity.started();
+        const running = kind === HandoffFrame.REQUEST ? run(conn, payload, executor, controller.signal) : runCommandLine(conn, payload, executor, signals);
+        void running.catch(onError).finally(activity.ended);
       } else if (kind === HandoffFrame.CANCEL) {
         stop(payload.toString('utf8') === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
       }

@@ -4,6 +4,7 @@
 // (LOOM_NO_HANDOFF=1), and must be the same; the host counts what it ran, so a test knows which
 // way a run went.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeHandoffFrame, HandoffFrameReader, MAX_FRAME_BYTES, socketPath, tokenPath } from '../api/handoff-channel';
 import { startHandoffHost, type HandoffHost } from '../api/handoff-host';
 import { createExecutor, type Executor } from '../engine/executor';
-import { requireEngineAndImages } from '../engine/testing/test-support';
+import { listManaged, removeContainer } from '../engine/pool/containers';
+import { docker, requireEngineAndImages } from '../engine/testing/test-support';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin', 'loom.js');
@@ -80,12 +82,15 @@ afterAll(async () => {
 type Via = 'node' | 'alone' | 'native' | 'launcher';
 
 /** `loom exec ARGS` with our LOOM_HOME, started `via`. */
-function loomExec(args: string[], { via = 'node', onStdout }: { via?: Via; onStdout?: (text: string, child: ChildProcess) => void } = {}): Promise<Result> {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOOM_HOME: home, LOOM_KEEP_WARM: '0', LOOM_NO_HANDOFF: via === 'alone' ? '1' : '' };
+function loomExec(
+  args: string[],
+  { via = 'node', onStdout, name = NAME, extraEnv = {} }: { via?: Via; onStdout?: (text: string, child: ChildProcess) => void; name?: string; extraEnv?: NodeJS.ProcessEnv } = {},
+): Promise<Result> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOOM_HOME: home, LOOM_KEEP_WARM: '0', LOOM_NO_HANDOFF: via === 'alone' ? '1' : '', ...extraEnv };
   if (via === 'native') env['PATH'] = NO_NODE_PATH;
   const [file, argv] = via === 'native' || via === 'launcher' ? [LAUNCHER, ['exec']] : [process.execPath, [BIN, 'exec']];
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, [...argv, '--name', NAME, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, [...argv, '--name', name, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -225,5 +230,62 @@ describe('loom exec handed to a Loom host process', () => {
 
   it('leaves the directory to a host that serves it already', async () => {
     expect(await startHandoffHost({ dir: join(home, 'run'), executor: () => Promise.resolve(executor) })).toBeNull();
+  });
+});
+
+/** Whether something listens at the Unix socket. */
+const answers = (path: string): Promise<boolean> =>
+  new Promise((done) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      done(true);
+    });
+    probe.once('error', () => done(false));
+  });
+
+async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await check()) return true;
+  return false;
+}
+
+describe('loom host, started in the background by bin/loom when no host serves', () => {
+  const name = `${NAME}-host`;
+  afterAll(async () => {
+    for (const c of await listManaged(docker)) if (c.configName === name) await removeContainer(docker, c.id);
+  });
+
+  it('serves the next loom exec, then stops by itself after LOOM_KEEP_WARM seconds without a run, with its containers', { timeout: 180_000 }, async () => {
+    const own = await mkdtemp(join(tmpdir(), 'loom-host-'));
+    const extraEnv = { LOOM_HOME: own, LOOM_KEEP_WARM: '5' };
+    const sock = socketPath(join(own, 'run'));
+    try {
+      // No host: this one runs alone (through Node) and leaves a `loom host` behind it.
+      const first = await loomExec(['--', 'python3', '-c', "print('first')"], { via: 'launcher', name, extraEnv });
+      expect([first.code, first.stdout]).toEqual([0, 'first\n']);
+      expect(await within(60_000, () => answers(sock)), 'a loom host serves the socket').toBe(true);
+      // With no node on PATH, only that host can have run it.
+      const served = await loomExec(['--', 'python3', '-c', "print('served')"], { via: 'native', name, extraEnv });
+      expect([served.code, served.stdout], served.stderr).toEqual([0, 'served\n']);
+      expect((await listManaged(docker)).some((c) => c.configName === name && c.parkedUntilMs === undefined), 'the host holds the container it ran that in').toBe(true);
+      // 5 s without a run: it stops, removes its socket and token, and the containers it held.
+      expect(await within(60_000, async () => !(await answers(sock))), 'the host stopped').toBe(true);
+      expect(await within(10_000, async () => !(await stat(tokenPath(join(own, 'run'))).catch(() => null)))).toBe(true);
+      expect(await within(20_000, async () => !(await listManaged(docker)).some((c) => c.configName === name && c.parkedUntilMs === undefined))).toBe(true);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('starts none with LOOM_KEEP_WARM=0', { timeout: 120_000 }, async () => {
+    const own = await mkdtemp(join(tmpdir(), 'loom-host-'));
+    try {
+      const r = await loomExec(['--', 'true'], { via: 'launcher', name, extraEnv: { LOOM_HOME: own, LOOM_KEEP_WARM: '0' } });
+      expect(r.code).toBe(0);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 3000));
+      expect(await answers(socketPath(join(own, 'run')))).toBe(false);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });

@@ -99,6 +99,7 @@ export const TOP_HELP = renderHelp({
   images prune                     remove package-cache images no container uses
   doctor [--json]                  check the engine, runtime, limits and security defaults really hold
   ui [--port N]                    serve the Loom window to a browser on 127.0.0.1 until Ctrl+C
+  host [--idle SECONDS]            serve this user's loom exec runs from a warm engine client, no window
   traces ls|show|export|import     the traces the window shows: received over OTLP, imported, and runs'
   mcp [--http] [--print-config]    serve Loom to AI agents over MCP (stdio, or HTTP on 127.0.0.1)
 

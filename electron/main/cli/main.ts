@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   images: async () => (await import('./images-command')).imagesCommand,
   doctor: async () => (await import('./doctor-command')).doctorCommand,
   ui: async () => (await import('./ui-command')).uiCommand,
+  host: async () => (await import('./host-command')).hostCommand,
   traces: async () => (await import('./traces-command')).tracesCommand,
   mcp: async () => (await import('./mcp-command')).mcpCommand,
 };

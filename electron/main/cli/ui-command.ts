@@ -15,6 +15,7 @@ import { tracesConfigFrom, type TracesConfig } from '../traces/traces-config';
 import { UsageError, flag, parseInteger, parseWithPositionals, stringOption } from './args';
 import { EXIT, note, reportLoomError, reportUsage, type Io } from './format';
 import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
+import { listenForStop } from './stop-signal';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const DEFAULT_RENDERER_DIR = join(ROOT, 'out', 'renderer');
@@ -149,35 +150,6 @@ async function startHost(service: LoomService, port: number, portGiven: boolean,
     note(io, `port ${port} is taken (another loom ui?): using a free port instead`);
     return startWebHost({ backend: service, port: 0, rendererDir });
   }
-}
-
-interface StopSignal {
-  /** Resolves on the first SIGINT or SIGTERM; a second one while stopping exits at once. */
-  stopped: Promise<void>;
-  /** Gives the signals back (when the command ends without having served). */
-  dispose(): void;
-}
-
-function listenForStop(io: Io): StopSignal {
-  let done = (): void => undefined;
-  const stopped = new Promise<void>((resolve) => (done = resolve));
-  const force = (): void => {
-    note(io, "stopped without cleaning up: 'loom containers prune' removes what is left");
-    process.exit(EXIT.interrupted);
-  };
-  const stop = (): void => {
-    dispose();
-    process.once('SIGINT', force);
-    process.once('SIGTERM', force);
-    done();
-  };
-  const dispose = (): void => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  return { stopped, dispose };
 }
 
 /**

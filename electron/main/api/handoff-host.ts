@@ -153,8 +153,8 @@ function serve(conn: Socket, token: string, dockerHost: string, executor: () => 
       } else if ((kind === HandoffFrame.REQUEST || kind === HandoffFrame.ARGV) && !started) {
         started = true;
         activity.started();
-        const running = kind === HandoffFrame.REQUEST ? run(conn, payload, executor, controller.signal) : runCommandLine(conn, payload, executor, signals);
-        void running.catch(onError).finally(activity.ended);
+        const work = kind === HandoffFrame.REQUEST ? run(conn, payload, executor, controller.signal) : runCommandLine(conn, payload, executor, signals);
+        void work.catch(onError).finally(activity.ended);
       } else if (kind === HandoffFrame.CANCEL) {
         stop(payload.toString('utf8') === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
       }

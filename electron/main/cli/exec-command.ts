@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Artifact, ExecuteEvent, ExecuteResponse } from '../../../shared/gen/loom/v1/docker_pb';
 import { buildSpanTree, formatSpanTree } from '../../../shared/span-tree';
 import type { Executor } from '../engine/executor';
-import { UsageError, flag, listOption, parseWithCommand, splitArgs, type ParsedValues } from './args';
+import { UsageError, flag, parseWithCommand, splitArgs, type ParsedValues } from './args';
 import { responseJson } from './exec-json';
 import { EXEC_HELP, EXEC_SPECS } from './exec-options';
 import { planExec, type ExecPlan } from './exec-plan';
@@ -38,6 +38,12 @@ export interface ExecContext {
 /** execCommand's answer, hosted, to a command line it leaves to the client's own `loom exec`. */
 export const DECLINED = -1;
 
+/**
+ * Options that name the client's own files, directories or stdin, which a host would read from
+ * its own directory instead (and which a host could not take anyway: see canHandOff).
+ */
+const CLIENT_SIDE_OPTIONS = ['code', 'stdin', 'file', 'artifacts', 'pip-index-url', 'pip-find-links', 'ca-file'];
+
 const OWN_PROCESS: ExecContext = {
   env: process.env,
   signals: process,
@@ -59,7 +65,7 @@ export async function execCommand(argv: readonly string[], io: Io, ctx: ExecCont
     const code = values['code'] !== undefined;
     if (command.length === 0 && !code) throw new UsageError('missing COMMAND: give the program to run after the options (loom exec [OPTIONS] -- COMMAND...), or its source with --code FILE');
     if (command.length > 0 && code) throw new UsageError('give either --code FILE or a COMMAND, not both', '--code');
-    if (ctx.hosted && (code || values['stdin'] !== undefined || listOption(values, 'file').length > 0)) return DECLINED;
+    if (ctx.hosted && CLIENT_SIDE_OPTIONS.some((name) => values[name] !== undefined)) return DECLINED;
   } catch (err) {
     if (err instanceof UsageError) return reportUsage(io, err, 'loom exec', wantsJson);
     throw err;

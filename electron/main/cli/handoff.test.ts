@@ -175,9 +175,12 @@ describe('loom exec handed to a Loom host process', () => {
     const input = join(home, 'input.txt');
     await writeFile(input, 'from a local file\n');
     const before = hostRuns;
-    // Without node on PATH the client can only fail: the host declined, nothing ran.
-    const native = await loomExec(['--stdin', input, '--', 'cat'], { via: 'native' });
-    expect([native.code, native.stderr]).toEqual([125, expect.stringContaining('cannot start node')]);
+    // Without node on PATH the client can only fail: the host declined, nothing ran. (A host
+    // would have looked for ./wheels in its own directory.)
+    for (const local of [['--stdin', input], ['--pip-find-links', './wheels', '--package', 'x']]) {
+      const native = await loomExec([...local, '--', 'cat'], { via: 'native' });
+      expect([native.code, native.stderr]).toEqual([125, expect.stringContaining('cannot start node')]);
+    }
     expect(hostRuns).toBe(before);
     const launched = await loomExec(['--stdin', input, '--', 'cat'], { via: 'launcher' });
     expect([launched.code, launched.stdout]).toEqual([0, 'from a local file\n']);

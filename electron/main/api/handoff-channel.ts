@@ -25,6 +25,8 @@ export const HandoffFrame = {
    * client's environment as NAME=VALUE.
    */
   ARGV: 4,
+  /** client (`loom host --stop`): stop serving; the host ends the connection, or declines. */
+  STOP: 5,
   /** host: a protobuf ExecuteEvent. */
   EVENT: 10,
   /** host: the protobuf ExecuteResponse; the last frame. */

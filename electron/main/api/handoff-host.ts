@@ -23,6 +23,8 @@ export interface HandoffHostOptions {
   /** Default: handoffDir(). */
   dir?: string;
   onError?: (err: unknown) => void;
+  /** Called when a client of this user asks the host to stop (`loom host --stop`); without it, such a request is declined. */
+  onStop?: () => void;
 }
 
 export interface HandoffHost {
@@ -53,7 +55,12 @@ export async function startHandoffHost(options: HandoffHostOptions): Promise<Han
   // declined client) does not count.
   let running = 0;
   let lastRunEnded = performance.now();
-  const activity: Activity = {
+  const host: Served = {
+    token,
+    dockerHost,
+    executor: options.executor,
+    onError,
+    onStop: options.onStop,
     started: () => running++,
     ended: () => {
       running--;
@@ -63,7 +70,7 @@ export async function startHandoffHost(options: HandoffHostOptions): Promise<Han
   const server: Server = createServer((conn) => {
     connections.add(conn);
     conn.once('close', () => connections.delete(conn));
-    serve(conn, token, dockerHost, options.executor, activity, onError);
+    serve(conn, host);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -108,12 +115,19 @@ const sameToken = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-interface Activity {
+/** What every connection is served with. */
+interface Served {
+  token: string;
+  dockerHost: string;
+  executor: () => Promise<Executor>;
+  onError: (err: unknown) => void;
+  onStop: (() => void) | undefined;
+  /** A run began, and ended. */
   started(): void;
   ended(): void;
 }
 
-function serve(conn: Socket, token: string, dockerHost: string, executor: () => Promise<Executor>, activity: Activity, onError: (err: unknown) => void): void {
+function serve(conn: Socket, host: Served): void {
   const reader = new HandoffFrameReader();
   const controller = new AbortController();
   // A native client's Ctrl+C, as `loom exec` hears its own (ARGV; see execCommand's RunStops).
@@ -123,6 +137,8 @@ function serve(conn: Socket, token: string, dockerHost: string, executor: () => 
     signals.emit(signal, signal);
   };
   let greeted = false;
+  // A client that would use another engine may still ask us to stop, but not to run.
+  let sameEngine = false;
   let started = false;
   const decline = (reason: string): void => {
     conn.end(jsonFrame(HandoffFrame.DECLINE, { reason }));
@@ -147,14 +163,19 @@ function serve(conn: Socket, token: string, dockerHost: string, executor: () => 
         } catch {
           return decline('HELLO is not JSON');
         }
-        if (typeof hello.token !== 'string' || !sameToken(hello.token, token)) return decline('wrong token');
-        if (hello.dockerHost !== dockerHost) return decline('another engine');
+        if (typeof hello.token !== 'string' || !sameToken(hello.token, host.token)) return decline('wrong token');
+        sameEngine = hello.dockerHost === host.dockerHost;
         greeted = true;
       } else if ((kind === HandoffFrame.REQUEST || kind === HandoffFrame.ARGV) && !started) {
+        if (!sameEngine) return decline('another engine');
         started = true;
-        activity.started();
-        const work = kind === HandoffFrame.REQUEST ? run(conn, payload, executor, controller.signal) : runCommandLine(conn, payload, executor, signals);
-        void work.catch(onError).finally(activity.ended);
+        host.started();
+        const work = kind === HandoffFrame.REQUEST ? run(conn, payload, host.executor, controller.signal) : runCommandLine(conn, payload, host.executor, signals);
+        void work.catch(host.onError).finally(host.ended);
+      } else if (kind === HandoffFrame.STOP) {
+        if (!host.onStop) return decline('this Loom host process (the app, or loom ui) stops only from its own window or terminal');
+        conn.end();
+        host.onStop();
       } else if (kind === HandoffFrame.CANCEL) {
         stop(payload.toString('utf8') === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
       }

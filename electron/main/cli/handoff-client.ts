@@ -87,3 +87,31 @@ export async function handOff(request: ExecuteRequest, opts: HandOffOptions): Pr
     conn.destroy();
   }
 }
+
+/**
+ * Asks the host that serves this user's `loom exec` to stop (`loom host --stop`): 'none' when no
+ * host answers, 'stopping' once it took the request, else why it declined.
+ */
+export async function askHostToStop(env: NodeJS.ProcessEnv = process.env): Promise<'none' | 'stopping' | { declined: string }> {
+  const dir = handoffDir(env);
+  const token = await readFile(tokenPath(dir), 'utf8').catch(() => null);
+  if (token === null) return 'none';
+  const conn = await new Promise<Socket | null>((resolve) => {
+    const c = connect(socketPath(dir));
+    c.once('connect', () => resolve(c));
+    c.once('error', () => resolve(null));
+  });
+  if (!conn) return 'none';
+  conn.write(Buffer.concat([jsonFrame(HandoffFrame.HELLO, { token, dockerHost: env['DOCKER_HOST'] ?? '' }), encodeHandoffFrame(HandoffFrame.STOP)]));
+  return new Promise((resolve) => {
+    const reader = new HandoffFrameReader();
+    let answer: 'stopping' | { declined: string } = 'stopping';
+    conn.on('data', (chunk: Buffer) => {
+      for (const { kind, payload } of reader.push(chunk)) {
+        if (kind === HandoffFrame.DECLINE) answer = { declined: String((JSON.parse(payload.toString('utf8')) as { reason?: unknown }).reason) };
+      }
+    });
+    conn.once('error', () => undefined);
+    conn.once('close', () => resolve(answer));
+  });
+}

@@ -280,6 +280,36 @@ describe('loom host, started in the background by bin/loom when no host serves',
     }
   });
 
+  it('stops on loom host --stop, once asked by its user; a host with a window declines', { timeout: 180_000 }, async () => {
+    const own = await mkdtemp(join(tmpdir(), 'loom-host-'));
+    const env = { ...process.env, LOOM_HOME: own };
+    const sock = socketPath(join(own, 'run'));
+    const loom = (args: string[], withEnv: NodeJS.ProcessEnv = env): Promise<Result> =>
+      new Promise((done, fail) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: withEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+        child.once('error', fail);
+        child.once('close', (code, signal) => done({ code, signal, stdout, stderr }));
+      });
+    try {
+      expect(await loom(['host', '--stop'])).toMatchObject({ code: 0, stderr: expect.stringContaining('no loom host serves') });
+      const serving = loom(['host', '--idle', '0']);
+      expect(await within(60_000, () => answers(sock)), 'loom host serves').toBe(true);
+      expect(await loom(['host', '--stop'])).toMatchObject({ code: 0, stderr: expect.stringContaining('stopped') });
+      expect(await serving).toMatchObject({ code: 0, stderr: expect.stringContaining('asked to stop') });
+      expect(await answers(sock)).toBe(false);
+      // This file's own host (as loom ui serves) has no way to be stopped from outside.
+      const declined = await loom(['host', '--stop'], { ...process.env, LOOM_HOME: home });
+      expect(declined).toMatchObject({ code: 125, stderr: expect.stringContaining('declined') });
+      expect(await answers(socketPath(join(home, 'run')))).toBe(true);
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
   it('starts none with LOOM_KEEP_WARM=0', { timeout: 120_000 }, async () => {
     const own = await mkdtemp(join(tmpdir(), 'loom-host-'));
     try {

@@ -2,24 +2,27 @@
 // this user (api/handoff-host.ts) from its warm executor until it has had no run for a while.
 // bin/loom's native client starts one in the background when it finds none (bin/loom-exec.c), so
 // that an agent harness that shells out to `loom exec` once per step pays Node's start-up once.
-import { createExecutor, type Executor } from '../engine/executor';
+import { existsSync } from 'node:fs';
+import { handoffDir, socketPath } from '../api/handoff-channel';
 import { startHandoffHost } from '../api/handoff-host';
-import { handoffDir } from '../api/handoff-channel';
+import { createExecutor, type Executor } from '../engine/executor';
 import { UsageError, flag, parseInteger, parseWithPositionals, stringOption } from './args';
 import { DEFAULT_KEEP_WARM_SECONDS } from './exec-options';
 import { EXIT, note, reportLoomError, reportUsage, type Io } from './format';
+import { askHostToStop } from './handoff-client';
 import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
 import { listenForStop } from './stop-signal';
 
 export const HOST_HELP: CommandHelp = {
-  usage: ['loom host [--idle SECONDS]'],
+  usage: ['loom host [--idle SECONDS]', 'loom host --stop'],
   summary:
     "Serves this user's `loom exec` processes from one warm engine client, without a window: they hand\n" +
     'their runs to it over a socket only this user can open, and start in milliseconds instead of\n' +
     "Node's start-up. bin/loom starts one in the background when a `loom exec` finds none (not with\n" +
     'LOOM_NO_HANDOFF=1 or LOOM_KEEP_WARM=0). `loom ui` and the app serve them the same way.',
   options: [
-    { name: 'idle', value: 'SECONDS', help: 'stop after this long without a run (0: only on Ctrl+C)', default: `$LOOM_KEEP_WARM, else ${DEFAULT_KEEP_WARM_SECONDS}` },
+    { name: 'idle', value: 'SECONDS', help: 'stop after this long without a run (0: only on Ctrl+C or --stop)', default: `$LOOM_KEEP_WARM, else ${DEFAULT_KEEP_WARM_SECONDS}` },
+    { name: 'stop', help: 'stop the `loom host` that serves this user (one started in the background too), once its runs end' },
     HELP_OPTION,
   ],
   after: `The socket and its token are in $LOOM_HOME/run when LOOM_HOME is set, else in
@@ -28,6 +31,8 @@ $XDG_RUNTIME_DIR/loom, else ~/.cache/loom. Stopping removes this process's conta
 
 /** How often the idle time is looked at. */
 const IDLE_CHECK_MS = 500;
+/** How long --stop waits for the host to be gone. */
+const STOP_WAIT_MS = 60_000;
 
 export async function hostCommand(argv: readonly string[], io: Io): Promise<number> {
   let idleSeconds: number;
@@ -38,6 +43,7 @@ export async function hostCommand(argv: readonly string[], io: Io): Promise<numb
       return 0;
     }
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (flag(values, 'stop')) return await stopHost(io);
     const raw = stringOption(values, 'idle');
     const fromEnv = process.env['LOOM_KEEP_WARM'];
     idleSeconds = raw !== undefined ? parseInteger('idle', raw) : fromEnv ? parseInteger('LOOM_KEEP_WARM', fromEnv) : DEFAULT_KEEP_WARM_SECONDS;
@@ -59,7 +65,9 @@ export async function hostCommand(argv: readonly string[], io: Io): Promise<numb
     stop.dispose();
     return reportLoomError(io, err, false);
   }
-  const host = await startHandoffHost({ executor: () => Promise.resolve(executor) }).catch((err: unknown) => {
+  let stopAsked = (): void => undefined;
+  const asked = new Promise<void>((resolve) => (stopAsked = resolve));
+  const host = await startHandoffHost({ executor: () => Promise.resolve(executor), onStop: () => stopAsked() }).catch((err: unknown) => {
     note(io, `cannot serve loom exec: ${err instanceof Error ? err.message : String(err)}`);
     return null;
   });
@@ -81,9 +89,31 @@ export async function hostCommand(argv: readonly string[], io: Io): Promise<numb
     }, IDLE_CHECK_MS);
     void stop.stopped.then(() => clearInterval(timer));
   });
-  await Promise.race([stop.stopped, idle]);
+  await Promise.race([stop.stopped, idle, asked.then(() => note(io, 'asked to stop (loom host --stop): stopping'))]);
   stop.dispose();
   await host.close();
   await executor.close();
   return 0;
+}
+
+/** `loom host --stop`: asks the host to stop, and waits until it no longer serves (its containers removed). */
+async function stopHost(io: Io): Promise<number> {
+  const answer = await askHostToStop();
+  if (answer === 'none') {
+    note(io, `no loom host serves loom exec in ${handoffDir()}`);
+    return 0;
+  }
+  if (answer !== 'stopping') {
+    note(io, `the Loom host process there declined: ${answer.declined}`);
+    return EXIT.loomError;
+  }
+  // Its runs end, then its containers go, then its socket: gone once nothing answers there.
+  for (const end = Date.now() + STOP_WAIT_MS; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    if (!existsSync(socketPath(handoffDir()))) {
+      note(io, 'stopped');
+      return 0;
+    }
+  }
+  note(io, `asked to stop, but it still serves after ${STOP_WAIT_MS / 1000} s (its runs may not have ended)`);
+  return EXIT.loomError;
 }

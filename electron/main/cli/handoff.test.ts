@@ -296,7 +296,8 @@ describe('loom host, started in the background by bin/loom when no host serves',
       });
     try {
       expect(await loom(['host', '--stop'])).toMatchObject({ code: 0, stderr: expect.stringContaining('no loom host serves') });
-      const serving = loom(['host', '--idle', '0']);
+      // (With an idle timer running, which must not keep it alive once stopped.)
+      const serving = loom(['host', '--idle', '600']);
       expect(await within(60_000, () => answers(sock)), 'loom host serves').toBe(true);
       expect(await loom(['host', '--stop'])).toMatchObject({ code: 0, stderr: expect.stringContaining('stopped') });
       expect(await serving).toMatchObject({ code: 0, stderr: expect.stringContaining('asked to stop') });

@@ -22,7 +22,7 @@ export const HOST_HELP: CommandHelp = {
     'LOOM_NO_HANDOFF=1 or LOOM_KEEP_WARM=0). `loom ui` and the app serve them the same way.',
   options: [
     { name: 'idle', value: 'SECONDS', help: 'stop after this long without a run (0: only on Ctrl+C or --stop)', default: `$LOOM_KEEP_WARM, else ${DEFAULT_KEEP_WARM_SECONDS}` },
-    { name: 'stop', help: 'stop the `loom host` that serves this user (one started in the background too), once its runs end' },
+    { name: 'stop', help: 'stop the `loom host` that serves this user (one started in the background too); runs in progress are cancelled' },
     HELP_OPTION,
   ],
   after: `The socket and its token are in $LOOM_HOME/run when LOOM_HOME is set, else in
@@ -77,19 +77,19 @@ export async function hostCommand(argv: readonly string[], io: Io): Promise<numb
     note(io, `another Loom host process serves loom exec in ${handoffDir()} already`);
     return EXIT.loomError;
   }
-  note(io, `serving loom exec at ${host.socket}; ${idleSeconds ? `stops after ${idleSeconds} s without a run, or on Ctrl+C` : 'stops on Ctrl+C'}`);
+  note(io, `serving loom exec at ${host.socket}; stops ${idleSeconds ? `after ${idleSeconds} s without a run, ` : ''}on Ctrl+C or loom host --stop`);
 
+  let timer: NodeJS.Timeout | undefined;
   const idle = new Promise<void>((resolve) => {
     if (!idleSeconds) return;
-    const timer = setInterval(() => {
+    timer = setInterval(() => {
       if (host.idleMs() < idleSeconds * 1000) return;
-      clearInterval(timer);
       note(io, `no run for ${idleSeconds} s: stopping`);
       resolve();
     }, IDLE_CHECK_MS);
-    void stop.stopped.then(() => clearInterval(timer));
   });
   await Promise.race([stop.stopped, idle, asked.then(() => note(io, 'asked to stop (loom host --stop): stopping'))]);
+  clearInterval(timer);
   stop.dispose();
   await host.close();
   await executor.close();
@@ -107,7 +107,7 @@ async function stopHost(io: Io): Promise<number> {
     note(io, `the Loom host process there declined: ${answer.declined}`);
     return EXIT.loomError;
   }
-  // Its runs end, then its containers go, then its socket: gone once nothing answers there.
+  // Its runs are cancelled, its containers removed, then its socket: gone once the socket is.
   for (const end = Date.now() + STOP_WAIT_MS; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
     if (!existsSync(socketPath(handoffDir()))) {
       note(io, 'stopped');

@@ -9,7 +9,7 @@ import { useFrameVersion } from '../../hooks/useFrameVersion';
 import { Icon } from '../ui/Icon';
 import { InstallLog } from './InstallLog';
 import { LoomErrorPanel } from './LoomErrorPanel';
-import { OutputView } from './OutputView';
+import { OUTPUT_REDRAW_MS, OutputView } from './OutputView';
 import { RunArtifacts } from './RunArtifacts';
 import { PhaseSteps } from './PhaseSteps';
 import { PullProgress } from './PullProgress';
@@ -95,7 +95,7 @@ export function OutputPane({ run }: { run: RunView | undefined }) {
 }
 
 function OutputBody({ run, wrap }: { run: RunView; wrap: boolean }) {
-  useFrameVersion(run.output);
+  useFrameVersion(run.output, OUTPUT_REDRAW_MS);
   if (run.output.isEmpty) {
     const active = isActive(run.status);
     return (
@@ -108,7 +108,7 @@ function OutputBody({ run, wrap }: { run: RunView; wrap: boolean }) {
 }
 
 function OutputStats({ run }: { run: RunView }) {
-  useFrameVersion(run.output);
+  useFrameVersion(run.output, OUTPUT_REDRAW_MS);
   const { stdout, stderr } = run.output.totals;
   if (stdout + stderr === 0) return null;
   return (

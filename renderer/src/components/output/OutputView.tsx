@@ -2,7 +2,7 @@
 // DOM, and a chunk that arrives touches one line, so megabytes of output scroll as smoothly as
 // ten lines. It follows the end while the user is at the bottom and stops following as soon as
 // they scroll up (a "Jump to latest" button brings them back).
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { memo, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import type { OutputBuffer, OutputLine } from '../../lib/output-buffer';
 import { formatBytes } from '../../lib/format';
@@ -10,14 +10,17 @@ import { useFrameVersion } from '../../hooks/useFrameVersion';
 import { Icon } from '../ui/Icon';
 
 const LINE_HEIGHT = 19;
+/** While output keeps coming, the pane is redrawn at most this often (see useFrameVersion). */
+export const OUTPUT_REDRAW_MS = 100;
 
 interface Props {
   buffer: OutputBuffer;
   wrap: boolean;
 }
 
-export function OutputView({ buffer, wrap }: Props) {
-  const version = useFrameVersion(buffer);
+// memo: the pane around it redraws on its own cadence, with the same buffer.
+export const OutputView = memo(function OutputView({ buffer, wrap }: Props) {
+  const version = useFrameVersion(buffer, OUTPUT_REDRAW_MS);
   const scrollRef = useRef<HTMLDivElement>(null);
   const following = useRef(true);
   const [showJump, setShowJump] = useState(false);
@@ -27,7 +30,8 @@ export function OutputView({ buffer, wrap }: Props) {
     count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => LINE_HEIGHT,
-    overscan: 30,
+    overscan: 10,
+    useFlushSync: false,
     // Rows render the kept lines; their index shifts when old lines are dropped, so the key is
     // the line's absolute number rather than its position.
     getItemKey: (index) => buffer.droppedLines + index,
@@ -107,7 +111,7 @@ export function OutputView({ buffer, wrap }: Props) {
       ) : null}
     </div>
   );
-}
+});
 
 function LineContent({ line }: { line: OutputLine }) {
   if (line.fragments.length === 0) return <>{'\u200b'}</>;

@@ -5,8 +5,9 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { chmod, lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { ExecuteEventSchema, ExecuteRequestSchema, ExecuteResponseSchema } from '../../../shared/gen/loom/v1/docker_pb';
 import { DECLINED, execCommand } from '../cli/exec-command';
@@ -46,6 +47,8 @@ export async function startHandoffHost(options: HandoffHostOptions): Promise<Han
   if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
   const sock = socketPath(dir);
   if (await answers(sock)) return null;
+  const release = await claim(dir, sock);
+  if (!release) return null;
   await rm(sock, { force: true });
 
   const token = randomBytes(32).toString('hex');
@@ -72,10 +75,15 @@ export async function startHandoffHost(options: HandoffHostOptions): Promise<Han
     conn.once('close', () => connections.delete(conn));
     serve(conn, host);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(sock, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(sock, () => resolve());
+    });
+  } catch (err) {
+    await release();
+    throw err;
+  }
   await chmod(sock, 0o600);
   // Written whole, then renamed: a client never reads half a token.
   const tmp = `${tokenPath(dir)}.${process.pid}`;
@@ -93,8 +101,50 @@ export async function startHandoffHost(options: HandoffHostOptions): Promise<Han
       const current = await readFile(tokenPath(dir), 'utf8').catch(() => '');
       if (current === token) await rm(tokenPath(dir), { force: true });
       if (!(await answers(sock))) await rm(sock, { force: true });
+      await release();
     },
   };
+}
+
+/** How long a host may take from its claim on the directory to serving it. */
+const CLAIM_STALE_MS = 30_000;
+
+/**
+ * The directory's claim, host.lock (our PID, made with O_EXCL): of hosts that start at once (a
+ * burst of first `loom exec`s each start one in the background) one alone serves, and none is
+ * left serving a socket nobody can reach. A claim is stale when its process is gone, or when it
+ * is older than CLAIM_STALE_MS and nothing answers at the socket (its host crashed and the PID
+ * was reused). Returns the claim's release, or null when another host holds it.
+ */
+async function claim(dir: string, sock: string): Promise<(() => Promise<void>) | null> {
+  const lock = join(dir, 'host.lock');
+  const mine = String(process.pid);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, mine, { flag: 'wx', mode: 0o600 });
+      return async () => {
+        if ((await readFile(lock, 'utf8').catch(() => '')) === mine) await rm(lock, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const [holder, st] = await Promise.all([readFile(lock, 'utf8').catch(() => ''), stat(lock).catch(() => null)]);
+    const stale = !alive(Number(holder)) || (st !== null && Date.now() - st.mtimeMs > CLAIM_STALE_MS && !(await answers(sock)));
+    if (!stale) return null;
+    await rm(lock, { force: true });
+  }
+  return null;
+}
+
+/** Whether a process runs with this PID; one not yet written (an empty claim) counts as running. */
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Whether something listens at the socket. */

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,6 +233,39 @@ describe('loom exec handed to a Loom host process', () => {
 
   it('leaves the directory to a host that serves it already', async () => {
     expect(await startHandoffHost({ dir: join(home, 'run'), executor: () => Promise.resolve(executor) })).toBeNull();
+  });
+
+  it('of hosts started at once on one directory, lets one serve; the claim goes with it', async () => {
+    const dir = join(home, 'burst');
+    const hosts = await Promise.all([1, 2, 3, 4].map(() => startHandoffHost({ dir, executor: () => Promise.resolve(executor) })));
+    const serving = hosts.filter((h) => h !== null);
+    expect(serving).toHaveLength(1);
+    expect(await answers(socketPath(dir))).toBe(true);
+    await serving[0]?.close();
+    expect(await stat(join(dir, 'host.lock')).catch(() => null)).toBeNull();
+  });
+
+  it('takes over a claim whose host is gone, or old with nothing serving; not a fresh one', async () => {
+    const dir = join(home, 'claims');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const lock = join(dir, 'host.lock');
+    const start = (): Promise<HandoffHost | null> => startHandoffHost({ dir, executor: () => Promise.resolve(executor) });
+    // A live process (vitest's parent), claimed just now: it may be a host still starting.
+    await writeFile(lock, String(process.ppid));
+    expect(await start()).toBeNull();
+    // The same, claimed a minute ago, with nothing at the socket: its host crashed, the PID reused.
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(lock, minuteAgo, minuteAgo);
+    const afterOld = await start();
+    expect(afterOld).not.toBeNull();
+    await afterOld?.close();
+    // A process that has exited.
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((done) => gone.once('exit', done));
+    await writeFile(lock, String(gone.pid));
+    const afterGone = await start();
+    expect(afterGone).not.toBeNull();
+    await afterGone?.close();
   });
 });
 

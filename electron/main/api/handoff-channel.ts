@@ -7,6 +7,7 @@
 // Frames, both ways: [payload length u32 BE][kind u8][payload]. The request, events and the
 // response are the contract's protobuf messages (binary: bytes and int64 survive as they are).
 // This module imports no engine code: the client loads it on every `loom exec`.
+import { connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,8 +22,7 @@ export const HandoffFrame = {
    * client, instead of REQUEST: the command line itself, from the native client (bin/loom-exec.c),
    * which parses nothing: the host runs `loom exec` for it (cli/exec-command.ts) and sends back
    * what that wrote (STDOUT, STDERR) and its exit status (EXIT). Payload: NUL-terminated strings,
-   * the client's working directory, then argc as a decimal, then argv (after `exec`), then the
-   * client's environment as NAME=VALUE.
+   * argc as a decimal, then argv (after `exec`), then the client's environment as NAME=VALUE.
    */
   ARGV: 4,
   /** client (`loom host --stop`): stop serving; the host ends the connection, or declines. */
@@ -59,6 +59,18 @@ export function handoffDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export const socketPath = (dir: string): string => join(dir, 'exec.sock');
 export const tokenPath = (dir: string): string => join(dir, 'exec.token');
+
+/** Whether something listens at the socket. */
+export function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
 
 export function encodeHandoffFrame(kind: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);

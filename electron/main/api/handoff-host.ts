@@ -6,7 +6,7 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmod, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { ExecuteEventSchema, ExecuteRequestSchema, ExecuteResponseSchema } from '../../../shared/gen/loom/v1/docker_pb';
@@ -14,7 +14,7 @@ import { DECLINED, execCommand } from '../cli/exec-command';
 import { errorObject } from '../cli/format';
 import { canHandOff } from '../cli/handoff-client';
 import type { Executor } from '../engine/executor';
-import { encodeHandoffFrame, HandoffFrame, HandoffFrameReader, handoffDir, jsonFrame, socketPath, tokenPath } from './handoff-channel';
+import { answers, encodeHandoffFrame, HandoffFrame, HandoffFrameReader, handoffDir, jsonFrame, socketPath, tokenPath } from './handoff-channel';
 
 export interface HandoffHostOptions {
   /** The host's executor (made on first need). */
@@ -145,18 +145,6 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/** Whether something listens at the socket. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }
 
 const sameToken = (a: string, b: string): boolean => {

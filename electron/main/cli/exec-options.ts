@@ -2,10 +2,20 @@
 import { DEFAULT_COMPILE_TIMEOUT_SECONDS, DEFAULT_IMAGES, DEFAULT_LIFECYCLE, DEFAULT_LIMITS, DEFAULT_MAX_OUTPUT_BYTES, LANGUAGE_IMAGES } from '../../../shared/defaults';
 import { RUNTIMES } from '../../../shared/runtimes';
 import { DEFAULT_ISOLATION, ISOLATIONS } from '../../../shared/isolation';
+import { UsageError } from './args';
 import { megabytes } from './format';
 import { HELP_OPTION, HOST_OPTION, renderHelp, toSpecs, type OptionDoc } from './help';
 
 export const DEFAULT_KEEP_WARM_SECONDS = 600;
+
+/** LOOM_KEEP_WARM (seconds), else the default: `loom exec`'s --keep-warm and `loom host`'s --idle. */
+export function keepWarmFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env['LOOM_KEEP_WARM'];
+  if (raw === undefined || raw === '') return DEFAULT_KEEP_WARM_SECONDS;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`LOOM_KEEP_WARM must be a number of seconds, got '${raw}'`, 'LOOM_KEEP_WARM');
+  return Number(raw);
+}
+
 export const NETWORKS = ['none', 'bridge'] as const;
 
 export const EXEC_OPTIONS: readonly OptionDoc[] = [

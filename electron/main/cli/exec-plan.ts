@@ -25,7 +25,7 @@ import {
   type ParsedValues,
 } from './args';
 import type { Io } from './format';
-import { DEFAULT_KEEP_WARM_SECONDS, NETWORKS } from './exec-options';
+import { keepWarmFromEnv, NETWORKS } from './exec-options';
 
 const NETWORK_MODES: Record<(typeof NETWORKS)[number], NetworkMode> = { none: NetworkMode.NONE, bridge: NetworkMode.BRIDGE };
 
@@ -166,12 +166,6 @@ async function readInputFile(spec: string): Promise<{ path: string; content: Uin
   }
 }
 
-function keepWarmFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env['LOOM_KEEP_WARM'];
-  if (raw === undefined || raw === '') return DEFAULT_KEEP_WARM_SECONDS;
-  if (!/^\d+$/.test(raw)) throw new UsageError(`LOOM_KEEP_WARM must be a number of seconds, got '${raw}'`, 'LOOM_KEEP_WARM');
-  return Number(raw);
-}
 
 /** A host path for a package source, made absolute (it is mounted into the container). */
 function hostPath(option: string, path: string): string {

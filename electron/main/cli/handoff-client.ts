@@ -36,24 +36,28 @@ function rebuildError(body: Record<string, unknown>): Error {
   return Object.assign(err, fields);
 }
 
-/** The run's response from a host, or null when no host took it (nothing ran: work alone). */
-export async function handOff(request: ExecuteRequest, opts: HandOffOptions): Promise<ExecuteResponse | null> {
-  const dir = handoffDir(opts.env);
-  let token: string;
-  try {
-    token = await readFile(tokenPath(dir), 'utf8');
-  } catch {
-    return null;
-  }
+/**
+ * A connection to the host that serves this user, its first frames written: HELLO (the token, and
+ * the engine we would use) and `then`. Null when no host answers.
+ */
+async function greetHost(env: NodeJS.ProcessEnv, then: Buffer): Promise<Socket | null> {
+  const dir = handoffDir(env);
+  const token = await readFile(tokenPath(dir), 'utf8').catch(() => null);
+  if (token === null) return null;
   const conn = await new Promise<Socket | null>((resolve) => {
     const c = connect(socketPath(dir));
     c.once('connect', () => resolve(c));
     c.once('error', () => resolve(null));
   });
-  if (!conn) return null;
-  const dockerHost = (opts.env ?? process.env)['DOCKER_HOST'] ?? '';
+  conn?.write(Buffer.concat([jsonFrame(HandoffFrame.HELLO, { token, dockerHost: env['DOCKER_HOST'] ?? '' }), then]));
+  return conn;
+}
+
+/** The run's response from a host, or null when no host took it (nothing ran: work alone). */
+export async function handOff(request: ExecuteRequest, opts: HandOffOptions): Promise<ExecuteResponse | null> {
   // HELLO and the request at once: a host that declines never runs it.
-  conn.write(Buffer.concat([jsonFrame(HandoffFrame.HELLO, { token, dockerHost }), encodeHandoffFrame(HandoffFrame.REQUEST, toBinary(ExecuteRequestSchema, request))]));
+  const conn = await greetHost(opts.env ?? process.env, encodeHandoffFrame(HandoffFrame.REQUEST, toBinary(ExecuteRequestSchema, request)));
+  if (!conn) return null;
   const cancel = (): void => {
     if (!conn.destroyed) conn.write(encodeHandoffFrame(HandoffFrame.CANCEL));
   };
@@ -93,16 +97,8 @@ export async function handOff(request: ExecuteRequest, opts: HandOffOptions): Pr
  * host answers, 'stopping' once it took the request, else why it declined.
  */
 export async function askHostToStop(env: NodeJS.ProcessEnv = process.env): Promise<'none' | 'stopping' | { declined: string }> {
-  const dir = handoffDir(env);
-  const token = await readFile(tokenPath(dir), 'utf8').catch(() => null);
-  if (token === null) return 'none';
-  const conn = await new Promise<Socket | null>((resolve) => {
-    const c = connect(socketPath(dir));
-    c.once('connect', () => resolve(c));
-    c.once('error', () => resolve(null));
-  });
+  const conn = await greetHost(env, encodeHandoffFrame(HandoffFrame.STOP));
   if (!conn) return 'none';
-  conn.write(Buffer.concat([jsonFrame(HandoffFrame.HELLO, { token, dockerHost: env['DOCKER_HOST'] ?? '' }), encodeHandoffFrame(HandoffFrame.STOP)]));
   return new Promise((resolve) => {
     const reader = new HandoffFrameReader();
     let answer: 'stopping' | { declined: string } = 'stopping';

@@ -4,14 +4,13 @@
 // (LOOM_NO_HANDOFF=1), and must be the same; the host counts what it ran, so a test knows which
 // way a run went.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeHandoffFrame, HandoffFrameReader, MAX_FRAME_BYTES, socketPath, tokenPath } from '../api/handoff-channel';
+import { answers, encodeHandoffFrame, HandoffFrameReader, MAX_FRAME_BYTES, socketPath, tokenPath } from '../api/handoff-channel';
 import { startHandoffHost, type HandoffHost } from '../api/handoff-host';
 import { createExecutor, type Executor } from '../engine/executor';
 import { listManaged, removeContainer } from '../engine/pool/containers';
@@ -268,17 +267,6 @@ describe('loom exec handed to a Loom host process', () => {
     await afterGone?.close();
   });
 });
-
-/** Whether something listens at the Unix socket. */
-const answers = (path: string): Promise<boolean> =>
-  new Promise((done) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      done(true);
-    });
-    probe.once('error', () => done(false));
-  });
 
 async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 200))) if (await check()) return true;

@@ -7,7 +7,7 @@ import { handoffDir, socketPath } from '../api/handoff-channel';
 import { startHandoffHost } from '../api/handoff-host';
 import { createExecutor, type Executor } from '../engine/executor';
 import { UsageError, flag, parseInteger, parseWithPositionals, stringOption } from './args';
-import { DEFAULT_KEEP_WARM_SECONDS } from './exec-options';
+import { DEFAULT_KEEP_WARM_SECONDS, keepWarmFromEnv } from './exec-options';
 import { EXIT, note, reportLoomError, reportUsage, type Io } from './format';
 import { askHostToStop } from './handoff-client';
 import { HELP_OPTION, renderHelp, toSpecs, type CommandHelp } from './help';
@@ -45,8 +45,7 @@ export async function hostCommand(argv: readonly string[], io: Io): Promise<numb
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (flag(values, 'stop')) return await stopHost(io);
     const raw = stringOption(values, 'idle');
-    const fromEnv = process.env['LOOM_KEEP_WARM'];
-    idleSeconds = raw !== undefined ? parseInteger('idle', raw) : fromEnv ? parseInteger('LOOM_KEEP_WARM', fromEnv) : DEFAULT_KEEP_WARM_SECONDS;
+    idleSeconds = raw !== undefined ? parseInteger('idle', raw) : keepWarmFromEnv(process.env);
     if (idleSeconds < 0) throw new UsageError(`--idle must be 0 or more seconds, got ${idleSeconds}`, '--idle');
   } catch (err) {
     if (err instanceof UsageError) return reportUsage(io, err, 'loom host', false);

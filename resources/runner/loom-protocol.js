@@ -14,11 +14,12 @@
 // frame can be split across Docker frames and reads: the host reassembles. The runner's own stderr
 // (Docker's stderr stream) carries only its diagnostics.
 //
-// Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or only ERROR. A
-// source program that is compiled first has COMPILED between STARTED and its output (none when its
-// compile fails: then the compiler's diagnostics, as STDERR, and EXIT). Output of each stream
-// arrives in order; the relative order of stdout and stderr is the order the runner read them in.
-// Frames for an execution id that is not the current one are ignored by the runner.
+// Within one execution the order is: STARTED, any STDOUT/STDERR/SPANS, EXIT; or ERROR, alone or
+// after a STARTED when the program could not be started after all. A source program that is
+// compiled first has COMPILED between STARTED and its output (none when its compile fails: then the
+// compiler's diagnostics, as STDERR, and EXIT). Output of each stream arrives in order; the
+// relative order of stdout and stderr is the order the runner read them in. Frames for an execution
+// id that is not the current one are ignored by the runner.
 
 'use strict';
 
@@ -26,7 +27,7 @@
  * Bumped on any incompatible change; READY carries it, and the host refuses a runner with another
  * one.
  */
-const PROTOCOL_VERSION = 4;
+const PROTOCOL_VERSION = 5;
 /** A frame's header: type u8, execution id u32 BE, payload length u32 BE. */
 const HEADER_SIZE = 9;
 /** The largest STDIN, STDOUT, STDERR or SPANS payload either side sends in one frame. */
@@ -64,13 +65,18 @@ const FrameType = Object.freeze({
    * u32 BE silenceMs, id 0. The host is alive. Until the next HELLO, a program that runs while
    * nothing has come from the host for silenceMs is killed (as by KILL): its host died without
    * closing the stream, which the runner cannot see otherwise when it is the container's main
-   * process. 0: no such limit.
+   * process. 0: no such limit. The runner answers each PING it reads while a program runs (or
+   * compiles) with a PONG.
    */
   PING: 0x06,
   // From the runner, on its stdout.
   /** JSON ReadyInfo, id 0. Sent at start and after each HELLO: the runner serves. */
   READY: 0x81,
-  /** JSON StartedInfo. The program runs (sent before any of its output). */
+  /**
+   * JSON StartedInfo. The program is being started: sent before its process can run anything (a
+   * program may stop or kill the runner from its first instruction), so a runner that dies or goes
+   * silent after STARTED may have run it, and one that does so before it has not.
+   */
   STARTED: 0x82,
   /** bytes. The program's stdout, forwarded as it arrives, at most MAX_CHUNK a frame. */
   STDOUT: 0x83,
@@ -94,6 +100,14 @@ const FrameType = Object.freeze({
    * an EXIT with compileError.
    */
   COMPILED: 0x88,
+  /**
+   * empty, id 0. The answer to a PING that came while a program runs, sent as soon as the runner
+   * reads it (none between programs: the PING that comes with a RUN is answered by STARTED; frames
+   * wait unread during a clean-up, which has a time bound of its own). A host that hears nothing at
+   * all for much longer than it pings knows the runner, or the container under it, is wedged
+   * (stopped, or a sandbox stuck): a quiet program alone does not silence it.
+   */
+  PONG: 0x89,
 });
 
 /**
@@ -161,7 +175,8 @@ const ERROR_CODES = Object.freeze([
 /**
  * The payload of STARTED (JSON).
  * @typedef {object} StartedInfo
- * @property {number} pid The program's pid inside the container (the compiler's while compiling).
+ * @property {number} pid The process that runs the program, inside the container, where it exists
+ *   before the program starts (a spare; the compiler while compiling); else 0.
  * @property {boolean} compiling A compile runs first: COMPILED follows when the program itself
  *   starts.
  */

@@ -206,7 +206,7 @@ function server() {
   // require.cache.)
   const { FrameType, HEADER_SIZE, MAX_CHUNK, MAX_PAYLOAD, PROTOCOL_VERSION, SPAN_POLL_MS } = require('./loom-protocol.js');
   const { SpanFile } = require('./loom-span-file.js');
-  const { RUN, STDIN, STDIN_EOF, KILL, HELLO, PING, READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS } = FrameType;
+  const { RUN, STDIN, STDIN_EOF, KILL, HELLO, PING, READY, STARTED, STDOUT, STDERR, EXIT, ERROR, SPANS, PONG } = FrameType;
   // After the program exits and its group is killed, how long pipes still held open by
   // something unkillable may delay EXIT.
   const DRAIN_MS = 250;
@@ -337,6 +337,7 @@ function server() {
     }
     if (type === PING) {
       hostSilenceMs = payload.length >= 4 ? payload.readUInt32BE(0) : 0;
+      if (job) send(PONG, 0); // the host's proof, while a program runs, that this runner is not wedged
       return;
     }
     if (type === RUN) {
@@ -422,15 +423,19 @@ function server() {
     const before = ownChildrenTicks();
     const faultsFrom = faultsAtRun(plan);
     let child;
+    // STARTED goes before the program can run anything: from its first instruction it may stop
+    // or kill this runner, and the host must know that it may have run (protocol.json).
     if (plan) {
       child = takeSpare();
       if (child.pid === undefined) {
         child.once('error', (err) => error(id, 'spawn_failed', `node: ${err.message}`));
         return;
       }
+      sendJson(STARTED, id, { pid: child.pid, compiling: false });
       child.stdio[3].write(`${JSON.stringify({ ...plan, env, cwd })}\n`);
     } else {
       discardSpare();
+      sendJson(STARTED, id, { pid: 0, compiling: false });
       try {
         child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env, cwd });
         preferForOom(child.pid);
@@ -466,7 +471,6 @@ function server() {
       sourceDir,
     };
     watch(job, plan !== null);
-    sendJson(STARTED, id, { pid: child.pid, compiling: false });
     // Started while the program runs (it cannot read or change it: loom-init is unreadable to the
     // sandbox user, so it is undumpable from its first instruction).
     startAhead();

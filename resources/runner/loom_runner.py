@@ -61,8 +61,8 @@ import types
 # leaves this directory out of it).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loom_protocol import (  # noqa: E402 (found through the line above)
-    COMPILED, EXIT, ERROR, HEADER_SIZE, HELLO, KILL, MAX_CHUNK, MAX_PAYLOAD, PING, PROTOCOL_VERSION,
-    READY, RUN, SPAN_POLL_MS, SPANS, STARTED, STDERR, STDIN, STDIN_EOF, STDOUT,
+    COMPILED, EXIT, ERROR, HEADER_SIZE, HELLO, KILL, MAX_CHUNK, MAX_PAYLOAD, PING, PONG,
+    PROTOCOL_VERSION, READY, RUN, SPAN_POLL_MS, SPANS, STARTED, STDERR, STDIN, STDIN_EOF, STDOUT,
 )
 from loom_span_file import SpanFile  # noqa: E402
 import loom_build  # noqa: E402
@@ -694,6 +694,8 @@ class Server:
         if ftype == PING:
             silence_ms = int.from_bytes(payload[:4], "big") if len(payload) >= 4 else 0
             self.host_silence = silence_ms / 1000.0 if silence_ms else None
+            if job is not None:  # the host's proof, while a program runs, that this is not wedged
+                self.send(PONG, 0)
             return
         if ftype == RUN:
             if job is not None:
@@ -786,6 +788,9 @@ class Server:
         plan = self.python_plan(argv, env, cwd)
         faults_from = self.faults_at_run(plan)
         popen = None
+        # STARTED goes before the program can run anything: from its first instruction it may
+        # stop or kill this runner, and the host must know that it may have run (protocol.json).
+        self.send_json(STARTED, ident, {"pid": 0, "compiling": False})
         try:
             relayed = False
             if plan is not None:
@@ -807,7 +812,6 @@ class Server:
         self.job.faults_from = faults_from
         self.job.relayed = relayed
         self.job.dirs = dirs
-        self.send_json(STARTED, ident, {"pid": pid, "compiling": False})
         # Started while the program runs (it cannot read or change it: loom-init is unreadable to
         # the sandbox user, so it is undumpable from its first instruction).
         self.start_ahead()
@@ -829,11 +833,12 @@ class Server:
         build = self.builds.get(key)
         if build is not None:
             deadline = time.monotonic() + timeout_ms / 1000.0 if timeout_ms > 0 else None
-            job = self.run_build(ident, build, env, cwd, span_path, deadline, announce=True)
+            # Before the program can run anything, as in start().
+            self.send_json(STARTED, ident, {"pid": 0, "compiling": False})
+            job = self.run_build(ident, build, env, cwd, span_path, deadline)
             if job is None:
                 return
             job.compile_cached = True
-            self.send_json(STARTED, ident, {"pid": job.pid, "compiling": False})
             self.start_ahead()
             return
         directory = loom_build.make_dir(ident)
@@ -859,7 +864,7 @@ class Server:
         self.send_json(STARTED, ident, {"pid": popen.pid, "compiling": True})
         self.start_ahead()
 
-    def run_build(self, ident, build, env, cwd, span_path, deadline, announce=False):
+    def run_build(self, ident, build, env, cwd, span_path, deadline):
         """Starts a compiled program from its memfd as the job of `ident` (None: it could not
         start, and the execution has ended with a STDERR and an EXIT saying why)."""
         argv, executable = build.argv(env)
@@ -868,8 +873,6 @@ class Server:
                 argv, env, cwd, executable=executable, pass_fds=(build.fd,)
             )
         except OSError as exc:
-            if announce:
-                self.send_json(STARTED, ident, {"pid": 0, "compiling": False})
             message = "loom-runner: could not start the compiled program: %s\n" % (
                 exc.strerror or exc
             )

@@ -26,11 +26,12 @@ import type { EngineAddress } from './engine-client/docker-client';
 import { AbortedError, CommandNotFoundError, describeCause, LoomError, ValidationError } from './errors';
 import { eventStream, type ExecuteEventStream, type StreamOptions } from './event-stream';
 import { ContainerGoneError, ContainerStoppedError, runExec } from './container/exec';
+import { describeProcesses } from './container/processes';
 import type { Owner } from './pool/labels';
 import { runProgram, type ProgramResult } from './container/program';
 import { nearTaskLimit } from './container/host-tasks';
 import { gvisorHostPidsLimit } from './container/isolation';
-import { RunnerDiedError } from './runner/client';
+import { RunnerDiedError, RunnerUnresponsiveError } from './runner/client';
 import type { Acquired, PoolEntry } from './pool/pool';
 import { normalizeRequest, WRITABLE_DIR, type NormalizedRequest } from './request/request';
 import { isCompiled } from '../../../shared/runtimes';
@@ -296,8 +297,11 @@ async function executeOnce(
         return response;
       } catch (err) {
         // Several warm containers may have died together (an engine restart): try the next,
-        // up to a bound. A new container that is already gone is reported, not retried.
-        if (err instanceof ContainerGoneError && !acquired.created && attempt < MAX_GONE_RETRIES) continue;
+        // up to a bound. A new container that is already gone is reported, not retried; one
+        // whose runner wedged before the program started is tried once more.
+        const wedged = err instanceof ContainerGoneError && err.cause instanceof RunnerUnresponsiveError;
+        if (err instanceof ContainerGoneError && attempt < MAX_GONE_RETRIES && (!acquired.created || (wedged && attempt === 0))) continue;
+        if (wedged) throw new LoomError(`${err.message}; the container is replaced`, { cause: err });
         if (err instanceof ContainerGoneError) throw new ContainerStoppedError(`the container is not running (stopped or removed from outside Loom): ${err.message}`, { cause: err });
         throw err;
       }
@@ -420,6 +424,13 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
     } catch (err) {
       // The program never ran (a missing command, a bad working directory): the container is fine.
       if (err instanceof CommandNotFoundError || err instanceof ValidationError) healthy = true;
+      // A runner that answers nothing in a container that still runs: what its processes are
+      // doing says why (one stopped, one busy, or no answer at all: the sandbox is stuck).
+      if (err instanceof RunnerUnresponsiveError && !(await stoppedDuringRun(entry))) {
+        const seen = `${err.message}; its container's processes: ${await describeProcesses(entry.container)}`;
+        if (!err.programStarted) throw new ContainerGoneError(seen, { cause: err });
+        throw new LoomError(`${seen}; the container is replaced`, { cause: err });
+      }
       // The container died between runs (killed, removed from outside): nothing ran, so the
       // caller may take another container.
       if (err instanceof RunnerDiedError && !err.programStarted) throw new ContainerGoneError(err.message, { cause: err });

@@ -6,7 +6,7 @@ import { ContainerState, type ContainerInfo } from '../../../../shared/gen/loom/
 import { RUNTIME_TYPES } from '../../../../shared/runtimes';
 import { create } from '@bufbuild/protobuf';
 import { ContainerInfoSchema } from '../../../../shared/gen/loom/v1/docker_pb';
-import { parseMainCommand, RunnerClient, runnerCommand } from '../runner/client';
+import { answerWithinMsFor, parseMainCommand, RunnerClient, runnerCommand } from '../runner/client';
 import { createOptions, SANDBOX_LAYOUT } from '../container/container';
 import { isOrphan, listManaged, pruneManaged, removeContainer } from './containers';
 import { NO_ANSWER, within } from '../deadline';
@@ -263,7 +263,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       let client: Promise<RunnerClient | null>;
       if (runner) {
         // Attached before it starts: the runner's READY is the container's first word.
-        const attached = await RunnerClient.attach(made, () => made.start());
+        const attached = serving(await RunnerClient.attach(made, () => made.start()));
         if (!attached) {
           const exit = await made.inspect().then((i) => i.State.ExitCode, () => undefined);
           await removeContainer(docker, made.id).catch(onError);
@@ -284,7 +284,13 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
     }
   };
   const startRunner = (container: Docker.Container, runtime: ContainerSpec['runtime']): Promise<RunnerClient | null> =>
-    options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime).catch(() => null);
+    options.runner === false ? Promise.resolve(null) : RunnerClient.start(container, runtime).then(serving, () => null);
+  // A runner is taken for wedged after answering nothing for longer than its clean-ups may take.
+  const answerWithinMs = answerWithinMsFor(options.cleanupTimeoutMs);
+  function serving(client: RunnerClient | null): RunnerClient | null {
+    if (client) client.answerWithinMs = answerWithinMs;
+    return client;
+  }
 
   /** Image (with packages, from the cache) and a started container: shared by the pool and sessions. */
   const makeContainer = async (spec: ContainerSpec, key: string, hooks: PrepareHooks, dedicated?: DedicatedOptions): Promise<MadeContainer> => {
@@ -309,7 +315,7 @@ export async function createScheduler(options: SchedulerOptions = {}): Promise<S
       if (claimed) {
         const container = docker.getContainer(claimed.id);
         const main = parseMainCommand(claimed.command);
-        const runner = main.runner ? RunnerClient.attach(container).catch(() => null) : startRunner(container, spec.runtime);
+        const runner = main.runner ? RunnerClient.attach(container).then(serving, () => null) : startRunner(container, spec.runtime);
         return { ...claimed, container, runner, init: main.init, reused: true };
       }
       hooks.onPhase?.('container', 'creating');

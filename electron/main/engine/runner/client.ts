@@ -74,6 +74,20 @@ const START_TIMEOUT_MS = 10_000;
  */
 const UNRESPONSIVE_GRACE_MS = 10_000;
 /**
+ * How long a runner may answer nothing (no PONG, no frame at all) while a run is under way before
+ * it is taken for wedged: stopped (SIGSTOP from the program, which runs as the same user) or in a
+ * sandbox that hangs. Well above what a live runner can take: it reads no PING while it cleans
+ * up, which is bounded by the clean-up's own wall time (2 s of CPU + 11 s by default; see
+ * answerWithinMsFor). Without it a wedged runner held its run until the deadline (300 s).
+ */
+export const ANSWER_WITHIN_MS = 30_000;
+
+/** ANSWER_WITHIN_MS, or more where the host gave the clean-up a longer bound (LOOM_CLEAN_MS). */
+export function answerWithinMsFor(cleanupTimeoutMs: number | undefined): number {
+  return Math.max(ANSWER_WITHIN_MS, (cleanupTimeoutMs ?? 0) + 11_000 + 15_000);
+}
+
+/**
  * A runner that is the container's main process outlives this process's stream, and gets no EOF
  * when this process dies (killed, crashed): after this long without a PING it kills the program,
  * which would otherwise run to its timeout (300 s by default) for nobody.
@@ -91,6 +105,11 @@ export class RunnerDiedError extends LoomError {
   override name = 'RunnerDiedError';
   /** Whether the program had started: if not, running it elsewhere cannot run it twice. */
   programStarted = false;
+}
+
+/** The runner answered nothing for answerWithinMs while a program ran or waited to (see ANSWER_WITHIN_MS). */
+export class RunnerUnresponsiveError extends RunnerDiedError {
+  override name = 'RunnerUnresponsiveError';
 }
 
 /** The runner refused the request without running anything (see ErrorCode). */
@@ -195,6 +214,10 @@ export class RunnerClient {
 
   /** Whether the runner is its container's main process (its death stops the container). */
   isMainProcess = false;
+  /** See ANSWER_WITHIN_MS. */
+  answerWithinMs = ANSWER_WITHIN_MS;
+  /** When the runner was last heard (any frame, a PONG among them). */
+  private heardAt = performance.now();
 
   private constructor(
     private readonly stream: Duplex,
@@ -331,7 +354,18 @@ export class RunnerClient {
         armWatchdog(UNRESPONSIVE_GRACE_MS);
       };
       const silenceMs = opts.hostSilenceMs ?? HOST_SILENCE_MS;
-      const pinger = setInterval(() => this.send(encodePing(silenceMs)), opts.pingEveryMs ?? silenceMs / 5);
+      // Silence counts from this request on: nothing is asked of an idle runner.
+      this.heardAt = Math.max(this.heardAt, started);
+      const pinger = setInterval(() => {
+        this.send(encodePing(silenceMs));
+        if (performance.now() - this.heardAt < this.answerWithinMs) return;
+        // Looked at again after this turn's reads: a host that was itself held up (a busy
+        // machine) finds the answers it has not read yet.
+        setImmediate(() => {
+          const quietMs = performance.now() - this.heardAt;
+          if (quietMs >= this.answerWithinMs) this.die(`the in-container runner answered nothing for ${Math.round(quietMs / 1000)} s (stopped, or its sandbox is wedged)`, RunnerUnresponsiveError);
+        });
+      }, opts.pingEveryMs ?? silenceMs / 5);
       pinger.unref();
       const settle = (): void => {
         clearInterval(pinger);
@@ -395,12 +429,12 @@ export class RunnerClient {
     return said ? `${why}; it said: ${said}` : why;
   }
 
-  private die(why: string): void {
+  private die(why: string, Kind: typeof RunnerDiedError = RunnerDiedError): void {
     if (!this.isAlive) return;
     this.isAlive = false;
     this.stream.destroy();
     for (const run of [...this.runs.values()]) {
-      const err = new RunnerDiedError(this.deathMessage(why));
+      const err = new Kind(this.deathMessage(why));
       err.programStarted = run.programStarted;
       run.reject(err);
     }
@@ -417,6 +451,7 @@ export class RunnerClient {
   }
 
   private onFrame(frame: Frame): void {
+    this.heardAt = performance.now();
     const run = this.runs.get(frame.id);
     if (!run) return;
     run.lastFrame = performance.now();

@@ -9,7 +9,7 @@ import { SANDBOX_USER } from '../container/container';
 import { openExec, runExec } from '../container/exec';
 import { FrameDemuxer, type StreamKind } from '../container/output';
 import { requireEngineAndImages, text } from '../testing/test-support';
-import { RUNNER_JS, RUNNER_PY, RunnerClient, RunnerDiedError, RunnerRequestError, type RunResult } from './client';
+import { RUNNER_JS, RUNNER_PY, RunnerClient, RunnerDiedError, RunnerRequestError, RunnerUnresponsiveError, type RunResult } from './client';
 import { encodeFrame, encodeJsonFrame, FrameParser, FrameType, PROTOCOL_VERSION, type Frame } from './protocol';
 import spec from './protocol.json';
 import {
@@ -641,6 +641,22 @@ describe.each(RUNTIMES)('%s runner killed by the program', (_name, rt) => {
     if (!again) throw new Error('no new runner');
     onTestFinished(() => again.close());
     expect(text((await runOn(again, rt.code(rt.src.hello(3)))).stdout)).toBe('hello 3\n');
+  });
+
+  it('rejects the run with RunnerUnresponsiveError once the runner, stopped by the program, answers nothing; a quiet program alone does not', async () => {
+    const { container, client: victim } = await sandboxWithRunner(rt.image, rt.runtime);
+    onTestFinished(() => removeSandbox(container));
+    victim.answerWithinMs = 2_000;
+    const often = { timeoutMs: 0, pingEveryMs: 250 };
+    // Quiet for twice the bound, but the runner answers every PING.
+    expect(show(await runOn(victim, ['sh', '-c', 'sleep 4; echo woke'], often))).toEqual(['0', 'woke\n', '']);
+    const t = performance.now();
+    const err = await runOn(victim, ['sh', '-c', `kill -STOP ${victim.info.pid}; sleep 60`], often).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunnerUnresponsiveError);
+    expect(String(err)).toMatch(/answered nothing for \d+ s/);
+    expect((err as RunnerUnresponsiveError).programStarted).toBe(true);
+    expect(performance.now() - t).toBeLessThan(2_000 + 3_000);
+    expect(victim.alive).toBe(false);
   });
 
   it('resolves null where no runner can start', async () => {

@@ -19,6 +19,8 @@ import {
   type ExecuteResponse,
 } from '../../../../shared/gen/loom/v1/docker_pb';
 import { DEFAULT_IMAGES } from '../../../../shared/defaults';
+import { SANDBOX_USER } from '../container/container';
+import { runExec } from '../container/exec';
 import { listManaged } from '../pool/containers';
 import { EngineUnavailableError, ImagePullError, LoomError } from '../errors';
 import { createExecutor, type ExecuteRequestInput, type Executor } from '../executor';
@@ -191,6 +193,42 @@ describe('faults: the container killed from outside mid-run', () => {
     const next = await expectNextRunWorks(config, id, 'kill mid-run via exec', execOnly);
     expect(next.usage?.via).toBe('exec');
   });
+});
+
+/**
+ * SIGSTOPs the runner (and its forker and spare: all of its command line), as a stray signal or
+ * a wedged sandbox would leave it: alive, but deaf. The pattern does not match this shell's own
+ * command line.
+ */
+const STOP_RUNNER = 'for p in /proc/[0-9]*; do grep -qa "loom_runner[.]py" $p/cmdline 2>/dev/null && kill -STOP ${p#/proc/} && echo ${p#/proc/}; done';
+
+describe('faults: a runner that answers nothing (stopped)', () => {
+  it('stopped by the program: the call fails within 30 s + 10 s naming the stopped process, and the next run works', async () => {
+    const config: Config = { name: `fault-stop-mid-${RUN_ID}` };
+    const id = await warmUp(config);
+    const o = await bounded(executor.execute({ command: ['sh', '-c', `${STOP_RUNNER}; sleep 100`], config, timeoutSeconds: 120 }), 60_000);
+    note(`runner stopped by its program: ${describeOutcome(o)}`);
+    // It may have run: not retried elsewhere, but reported with what the container's processes do.
+    expectClearError(o, /answered nothing for \d+ s.*python3 stopped/);
+    expect(o.ms).toBeLessThan(30_000 + 10_000);
+    await expectNextRunWorks(config, id, 'runner stopped by its program');
+  }, 90_000);
+
+  it('stopped from outside between runs: the next run is served by another container once the runner has answered nothing for 30 s', async () => {
+    const config: Config = { name: `fault-stop-idle-${RUN_ID}` };
+    const id = await warmUp(config);
+    const stopped = await runExec(docker.getContainer(id), { argv: ['sh', '-c', STOP_RUNNER], user: SANDBOX_USER, maxOutputBytes: 4096 });
+    expect(text(stopped.stdout), 'the runner was found and stopped').toMatch(/^\d+\n/);
+    const o = await bounded(executor.execute({ command: py("print('served')"), config, timeoutSeconds: 60 }), 60_000);
+    note(`runner stopped between runs: ${describeOutcome(o)}`);
+    // Nothing had started there (no STARTED came), so the run moves on rather than failing.
+    expect(o.kind, describeOutcome(o)).toBe('response');
+    const r = (o as { response: ExecuteResponse }).response;
+    expect([r.exitCode, text(r.stdout)]).toEqual([0, 'served\n']);
+    expect(r.containerId).not.toBe(id);
+    expect(o.ms).toBeLessThan(30_000 + 15_000);
+    await waitFor('the stopped container to be removed', async () => !(await listManaged(docker)).some((c) => c.id === id));
+  }, 90_000);
 });
 
 describe('faults: the container paused from outside mid-run', () => {

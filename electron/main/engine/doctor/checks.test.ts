@@ -93,6 +93,10 @@ describe('the engine checks', () => {
     });
     // Registered but not working: a failure with the way to find out why.
     expect(GVISOR.judge(engine({ info: runsc, gvisor: { error: 'exit 128: platform kvm: /dev/kvm missing' } }))).toMatchObject({ status: 'fail', fix: expect.stringContaining('--platform=ptrace') });
+    // A sandbox that cannot start at all after containerd was restarted under dockerd.
+    const sync = 'OCI runtime create failed: creating container: cannot create sandbox: cannot read client sync file: waiting for sandbox to start: EOF: unknown';
+    expect(GVISOR.judge(engine({ info: runsc, gvisor: { error: sync } }))).toMatchObject({ status: 'fail', fix: expect.stringMatching(/restart dockerd.*TMPDIR/) });
+    expect(GVISOR.judge(engine({ info: runsc, gvisor: { error: 'exit 128: platform kvm: /dev/kvm missing' } }))?.fix).not.toMatch(/TMPDIR/);
     // A "runsc" that is not gVisor (the host's kernel answers) must not pass.
     const host = { check: 'sandbox.kernel', release: '6.1.0-18-amd64', version: 'Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org)', dmesg: null, dmesgErrno: 'EPERM' };
     expect(GVISOR.judge(engine({ info: runsc, gvisor: { facts: host } }))).toMatchObject({ status: 'fail' });

@@ -111,7 +111,15 @@ export const GVISOR = engineCheck({
     const what = `runsc (${runtime.path}), platform ${platform}; ${runtimes}`;
     const fix = 'try `docker run --rm --runtime runsc python:3.11-slim true` for the engine\'s own error; on a virtual machine without /dev/kvm, give runsc "--platform=ptrace" in runtimeArgs';
     if (!gvisor) return { status: 'warn', detail: `${what}: not tried (the probe image is not on the engine)` };
-    if (gvisor.error || !gvisor.facts) return { status: 'fail', detail: `${what}: a sandbox could not run under it: ${gvisor.error ?? 'no answer'}`, fix };
+    if (gvisor.error || !gvisor.facts) {
+      // Seen here: dockerd 20.10 restarts a containerd that died with its own environment,
+      // TMPDIR=/var/lib/docker/tmp among it (mode 700), where runsc then makes its sandbox's
+      // chroot as the sandbox user and fails, until dockerd itself restarts.
+      const chroot = /cannot read client sync file/.test(gvisor.error ?? '')
+        ? '; if gVisor worked before and dockerd\'s log says "containerd did not exit successfully" since, restart dockerd: the containerd it restarted hands runsc TMPDIR=/var/lib/docker/tmp, which runsc\'s sandbox cannot open'
+        : '';
+      return { status: 'fail', detail: `${what}: a sandbox could not run under it: ${gvisor.error ?? 'no answer'}`, fix: fix + chroot };
+    }
     const evidence = gvisorEvidence(gvisor.facts);
     if (!evidence) return { status: 'fail', detail: `${what}: a sandbox ran under it but saw the host's kernel (${String(gvisor.facts.release)}), not gVisor's`, fix };
     return { status: 'ok', detail: `${what}; a sandbox ran under it: ${evidence}` };

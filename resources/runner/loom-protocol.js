@@ -175,8 +175,9 @@ const ERROR_CODES = Object.freeze([
 /**
  * The payload of STARTED (JSON).
  * @typedef {object} StartedInfo
- * @property {number} pid The process that runs the program, inside the container, where it exists
- *   before the program starts (a spare; the compiler while compiling); else 0.
+ * @property {number} pid The process inside the container that runs the program, where the runner
+ *   has it before the program starts (the Node runner's spare; the compiler while compiling); else
+ *   0. Informative only.
  * @property {boolean} compiling A compile runs first: COMPILED follows when the program itself
  *   starts.
  */

@@ -118,8 +118,9 @@ PONG = 0x89
 #     undumpable (boolean): Whether the runner made itself undumpable. A dumpable runner could be
 #       read and changed by a program (same user): its container must then serve one run only.
 #   StartedInfo (STARTED):
-#     pid (number): The process that runs the program, inside the container, where it exists before
-#       the program starts (a spare; the compiler while compiling); else 0.
+#     pid (number): The process inside the container that runs the program, where the runner has it
+#       before the program starts (the Node runner's spare; the compiler while compiling); else 0.
+#       Informative only.
 #     compiling (boolean): A compile runs first: COMPILED follows when the program itself starts.
 #   CompiledInfo (COMPILED):
 #     compileMs (number): How long the compile took, measured by the runner.

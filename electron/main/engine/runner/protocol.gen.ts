@@ -190,8 +190,9 @@ export interface ReadyInfo {
 /** The payload of STARTED (JSON). */
 export interface StartedInfo {
   /**
-   * The process that runs the program, inside the container, where it exists before the program
-   * starts (a spare; the compiler while compiling); else 0.
+   * The process inside the container that runs the program, where the runner has it before the
+   * program starts (the Node runner's spare; the compiler while compiling); else 0. Informative
+   * only.
    */
   pid: number;
   /** A compile runs first: COMPILED follows when the program itself starts. */

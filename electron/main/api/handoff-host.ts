@@ -7,6 +7,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmod, lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { ExecuteEventSchema, ExecuteRequestSchema, ExecuteResponseSchema } from '../../../shared/gen/loom/v1/docker_pb';
@@ -14,6 +15,7 @@ import { DECLINED, execCommand } from '../cli/exec-command';
 import { errorObject } from '../cli/format';
 import { canHandOff } from '../cli/handoff-client';
 import type { Executor } from '../engine/executor';
+import { processAlive } from '../engine/pool/labels';
 import { answers, encodeHandoffFrame, HandoffFrame, HandoffFrameReader, handoffDir, jsonFrame, socketPath, tokenPath } from './handoff-channel';
 
 export interface HandoffHostOptions {
@@ -136,15 +138,9 @@ async function claim(dir: string, sock: string): Promise<(() => Promise<void>) |
   return null;
 }
 
-/** Whether a process runs with this PID; one not yet written (an empty claim) counts as running. */
+/** Whether the claim's holder runs; one whose PID is not yet written (an empty claim) counts as running. */
 function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return !Number.isInteger(pid) || pid <= 0 || processAlive(pid, hostname());
 }
 
 const sameToken = (a: string, b: string): boolean => {

@@ -166,7 +166,6 @@ async function readInputFile(spec: string): Promise<{ path: string; content: Uin
   }
 }
 
-
 /** A host path for a package source, made absolute (it is mounted into the container). */
 function hostPath(option: string, path: string): string {
   const abs = resolve(path);

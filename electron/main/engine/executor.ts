@@ -424,19 +424,20 @@ async function runOn({ scheduler, acquired: { entry, created }, req, files, onAr
     } catch (err) {
       // The program never ran (a missing command, a bad working directory): the container is fine.
       if (err instanceof CommandNotFoundError || err instanceof ValidationError) healthy = true;
-      // A runner that answers nothing in a container that still runs: what its processes are
-      // doing says why (one stopped, one busy, or no answer at all: the sandbox is stuck).
-      if (err instanceof RunnerUnresponsiveError && !(await stoppedDuringRun(entry))) {
-        const seen = `${err.message}; its container's processes: ${await describeProcesses(entry.container)}`;
-        if (!err.programStarted) throw new ContainerGoneError(seen, { cause: err });
-        throw new LoomError(`${seen}; the container is replaced`, { cause: err });
-      }
       // The container died between runs (killed, removed from outside): nothing ran, so the
       // caller may take another container.
-      if (err instanceof RunnerDiedError && !err.programStarted) throw new ContainerGoneError(err.message, { cause: err });
+      if (err instanceof RunnerDiedError && !err.programStarted && !(err instanceof RunnerUnresponsiveError)) throw new ContainerGoneError(err.message, { cause: err });
       if (err instanceof RunnerDiedError) {
-        // The runner died because its container did (killed, paused, removed, engine gone)?
+        // The runner died (or went silent) because its container did (killed, paused, removed, engine gone)?
         const stopped = await stoppedDuringRun(entry);
+        if (!stopped && err instanceof RunnerUnresponsiveError) {
+          // Silent in a container that still runs: what its processes are doing says why (one
+          // stopped, one busy, or no answer at all: the sandbox is stuck).
+          const seen = `${err.message}; its container's processes: ${await describeProcesses(entry.container)}`;
+          if (!err.programStarted) throw new ContainerGoneError(seen, { cause: err });
+          throw new LoomError(`${seen}; the container is replaced`, { cause: err });
+        }
+        if (!err.programStarted) throw new ContainerGoneError(err.message, { cause: err });
         // The memory limit reached by the container as a whole (gVisor's sandbox, see sandboxOom).
         if (stopped && (await wasOomKilled(entry))) return sandboxOom('runner', Buffer.alloc(0));
         if (stopped) throw new ContainerStoppedError(stopped, { cause: err });

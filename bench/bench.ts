@@ -989,7 +989,7 @@ async function main(): Promise<void> {
     log,
   ).catch((err: unknown) => {
     log(`cli: not measured (${err instanceof Error ? err.message : String(err)})`);
-    return { cliWarmWallMs: Number.NaN, cliHandoffWallMs: Number.NaN, cliNativeHandoffWallMs: Number.NaN, dockerExecCliMs: Number.NaN, dockerRunCliMs: Number.NaN, loomHelpMs: Number.NaN, nodeE0Ms: Number.NaN, wrong: 0 };
+    return { cliWarmWallMs: Number.NaN, cliHandoffWallMs: Number.NaN, cliNativeHandoffWallMs: Number.NaN, dockerExecCliMs: Number.NaN, dockerRunCliMs: Number.NaN, loomHelpMs: Number.NaN, nodeE0Ms: Number.NaN, nodeE0WithoutExtraCaMs: Number.NaN, wrong: 0 };
   });
   await handoffHost?.close();
   rmSync(handoffHome, { recursive: true, force: true });
@@ -1263,6 +1263,7 @@ async function main(): Promise<void> {
       pageFaultUs: round(machine.pageFaultUs, 3),
       forkExitMs: round(machine.forkExitMs, 3),
       nodeE0Ms: round(cliFigures.nodeE0Ms),
+      nodeE0WithoutExtraCaMs: round(cliFigures.nodeE0WithoutExtraCaMs),
       loomHelpMs: round(cliFigures.loomHelpMs),
       warmFaultsPerRun: round(percentile(samples.warmFaults, 50), 0),
       warmRunnerFaultsPerRun: round(percentile(samples.warmRunnerFaults, 50), 0),
@@ -1475,7 +1476,7 @@ async function main(): Promise<void> {
       `Loom bench — engine ${version.Version}, ${elapsedS.toFixed(0)} s; p50/p99 are nearest-rank, times are the caller's wall clock`,
       `load average ${loadText(loadAtStart)} at the start, ${loadText(loadAtEnd)} at the end (1/5/15 min) on ${cpus().length} CPUs` +
         (busy ? ': a shared, busy machine, so medians are noisy; the ratios (both sides measured interleaved) are the steadier figures' : ''),
-      `machine                  a page fault ${fmt(machine.pageFaultUs, 2)} us, fork + exit ${fmt(machine.forkExitMs, 2)} ms (in a container); node -e 0 ${fmt(cliFigures.nodeE0Ms)} ms`,
+      `machine                  a page fault ${fmt(machine.pageFaultUs, 2)} us, fork + exit ${fmt(machine.forkExitMs, 2)} ms (in a container); node -e 0 ${fmt(cliFigures.nodeE0Ms)} ms${Number.isNaN(cliFigures.nodeE0WithoutExtraCaMs) ? '' : ` (${fmt(cliFigures.nodeE0WithoutExtraCaMs)} ms without the NODE_EXTRA_CA_CERTS this environment sets)`}`,
       `page faults, RUN to EXIT python hello p50 ${fmt(percentile(samples.warmFaults, 50), 0)} (the runner's own ${fmt(percentile(samples.warmRunnerFaults, 50), 0)}), ` +
         `node hello at an idle container p50 ${fmt(percentile(samples.warmNodeFaults, 50), 0)}`,
       `CPU per warm python run  ${fmt(warmContainerCpuMsPerRun, 2)} ms in the container (all of it: runner, spare, clean-up), ${fmt(warmHostCpuMsPerRun, 2)} ms in this process`,

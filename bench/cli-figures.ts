@@ -22,6 +22,11 @@ export interface CliFigures {
   loomHelpMs: number;
   /** `node -e 0` (ms). */
   nodeE0Ms: number;
+  /**
+   * `node -e 0` without NODE_EXTRA_CA_CERTS, where the environment sets it (else NaN): Node loads
+   * it as it starts, and bin/loom starts `loom exec` without it (ms).
+   */
+  nodeE0WithoutExtraCaMs: number;
   /** `loom exec` runs that did not print 1 and exit 0. */
   wrong: number;
 }
@@ -92,6 +97,8 @@ export async function measureCliFigures(s: CliFigureSetup, log: (line: string) =
     }
   }
   const nodeE0Ms = await medianProcessMs(s.n, node, ['-e', '0']);
+  const { NODE_EXTRA_CA_CERTS: extraCa, ...withoutExtraCa } = process.env;
+  const nodeE0WithoutExtraCaMs = extraCa ? await medianProcessMs(s.n, node, ['-e', '0'], s.root, withoutExtraCa) : Number.NaN;
   const loomHelpMs = await medianProcessMs(s.n, node, ['bin/loom.js', '--help'], s.root);
-  return { cliWarmWallMs: median(loom), cliHandoffWallMs: median(handoff), cliNativeHandoffWallMs: median(nativeHandoff), dockerExecCliMs: median(dockerExec), dockerRunCliMs: median(dockerRun), loomHelpMs, nodeE0Ms, wrong };
+  return { cliWarmWallMs: median(loom), cliHandoffWallMs: median(handoff), cliNativeHandoffWallMs: median(nativeHandoff), dockerExecCliMs: median(dockerExec), dockerRunCliMs: median(dockerRun), loomHelpMs, nodeE0Ms, nodeE0WithoutExtraCaMs, wrong };
 }

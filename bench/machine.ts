@@ -52,10 +52,10 @@ export function parseMachineProbe(stdout: string): MachineFigures {
 }
 
 /** Wall time of one process from spawn to exit (ms); rejects when it fails. */
-export function timeProcess(file: string, args: readonly string[], cwd?: string): Promise<number> {
+export function timeProcess(file: string, args: readonly string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(file, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
     child.once('error', reject);
@@ -67,9 +67,9 @@ export function timeProcess(file: string, args: readonly string[], cwd?: string)
 }
 
 /** Median wall time of `n` runs of a process, one after another. */
-export async function medianProcessMs(n: number, file: string, args: readonly string[], cwd?: string): Promise<number> {
+export async function medianProcessMs(n: number, file: string, args: readonly string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<number> {
   const samples: number[] = [];
-  for (let i = 0; i < n; i++) samples.push(await timeProcess(file, args, cwd));
+  for (let i = 0; i < n; i++) samples.push(await timeProcess(file, args, cwd, env));
   return median(samples);
 }
 

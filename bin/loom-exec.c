@@ -69,6 +69,9 @@ static void start_host_and_work_alone(void) {
       int null = open("/dev/null", O_RDWR);
       if (null >= 0) dup2(null, 0), dup2(null, 1), dup2(null, 2);
       if (chdir("/") != 0) _exit(127);
+      /* What bin/loom kept aside for this process's own start (see there): a host needs it. */
+      const char *ca = getenv("LOOM_NODE_EXTRA_CA_CERTS");
+      if (ca && setenv("NODE_EXTRA_CA_CERTS", ca, 1) == 0) unsetenv("LOOM_NODE_EXTRA_CA_CERTS");
       execlp("node", "node", path, "host", (char *)NULL);
       _exit(127);
     }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answers, encodeHandoffFrame, HandoffFrameReader, MAX_FRAME_BYTES, socketPath, tokenPath } from '../api/handoff-channel';
 import { startHandoffHost, type HandoffHost } from '../api/handoff-host';
+import { askHostToStop } from './handoff-client';
 import { createExecutor, type Executor } from '../engine/executor';
 import { listManaged, removeContainer } from '../engine/pool/containers';
 import { docker, requireEngineAndImages } from '../engine/testing/test-support';
@@ -328,6 +329,32 @@ describe('loom host, started in the background by bin/loom when no host serves',
       expect(declined).toMatchObject({ code: 125, stderr: expect.stringContaining('declined') });
       expect(await answers(socketPath(join(home, 'run')))).toBe(true);
     } finally {
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  it('starts Node without NODE_EXTRA_CA_CERTS where nothing says https, and gives it back to the host it starts', { timeout: 180_000 }, async () => {
+    const own = await mkdtemp(join(tmpdir(), 'loom-host-'));
+    // A file that is not there: the Node that loads it says so on its stderr, as it starts.
+    const ca = join(own, 'no-such-ca.pem');
+    const loaded = 'Ignoring extra certs';
+    const sock = socketPath(join(own, 'run'));
+    try {
+      const plain = await loomExec(['--', 'python3', '-c', "print('plain')"], { via: 'launcher', name, extraEnv: { LOOM_HOME: own, LOOM_KEEP_WARM: '5', NODE_EXTRA_CA_CERTS: ca } });
+      expect([plain.code, plain.stdout], plain.stderr).toEqual([0, 'plain\n']);
+      expect(plain.stderr).not.toContain(loaded);
+      // The host it left behind serves any later run, an https collector's too: it has the variable.
+      expect(await within(60_000, () => answers(sock)), 'a loom host serves the socket').toBe(true);
+      const pid = Number(await readFile(join(own, 'run', 'host.lock'), 'utf8'));
+      const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+      expect(environ).toContain(`NODE_EXTRA_CA_CERTS=${ca}`);
+      expect(environ.some((v) => v.startsWith('LOOM_NODE_EXTRA_CA_CERTS='))).toBe(false);
+      // An https collector (a closed port: the export fails, the run does not): Node keeps it.
+      const tls = await loomExec(['--otlp', 'https://127.0.0.1:9', '--', 'python3', '-c', "print('tls')"], { via: 'launcher', name, extraEnv: { LOOM_HOME: own, LOOM_NO_HANDOFF: '1', NODE_EXTRA_CA_CERTS: ca } });
+      expect([tls.code, tls.stdout], tls.stderr).toEqual([0, 'tls\n']);
+      expect(tls.stderr).toContain(loaded);
+    } finally {
+      await askHostToStop({ ...process.env, LOOM_HOME: own });
       await rm(own, { recursive: true, force: true });
     }
   });

@@ -206,7 +206,8 @@ const ERROR_CODES = Object.freeze([
  * @property {number} [minorFaults] Minor page faults the program's processes took between RUN
  *   reaching the runner and EXIT (the kernel's counters: what a forked or pre-started child took
  *   before RUN is not counted). A page fault is the one cost that varies most between machines
- *   (~0.5 us on bare metal, ~15 us in some VMs).
+ *   (~0.5 us on bare metal, ~15 us in some VMs). Absent, with majorFaults and runnerFaults, where
+ *   the kernel counts none (gVisor).
  * @property {number} [majorFaults] Major page faults (read from disk) of the same processes over
  *   the same time.
  * @property {number} [runnerFaults] Page faults (minor + major) the runner itself took over the

@@ -230,7 +230,7 @@ export interface ExitInfo {
    * Minor page faults the program's processes took between RUN reaching the runner and EXIT (the
    * kernel's counters: what a forked or pre-started child took before RUN is not counted). A page
    * fault is the one cost that varies most between machines (~0.5 us on bare metal, ~15 us in some
-   * VMs).
+   * VMs). Absent, with majorFaults and runnerFaults, where the kernel counts none (gVisor).
    */
   minorFaults?: number;
   /** Major page faults (read from disk) of the same processes over the same time. */

@@ -227,6 +227,9 @@ function server() {
   let nextCleaner = null;
 
   const initialEnv = { ...process.env };
+  // Thousands by now, where the kernel counts them; gVisor counts none: EXIT then leaves the
+  // counts out (rather than zeros nobody measured), and a run reads no /proc for them.
+  const faultsCounted = ownFaults('/proc/self/stat').some((n) => n > 0);
   const startTicks = Number(statFields(fs.readFileSync('/proc/self/stat', 'latin1'))[19]);
   // A program runs as the runner's user, so it may lower the runner's limits or priority (no
   // ptrace needed), which every later spare would inherit: loom-init digests them now, before
@@ -802,9 +805,11 @@ function server() {
 
   /**
    * What the page-fault counts of EXIT start from: the runner's own, its waited-for children's,
-   * and those of the spare that will run the program (taken before its job: not the program's).
+   * and those of the spare that will run the program (taken before its job: not the program's);
+   * null where the kernel counts none.
    */
   function faultsAtRun(plan) {
+    if (!faultsCounted) return null;
     const spare = plan && spareChild && spareChild.pid !== undefined ? ownFaults(`/proc/${spareChild.pid}/stat`) : [0, 0];
     let children = [0, 0];
     try {
@@ -818,8 +823,9 @@ function server() {
 
   /** The EXIT fields counting page faults from RUN to now (see protocol.json). */
   function runFaults(j) {
-    const self = ownFaults('/proc/self/stat');
     const from = j.faultsFrom;
+    if (!from) return {};
+    const self = ownFaults('/proc/self/stat');
     let minor;
     let major;
     if (j.usage && typeof j.usage.minorFaults === 'number') {

@@ -2,7 +2,7 @@
 // gVisor's kernel), runc and gVisor never share a container, and an engine without runsc refuses
 // a gVisor request before it creates anything, with how to fix it, instead of running it on runc.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsolationLevel } from '../../../../shared/gen/loom/v1/docker_pb';
+import { IsolationLevel, RuntimeType } from '../../../../shared/gen/loom/v1/docker_pb';
 import { RuntimeMissingError } from '../errors';
 import { createExecutor, type Executor } from '../executor';
 import { startPrivateEngine, type PrivateEngine } from '../testing/private-engine';
@@ -50,9 +50,14 @@ describe('isolation levels on the real engine', () => {
     expect(hostRelease).not.toBe(release);
     expect(hostVersion).not.toMatch(/PST 2016$/);
     expect((await docker.getContainer(host.containerId).inspect()).HostConfig.Runtime).toBe('runc');
-    // gVisor's kernel counts no page faults: its runs carry none, rather than a 0 nobody measured.
+    // gVisor's kernel counts no page faults: its runs carry none (both runners), rather than a 0
+    // nobody measured; runc's do.
     const counted = (r: typeof host): boolean => r.spans.some((s) => typeof s.attributes?.['loom.page_faults'] === 'number');
-    expect([counted(under), counted(host)]).toEqual([false, true]);
+    const node = (isolation: IsolationLevel): ReturnType<Executor['execute']> =>
+      executor.execute({ runtimeType: RuntimeType.NODE, command: ['node', '-e', 'console.log(1)'], config: { name: 'faults-node', isolation } });
+    const [nodeUnder, nodeHost] = [await node(IsolationLevel.GVISOR), await node(IsolationLevel.RUNC)];
+    expect([nodeUnder.usage?.via, nodeHost.usage?.via]).toEqual(['runner', 'runner']);
+    expect([counted(under), counted(nodeUnder), counted(host), counted(nodeHost)]).toEqual([false, false, true, true]);
   });
 
   // gVisor ignores CLONE_PARENT, so there the forker's clones are its own children: it reaps

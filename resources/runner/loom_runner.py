@@ -1748,6 +1748,13 @@ def _rehearse(server):
         _set_sys(server, "c", "", [], False, server.executable, argv, env, server.start_cwd)
         main = _fresh_main("c", "", server.start_cwd)
         exec(compile("None", "<string>", "exec", dont_inherit=True), main.__dict__)
+        # Where the user site would be (computed from the environment alone, no file read: the
+        # real start looks for what a program may have left there).
+        site = sys.modules.get("site")
+        if site is not None and getattr(site, "ENABLE_USER_SITE", False):
+            site.USER_BASE = None  # type: ignore[attr-defined]
+            site.USER_SITE = None  # type: ignore[attr-defined]
+            site.getusersitepackages()
     except Exception:
         pass  # a rehearsal, no more: the real start does it all again
 

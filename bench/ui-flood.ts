@@ -7,7 +7,8 @@
 // Both sides run on a warm container (a warm-up run first), and time from the run's start to its
 // exit: the CLI from spawn to exit, the window from Ctrl+Enter to the exit code on screen. Each
 // side floods FLOODS times, the two alternating (a machine's drift hits both), and the figures
-// are medians (the longest task: the longest of all): one flood each moved the ratio between 1.0x and 2.1x on a 2-core VM.
+// are medians, the longest task the longest of all: one flood a side moved the ratio between
+// 1.0x and 2.1x from run to run on a 2-core VM.
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -161,7 +162,8 @@ export async function measureFlood(mb: number, configName: string, log: (line: s
   const samples = { cli: [] as number[], ui: [] as number[], stall: [] as number[] };
   try {
     for (let i = 0; i < FLOODS; i++) {
-      for (const [name, side] of (i % 2 ? [['ui', sides.ui], ['cli', sides.cli]] : [['cli', sides.cli], ['ui', sides.ui]]) as ['cli' | 'ui', FloodSide | undefined][]) {
+      for (const name of i % 2 ? (['ui', 'cli'] as const) : (['cli', 'ui'] as const)) {
+        const side = sides[name];
         if (!side) continue;
         const r = await side.run(floodProgram(mb)).catch((err: unknown) => {
           out.note = `${name === 'ui' ? 'window' : 'loom exec'}: ${err instanceof Error ? err.message : String(err)}`;

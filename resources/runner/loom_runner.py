@@ -1748,13 +1748,9 @@ def _rehearse(server):
         _set_sys(server, "c", "", [], False, server.executable, argv, env, server.start_cwd)
         main = _fresh_main("c", "", server.start_cwd)
         exec(compile("None", "<string>", "exec", dont_inherit=True), main.__dict__)
-        # Where the user site would be (computed from the environment alone, no file read: the
-        # real start looks for what a program may have left there).
-        site = sys.modules.get("site")
-        if site is not None and getattr(site, "ENABLE_USER_SITE", False):
-            site.USER_BASE = None  # type: ignore[attr-defined]
-            site.USER_SITE = None  # type: ignore[attr-defined]
-            site.getusersitepackages()
+        # Where the user site would be, no more: the real start looks for what a program may
+        # have left there.
+        _fresh_user_site()
     except Exception:
         pass  # a rehearsal, no more: the real start does it all again
 
@@ -1835,16 +1831,25 @@ def _set_sys(server, mode, target, rest, unbuffered, exe, argv, env, cwd):
     )
 
 
-def _refresh_user_site(server):
+def _fresh_user_site():
+    """The site module and where the user site is for the environment now (site caches it in
+    USER_BASE and USER_SITE: computed afresh, from the environment alone, no file read), or
+    (None, None) where there is none."""
     site = sys.modules.get("site")
     if site is None or not getattr(site, "ENABLE_USER_SITE", False):
-        return
-    if server.user_site in sys.path:
-        sys.path.remove(server.user_site)
+        return None, None
     # (site is sys.modules' entry, a ModuleType to mypy: its attributes are unknown.)
     site.USER_BASE = None  # type: ignore[attr-defined]
     site.USER_SITE = None  # type: ignore[attr-defined]
-    user_site = site.getusersitepackages()
+    return site, site.getusersitepackages()
+
+
+def _refresh_user_site(server):
+    site, user_site = _fresh_user_site()
+    if site is None:
+        return
+    if server.user_site in sys.path:
+        sys.path.remove(server.user_site)
     if os.path.isdir(user_site) and user_site not in sys.path:
         # Before the system's site-packages, as at startup; .pth files processed.
         system = set(site.getsitepackages()) if hasattr(site, "getsitepackages") else set()

@@ -102,6 +102,35 @@ describe.each(CASES)('isolation between runs (%s path, %s, %s)', (path, lang, is
     }
   });
 
+  // The user's own module folders are under HOME (/tmp), and a program starts by looking there:
+  // Python's user site (its .pth files run at start; the runner's spare works out where it is
+  // before a program comes, and looks at it only for the program), Node's ~/.node_modules.
+  it("a module planted in the user's own module folder is not loaded by the next program", async () => {
+    // The attack proves its plant works: a fresh interpreter it starts itself loads it.
+    const [attack, check, loaded, clean] =
+      lang === 'python'
+        ? [
+            "import os, site, subprocess\nd = site.getusersitepackages()\nos.makedirs(d)\nopen(os.path.join(d, 'evil.pth'), 'w').write('import os; os.environ[\"PWNED\"] = \"1\"\\n')\n" +
+              "subprocess.run(['python3', '-c', 'import os; print(os.environ.get(\"PWNED\"))'], check=True)",
+            "import os, site\nd = site.getusersitepackages()\nprint(d.startswith('/tmp/'), os.environ.get('PWNED'), os.path.isdir(d))",
+            '1\n',
+            'True None False\n',
+          ]
+        : [
+            "const fs = require('fs'); const d = require('os').homedir() + '/.node_modules'; fs.mkdirSync(d); fs.writeFileSync(d + '/loom-evil.js', 'module.exports = \"hijacked\"');\n" +
+              "require('child_process').execFileSync('node', ['-e', 'console.log(require(\"loom-evil\"))'], { stdio: 'inherit' })",
+            "const d = require('os').homedir() + '/.node_modules'; let found; try { found = require('loom-evil'); } catch (e) { found = e.code; } console.log(require('module').globalPaths.includes(d), found)",
+            'hijacked\n',
+            'true MODULE_NOT_FOUND\n',
+          ];
+    const a = await run(attack);
+    expect(a.usage?.via, 'the attack ran by the path under test').toBe(path);
+    expect([text(a.stdout), text(a.stderr)]).toEqual([loaded, '']);
+    const c = await run(check);
+    expect(c.containerId, 'the check ran in the attacked container').toBe(a.containerId);
+    expect([text(c.stdout), text(c.stderr)]).toEqual([clean, '']);
+  });
+
   it('files in /tmp, /dev/shm and /dev/mqueue are gone, a secret among them', async () => {
     const c = await attackThenCheck(sh('echo token-123 > /tmp/secret && echo x > /dev/shm/shared && mkdir -p /tmp/a/b && echo y > /tmp/a/b/c'), listing);
     expect(text(c.stdout).trim()).toBe(EMPTY);

@@ -79,7 +79,7 @@ import { measureSessions } from './sessions';
 import { measureCleanSlate } from './clean-slate';
 import { measureMcpHttp, measureMcpStdio } from './mcp-bench';
 import { measureLanguages } from './languages';
-import { GVISOR_WARM_TARGET, measureGvisor } from './gvisor';
+import { GVISOR_WARM_TARGET, IDLE_PACE_MS, measureGvisor } from './gvisor';
 import { evaluateTargets, ratioText, TARGETS, verdict } from './targets';
 import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
@@ -1365,8 +1365,13 @@ async function main(): Promise<void> {
       gvisorWarmP50Ms: round(gvisor.gvisorWarm.p50),
       runcWarmP50Ms: round(gvisor.runcWarm.p50),
       gvisorWarmVsRunc: round(gvisor.warmRatio, 3),
+      // At an idle container (bench/gvisor.ts): the figure the target is read on; the three above are back to back.
+      gvisorIdleWarmP50Ms: round(gvisor.gvisorIdleWarm.p50),
+      runcIdleWarmP50Ms: round(gvisor.runcIdleWarm.p50),
+      gvisorIdleWarmVsRunc: round(gvisor.idleWarmRatio, 3),
+      gvisorIdlePaceMs: IDLE_PACE_MS,
       gvisorWarmTarget: GVISOR_WARM_TARGET,
-      gvisorWarmMet: Number.isFinite(gvisor.warmRatio) ? gvisor.warmRatio <= GVISOR_WARM_TARGET : null,
+      gvisorWarmMet: Number.isFinite(gvisor.idleWarmRatio) ? gvisor.idleWarmRatio <= GVISOR_WARM_TARGET : null,
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
@@ -1425,6 +1430,8 @@ async function main(): Promise<void> {
         runcCold: fig(gvisor.runcCold),
         gvisorWarm: fig(gvisor.gvisorWarm),
         runcWarm: fig(gvisor.runcWarm),
+        gvisorIdleWarm: fig(gvisor.gvisorIdleWarm),
+        runcIdleWarm: fig(gvisor.runcIdleWarm),
       },
       traces,
     };
@@ -1460,7 +1467,9 @@ async function main(): Promise<void> {
         row('  rust hello, cached build', langs.rustCached),
         row('gVisor cold, maxExecutions 1', gvisor.gvisorCold),
         row('  runc cold, interleaved with it', gvisor.runcCold),
-        row('gVisor warm, python hello (runner)', gvisor.gvisorWarm),
+        row(`gVisor warm, python hello (runner), ${IDLE_PACE_MS} ms apart`, gvisor.gvisorIdleWarm),
+        row('  runc warm, interleaved with it', gvisor.runcIdleWarm),
+        row('gVisor warm, back to back (waits for its spare)', gvisor.gvisorWarm),
         row('  runc warm, interleaved with it', gvisor.runcWarm),
       ],
     );
@@ -1510,7 +1519,7 @@ async function main(): Promise<void> {
         `first paint of 100,000 spans ${'skipped' in traces.firstPaint ? `skipped: ${traces.firstPaint.skipped}` : `${traces.firstPaint.medianMs} ms median`} (target <= 1000); page fault ${traces.pageFaultNs} ns`,
       `sessions                 creation p50 ${fmt(sessions.create.p50)} ms = ${fmt(ratio(sessions.create.p50, s.cold.p50), 2)}x cold (target <= 1.25x: ${verdict(ratio(sessions.create.p50, s.cold.p50) <= 1.25)}); ` +
         `cell \`x + 1\` p50 ${fmt(sessions.cell.p50, 2)} ms; idle session ${fmt(sessions.idleMemoryMb, 1)} MB (engine's memory figure less page cache)`,
-      `gVisor / runc            ${gvisor.available ? `cold ${fmt(gvisor.coldRatio, 2)}x, warm ${fmt(gvisor.warmRatio, 2)}x (target warm <= ${GVISOR_WARM_TARGET}x: ${verdict(gvisor.warmRatio <= GVISOR_WARM_TARGET)})` : 'not measured: the engine has no runsc'}`,
+      `gVisor / runc            ${gvisor.available ? `cold ${fmt(gvisor.coldRatio, 2)}x, warm at an idle container ${fmt(gvisor.idleWarmRatio, 2)}x (target <= ${GVISOR_WARM_TARGET}x: ${verdict(gvisor.idleWarmRatio <= GVISOR_WARM_TARGET)}), back to back ${fmt(gvisor.warmRatio, 2)}x` : 'not measured: the engine has no runsc'}`,
       `phases (s)               ${Object.entries(phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`,
       '',
       `checks: warm runs that created a container ${problems.warmButCreated}; cold runs that reused one ${problems.coldButReused}; ` +

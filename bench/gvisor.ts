@@ -52,8 +52,16 @@ export async function measureGvisor(docker: Docker, nWarm: number, nCold: number
     log(`gvisor: the engine has no runsc runtime (it has ${runtimes.join(', ')}): not measured`);
     return {
       available: false,
-      ...{ runcCold: empty, gvisorCold: empty, runcWarm: empty, gvisorWarm: empty, runcIdleWarm: empty, gvisorIdleWarm: empty },
-      ...{ coldRatio: Number.NaN, warmRatio: Number.NaN, idleWarmRatio: Number.NaN, wrong: 0 },
+      runcCold: empty,
+      gvisorCold: empty,
+      runcWarm: empty,
+      gvisorWarm: empty,
+      runcIdleWarm: empty,
+      gvisorIdleWarm: empty,
+      coldRatio: Number.NaN,
+      warmRatio: Number.NaN,
+      idleWarmRatio: Number.NaN,
+      wrong: 0,
     };
   }
   const executor: Executor = await createExecutor({ docker, minIdlePerConfig: 0, reapOrphans: false, onError });

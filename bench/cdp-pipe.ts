@@ -18,7 +18,6 @@ interface Pending {
 
 /** One page (a target attached in flat mode): its protocol calls and its keyboard and mouse. */
 export interface CdpPage {
-  send(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** The value of an expression, awaited if it is a promise; an exception in it is thrown here. */
   evaluate<T>(expression: string): Promise<T>;
   click(x: number, y: number): Promise<void>;
@@ -61,9 +60,9 @@ export async function launchCdpChromium(executablePath: string): Promise<CdpBrow
   const fromBrowser = child.stdio[4] as Readable;
   const pending = new Map<number, Pending>();
   let nextId = 1;
-  let exited: Error | undefined;
+  let gone: Error | undefined;
   const failAll = (err: Error): void => {
-    exited = err;
+    gone = err;
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
@@ -78,8 +77,9 @@ export async function launchCdpChromium(executablePath: string): Promise<CdpBrow
       const message = JSON.parse(Buffer.concat(partial).toString('utf8')) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
       partial = [];
       start = end + 1;
+      // (An event has no id: the few the Page domain sends are of no use here.)
       const waiting = message.id === undefined ? undefined : pending.get(message.id);
-      if (!waiting || message.id === undefined) continue; // an event: none is enabled that matters here
+      if (!waiting || message.id === undefined) continue;
       pending.delete(message.id);
       if (message.error) waiting.reject(new Error(`${waiting.method}: ${message.error.message}`));
       else waiting.resolve(message.result ?? {});
@@ -88,7 +88,7 @@ export async function launchCdpChromium(executablePath: string): Promise<CdpBrow
   });
 
   const send = (method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> => {
-    if (exited) return Promise.reject(exited);
+    if (gone) return Promise.reject(gone);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject, method });
@@ -120,7 +120,6 @@ export async function launchCdpChromium(executablePath: string): Promise<CdpBrow
         await call('Input.dispatchKeyEvent', { type: 'keyUp', ...base });
       };
       return {
-        send: call,
         async evaluate<T>(expression: string): Promise<T> {
           const r = (await call('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true })) as {
             result: { value?: unknown };
@@ -140,7 +139,7 @@ export async function launchCdpChromium(executablePath: string): Promise<CdpBrow
       };
     },
     async close() {
-      if (!exited) {
+      if (!gone) {
         await send('Browser.close').catch(() => undefined);
         if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
       }

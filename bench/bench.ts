@@ -85,7 +85,7 @@ import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
 import { measureCliFigures, type CliFigures } from './cli-figures';
 import { measureFlood } from './ui-flood';
-import { containerCpuMs, MACHINE_PROBE, parseMachineProbe, runFaults, type MachineFigures } from './machine';
+import { containerCpuMs, MACHINE_PROBE, machineCpuMs, parseMachineProbe, runFaults, type MachineFigures } from './machine';
 
 // ---------------------------------------------------------------- options
 
@@ -1084,10 +1084,19 @@ async function main(): Promise<void> {
         await runOnce[kind]();
       }
     };
+    const m0 = machineCpuMs();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
-    return performance.now() - t0;
+    const ms = performance.now() - t0;
+    const m1 = machineCpuMs();
+    if (m0 && m1) {
+      blockCpu[kind].busyMs += m1.busyMs - m0.busyMs;
+      blockCpu[kind].totalMs += m1.totalMs - m0.totalMs;
+    } else blockCpu[kind].busyMs = Number.NaN;
+    return ms;
   };
+  // The whole machine's CPU over each side's blocks (all processes: this one, the engine, the containers).
+  const blockCpu = { raw: { busyMs: 0, totalMs: 0 }, loom: { busyMs: 0, totalMs: 0 } };
   // Loom's blocks last ~1.5 s each (a 0.3 s block measured the ramp as much as the rate); the
   // raw side, ten times slower, runs a fifth as many.
   const totals = { loom: opts.throughputTotal, raw: rawThroughputTotal(opts.throughputTotal) };
@@ -1107,7 +1116,13 @@ async function main(): Promise<void> {
   const throughputWallMs = wall.loom;
   const throughputPerS = (totals.loom / wall.loom) * 1000;
   const rawThroughputPerS = (totals.raw / wall.raw) * 1000;
-  log(`throughput: raw ${fmt(rawThroughputPerS)}/s, loom ${fmt(throughputPerS)}/s (${problems.throughputViaExec} runs by exec)`);
+  const throughputMachineCpuMsPerRun = blockCpu.loom.busyMs / totals.loom;
+  const rawThroughputMachineCpuMsPerRun = blockCpu.raw.busyMs / totals.raw;
+  const throughputMachineBusyPct = (blockCpu.loom.busyMs / blockCpu.loom.totalMs) * 100;
+  log(
+    `throughput: raw ${fmt(rawThroughputPerS)}/s, loom ${fmt(throughputPerS)}/s (${problems.throughputViaExec} runs by exec); ` +
+      `the machine's CPU per run ${fmt(throughputMachineCpuMsPerRun, 2)} ms (raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms), its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy during Loom's blocks`,
+  );
   for (const c of rawPool) await removeQuietly(docker, c.id);
   for (const name of [...rawCreated]) if (name.startsWith('loom-bench-rawtp-')) rawCreated.delete(name);
   // The main executor's work is done: its containers would only blur the next two figures.
@@ -1304,6 +1319,10 @@ async function main(): Promise<void> {
       packagesCacheImageMissingBeforeRun: packagesCacheImageMissing,
       throughputPerS: round(throughputPerS),
       rawThroughputPerS: round(rawThroughputPerS),
+      // The whole machine's CPU per run during each side's blocks (null where /proc/stat is not the engine's machine).
+      throughputMachineCpuMsPerRun: round(throughputMachineCpuMsPerRun),
+      rawThroughputMachineCpuMsPerRun: round(rawThroughputMachineCpuMsPerRun),
+      throughputMachineBusyPct: round(throughputMachineBusyPct, 1),
       throughputVsRawRatio: round(throughputVsRawRatio, 4),
       throughputLatencyP50Ms: round(s.throughputLatency.p50),
       throughputLatencyP99Ms: round(s.throughputLatency.p99),
@@ -1509,7 +1528,8 @@ async function main(): Promise<void> {
         (packagesCacheImageMissing ? `; the cache image was gone before ${packagesCacheImageMissing} run(s) (removed from outside)` : ''),
       `throughput               ${fmt(throughputPerS)} executions/s vs raw ${fmt(rawThroughputPerS)}/s = ${fmt(throughputVsRawRatio, 2)}x  ` +
         `(${totals.loom} Loom runs, ${totals.raw} raw, ${opts.concurrency} workers, ${opts.containers} pre-warmed containers, Loom ${(throughputWallMs / 1000).toFixed(1)} s; ` +
-        `${problems.throughputViaExec} runs by exec, runners up after ${throughputWait.runs} warm-up runs)`,
+        `${problems.throughputViaExec} runs by exec, runners up after ${throughputWait.runs} warm-up runs; the machine's CPU per run ` +
+        `${fmt(throughputMachineCpuMsPerRun, 2)} ms vs raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms, its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy)`,
       `loom exec processes      first ${cliLine(cli.first, cli.firstWallMs)}; second ${cli.second ? cliLine(cli.second, cli.secondWallMs) : 'not started'}; ` +
         `same container ${cli.sameContainer ? 'yes' : 'no'}; second / first ${fmt(secondVsFirstProcessRatio, 2)}x ` +
         `(${cli.basis === 'exit' ? 'spawn to exit' : 'spawn until the JSON is out and the container parked: not both processes exited by themselves'})`,

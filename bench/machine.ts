@@ -108,3 +108,25 @@ export function containerCpuMs(containerId: string): number | null {
   }
   return null;
 }
+
+/**
+ * The whole machine's CPU time used so far (ms, all CPUs: /proc/stat less idle, iowait and the
+ * time a hypervisor gave to others, steal), and its elapsed CPU time; null where /proc/stat is not
+ * this machine's (macOS: Docker Desktop's VM has its own). Two readings give what a stretch of
+ * work cost in all processes together, and how busy the CPUs were: a throughput figure whose CPUs
+ * were full is bound by CPU per run.
+ */
+export function machineCpuMs(): { busyMs: number; totalMs: number } | null {
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  } catch {
+    return null;
+  }
+  const ticks = (line ?? '').split(/\s+/).slice(1, 9).map(Number);
+  if (ticks.length < 5 || ticks.some((t) => !Number.isFinite(t))) return null;
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0) + (ticks[7] ?? 0);
+  // USER_HZ is 100 on every Linux the engine runs on: a tick is 10 ms.
+  return { busyMs: (total - idle) * 10, totalMs: total * 10 };
+}

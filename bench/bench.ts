@@ -37,6 +37,8 @@
 //   throughput  8 workers sharing one executor key with 4 pre-warmed containers, each with its
 //             runner up; the raw baseline is the same with 4 raw containers. 1000 Loom runs and
 //             200 raw ones, each side in two blocks (raw, Loom, Loom, raw), 1 s apart (untimed).
+//             Also the whole machine's CPU per run over each side's blocks (/proc/stat): where the
+//             CPUs are full, the rate is set by it.
 //   second process  `node bin/loom.js exec --json --keep-warm 120` twice in a row: the second
 //             must claim the container the first parked. Wall time is spawn to exit; a process
 //             still running 3 s after its container was parked is stopped (by its pid) and

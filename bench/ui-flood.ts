@@ -3,7 +3,8 @@
 // 'longtask'). A benchmark, not a test: it prints figures. Chromium is driven through its
 // DevTools pipe with no Network domain (cdp-pipe.ts), not by Playwright: Playwright has Chromium
 // copy every WebSocket frame to it, which the user's window never does, at a cost to the flood
-// (a 2-core VM: the window 6.2 s against 4.4 s, the machine's CPU for the whole bench 71 s against 48 s).
+// (on a 2-core VM: the window 6.2 s against 4.4 s, the machine's CPU for the whole flood bench
+// 71 s against 48 s).
 //
 //   node bin/run-ts.js bench/ui-flood.ts [--mb N]     (needs `npm run build`: the renderer)
 //

@@ -43,8 +43,15 @@ export interface ExecResult {
   durationMs: number;
 }
 
-/** After a kill, how long to wait for the stream to end before giving up on it. */
-const KILL_GRACE_MS = 5_000;
+/** How long to wait for the engine to answer a kill; without an answer, the stream is given up. */
+const KILL_ANSWER_MS = 5_000;
+/**
+ * Once the engine has answered a kill, how long the stream may take to deliver what was already
+ * on its way before it is given up. A killed runc container's stream ends at once; a gVisor
+ * sandbox full of processes (a fork bomb) took over 5 s to come down on a busy 2-core VM, and the
+ * run's answer, already known (killed at its timeout), waited for it.
+ */
+export const STREAM_AFTER_KILL_MS = 1_000;
 
 /** The container is gone, stopped or paused: the program never started. */
 export class ContainerGoneError extends Error {
@@ -126,9 +133,9 @@ export async function runExec(container: Docker.Container, opts: ExecOptions): P
     else aborted = true;
     // The engine may never answer the kill: then give up on it, and on the stream, at once.
     const killed = (opts.kill?.() ?? Promise.resolve()).catch(() => undefined);
-    killing = within(killed, KILL_GRACE_MS).then((answer) => {
+    killing = within(killed, KILL_ANSWER_MS).then((answer) => {
       if (answer === NO_ANSWER) stream.destroy();
-      else setTimeout(() => stream.destroy(), KILL_GRACE_MS).unref();
+      else setTimeout(() => stream.destroy(), STREAM_AFTER_KILL_MS).unref();
     });
   };
   const timer = opts.timeoutMs ? setTimeout(() => stop('timeout'), opts.timeoutMs) : undefined;

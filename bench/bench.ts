@@ -44,8 +44,8 @@
 //             still running 3 s after its container was parked is stopped (by its pid) and
 //             reported as not exiting by itself, and the times are then spawn until its JSON
 //             was out and the container parked. The container is removed afterwards.
-//   rss       this process's RSS with 16 pooled containers (4 configs x 4), next to its RSS
-//             before any executor existed.
+//   rss       a host's RSS with 16 pooled containers (4 configs x 4), in a process of their own
+//             (bench/pooled-rss.ts), next to that process's RSS before its executor existed.
 //   clean slate  the clean-up between runs (bench/clean-slate.ts): the same warm python runner
 //             in a container that cleans after every run and in one started with --keep-state
 //             (a session's), a hello and a program that leaves 1,000 files, back to back in
@@ -87,6 +87,7 @@ import { buildLocalIndex, type LocalIndex } from './wheels';
 import { benchTraces } from './traces-bench';
 import { measureCliFigures, type CliFigures } from './cli-figures';
 import { measureFlood } from './ui-flood';
+import { measurePooledRss, RSS_CONFIGS, RSS_PER_CONFIG } from './pooled-rss';
 import { containerCpuMs, MACHINE_PROBE, machineCpuMs, parseMachineProbe, runFaults, type MachineFigures } from './machine';
 
 // ---------------------------------------------------------------- options
@@ -177,10 +178,6 @@ const WHEELS = [
   { name: 'loombenchb', version: '1.0', value: 'b' },
 ] as const;
 const PKG_HELLO = ['python3', '-c', `import ${WHEELS.map((w) => w.name).join(', ')}; print('hello')`];
-
-/** The 16 pooled containers of the RSS figure: configs x containers per config. */
-const RSS_CONFIGS = 4;
-const RSS_PER_CONFIG = 4;
 
 /** How long a warm-up may wait for a container's runner before the bench measures anyway. */
 const RUNNER_WAIT_MS = 30_000;
@@ -1188,10 +1185,11 @@ async function main(): Promise<void> {
   endPhase('flood');
 
   // --- RSS with 16 pooled containers: 4 configs (differing by name) x 4, each container used.
-  log(`rss: prewarming ${RSS_CONFIGS} configs x ${RSS_PER_CONFIG} containers`);
+  log(`rss: ${RSS_CONFIGS} configs x ${RSS_PER_CONFIG} containers pooled in a process of their own (bench/pooled-rss.ts)`);
   const rssBeforePoolMb = process.memoryUsage().rss / MB;
-  const pooledMem = await measurePooledRss(docker, problems, onError);
-  log(`rss: ${fmt(pooledMem.rss / MB)} MB with ${pooledMem.pooled} pooled container(s) (baseline ${fmt(memBaseline.rss / MB)} MB)`);
+  const pooledMem = await measurePooledRss(log);
+  problems.wrongOutput.push(...pooledMem.wrong);
+  log(`rss: ${fmt(pooledMem.rssMb)} MB with ${pooledMem.pooled} pooled container(s) (that process before any executor ${fmt(pooledMem.baselineRssMb)} MB)`);
   endPhase('rss');
 
   // --- the trace workbench: OTLP ingest and the first paint of a 100,000-span trace (bench/traces-bench.ts).
@@ -1219,8 +1217,8 @@ async function main(): Promise<void> {
   const coldVsRawColdRatio = ratio(s.cold.p50, s.rawCold.p50);
   const packagesCachedVsColdRatio = ratio(s.packagesCold.p50, s.cold.p50);
   const secondVsFirstProcessRatio = ratio(cli.secondWallMs, cli.firstWallMs);
-  const rssMb = pooledMem.rss / MB;
-  const rssBaselineMb = memBaseline.rss / MB;
+  const rssMb = pooledMem.rssMb;
+  const rssBaselineMb = pooledMem.baselineRssMb;
   const loadAtEnd = loadavg();
   const elapsedS = (performance.now() - startedAt) / 1000;
   const targets = evaluateTargets({
@@ -1396,9 +1394,10 @@ async function main(): Promise<void> {
       rssMb: round(rssMb, 1),
       rssPooledContainers: pooledMem.pooled,
       rssRunnersReadyConfigs: pooledMem.configsWithRunners,
-      heapUsedMb: round(pooledMem.heapUsed / MB, 1),
+      heapUsedMb: round(pooledMem.heapUsedMb, 1),
       rssBaselineMb: round(rssBaselineMb, 1),
-      heapUsedBaselineMb: round(memBaseline.heapUsed / MB, 1),
+      heapUsedBaselineMb: round(pooledMem.baselineHeapUsedMb, 1),
+      benchRssAtStartMb: round(memBaseline.rss / MB, 1),
       rssBeforePoolMb: round(rssBeforePoolMb, 1),
       rssAfterFiguresMb: round(rssAfterFiguresMb, 1),
       pooledContainersAfterFigures: mainPooled,
@@ -1535,8 +1534,8 @@ async function main(): Promise<void> {
       `loom exec processes      first ${cliLine(cli.first, cli.firstWallMs)}; second ${cli.second ? cliLine(cli.second, cli.secondWallMs) : 'not started'}; ` +
         `same container ${cli.sameContainer ? 'yes' : 'no'}; second / first ${fmt(secondVsFirstProcessRatio, 2)}x ` +
         `(${cli.basis === 'exit' ? 'spawn to exit' : 'spawn until the JSON is out and the container parked: not both processes exited by themselves'})`,
-      `rss                      ${fmt(rssMb)} MB (heap ${fmt(pooledMem.heapUsed / MB)} MB) with ${pooledMem.pooled} container(s) pooled; ` +
-        `${fmt(rssBaselineMb)} MB before any executor, ${fmt(rssAfterFiguresMb)} MB after the other figures (${mainPooled} pooled)`,
+      `rss                      ${fmt(rssMb)} MB (heap ${fmt(pooledMem.heapUsedMb)} MB) with ${pooledMem.pooled} container(s) pooled, in a process of ` +
+        `their own (${fmt(rssBaselineMb)} MB before its executor, tsx included); the bench's own ${fmt(rssAfterFiguresMb)} MB after the other figures (${mainPooled} pooled)`,
       `traces ingest            ${traces.ingest.map((i) => `${i.encoding} ${i.spansPerS} spans/s (RSS +${i.rssGrowthMb} MB)`).join(', ')} (target >= 50000); ` +
         `first paint of 100,000 spans ${'skipped' in traces.firstPaint ? `skipped: ${traces.firstPaint.skipped}` : `${traces.firstPaint.medianMs} ms median`} (target <= 1000); page fault ${traces.pageFaultNs} ns`,
       `sessions                 creation p50 ${fmt(sessions.create.p50)} ms = ${fmt(ratio(sessions.create.p50, s.cold.p50), 2)}x cold (target <= 1.25x: ${verdict(ratio(sessions.create.p50, s.cold.p50) <= 1.25)}); ` +
@@ -1552,45 +1551,6 @@ async function main(): Promise<void> {
   }
   for (const p of problems.wrongOutput.slice(0, 10)) log(`wrong output: ${p}`);
   if (problems.wrongOutput.length) process.exitCode = 1;
-}
-
-interface PooledMemory {
-  rss: number;
-  heapUsed: number;
-  pooled: number;
-  /** Configs whose every container had its runner up when memory was measured. */
-  configsWithRunners: number;
-}
-
-/**
- * This process's memory with RSS_CONFIGS x RSS_PER_CONFIG pooled containers: a fresh executor
- * (no background top-ups), every container prewarmed and used (until its runner is up, so its
- * connections are open), then process.memoryUsage(); the executor is closed afterwards.
- */
-async function measurePooledRss(docker: Docker, problems: Problems, onError: (e: unknown) => void): Promise<PooledMemory> {
-  const executor = await createExecutor({ docker, maxContainersPerKey: RSS_PER_CONFIG, minIdlePerConfig: 0, reapOrphans: false, onError });
-  const instance = executor.scheduler.owner.instance;
-  const close = once(async () => {
-    await executor.close();
-    const swept = await sweep(docker, [instance]);
-    if (swept) log(`swept ${swept} container(s) the rss executor left behind`);
-  });
-  cleanups.push(close);
-  try {
-    const tag = randomBytes(3).toString('hex');
-    const requests: ExecuteRequestInput[] = Array.from({ length: RSS_CONFIGS }, (_, i) => ({ command: PY_HELLO, config: { name: `bench-rss-${tag}-${i}` } }));
-    for (const request of requests) await executor.prewarm(request, RSS_PER_CONFIG);
-    let configsWithRunners = 0;
-    for (const request of requests) {
-      const wait = await warmPoolToRunner(executor, request, RSS_PER_CONFIG, RSS_PER_CONFIG, 'rss', problems);
-      if (wait.ready) configsWithRunners++;
-    }
-    await sleep(200);
-    const mem = process.memoryUsage();
-    return { rss: mem.rss, heapUsed: mem.heapUsed, pooled: executor.containers().length, configsWithRunners };
-  } finally {
-    await close();
-  }
 }
 
 try {

@@ -25,7 +25,6 @@ tasks each see their own current span.
 import atexit
 import contextvars
 import functools
-import inspect
 import json
 import math
 import os
@@ -295,6 +294,10 @@ def _wrap(func, name, attributes):
         or getattr(func, "__name__", None)
         or _safe_str(func)
     )
+    # Imported here, not at the top: Loom's runner imports this module ahead for every program,
+    # and inspect (with ast, dis, tokenize) is 1.2 MB that every fork would copy for this check.
+    import inspect
+
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
         async def async_wrapper(*args, **kwargs):

@@ -88,6 +88,7 @@ import { benchTraces } from './traces-bench';
 import { measureCliFigures, type CliFigures } from './cli-figures';
 import { measureFlood } from './ui-flood';
 import { measurePooledRss, RSS_CONFIGS, RSS_PER_CONFIG } from './pooled-rss';
+import { warmPoolToRunner, type RunnerWait } from './warm-pool';
 import { containerCpuMs, MACHINE_PROBE, machineCpuMs, parseMachineProbe, runFaults, type MachineFigures } from './machine';
 
 // ---------------------------------------------------------------- options
@@ -393,15 +394,6 @@ function installed(seen: InstallSeen, r: LoomRun): boolean {
   return seen.installLogs > 0 || seen.packagesPhase || (r.response.timings?.packagesMs ?? 0) > 0;
 }
 
-interface RunnerWait {
-  /** Untimed runs it took. */
-  runs: number;
-  /** The container of the last of them. */
-  containerId: string;
-  /** Whether the runner was up in the end (false: the deadline passed; the bench goes on). */
-  ready: boolean;
-}
-
 /**
  * Warm-up of one container: repeats the run, with small sleeps, until one goes by the
  * in-container runner (the first run of a new container goes by docker exec while the runner
@@ -418,34 +410,6 @@ async function warmUpToRunner(executor: Executor, request: ExecuteRequestInput, 
       return { runs, ready: false, containerId: r.response.containerId };
     }
     await sleep(runs < 20 ? 25 : 100);
-  }
-}
-
-/**
- * Warm-up of a pool key: batches of `batch` concurrent runs until a whole batch went by the
- * runner and touched `containers` distinct containers (so every container's runner is up).
- */
-async function warmPoolToRunner(
-  executor: Executor,
-  request: ExecuteRequestInput,
-  batch: number,
-  containers: number,
-  what: string,
-  problems: Problems,
-): Promise<RunnerWait> {
-  const deadline = performance.now() + RUNNER_WAIT_MS;
-  for (let runs = 0; ; ) {
-    const rs = await Promise.all(Array.from({ length: batch }, () => loomRun(executor, request)));
-    runs += rs.length;
-    for (const r of rs) check(problems, `${what} warm-up`, r);
-    const ids = new Set(rs.map((r) => r.response.containerId));
-    const containerId = rs[0]?.response.containerId ?? '';
-    if (rs.every((r) => r.via === 'runner') && ids.size >= containers) return { runs, ready: true, containerId };
-    if (performance.now() > deadline) {
-      log(`${what}: not every runner is up after ${runs} runs; measuring anyway (runs by exec are counted)`);
-      return { runs, ready: false, containerId };
-    }
-    await sleep(50);
   }
 }
 
@@ -668,7 +632,7 @@ interface Problems {
   packagesInstalled: number;
 }
 
-function check(problems: Problems, what: string, r: RunResult): void {
+function check(problems: Problems, what: string, r: Pick<RunResult, 'exitCode' | 'stdout'>): void {
   if (r.exitCode !== 0 || r.stdout !== EXPECTED) {
     problems.wrongOutput.push(`${what}: exit ${r.exitCode}, stdout ${JSON.stringify(r.stdout.slice(0, 200))}`);
   }
@@ -1037,7 +1001,10 @@ async function main(): Promise<void> {
   // load hits both alike.
   log(`throughput: prewarming ${opts.containers} Loom and ${opts.containers} raw containers`);
   await executor.prewarm(pyWarmRequest, opts.containers);
-  const throughputWait = await warmPoolToRunner(executor, pyWarmRequest, opts.concurrency, opts.containers, 'throughput', problems);
+  const throughputWait = await warmPoolToRunner(executor, pyWarmRequest, opts.concurrency, opts.containers, RUNNER_WAIT_MS, (response) =>
+    check(problems, 'throughput warm-up', { exitCode: response.exitCode, stdout: Buffer.from(response.stdout).toString('utf8') }),
+  );
+  if (!throughputWait.ready) log(`throughput: not every runner is up after ${throughputWait.runs} runs; measuring anyway (runs by exec are counted)`);
   const rawPool: Docker.Container[] = [];
   for (let i = 0; i < opts.containers; i++) {
     const name = `loom-bench-rawtp-${i}-${randomBytes(4).toString('hex')}`;

@@ -10,7 +10,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectDocker } from '../electron/main/engine/engine-client/docker-client';
 import { createExecutor, type ExecuteRequestInput } from '../electron/main/engine/executor';
+import { removeContainer } from '../electron/main/engine/pool/containers';
 import { LABEL } from '../electron/main/engine/pool/labels';
+import type { ExecuteResponse } from '../shared/gen/loom/v1/docker_pb';
+import { warmPoolToRunner } from './warm-pool';
 
 export const RSS_CONFIGS = 4;
 export const RSS_PER_CONFIG = 4;
@@ -47,7 +50,7 @@ export async function measurePooledRss(log: (line: string) => void): Promise<Poo
   if (instance) {
     const { docker } = connectDocker();
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL.ownerInstance}=${instance}`] } });
-    await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(left.map((c) => removeContainer(docker, c.Id)));
     if (left.length) log(`rss: removed ${left.length} container(s) its process left`);
   }
   const result = lines.find((l) => l.startsWith('{'));
@@ -73,21 +76,13 @@ async function child(): Promise<void> {
       config: { name: `bench-rss-${process.pid}-${i}` },
     }));
     for (const request of requests) await executor.prewarm(request, RSS_PER_CONFIG);
+    const check = (r: ExecuteResponse): void => {
+      const stdout = Buffer.from(r.stdout).toString('utf8');
+      if (r.exitCode !== 0 || stdout !== 'hello\n') wrong.push(`rss: exit ${r.exitCode}, stdout ${JSON.stringify(stdout.slice(0, 200))}`);
+    };
     let configsWithRunners = 0;
     for (const request of requests) {
-      // Batches of RSS_PER_CONFIG concurrent runs until a whole batch went by the runner over
-      // every container (a new container's first run goes by docker exec while its runner starts).
-      for (const deadline = performance.now() + RUNNER_WAIT_MS; performance.now() < deadline; await sleep(50)) {
-        const rs = await Promise.all(Array.from({ length: RSS_PER_CONFIG }, () => executor.execute(request)));
-        for (const r of rs) {
-          const stdout = Buffer.from(r.stdout).toString('utf8');
-          if (r.exitCode !== 0 || stdout !== 'hello\n') wrong.push(`rss: exit ${r.exitCode}, stdout ${JSON.stringify(stdout.slice(0, 200))}`);
-        }
-        if (rs.every((r) => r.usage?.via === 'runner') && new Set(rs.map((r) => r.containerId)).size >= RSS_PER_CONFIG) {
-          configsWithRunners++;
-          break;
-        }
-      }
+      if ((await warmPoolToRunner(executor, request, RSS_PER_CONFIG, RSS_PER_CONFIG, RUNNER_WAIT_MS, check)).ready) configsWithRunners++;
     }
     await sleep(200);
     const mem = process.memoryUsage();

@@ -71,7 +71,7 @@ import { startHandoffHost } from '../electron/main/api/handoff-host';
 import { createOptions, SANDBOX_USER } from '../electron/main/engine/container/container';
 import { connectDocker } from '../electron/main/engine/engine-client/docker-client';
 import { createExecutor, type ExecuteRequestInput, type Executor } from '../electron/main/engine/executor';
-import { isOrphan, listManaged } from '../electron/main/engine/pool/containers';
+import { isOrphan, listManaged, removeContainer } from '../electron/main/engine/pool/containers';
 import { currentOwner, LABEL } from '../electron/main/engine/pool/labels';
 import { listPackageImages, type CachedPackageImage } from '../electron/main/engine/packages/package-cache';
 import { normalizeRequest, requestPolicyOf, WRITABLE_DIR } from '../electron/main/engine/request/request';
@@ -226,19 +226,10 @@ function onSignal(signal: NodeJS.Signals): void {
   void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
 
-async function removeQuietly(docker: Docker, id: string): Promise<void> {
-  try {
-    await docker.getContainer(id).remove({ force: true, v: true });
-  } catch (err) {
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status !== 404 && status !== 409) throw err;
-  }
-}
-
 /** Removes every container (running or not) that carries this label=value. */
 async function removeByLabel(docker: Docker, label: string): Promise<number> {
   const found = await docker.listContainers({ all: true, filters: { label: [label] } });
-  await Promise.all(found.map((c) => removeQuietly(docker, c.Id)));
+  await Promise.all(found.map((c) => removeContainer(docker, c.Id)));
   return found.length;
 }
 
@@ -355,7 +346,7 @@ async function rawCold(docker: Docker, options: Docker.ContainerCreateOptions, a
   await ended;
   const ms = performance.now() - t0;
   // Untimed: removal.
-  await removeQuietly(docker, container.id);
+  await removeContainer(docker, container.id);
   created.delete(name);
   return { ms, exitCode: waited.StatusCode, stdout: out.text() };
 }
@@ -698,7 +689,7 @@ async function main(): Promise<void> {
   const sandboxOptions = createOptions({ spec, poolKey: 'benchraw', owner: rawOwner });
   const rawCreated = new Set<string>();
   cleanups.push(async () => {
-    for (const name of rawCreated) await removeQuietly(docker, name);
+    for (const name of rawCreated) await removeContainer(docker, name);
     const swept = await sweep(docker, [rawOwner.instance]);
     if (swept) log(`swept ${swept} leftover raw container(s)`);
   });
@@ -769,7 +760,7 @@ async function main(): Promise<void> {
   // The images are removed at exit, after the report: an image removal waits for the engine's
   // lock on every container, so one stuck container elsewhere would hold up the figures.
   const removePackageImages = once(async () => {
-    await removeQuietly(docker, pinName);
+    await removeContainer(docker, pinName);
     const removed: string[] = [];
     for (const image of await ourPackageImages()) {
       try {
@@ -967,7 +958,7 @@ async function main(): Promise<void> {
       `loom --help ${fmt(cliFigures.loomHelpMs)} ms, node -e 0 ${fmt(cliFigures.nodeE0Ms)} ms`,
   );
   // The raw container is no longer needed; removing it now keeps the remaining figures fair.
-  await removeQuietly(docker, rawContainer.id);
+  await removeContainer(docker, rawContainer.id);
   rawCreated.delete(rawName);
   endPhase('cli');
 
@@ -1093,7 +1084,7 @@ async function main(): Promise<void> {
     `throughput: raw ${fmt(rawThroughputPerS)}/s, loom ${fmt(throughputPerS)}/s (${problems.throughputViaExec} runs by exec); ` +
       `the machine's CPU per run ${fmt(throughputMachineCpuMsPerRun, 2)} ms (raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms), its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy during Loom's blocks`,
   );
-  for (const c of rawPool) await removeQuietly(docker, c.id);
+  for (const c of rawPool) await removeContainer(docker, c.id);
   for (const name of [...rawCreated]) if (name.startsWith('loom-bench-rawtp-')) rawCreated.delete(name);
   // The main executor's work is done: its containers would only blur the next two figures.
   const rssAfterFiguresMb = process.memoryUsage().rss / MB;

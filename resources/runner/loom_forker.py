@@ -1,5 +1,6 @@
-# The forker: a fork of the Python runner (loom_runner.py), made once the runner's modules are
-# imported, whose only work is to fork the spares, each as a child of the runner (CLONE_PARENT).
+# The forker: a fork of the Python runner (loom_runner.py) whose only work is to fork the spares,
+# each as a child of the runner (CLONE_PARENT). A runner has two where it can: one as lean as the
+# runner, one that first imports the modules programs commonly use (loom_runner.py, Supply).
 #
 # Why a process of its own: after a fork, parent and child share every page copy-on-write for as
 # long as the child lives, and each page the parent writes first costs a page fault (a copy, and
@@ -51,11 +52,16 @@ _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine, 0)
 _CLONE_PARENT = 0x00008000
 # How long the runner waits for a spare it asked for before it forks one itself.
 TAKE_SECONDS = 2.0
+# How long it waits for one from a forker that is not ready yet (a full one imports ~33 modules).
+PREPARE_SECONDS = 10.0
 # A relayed end: b"x", then the PID, the wait status, user and system CPU seconds, peak RSS
 # (KiB), minor and major page faults.
 _EXIT = struct.Struct("!ciiddqqq")
 # Appended to a spare's PID when the spare is the forker's child (its end comes relayed).
 _RELAYED = b"r"
+# What the forker sends once prepare() has returned: a spare asked for before then would keep
+# the runner waiting for as long as prepare() takes.
+_READY = b"+"
 
 
 def spare_pipes():
@@ -139,6 +145,8 @@ class Forker:
         self.start = int(_stat(pid)[19])
         self.sock = ours
         self.pending = False
+        self.ready = False  # see _READY
+        self.delivered = False  # whether a spare came from it yet
         self.relays = False  # whether its clones are its own children (gVisor): see Ended
         self.ended = []
 
@@ -176,6 +184,9 @@ class Forker:
         if len(msg) == _EXIT.size and msg[:1] == b"x":
             self.ended.append(Ended(*_EXIT.unpack(msg)[1:]))
             return None
+        if msg == _READY:
+            self.ready = True
+            return None
         self.pending = False
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
@@ -192,6 +203,7 @@ class Forker:
             raise OSError(code, "the forker could not fork: %s" % os.strerror(code))
         relayed = msg[4:5] == _RELAYED
         self.relays = self.relays or relayed
+        self.delivered = True
         return (pid,) + tuple(fds) + (relayed,)
 
     def close(self):
@@ -240,6 +252,7 @@ def _serve(sock, prepare, become_spare):
         os.set_blocking(wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
+        sock.send(_READY)
     except BaseException:
         os._exit(1)
     # Whether clones are its own children (CLONE_PARENT ignored), known from the first clone.

@@ -37,7 +37,8 @@
 import os
 import sys
 
-# What the runner itself needs. More is imported while it idles (PREIMPORTS, below).
+# What the runner itself needs. The modules programs commonly use are imported elsewhere
+# (PREIMPORTS, below).
 import atexit
 import builtins
 import errno
@@ -74,9 +75,14 @@ del sys.path[0]
 for _name in ("loom_protocol", "loom_span_file", "loom_build", "loom_forker"):
     del sys.modules[_name]
 
-# Pre-imports: what a forked child finds already in sys.modules costs it nothing. They are
-# imported one at a time while the runner idles, not before READY: together they take ~80 ms,
-# which the first program of a new container would otherwise wait for.
+# Pre-imports: what a forked child finds already in sys.modules costs it nothing to import. But
+# every page they add (7.6 MB of 17) makes each fork, each exit and the first writes of each child
+# dearer, also for a program that imports none of them: on a 2-core VM a hello took 20-25% more
+# CPU (machine-wide) with them. So they are imported by a forker of their own, for the programs
+# whose source imports a module the runner has not (see Supply); the runner and its lean forker
+# stay without them. Where no forker can be used, the runner imports them itself, one at a time
+# while it idles (not before READY: together they take ~80 ms, which the first program of a new
+# container would otherwise wait for).
 PREIMPORTS = [
     "loom_trace", "runpy", "random", "collections", "functools", "itertools", "math", "datetime",
     "pathlib", "typing", "enum", "dataclasses", "contextlib", "copy", "string", "struct",
@@ -117,6 +123,31 @@ def _preimport_next():
         # As at start (see Server): what the modules allocated is never collected in children.
         gc.collect()
         gc.freeze()
+
+
+# An import statement's module names (a line's first statement or one after a semicolon): `from X
+# import` gives X, `import X, Y as Z` gives "X, Y as Z".
+_IMPORT = re.compile(
+    r"(?:^|;)[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import\b|import[ \t]+([\w., \t]+))", re.M
+)
+# Where a program's source is not read to choose its spare: it takes the full one.
+_SCAN_MAX_BYTES = 1 << 20
+
+
+def _imports_within(source, modules):
+    """Whether every module the source imports by a statement is in `modules` (top-level names),
+    and it imports none by a call. A guess for speed only (a string or a comment may look like an
+    import): either spare runs any program alike, one just has more imported already."""
+    if "__import__" in source or "import_module" in source:
+        return False
+    for m in _IMPORT.finditer(source):
+        if m.group(1):
+            names = [m.group(1)]
+        else:
+            names = [n.split()[0] for n in m.group(2).split(",") if n.strip()]
+        if any(n.partition(".")[0] not in modules for n in names):
+            return False  # (a relative import's name starts with a dot: "" is no module)
+    return True
 
 
 # After the program exits and its group is killed, how long output pipes still held open by
@@ -302,7 +333,7 @@ class Job:
         self.flush_at = None
         self.host_gone = False  # killed for the host's silence (see Server.tick)
         self.faults_from = (0, 0, 0)  # see Server.faults_at_run
-        self.relayed = False  # run by a spare that is the forker's child (see loom_forker.Ended)
+        self.relayed_by = None  # the forker whose child runs it, if any (see loom_forker.Ended)
         # A source program (see loom_build): while `compile` is set, this job is its compiler,
         # whose output is kept (diagnostics) and whose stdin is the program's, held back.
         self.compile = None
@@ -343,6 +374,18 @@ class Spare:
         for fd in (self.job_w,) + self.fds:
             if fd is not None:
                 os.close(fd)
+
+
+class Supply:
+    """Where the spares of one kind come from: their forker (None until made, or where none can
+    be used: then the runner forks them) and the spare waiting, if any. A `full` supply's forker
+    has PREIMPORTS imported; the lean one's only what the runner imports. Each program takes the
+    kind its own source asks for (Server.supply_for), never one chosen by what ran before."""
+
+    def __init__(self, full):
+        self.full = full
+        self.forker = None
+        self.spare = None
 
 
 WRITABLE_PATHS = ("/tmp", "/dev/shm")
@@ -420,11 +463,12 @@ class Cleaner:
 class Server:
     def __init__(self, keep_state=False):
         self.job = None
-        self.spare = None
-        # What forks the spares once every module is imported (see loom_forker.py); None before,
-        # or where it cannot be used, and then the server forks them itself.
-        self.forker = None
+        # Where the spares come from (see Supply): a lean supply, and a full one where there are
+        # modules to pre-import and forkers can be used (elsewhere the runner pre-imports them).
         self.forker_usable = loom_forker.usable()
+        self.lean = Supply(False)
+        self.full = Supply(True) if PREIMPORTS and self.forker_usable else None
+        self.supplies = [s for s in (self.lean, self.full) if s is not None]
         # The clean-up after each run (None with keep_state), the one running, and why the
         # container can no longer be trusted to be clean, if it cannot.
         self.clean = not keep_state
@@ -474,6 +518,11 @@ class Server:
         os.set_blocking(self.wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(self.wake_w)
+        # What a lean spare has imported (see supply_for): the runner's modules, and those
+        # built into the interpreter, which cost nothing to import.
+        self.lean_modules = frozenset(
+            [n.partition(".")[0] for n in sys.modules] + list(sys.builtin_module_names)
+        )
         # Whatever the server itself allocated is never collected in the children: freezing it
         # keeps their garbage collector from touching (and copying) the server's pages.
         gc.collect()
@@ -545,9 +594,12 @@ class Server:
             else:
                 poller.register(cleaner.fd, select.POLLIN)
             poller.register(self.wake_r, select.POLLIN)
-            forker = self.forker
-            if forker is not None and (forker.pending or forker.relays):
-                poller.register(forker.sock, select.POLLIN)
+            heard_from = {}
+            for supply in self.supplies:
+                forker = supply.forker
+                if forker is not None and (forker.pending or forker.relays or not forker.ready):
+                    poller.register(forker.sock, select.POLLIN)
+                    heard_from[forker.sock.fileno()] = (supply, forker)
             timeout = None
             if cleaner is not None:
                 timeout = max(0, int((cleaner.deadline - time.monotonic()) * 1000) + 1)
@@ -567,10 +619,10 @@ class Server:
                     wake_at = gone_at if wake_at is None else min(wake_at, gone_at)
                 if wake_at is not None:
                     timeout = max(0, int((wake_at - now) * 1000) + 1)
-            elif PREIMPORTS:
+            elif self.preimporting():
                 timeout = 0  # idle: look for a request, else import the next module
             events = poller.poll(timeout)
-            if not events and self.job is None and PREIMPORTS:
+            if not events and self.job is None and self.preimporting():
                 _preimport_next()
             for fd, ev in events:
                 if fd == 0:
@@ -581,33 +633,42 @@ class Server:
                 elif fd == self.wake_r:
                     self.drain_wakeups()
                     self.reap()
-                elif forker is not None and fd == forker.sock.fileno():
-                    if forker is self.forker:
-                        self.from_forker()
+                elif fd in heard_from:
+                    supply, forker = heard_from[fd]
+                    if forker is supply.forker:
+                        self.from_forker(supply)
                 elif job is self.job and job is not None:
                     if fd in job.out_fds:
                         self.forward(job, fd)
                     elif fd == job.stdin_fd:
                         self.write_stdin(job)
-            if self.forker is not None and self.forker.ended:
-                # (Also those that came while a spare was awaited: the program may be over.)
-                self.take_ended(self.forker)
+            for supply in self.supplies:
+                if supply.forker is not None and supply.forker.ended:
+                    # (Also those that came while a spare was awaited: the program may be over.)
+                    self.take_ended(supply.forker)
             self.tick()
             if cleaner is not None and cleaner is self.cleaner:
                 self.check_cleaner(cleaner)
                 if self.cleaner is None and not self.parse_host():
                     return
             if (
-                self.spare is None
-                and not PREIMPORTS
+                not self.preimporting()
                 and self.job is None
                 and (self.cleaner is None or self.cleaner.processes_done)
             ):
-                # Every module imported: the next program's child is forked now. Not while a
-                # program runs: after a fork every first write of the server's is a page fault,
-                # which would then be on the program's path (see finish). Not before the
-                # clean-up has killed what programs left: it would kill this child too.
-                self.want_spare()
+                # The next program's child is forked now (once the runner has imported what it
+                # pre-imports itself). Not while a program runs: after a fork every first write
+                # of the server's is a page fault, which would then be on the program's path (see
+                # finish). Not before the clean-up has killed what programs left: it would kill
+                # this child too.
+                for supply in self.supplies:
+                    if supply.spare is None:
+                        self.want_spare(supply)
+
+    def preimporting(self):
+        """Whether the runner itself still has modules to pre-import: only where no forker can
+        be used (see PREIMPORTS)."""
+        return bool(PREIMPORTS) and not self.forker_usable
 
     def tick(self):
         job = self.job
@@ -788,15 +849,16 @@ class Server:
                 self.error(ident, code, "%s program: %s" % (language, exc))
                 return
         plan = self.python_plan(argv, env, cwd)
-        faults_from = self.faults_at_run(plan)
+        supply = self.supply_for(plan, cwd) if plan is not None else None
+        faults_from = self.faults_at_run(supply)
         popen = None
         # STARTED goes before the program can run anything: from its first instruction it may
         # stop or kill this runner, and the host must know that it may have run (protocol.json).
         self.send_json(STARTED, ident, {"pid": 0, "compiling": False})
         try:
             relayed = False
-            if plan is not None:
-                spare = self.take_spare(plan, argv, env, cwd)
+            if supply is not None:
+                spare = self.take_spare(supply, plan, argv, env, cwd)
                 pid, relayed = spare.pid, spare.relayed
                 in_w, out_r, err_r = spare.fds
             else:
@@ -812,22 +874,40 @@ class Server:
             os.set_blocking(fd, False)
         self.job = Job(ident, pid, in_w, out_r, err_r, timeout_ms, popen, span_path)
         self.job.faults_from = faults_from
-        self.job.relayed = relayed
+        self.job.relayed_by = supply.forker if relayed else None
         self.job.dirs = dirs
         # Started while the program runs (it cannot read or change it: loom-init is unreadable to
         # the sandbox user, so it is undumpable from its first instruction).
         self.start_ahead()
-        if plan is not None and self.forker is not None and not self.forker.relays:
-            self.want_spare()
+        if supply is not None and supply.forker is not None and not supply.forker.relays:
+            self.want_spare(supply)
 
-    def faults_at_run(self, plan):
+    def supply_for(self, plan, cwd):
+        """The supply whose spare runs this program: the lean one unless its source imports a
+        module the lean spare has not (see _imports_within)."""
+        if self.full is None:
+            return self.lean
+        mode, target = plan[0], plan[1]
+        source = target
+        if mode == "file":
+            try:
+                with open(os.path.join(cwd, target), "rb") as f:
+                    data = f.read(_SCAN_MAX_BYTES + 1)
+            except OSError:
+                return self.full
+            if len(data) > _SCAN_MAX_BYTES:
+                return self.full
+            source = data.decode("utf-8", "replace")
+        return self.lean if _imports_within(source, self.lean_modules) else self.full
+
+    def faults_at_run(self, supply):
         """What the page-fault counts of EXIT start from: (the spare's minor and major faults
         so far, when a spare will run the program; the runner's own). None where the kernel
         counts none (gVisor): EXIT then leaves them out, and the run's start is spared two reads
         of /proc, each ~1 ms there."""
         if not self.faults_counted:
             return None
-        spare = self.spare if plan is not None else None
+        spare = supply.spare if supply is not None else None
         minor, major = _proc_faults(spare.pid) if spare is not None else (0, 0)
         return minor, major, sum(_proc_faults("self"))
 
@@ -992,80 +1072,99 @@ class Server:
             hand_over(ours)
         _spare(self, ends, max(int(n) for n in os.listdir("/proc/self/fd")))
 
-    def become_forker(self):
-        """What the forker is made of, in the forker: its own name, the runner's signal
-        handling undone (a spare it clones is the runner's child), its end with the runner's."""
+    def become_forker(self, full):
+        """What a forker is made of, in the forker: its own name, the runner's signal handling
+        undone (a spare it clones is the runner's child), its end with the runner's; a full one
+        imports PREIMPORTS."""
         _set_name(FORKER_NAME)
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != self.pid:
             os._exit(0)  # the runner died before the line above
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        self.forget_finders()  # (the forker imports nothing: its clones need it done once)
+        while full and PREIMPORTS:
+            _preimport_next()
+        self.forget_finders()  # (a forker imports nothing more: its clones need it done once)
 
-    def want_spare(self):
-        """Has the next program's child made ahead: by the forker (made the first time), which
+    def want_spare(self, supply):
+        """Has the supply's next child made ahead: by its forker (made the first time), which
         hands it over later (see receive_spare), else here."""
-        if self.forker is None and self.forker_usable:
+        if supply.forker is None and self.forker_usable:
             try:
-                self.forker = loom_forker.Forker(self.become_forker, self.spare_from_clone)
+                supply.forker = loom_forker.Forker(
+                    lambda: self.become_forker(supply.full), self.spare_from_clone
+                )
             except OSError:
                 pass
-        if self.forker is not None:
-            if self.forker.pending:
-                return
+        forker = supply.forker
+        if forker is not None:
+            if forker.pending or not forker.ready:
+                return  # (asked once it is: see serve)
             try:
-                self.forker.request()
+                forker.request()
                 return
             except OSError:
-                self.drop_forker()
-        self.spare = self.fork_spare()
+                self.drop_forker(supply)
+        supply.spare = self.fork_spare()
 
     def settle_spare(self):
-        """Takes the spare asked for if it is on its way: no child of the runner's may be unknown
-        to it when it looks for what a program left (the sweep, the clean-up would kill it)."""
-        if self.spare is None and self.forker is not None and self.forker.pending:
-            self.receive_spare(loom_forker.TAKE_SECONDS)
+        """Takes the spares asked for that are on their way: no child of the runner's may be
+        unknown to it when it looks for what a program left (the sweep, the clean-up would kill
+        it)."""
+        for supply in self.supplies:
+            if supply.spare is None and supply.forker is not None and supply.forker.pending:
+                self.receive_spare(supply, loom_forker.TAKE_SECONDS)
 
-    def receive_spare(self, timeout):
-        """Takes the spare the forker was asked for. One that does not come (the clone refused,
-        the forker stopped answering) ends the forker's use in this container."""
-        forker = self.forker
+    def receive_spare(self, supply, timeout):
+        """Takes the spare the supply's forker was asked for. One that does not come (the clone
+        refused, the forker stopped answering) ends the use of forkers in this container."""
+        forker = supply.forker
         assert forker is not None
         try:
-            self.spare = Spare(*forker.take(timeout))
+            supply.spare = Spare(*forker.take(timeout))
         except BrokenPipeError:
-            self.drop_forker()  # killed (by a program): the next spare makes another
+            self.drop_forker(supply)  # killed (by a program): the next spare makes another
         except OSError:
-            self.forker_failed()
+            self.forker_failed(forker)
 
-    def from_forker(self):
-        """Reads what the forker sent without waiting: the spare asked for, relayed ends (taken
-        by the serve loop)."""
-        forker = self.forker
+    def from_forker(self, supply):
+        """Reads what the supply's forker sent without waiting: that it is ready, the spare asked
+        for, relayed ends (taken by the serve loop)."""
+        forker = supply.forker
         assert forker is not None
         try:
             spare = forker.read_ended()
         except BrokenPipeError:
-            self.drop_forker()
+            self.drop_forker(supply)
             return
         except OSError:
-            self.forker_failed()
+            self.forker_failed(forker)
             return
         if spare is not None:
-            self.spare = Spare(*spare)
+            supply.spare = Spare(*spare)
 
-    def forker_failed(self):
-        """The forker could not make a spare, or stopped answering: its use ends in this
-        container, and the runner forks its spares itself."""
-        self.drop_forker()
+    def forker_failed(self, forker):
+        """A forker could not make a spare, or stopped answering: forkers are no longer used in
+        this container, and the runner forks its spares itself. Unless one had worked before,
+        which a program may have caused (by stopping it at the wrong time): a program that
+        followed would then find fewer modules imported than its source asks for, which tells it
+        what ran before, so the container is retired instead."""
+        if forker.delivered:
+            self.unclean = "Loom's forker stopped answering"
+        for supply in self.supplies:
+            self.drop_forker(supply)
         self.forker_usable = False
+        if self.full is not None:
+            self.discard_spare(self.full)
+            self.supplies.remove(self.full)
+            self.full = None
 
-    def drop_forker(self):
-        """Ends the forker's use (it may be gone: killed by a program). Where its clones were its
-        own children, what they were is lost with it: a relayed spare is discarded, and a relayed
-        program's end can no longer be known, so it is killed and reported as killed."""
-        forker, self.forker = self.forker, None
+    def drop_forker(self, supply):
+        """Ends the use of the supply's forker (it may be gone: killed by a program; the next
+        spare makes another). Where its clones were its own children, what they were is lost
+        with it: a relayed spare is discarded, and a relayed program's end can no longer be
+        known, so it is killed and reported as killed."""
+        forker, supply.forker = supply.forker, None
         if forker is None:
             return
         if forker.relays:
@@ -1075,10 +1174,10 @@ class Server:
                 pass
         forker.close()
         self.take_ended(forker)
-        if self.spare is not None and self.spare.relayed:
-            self.discard_spare()
+        if supply.spare is not None and supply.spare.relayed:
+            self.discard_spare(supply)
         job = self.job
-        if job is not None and job.relayed and job.status is None:
+        if job is not None and job.relayed_by is forker and job.status is None:
             self.kill_group(job)
             ended = loom_forker.Ended(job.pid, signal.SIGKILL, 0.0, 0.0, 0, 0, 0)
             self.job_ended(job, ended.status, ended)
@@ -1101,10 +1200,26 @@ class Server:
                 del cache[key]
             self.finders_kept = len(cache)
 
-    def take_spare(self, plan, argv, env, cwd):
-        """The waiting spare (or a new one) with the program given to it. OSError if none can be
-        forked."""
-        spare, self.spare = self.spare, None
+    def take_spare(self, supply, plan, argv, env, cwd):
+        """The supply's waiting spare (or a new one) with the program given to it. OSError if
+        none can be forked."""
+        forker = supply.forker
+        if supply.full and supply.spare is None and forker is not None:
+            # Its forker is new (the last was killed, or it is the container's first): wait for
+            # it rather than run the program in a child without the modules it was chosen for.
+            if not forker.pending:
+                try:
+                    forker.request()
+                except OSError:
+                    self.drop_forker(supply)
+            if supply.forker is not None:
+                self.receive_spare(supply, loom_forker.TAKE_SECONDS if forker.ready
+                                   else loom_forker.PREPARE_SECONDS)
+            if self.unclean is not None:
+                # It stopped answering after it had worked (see forker_failed): this program would
+                # get a lean child, which would tell it that.
+                raise OSError(errno.EAGAIN, self.unclean)
+        spare, supply.spare = supply.spare, None
         if spare is not None:
             try:
                 os.kill(spare.pid, signal.SIGCONT)
@@ -1122,10 +1237,10 @@ class Server:
             raise
         return spare
 
-    def discard_spare(self):
-        if self.spare is not None:
-            self.spare.discard()
-            self.spare = None
+    def discard_spare(self, supply):
+        if supply.spare is not None:
+            supply.spare.discard()
+            supply.spare = None
 
     def python_plan(self, argv, env, cwd):
         """How to run argv inside a fork of this interpreter, or None to exec it as it is."""
@@ -1213,8 +1328,8 @@ class Server:
         else:
             os.close(fd)
             del job.out_fds[fd]
-            if job.relayed and job.status is None:
-                self.continue_forker()  # the program may be over: its end comes from the forker
+            if job.relayed_by is not None and job.status is None:
+                self.continue_forker(job)  # the program may be over: its end comes from the forker
 
     def forward_all(self, job, fd):
         """Reads what is left in one of the job's pipes (the writers are gone), then closes it."""
@@ -1287,11 +1402,14 @@ class Server:
 
     def child_ended(self, pid, status, rusage):
         """A child's end: the runner's own (reap), or one the forker relayed (take_ended)."""
-        if self.spare is not None and pid == self.spare.pid:
-            self.discard_spare()  # died waiting: the serve loop forks another
-        elif self.forker is not None and pid == self.forker.pid:
-            self.drop_forker()  # killed (by a program): the next spare makes another
-        elif self.cleaner is not None and pid == self.cleaner.pid:
+        for supply in self.supplies:
+            if supply.spare is not None and pid == supply.spare.pid:
+                self.discard_spare(supply)  # died waiting: the serve loop forks another
+                return
+            if supply.forker is not None and pid == supply.forker.pid:
+                self.drop_forker(supply)  # killed (by a program): the next spare makes another
+                return
+        if self.cleaner is not None and pid == self.cleaner.pid:
             self.cleaner.status = status
         elif self.next_cleaner is not None and pid == self.next_cleaner.pid:
             self.next_cleaner.close()  # died waiting: the next program's start makes another
@@ -1316,16 +1434,16 @@ class Server:
             os.killpg(job.pid, signal.SIGKILL)
         except OSError:
             pass
-        if job.relayed:
-            self.continue_forker()
+        if job.relayed_by is not None:
+            self.continue_forker(job)
 
-    def continue_forker(self):
-        """A relayed program's end comes through the forker, which a program may have stopped."""
-        if self.forker is not None:
-            try:
-                os.kill(self.forker.pid, signal.SIGCONT)
-            except OSError:
-                pass
+    @staticmethod
+    def continue_forker(job):
+        """A relayed program's end comes through its forker, which a program may have stopped."""
+        try:
+            os.kill(job.relayed_by.pid, signal.SIGCONT)
+        except OSError:
+            pass
 
     def others_alive(self):
         """Whether a process that is not Loom's may be alive. As the subreaper the runner inherits
@@ -1343,9 +1461,13 @@ class Server:
         return bool(pids - set(self.loom_children()))
 
     def loom_children(self):
-        """The runner's own children that wait for later runs: the spare, the forker and the next
-        clean-up."""
-        return [c.pid for c in (self.spare, self.forker, self.next_cleaner) if c is not None]
+        """The runner's own children that wait for later runs: the spares, the forkers and the
+        next clean-up."""
+        return [c.pid for c in self.kept() + [self.next_cleaner] if c is not None]
+
+    def kept(self):
+        """The spares and forkers (None where there is none)."""
+        return [c for s in self.supplies for c in (s.spare, s.forker)]
 
     def sweep(self, job):
         """Kills whatever the program left behind, also what escaped its group or session."""
@@ -1407,10 +1529,12 @@ class Server:
             # The next program's child is forked once the clean-up has killed what was left
             # (see serve), while it removes files: the two then overlap.
             self.start_cleaner()
-        elif self.spare is None and not PREIMPORTS:
+        elif not self.preimporting():
             # The next program's child, forked now that the result is out: the server's page
             # faults after the fork fall between runs.
-            self.want_spare()
+            for supply in self.supplies:
+                if supply.spare is None:
+                    self.want_spare(supply)
 
     def finish_held(self, job):
         # Whatever is still readable is sent; a pipe held open past the drain time is dropped.
@@ -1475,7 +1599,7 @@ class Server:
                 pass  # start_cleaner tries again when it is needed
 
     def loom_changed(self):
-        """Whether a program changed what the runner, the forker or the spare pass on to later
+        """Whether a program changed what the runner, the forkers or the spares pass on to later
         programs (see _inherited_state): a lowered limit, a lower priority, fewer CPUs. A
         program runs as the runner's user, so it may, with no ptrace; undoing it would need
         privileges the runner does not have, so such a container is retired instead."""
@@ -1484,7 +1608,7 @@ class Server:
         self.settle_spare()
         return any(
             _inherited_state(p.pid) not in (self.inherited, None)
-            for p in (self, self.forker, self.spare) if p is not None
+            for p in [self] + self.kept() if p is not None
         )
 
     def left_nothing(self):
@@ -1511,7 +1635,7 @@ class Server:
     def start_cleaner(self):
         self.settle_spare()
         keep = "--say-processes --keep %d:%d" % (self.pid, self.start_ticks)
-        for kept in (self.spare, self.forker):
+        for kept in self.kept():
             if kept is not None and kept.start >= 0:
                 keep += " --keep %d:%d" % (kept.pid, kept.start)
         cleaner, self.next_cleaner = self.next_cleaner, None
@@ -2012,8 +2136,9 @@ def main():
     finally:
         if server.job is not None:
             server.kill_group(server.job)
-        server.discard_spare()
-        server.drop_forker()
+        for supply in server.supplies:
+            server.discard_spare(supply)
+            server.drop_forker(supply)
         for cleaner in (server.cleaner, server.next_cleaner):
             if cleaner is not None:
                 cleaner.discard()

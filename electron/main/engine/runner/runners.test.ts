@@ -126,21 +126,23 @@ const PYTHON: Runtime = {
     'syn.py': 'def f(:\n',
     'file.py': "import sys\nprint('file', *sys.argv[1:], 'main' if __name__ == '__main__' else 'not main')\n",
     'mylib/newpkg/__init__.py': 'X = 5\n',
+    'lean.py': "import sys\nprint(sorted(m for m in ('asyncio', 'decimal', 'uuid') if m in sys.modules))\n",
+    'full.py': "import sys\nimport uuid\nprint(sorted(m for m in ('asyncio', 'decimal', 'uuid') if m in sys.modules))\n",
   },
-  // The pre-imports are done only while the runner idles, and then the next program's child is
-  // forked ahead: until a program sees that spare beside it, with idle time between runs (a busy
-  // machine takes longer than a quiet one). The program is run by a fresh interpreter (-B is not
-  // a fork's to honour): a forked one would be the spare itself, with none beside it.
+  // The next program's children are forked ahead, a lean one and one with the pre-imports (whose
+  // forker imports them first): until a program sees both spares beside it, with idle time
+  // between runs (a busy machine takes longer than a quiet one). The program is run by a fresh
+  // interpreter (-B is not a fork's to honour): a forked one would be a spare itself.
   settle: async (run) => {
     const spares = fresh(
       "import os, time\ndef comm(p):\n  try: return open('/proc/%s/comm' % p).read()\n  except OSError: return ''\n" +
-        "for _ in range(50):\n  n = sum(comm(p).startswith('loom-spare') for p in os.listdir('/proc') if p.isdigit())\n  if n: break\n  time.sleep(0.01)\nprint(n)",
+        "for _ in range(50):\n  n = sum(comm(p).startswith('loom-spare') for p in os.listdir('/proc') if p.isdigit())\n  if n >= 2: break\n  time.sleep(0.01)\nprint(n)",
     );
     const deadline = Date.now() + 60_000;
     for (;;) {
       await sleep(200);
       const seen = text((await run(spares)).stdout).trim();
-      if (seen !== '0' || Date.now() > deadline) break;
+      if (seen === '2' || Date.now() > deadline) break;
     }
   },
   src: {
@@ -747,11 +749,11 @@ describe('python runner: a fork of the server', () => {
     );
   });
 
-  // The child of the next program is forked ahead, after the last program's end ("spare",
-  // loom_runner.py spawn_spare), by the forker (loom_forker.py), a fork of the runner that does
-  // nothing else; both wait beside any program that does not take the spare (here one run by a
-  // fresh interpreter): that program must not be able to reach into either, and one it stopped or
-  // killed must not cost the next run.
+  // The children of the next program are forked ahead, after the last program's end ("spares",
+  // loom_runner.py Supply), by the forkers (loom_forker.py), forks of the runner that do nothing
+  // else (one lean, one with the pre-imports); all wait beside any program that does not take a
+  // spare (here one run by a fresh interpreter): that program must not be able to reach into any,
+  // and one it stopped or killed must not cost the next run.
   it.each(['loom-spare', 'loom-forker'])('forks the next child ahead, out of the running program’s reach (%s)', async (name) => {
     // (The probe also looks until the spare is there.)
     await PYTHON.settle((argv) => run(argv));
@@ -766,20 +768,26 @@ for _ in range(500):
                     found.append(int(p))
         except OSError:
             pass
-    if found:
+    if len(found) >= 2:
         break
     time.sleep(0.01)
-stat = open('/proc/%d/stat' % found[0]).read()
-print(len(found), open('/proc/%d/comm' % found[0]).read().strip(), 'child of the runner' if int(stat[stat.rindex(')') + 2:].split()[1]) == server else 'a child of another')
+def parent(p):
+    stat = open('/proc/%d/stat' % p).read()
+    return int(stat[stat.rindex(')') + 2:].split()[1])
+print(len(found), open('/proc/%d/comm' % found[0]).read().strip(), 'children of the runner' if all(parent(p) == server for p in found) else 'a child of another')
 for what in ('fd', 'environ', 'mem'):
-    try:
-        os.listdir('/proc/%d/fd' % found[0]) if what == 'fd' else open('/proc/%d/%s' % (found[0], what), 'rb').read(1)
-        print(what, 'readable')
-    except OSError as e:
-        print(what, type(e).__name__)
-os.kill(found[0], getattr(signal, os.environ['DO']))`;
+    said = set()
+    for p in found:
+        try:
+            os.listdir('/proc/%d/fd' % p) if what == 'fd' else open('/proc/%d/%s' % (p, what), 'rb').read(1)
+            said.add('readable')
+        except OSError as e:
+            said.add(type(e).__name__)
+    print(what, *sorted(said))
+for p in found:
+    os.kill(p, getattr(signal, os.environ['DO']))`;
     const stopped = await run(fresh(probe), { env: { DO: 'SIGSTOP', NAME: name } });
-    expect(text(stopped.stdout), text(stopped.stderr)).toBe(`1 ${name} child of the runner\nfd PermissionError\nenviron PermissionError\nmem PermissionError\n`);
+    expect(text(stopped.stdout), text(stopped.stderr)).toBe(`2 ${name} children of the runner\nfd PermissionError\nenviron PermissionError\nmem PermissionError\n`);
     const afterStop = await run(py("print('after stop')"));
     expect([afterStop.exitCode, text(afterStop.stdout)]).toEqual([0, 'after stop\n']);
     const killed = await run(fresh(probe), { env: { DO: 'SIGKILL', NAME: name } });
@@ -788,10 +796,36 @@ os.kill(found[0], getattr(signal, os.environ['DO']))`;
       const after = await run(py(`print('after kill', ${n})`));
       expect([after.exitCode, text(after.stdout), text(after.stderr)]).toEqual([0, `after kill ${n}\n`, '']);
     }
-    // A killed forker is replaced: the spares are its clones again.
+    // Killed forkers are replaced (each when its spare is taken: here by a program of each kind):
+    // the spares are their clones again.
+    expect(show(await run(py("import uuid; print('full')")))).toEqual(['0', 'full\n', '']);
     await PYTHON.settle((argv) => run(argv));
     const again = await run(fresh(probe), { env: { DO: 'SIGCONT', NAME: name } });
-    expect(text(again.stdout).split('\n')[0]).toBe(`1 ${name} child of the runner`);
+    expect(text(again.stdout).split('\n')[0]).toBe(`2 ${name} children of the runner`);
+  });
+
+  // Each program is run by the spare its own source asks for: a lean one (only what the runner
+  // imports) unless it imports a module the lean one has not, then one with the pre-imports
+  // (asyncio among them). Decided by nothing that ran before: a program that kills the forker of
+  // the pre-imports does not change what the next program finds.
+  it('runs a program that imports only what the runner has in a lean spare, any other with the pre-imports', async () => {
+    await PYTHON.settle((argv) => run(argv));
+    const has = "print(sorted(m for m in ('asyncio', 'decimal', 'uuid') if m in sys.modules))";
+    const lean = await run(py(`import sys, json\n${has}`));
+    expect(show(lean)).toEqual(['0', "[]\n", '']);
+    const full = await run(py(`import sys, uuid\n${has}`));
+    expect(show(full)).toEqual(['0', "['asyncio', 'decimal', 'uuid']\n", '']);
+    // A file is read for its imports as -c code is.
+    expect(show(await run(['python3', `${FIXTURES_DIR}/lean.py`]))).toEqual(['0', "[]\n", '']);
+    expect(show(await run(['python3', `${FIXTURES_DIR}/full.py`]))).toEqual(['0', "['asyncio', 'decimal', 'uuid']\n", '']);
+    // The forkers killed by a program: the next full program waits for a new one rather than run
+    // without the modules. (A fresh interpreter kills them: a forked program would find its own
+    // forker cloning the next spare, which would then never answer, and that retires a container.)
+    const kill = "import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try:\n    if open('/proc/%s/comm' % p).read().strip() == 'loom-forker': os.kill(int(p), signal.SIGKILL)\n  except OSError: pass";
+    expect((await run(fresh(kill))).exitCode).toBe(0);
+    const after = await run(py(`import sys, uuid\n${has}`));
+    expect(show(after)).toEqual(['0', "['asyncio', 'decimal', 'uuid']\n", '']);
+    expect(show(await run(py(`import sys\n${has}`)))).toEqual(['0', "[]\n", '']);
   });
 
   it('builds sys.path from the run’s own PYTHONPATH, in its order', async () => {

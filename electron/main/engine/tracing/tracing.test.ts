@@ -307,9 +307,11 @@ console.log('flooded');
       '    return work() + 1',
       'print(asyncio.run(awork()))',
     ].join('\n');
+    // A fresh interpreter (-B is not a fork's to honour): a program that imports asyncio is run
+    // by a child of the runner's forker that has the common modules, inspect among them, imported.
     const r = await executor.execute({
       runtimeType: RuntimeType.CUSTOM,
-      command: ['python3', '-c', program],
+      command: ['python3', '-B', '-c', program],
       config: { runtimeType: RuntimeType.CUSTOM, imageSource: { case: 'customImage', value: 'python:3.11-slim' } },
     });
     expect([r.exitCode, text(r.stdout), text(r.stderr)]).toEqual([0, 'False\n2\n', '']);

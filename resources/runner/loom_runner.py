@@ -1122,10 +1122,10 @@ class Server:
         assert forker is not None
         try:
             supply.spare = Spare(*forker.take(timeout))
-        except BrokenPipeError:
+        except (BrokenPipeError, ConnectionResetError):
             self.drop_forker(supply)  # killed (by a program): the next spare makes another
-        except OSError:
-            self.forker_failed(forker)
+        except OSError as exc:
+            self.forker_failed(forker, exc)
 
     def from_forker(self, supply):
         """Reads what the supply's forker sent without waiting: that it is ready, the spare asked
@@ -1134,23 +1134,23 @@ class Server:
         assert forker is not None
         try:
             spare = forker.read_ended()
-        except BrokenPipeError:
+        except (BrokenPipeError, ConnectionResetError):
             self.drop_forker(supply)
             return
-        except OSError:
-            self.forker_failed(forker)
+        except OSError as exc:
+            self.forker_failed(forker, exc)
             return
         if spare is not None:
             supply.spare = Spare(*spare)
 
-    def forker_failed(self, forker):
+    def forker_failed(self, forker, exc):
         """A forker could not make a spare, or stopped answering: forkers are no longer used in
         this container, and the runner forks its spares itself. Unless one had worked before,
         which a program may have caused (by stopping it at the wrong time): a program that
         followed would then find fewer modules imported than its source asks for, which tells it
         what ran before, so the container is retired instead."""
         if forker.delivered:
-            self.unclean = "Loom's forker stopped answering"
+            self.unclean = "Loom's forker failed: %s" % (exc.strerror or exc)
         for supply in self.supplies:
             self.drop_forker(supply)
         self.forker_usable = False

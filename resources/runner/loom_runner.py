@@ -468,7 +468,6 @@ class Server:
         self.forker_usable = loom_forker.usable()
         self.lean = Supply(False)
         self.full = Supply(True) if PREIMPORTS and self.forker_usable else None
-        self.supplies = [s for s in (self.lean, self.full) if s is not None]
         # The clean-up after each run (None with keep_state), the one running, and why the
         # container can no longer be trusted to be clean, if it cannot.
         self.clean = not keep_state
@@ -661,9 +660,18 @@ class Server:
                 # of the server's is a page fault, which would then be on the program's path (see
                 # finish). Not before the clean-up has killed what programs left: it would kill
                 # this child too.
-                for supply in self.supplies:
-                    if supply.spare is None:
-                        self.want_spare(supply)
+                self.want_spares()
+
+    @property
+    def supplies(self):
+        """The lean supply, and the full one while there is one (see forker_failed)."""
+        return [s for s in (self.lean, self.full) if s is not None]
+
+    def want_spares(self):
+        """Has each supply whose spare was taken make the next (see want_spare)."""
+        for supply in self.supplies:
+            if supply.spare is None:
+                self.want_spare(supply)
 
     def preimporting(self):
         """Whether the runner itself still has modules to pre-import: only where no forker can
@@ -1156,7 +1164,6 @@ class Server:
         self.forker_usable = False
         if self.full is not None:
             self.discard_spare(self.full)
-            self.supplies.remove(self.full)
             self.full = None
 
     def drop_forker(self, supply):
@@ -1532,9 +1539,7 @@ class Server:
         elif not self.preimporting():
             # The next program's child, forked now that the result is out: the server's page
             # faults after the fork fall between runs.
-            for supply in self.supplies:
-                if supply.spare is None:
-                    self.want_spare(supply)
+            self.want_spares()
 
     def finish_held(self, job):
         # Whatever is still readable is sent; a pipe held open past the drain time is dropped.

@@ -291,8 +291,10 @@ console.log('flooded');
     expectWithin(inside[0]!, root);
   });
 
-  // (In a fresh interpreter, as a custom image runs one: importing the library alone does not
-  // import inspect, 1.2 MB and ~7 ms of a traced program's start that only the decorator needs.)
+  // In a fresh interpreter, importing the library alone does not import inspect (1.2 MB and ~7 ms
+  // of a traced program's start that only the decorator needs). -B makes the runner start one: a
+  // fork would be a child of the forker that has the common modules, inspect among them, imported
+  // for a program that imports asyncio.
   it('traces functions, plain and async, with trace_function, and importing it imports no inspect', async () => {
     const program = [
       'import sys',
@@ -307,8 +309,6 @@ console.log('flooded');
       '    return work() + 1',
       'print(asyncio.run(awork()))',
     ].join('\n');
-    // A fresh interpreter (-B is not a fork's to honour): a program that imports asyncio is run
-    // by a child of the runner's forker that has the common modules, inspect among them, imported.
     const r = await executor.execute({
       runtimeType: RuntimeType.CUSTOM,
       command: ['python3', '-B', '-c', program],

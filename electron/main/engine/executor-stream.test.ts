@@ -40,15 +40,17 @@ describe('executor.stream', () => {
     const id = await warmUp(config);
     // The marker is in the program's command line, so a leftover process can be found by it.
     const loop = py("# loom-stream-loop\nwhile True: print('tick', flush=True)");
-    let first: ExecuteEvent | undefined;
+    // Unbuffered (PYTHONUNBUFFERED, Loom's default), print writes the word and its newline
+    // apart: they may come in two chunks.
+    let seen = '';
     for await (const event of executor.stream({ command: loop, config, timeoutSeconds: 120 })) {
       if (event.event.case === 'stdout') {
-        first = event;
+        seen += text(event.event.value);
         expect(containerOf(config).state).toBe(ContainerState.BUSY);
-        break;
+        if (seen.includes('\n')) break;
       }
     }
-    expect(text(first?.event.value as Uint8Array)).toMatch(/^tick\n/);
+    expect(seen).toMatch(/^tick\n/);
     await waitFor('the container to be idle again', async () => containerOf(config).state === ContainerState.IDLE, 2_000);
 
     const next = await executor.execute({

@@ -300,7 +300,13 @@ async function executeOnce(
         // up to a bound. A new container that is already gone is reported, not retried; one
         // whose runner wedged before the program started is tried once more.
         const wedged = err instanceof ContainerGoneError && err.cause instanceof RunnerUnresponsiveError;
-        if (err instanceof ContainerGoneError && attempt < MAX_GONE_RETRIES && (!acquired.created || (wedged && attempt === 0))) continue;
+        if (err instanceof ContainerGoneError && attempt < MAX_GONE_RETRIES && (!acquired.created || (wedged && attempt === 0))) {
+          // Said, not hidden: the trace and the phases tell why the run moved to another container.
+          const why = `${acquired.entry.name} replaced: ${err.message}`;
+          root.setAttribute('loom.container_replaced', why);
+          phase(Phase.CONTAINER, why);
+          continue;
+        }
         if (wedged) throw new LoomError(`${err.message}; the container is replaced`, { cause: err });
         if (err instanceof ContainerGoneError) throw new ContainerStoppedError(`the container is not running (stopped or removed from outside Loom): ${err.message}`, { cause: err });
         throw err;

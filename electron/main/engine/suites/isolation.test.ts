@@ -248,6 +248,11 @@ describe.each(CASES)('a container whose clean-up fails (%s path, %s, %s)', (path
     const c = await executor.execute({ runtimeType, command: program(lang, count), config });
     expect(text(c.stdout)).toBe('0\n');
     expect(c.containerId).not.toBe(a.containerId);
+    // Why the run moved is said in its trace where it moved: the runner refused the container
+    // at the next RUN (by docker exec, the clean-up's failure retired it at once).
+    const replaced = c.spans.find((s) => s.name === 'docker.execute')?.attributes?.['loom.container_replaced'];
+    if (path === 'runner') expect(replaced).toMatch(/ replaced: .*could not be cleaned after the last run/);
+    else expect(replaced).toBeUndefined();
     // The sabotaged container is gone from the engine, not merely set aside.
     await expect(docker.getContainer(a.containerId).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });

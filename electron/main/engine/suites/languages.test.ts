@@ -231,7 +231,7 @@ describe.each(LANGS)('%s', (lang) => {
     check(r);
     const next = await run(programs.hello('after the attack'), { config: hostileConfig });
     expect(text(next.stdout)).toBe('hello after the attack\n');
-    expect(next.containerId).toBe(r.containerId);
+    expect(next.containerId, String(spanNamed(next, 'docker.execute')?.attributes?.['loom.container_replaced'])).toBe(r.containerId);
   }, 300_000);
 });
 

@@ -50,7 +50,8 @@ except Exception:  # no ctypes: no forker
 
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine, 0)
 _CLONE_PARENT = 0x00008000
-# How long the runner waits for a spare it asked for before it forks one itself.
+# How long the runner waits for a spare it asked for before it drops the forker (see
+# Server.receive_spare).
 TAKE_SECONDS = 2.0
 # How long it waits for one from a forker that is not ready yet (a full one imports ~33 modules).
 PREPARE_SECONDS = 10.0
@@ -62,6 +63,9 @@ _RELAYED = b"r"
 # What the forker sends once prepare() has returned: a spare asked for before then would keep
 # the runner waiting for as long as prepare() takes.
 _READY = b"+"
+# A fault that tests inject (in the container's environment, which no program sets): each clone
+# but a forker's first comes this many seconds late, as on a machine too loaded to answer.
+_LATE_SECONDS = float(os.environ.get("LOOM_TEST_FORKER_LATE") or 0)
 
 
 def spare_pipes():
@@ -146,7 +150,6 @@ class Forker:
         self.sock = ours
         self.pending = False
         self.ready = False  # see _READY
-        self.delivered = False  # whether a spare came from it yet
         self.relays = False  # whether its clones are its own children (gVisor): see Ended
         self.ended = []
 
@@ -203,7 +206,6 @@ class Forker:
             raise OSError(code, "the forker could not fork: %s" % os.strerror(code))
         relayed = msg[4:5] == _RELAYED
         self.relays = self.relays or relayed
-        self.delivered = True
         return (pid,) + tuple(fds) + (relayed,)
 
     def close(self):
@@ -272,6 +274,8 @@ def _serve(sock, prepare, become_spare):
                 continue
             if not sock.recv(1):
                 os._exit(0)  # the runner is gone
+            if _LATE_SECONDS and relays is not None:
+                time.sleep(_LATE_SECONDS)
             # Where clones are its own children (gVisor), the pipes are made before the fork,
             # and the clone's first step is to hand them over: any work a process does after a
             # fork there costs copy-on-write faults (~40 ms for making pipes and looking at

@@ -466,6 +466,7 @@ class Server:
         # Where the spares come from (see Supply): a lean supply, and a full one where there are
         # modules to pre-import and forkers can be used (elsewhere the runner pre-imports them).
         self.forker_usable = loom_forker.usable()
+        self.forker_worked = False  # whether any forker has delivered a spare (see forker_failed)
         self.lean = Supply(False)
         self.full = Supply(True) if PREIMPORTS and self.forker_usable else None
         # The clean-up after each run (None with keep_state), the one running, and why the
@@ -876,7 +877,9 @@ class Server:
         except OSError as exc:
             for d in dirs:
                 loom_build.remove_dir(d)
-            self.error(ident, _spawn_error_code(exc), "%s: %s" % (argv[0], exc.strerror or exc))
+            # (Unclean: nothing ran, and the host takes another container.)
+            code = "unclean" if self.unclean is not None else _spawn_error_code(exc)
+            self.error(ident, code, "%s: %s" % (argv[0], exc.strerror or exc))
             return
         for fd in (in_w, out_r, err_r):
             os.set_blocking(fd, False)
@@ -1099,9 +1102,7 @@ class Server:
         hands it over later (see receive_spare), else here."""
         if supply.forker is None and self.forker_usable:
             try:
-                supply.forker = loom_forker.Forker(
-                    lambda: self.become_forker(supply.full), self.spare_from_clone
-                )
+                self.make_forker(supply)
             except OSError:
                 pass
         forker = supply.forker
@@ -1115,6 +1116,11 @@ class Server:
                 self.drop_forker(supply)
         supply.spare = self.fork_spare()
 
+    def make_forker(self, supply):
+        supply.forker = loom_forker.Forker(lambda: self.become_forker(supply.full),
+                                           self.spare_from_clone)
+        return supply.forker
+
     def settle_spare(self):
         """Takes the spares asked for that are on their way: no child of the runner's may be
         unknown to it when it looks for what a program left (the sweep, the clean-up would kill
@@ -1124,16 +1130,21 @@ class Server:
                 self.receive_spare(supply, loom_forker.TAKE_SECONDS)
 
     def receive_spare(self, supply, timeout):
-        """Takes the spare the supply's forker was asked for. One that does not come (the clone
-        refused, the forker stopped answering) ends the use of forkers in this container."""
+        """Takes the spare the supply's forker was asked for. A forker that is gone (killed by a
+        program), or late after it has worked (a loaded machine), is dropped: the next spare makes
+        another. One that refuses, or never answers, ends the use of forkers (forker_failed)."""
         forker = supply.forker
         assert forker is not None
         try:
             supply.spare = Spare(*forker.take(timeout))
+            self.forker_worked = True
         except (BrokenPipeError, ConnectionResetError):
-            self.drop_forker(supply)  # killed (by a program): the next spare makes another
+            self.drop_forker(supply)
         except OSError as exc:
-            self.forker_failed(forker, exc)
+            if exc.errno == errno.ETIMEDOUT and forker.ready and self.forker_worked:
+                self.drop_forker(supply)
+            else:
+                self.forker_failed(forker, exc)
 
     def from_forker(self, supply):
         """Reads what the supply's forker sent without waiting: that it is ready, the spare asked
@@ -1150,14 +1161,15 @@ class Server:
             return
         if spare is not None:
             supply.spare = Spare(*spare)
+            self.forker_worked = True
 
     def forker_failed(self, forker, exc):
-        """A forker could not make a spare, or stopped answering: forkers are no longer used in
-        this container, and the runner forks its spares itself. Unless one had worked before,
-        which a program may have caused (by stopping it at the wrong time): a program that
-        followed would then find fewer modules imported than its source asks for, which tells it
-        what ran before, so the container is retired instead."""
-        if forker.delivered:
+        """A forker could not make a spare, or never answered: forkers are no longer used in
+        this container, and the runner forks its spares itself. Unless one had worked here
+        before, which a program may have caused: a program that followed would then find fewer
+        modules imported than its source asks for, which tells it what ran before, so the
+        container is retired instead."""
+        if self.forker_worked:
             self.unclean = "Loom's forker failed: %s" % (exc.strerror or exc)
         for supply in self.supplies:
             self.drop_forker(supply)
@@ -1209,31 +1221,21 @@ class Server:
 
     def take_spare(self, supply, plan, argv, env, cwd):
         """The supply's waiting spare (or a new one) with the program given to it. OSError if
-        none can be forked."""
-        forker = supply.forker
-        if supply.full and supply.spare is None and forker is not None:
-            # Its forker is new (the last was killed, or it is the container's first): wait for
-            # it rather than run the program in a child without the modules it was chosen for.
-            if not forker.pending:
-                try:
-                    forker.request()
-                except OSError:
-                    self.drop_forker(supply)
-            if supply.forker is not None:
-                self.receive_spare(supply, loom_forker.TAKE_SECONDS if forker.ready
-                                   else loom_forker.PREPARE_SECONDS)
-            if self.unclean is not None:
-                # It stopped answering after it had worked (see forker_failed): this program would
-                # get a lean child, which would tell it that.
-                raise OSError(errno.EAGAIN, self.unclean)
-        spare, supply.spare = supply.spare, None
-        if spare is not None:
+        none can be had."""
+        for _ in range(2):  # (once more after a spare that died waiting: killed, the OOM killer's)
+            if supply.full and supply.spare is None:
+                self.await_full_spare(supply)
+            spare, supply.spare = supply.spare, None
+            if spare is None:
+                break
             try:
                 os.kill(spare.pid, signal.SIGCONT)
                 spare.give(plan, argv, env, cwd)
                 return spare
             except OSError:
-                spare.discard()  # it died waiting (killed, or the OOM killer's choice)
+                spare.discard()
+        if supply.full and self.forker_usable:
+            raise OSError(errno.EAGAIN, "Loom's forker gave no spare")
         spare = self.fork_spare()
         if spare is None:
             raise OSError(errno.EAGAIN, "cannot fork")
@@ -1243,6 +1245,32 @@ class Server:
             spare.discard()
             raise
         return spare
+
+    def await_full_spare(self, supply):
+        """Waits for the full supply's spare, from its forker or, if that is gone or dropped while
+        awaited, from a new one: never a lean child for a program chosen for the pre-imports,
+        which would tell it that something before it killed or stalled a forker. OSError if none
+        comes. (Where forkers failed before any worked, the runner forks, as where there are none.)
+        """
+        for _ in range(2):
+            forker = supply.forker
+            if forker is None:
+                if not self.forker_usable:
+                    return
+                forker = self.make_forker(supply)
+            if not forker.pending:
+                try:
+                    forker.request()  # (before it is ready: it reads the request once it is)
+                except OSError:
+                    self.drop_forker(supply)
+                    continue
+            self.receive_spare(supply, loom_forker.TAKE_SECONDS if forker.ready
+                               else loom_forker.PREPARE_SECONDS)
+            if self.unclean is not None:
+                raise OSError(errno.EAGAIN, self.unclean)
+            if supply.spare is not None:
+                return
+        raise OSError(errno.EAGAIN, "Loom's forker gave no spare")
 
     def discard_spare(self, supply):
         if supply.spare is not None:

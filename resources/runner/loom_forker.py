@@ -1,6 +1,6 @@
-# The forker: a fork of the Python runner (loom_runner.py) whose only work is to fork the spares,
+# The forker: a fork of the Python runner (loom_server.py) whose only work is to fork the spares,
 # each as a child of the runner (CLONE_PARENT). A runner has two where it can: one as lean as the
-# runner, one that first imports the modules programs commonly use (loom_runner.py, Supply).
+# runner, one that first imports the modules programs commonly use (loom_server.py, Supply).
 #
 # Why a process of its own: after a fork, parent and child share every page copy-on-write for as
 # long as the child lives, and each page the parent writes first costs a page fault (a copy, and

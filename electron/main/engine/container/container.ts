@@ -129,7 +129,7 @@ export function createOptions(input: CreateInput): Docker.ContainerCreateOptions
     PYTHONUNBUFFERED: '1',
     NODE_PATH: [...LOOM_MODULE_DIRS.NODE_PATH, ...fromImage('NODE_PATH')].join(':'),
     // The Python runner pre-imports nothing under gVisor, where every module's mappings make
-    // each fork slower (resources/runner/loom_runner.py says by how much).
+    // each fork slower (resources/runner/loom_server.py says by how much).
     ...(spec.isolation === 'gvisor' ? { LOOM_PREIMPORT: '0' } : {}),
     ...extraEnv,
     ...withLoomModuleDirs(spec.env),

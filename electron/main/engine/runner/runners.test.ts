@@ -750,7 +750,7 @@ describe('python runner: a fork of the server', () => {
   });
 
   // The children of the next program are forked ahead, after the last program's end ("spares",
-  // loom_runner.py Supply), by the forkers (loom_forker.py), forks of the runner that do nothing
+  // loom_server.py Supply), by the forkers (loom_forker.py), forks of the runner that do nothing
   // else (one lean, one with the pre-imports); all wait beside any program that does not take a
   // spare (here one run by a fresh interpreter): that program must not be able to reach into any,
   // and one it stopped or killed must not cost the next run.
@@ -827,6 +827,17 @@ for p in found:
       expect(show(after)).toEqual(['0', "['asyncio', 'decimal', 'uuid']\n", '']);
       expect(show(await run(py(`import sys\n${has}`)))).toEqual(['0', "[]\n", '']);
     }
+  });
+
+  // Python compiles the runner's source in the process that runs it, and the compiler's working
+  // memory stays there: every fork would copy it and every exit unmap it (loom_runner.py).
+  it('forks from a runner that holds no compiler leftovers: a lean child has at most 5 MB more anonymous memory than a fresh interpreter', async () => {
+    const anon = "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('RssAnon:')))";
+    const lean = await run(py(anon));
+    const bare = await run(fresh(anon));
+    const kb = (r: RunResult): number => Number(text(r.stdout));
+    expect(kb(bare), text(bare.stderr)).toBeGreaterThan(0);
+    expect(kb(lean) - kb(bare), `lean child ${kb(lean)} KB, fresh interpreter ${kb(bare)} KB`).toBeLessThan(5 * 1024);
   });
 
   // A forker too late to answer after it has worked (a loaded machine; here a fault injected

@@ -229,6 +229,16 @@ def _initial_environ():
         return dict(os.environ)
 
 
+def _read_small(path):
+    """The first 64 KiB of a small file (under /proc, /sys): three system calls, where open()
+    makes six or seven (fstat, isatty, lseek); the runner reads several after every run."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+
+
 # The memory cgroup's count of OOM kills (cgroup v2, then v1).
 _OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 
@@ -236,10 +246,9 @@ _OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.o
 def _oom_kills():
     for path in _OOM_COUNTERS:
         try:
-            with open(path, "rb") as f:
-                for line in f:
-                    if line.startswith(b"oom_kill "):
-                        return int(line.split()[1])
+            for line in _read_small(path).splitlines():
+                if line.startswith(b"oom_kill "):
+                    return int(line.split()[1])
         except (OSError, ValueError):
             continue
     return 0
@@ -248,8 +257,7 @@ def _oom_kills():
 def _proc_stat(pid):
     """(state, ppid, pgrp, session, starttime) from /proc/PID/stat, or None if it is gone."""
     try:
-        with open("/proc/%d/stat" % pid, "rb") as f:
-            data = f.read()
+        data = _read_small("/proc/%d/stat" % pid)
     except OSError:
         return None
     # The command name may hold spaces and parentheses: the fields start after the last ')'.
@@ -258,20 +266,29 @@ def _proc_stat(pid):
 
 
 _SYS_IOPRIO_GET = {"x86_64": 252, "aarch64": 31}.get(os.uname().machine, 0)
+_LIMITS_IN_PROC = os.path.exists("/proc/%d/limits" % os.getpid())
 
 
 def _inherited_state(pid):
     """What a program running as the same user can change in another process without ptrace
     (prlimit, setpriority, sched_setaffinity, sched_setscheduler, ioprio_set; undumpable or not),
     and what that process's children inherit: its resource limits, nice value, scheduling policy,
-    CPU affinity and I/O priority. Read by system calls: gVisor has no /proc/PID/limits."""
-    limits = []
-    for r in range(16):  # RLIMIT_CPU .. RLIMIT_RTTIME
+    CPU affinity and I/O priority. The limits in one read of /proc/PID/limits (checked on five
+    processes after every run: 16 prlimit calls each cost more), or where there is none (gVisor)
+    by prlimit. None for a process that has ended."""
+    if _LIMITS_IN_PROC:
         try:
-            limits.append(resource.prlimit(pid, r))
-        except (OSError, ValueError) as exc:
-            # (The same for every process here: a limit this kernel does not have.)
-            limits.append((-(getattr(exc, "errno", None) or 1), 0))
+            limits = [_read_small("/proc/%d/limits" % pid)]
+        except OSError:
+            return None
+    else:
+        limits = []
+        for r in range(16):  # RLIMIT_CPU .. RLIMIT_RTTIME
+            try:
+                limits.append(resource.prlimit(pid, r))
+            except (OSError, ValueError) as exc:
+                # (The same for every process here: a limit this kernel does not have.)
+                limits.append((-(getattr(exc, "errno", None) or 1), 0))
     try:
         state = (os.getpriority(os.PRIO_PROCESS, pid), os.sched_getscheduler(pid),
                  os.sched_getaffinity(pid))
@@ -299,8 +316,7 @@ def _signal_name(signo):
 def _proc_faults(pid):
     """(minor, major) page faults of a process (/proc/PID/stat; pid may be "self"), or (0, 0)."""
     try:
-        with open("/proc/%s/stat" % pid, "rb") as f:
-            data = f.read()
+        data = _read_small("/proc/%s/stat" % pid)
     except OSError:
         return 0, 0
     fields = data[data.rindex(b")") + 2:].split()
@@ -1488,8 +1504,8 @@ class Server:
         1), every process in the container is looked at."""
         try:
             if self.subreaper:
-                with open("/proc/%d/task/%d/children" % (self.pid, self.pid), "rb") as f:
-                    pids = set(int(p) for p in f.read().split())
+                children = _read_small("/proc/%d/task/%d/children" % (self.pid, self.pid))
+                pids = set(int(p) for p in children.split())
             else:
                 pids = set(int(n) for n in os.listdir("/proc") if n.isdigit()) - {1, self.pid}
         except OSError:
@@ -1748,9 +1764,8 @@ def _sysv_ipc_left():
     OSError when neither answers."""
     try:
         for table in _IPC_TABLES:
-            with open(table, "rb") as f:
-                if f.read().count(b"\n") > 1:  # a header line, then one per object
-                    return True
+            if _read_small(table).count(b"\n") > 1:  # a header line, then one per object
+                return True
         return False
     except FileNotFoundError:
         if _libc is None:

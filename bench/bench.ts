@@ -1046,9 +1046,12 @@ async function main(): Promise<void> {
       }
     };
     const m0 = machineCpuMs();
+    const h0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
     const ms = performance.now() - t0;
+    const h1 = process.cpuUsage(h0);
+    blockCpu[kind].hostMs += (h1.user + h1.system) / 1000;
     const m1 = machineCpuMs();
     if (m0 && m1) {
       blockCpu[kind].busyMs += m1.busyMs - m0.busyMs;
@@ -1056,8 +1059,9 @@ async function main(): Promise<void> {
     } else blockCpu[kind].busyMs = Number.NaN;
     return ms;
   };
-  // The whole machine's CPU over each side's blocks (all processes: this one, the engine, the containers).
-  const blockCpu = { raw: { busyMs: 0, totalMs: 0 }, loom: { busyMs: 0, totalMs: 0 } };
+  // The whole machine's CPU over each side's blocks (all processes: this one, the engine, the
+  // containers), and this process's part of it (the host's: Loom's engine client, or dockerode).
+  const blockCpu = { raw: { busyMs: 0, totalMs: 0, hostMs: 0 }, loom: { busyMs: 0, totalMs: 0, hostMs: 0 } };
   // Loom's blocks last ~1.5 s each (a 0.3 s block measured the ramp as much as the rate); the
   // raw side, ten times slower, runs a fifth as many.
   const totals = { loom: opts.throughputTotal, raw: rawThroughputTotal(opts.throughputTotal) };
@@ -1078,11 +1082,12 @@ async function main(): Promise<void> {
   const throughputPerS = (totals.loom / wall.loom) * 1000;
   const rawThroughputPerS = (totals.raw / wall.raw) * 1000;
   const throughputMachineCpuMsPerRun = blockCpu.loom.busyMs / totals.loom;
+  const throughputHostCpuMsPerRun = blockCpu.loom.hostMs / totals.loom;
   const rawThroughputMachineCpuMsPerRun = blockCpu.raw.busyMs / totals.raw;
   const throughputMachineBusyPct = (blockCpu.loom.busyMs / blockCpu.loom.totalMs) * 100;
   log(
     `throughput: raw ${fmt(rawThroughputPerS)}/s, loom ${fmt(throughputPerS)}/s (${problems.throughputViaExec} runs by exec); ` +
-      `the machine's CPU per run ${fmt(throughputMachineCpuMsPerRun, 2)} ms (raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms), its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy during Loom's blocks`,
+      `the machine's CPU per run ${fmt(throughputMachineCpuMsPerRun, 2)} ms (raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms; this process's ${fmt(throughputHostCpuMsPerRun, 2)} ms), its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy during Loom's blocks`,
   );
   for (const c of rawPool) await removeContainer(docker, c.id);
   for (const name of [...rawCreated]) if (name.startsWith('loom-bench-rawtp-')) rawCreated.delete(name);
@@ -1285,6 +1290,8 @@ async function main(): Promise<void> {
       throughputMachineCpuMsPerRun: round(throughputMachineCpuMsPerRun),
       rawThroughputMachineCpuMsPerRun: round(rawThroughputMachineCpuMsPerRun),
       throughputMachineBusyPct: round(throughputMachineBusyPct, 1),
+      // This process's CPU per Loom run during those blocks (the host side: the engine client).
+      throughputHostCpuMsPerRun: round(throughputHostCpuMsPerRun),
       throughputVsRawRatio: round(throughputVsRawRatio, 4),
       throughputLatencyP50Ms: round(s.throughputLatency.p50),
       throughputLatencyP99Ms: round(s.throughputLatency.p99),

@@ -540,6 +540,7 @@ class Server:
         self.lean_modules = frozenset(
             [n.partition(".")[0] for n in sys.modules] + list(sys.builtin_module_names)
         )
+        self.start_modules = frozenset(sys.modules)  # (see become_forker)
         # Whatever the server itself allocated is never collected in the children: freezing it
         # keeps their garbage collector from touching (and copying) the server's pages.
         gc.collect()
@@ -1110,28 +1111,35 @@ class Server:
             os._exit(0)  # the runner died before the line above
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # What the runner had at its start and no more: a forker made again later (one was
+        # killed) must not pass on what the runner imported since, for a program (zipfile, for a
+        # Java program's jar), which would tell the next programs what ran before them.
+        for name in [n for n in sys.modules if n not in self.start_modules]:
+            del sys.modules[name]
         while full and PREIMPORTS:
             _preimport_next()
         self.forget_finders()  # (a forker imports nothing more: its clones need it done once)
 
     def want_spare(self, supply):
-        """Has the supply's next child made ahead: by its forker (made the first time), which
-        hands it over later (see receive_spare), else here."""
-        if supply.forker is None and self.forker_usable:
-            try:
-                self.make_forker(supply)
-            except OSError:
-                pass
+        """Has the supply's next child made ahead: by its forker (made the first time, or again
+        where the last is gone), which hands it over later (see receive_spare) once it is ready
+        (see serve). Else, for the lean supply, here; never for the full one, whose program
+        waits for a forker instead (see await_full_spare)."""
         forker = supply.forker
-        if forker is not None:
-            if forker.pending or not forker.ready:
-                return  # (asked once it is: see serve)
+        if forker is not None and forker.ready and not forker.pending:
             try:
                 forker.request()
                 return
             except OSError:
-                self.drop_forker(supply)
-        supply.spare = self.fork_spare()
+                self.drop_forker(supply)  # killed by a program, and not yet reaped
+                forker = None
+        if forker is None and self.forker_usable:
+            try:
+                forker = self.make_forker(supply)
+            except OSError:
+                pass
+        if forker is None and not supply.full:
+            supply.spare = self.fork_spare()
 
     def make_forker(self, supply):
         supply.forker = loom_forker.Forker(lambda: self.become_forker(supply.full),

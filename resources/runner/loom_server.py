@@ -254,6 +254,18 @@ def _oom_kills():
     return 0
 
 
+def _without_new_modules(fn):
+    """fn(), then sys.modules as it was: a module the runner imports for one program (zipfile,
+    for a Java program's jar) must not be found imported by a later one, in a child forked from
+    the runner or from a forker made after (see also become_forker)."""
+    before = set(sys.modules)
+    try:
+        return fn()
+    finally:
+        for name in [n for n in sys.modules if n not in before]:
+            del sys.modules[name]
+
+
 def _proc_stat(pid):
     """(state, ppid, pgrp, session, starttime) from /proc/PID/stat, or None if it is gone."""
     try:
@@ -1024,7 +1036,7 @@ class Server:
         build = None
         if ok:
             try:
-                fd = loom_build.seal("loom-" + comp.language, comp.artifact())
+                fd = loom_build.seal("loom-" + comp.language, _without_new_modules(comp.artifact))
                 build = loom_build.Build(fd, os.fstat(fd).st_size, comp.language, comp.main_class)
                 self.builds.put(comp.key, build)
             except OSError as exc:
@@ -1112,8 +1124,8 @@ class Server:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         # What the runner had at its start and no more: a forker made again later (one was
-        # killed) must not pass on what the runner imported since, for a program (zipfile, for a
-        # Java program's jar), which would tell the next programs what ran before them.
+        # killed) must not pass on a module the runner imported since (see _without_new_modules:
+        # this guards against one imported elsewhere), which would tell a program what ran before.
         for name in [n for n in sys.modules if n not in self.start_modules]:
             del sys.modules[name]
         while full and PREIMPORTS:

@@ -292,18 +292,19 @@ describe.each(LANGUAGE_ATTACKS)('isolation between runs (runner path, %s source)
   }, 180_000);
 });
 
-// The runner imports zipfile to pack a Java program's classes into a jar. A forker made after
-// that (one killed by a program) is a fork of the runner: it must not pass zipfile on to a later
-// Python program, which would then know that a Java program ran before it in this container.
-it("a module the runner imported for a Java program is not in a later Python program's interpreter, though the forkers were made again", async () => {
+// The runner imports zipfile to pack a Java program's classes into a jar. A child forked by the
+// runner itself, or by a forker made after that (one killed by a program), must not have it: a
+// later Python program would then know that a Java program ran before it in this container.
+it("a module the runner imported for a Java program is not in a later Python program's interpreter, though the spares and forkers were made again", async () => {
   await docker.getImage(LANGUAGE_IMAGES.java).inspect();
   const runtimeType = RUNTIME_TYPES.java;
   const config = { name: `iso-java-modules-${RUN_ID}` };
   const run = (req: { source?: string; command?: string[] }): Promise<ExecuteResponse> => base.runner.execute({ runtimeType, config, timeoutSeconds: 120, ...req });
   const java = await run({ source: 'public class Main {\n    public static void main(String[] args) {\n        System.out.println("jar");\n    }\n}\n' });
   expect([java.exitCode, text(java.stdout)]).toEqual([0, 'jar\n']);
-  // (A fresh interpreter, -B: not a forked one.)
-  const kill = "import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try:\n    if open('/proc/%s/comm' % p).read().strip() == 'loom-forker': os.kill(int(p), signal.SIGKILL)\n  except OSError: pass";
+  // (A fresh interpreter, -B: not a forked one. With the spares gone, the next lean program's
+  // child is forked by the runner itself, its new forker not being ready yet.)
+  const kill = "import os, signal\nfor p in filter(str.isdigit, os.listdir('/proc')):\n  try:\n    if open('/proc/%s/comm' % p).read().strip() in ('loom-forker', 'loom-spare'): os.kill(int(p), signal.SIGKILL)\n  except OSError: pass";
   expect((await run({ command: ['python3', '-B', '-c', kill] })).exitCode).toBe(0);
   const seen = await run({ command: ['python3', '-c', "import sys\nprint('zipfile' in sys.modules)"] });
   expect(seen.containerId, 'the same container').toBe(java.containerId);

@@ -50,8 +50,8 @@ except Exception:  # no ctypes: no forker
 
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine, 0)
 _CLONE_PARENT = 0x00008000
-# How long the runner waits for a spare it asked for before it drops the forker (see
-# Server.receive_spare).
+# How long the runner waits for a spare it asked for before it gives up on the forker: drops it,
+# or stops using forkers where none has worked yet (see Server.receive_spare).
 TAKE_SECONDS = 2.0
 # How long it waits for one from a forker that is not ready yet (a full one imports ~33 modules).
 PREPARE_SECONDS = 10.0

@@ -33,22 +33,16 @@ def compiled_elsewhere():
     if pid == 0:
         try:
             os.close(r)
-            data = memoryview(marshal.dumps([compile_here(name) for name in MODULES]))
-            while data:
-                data = data[os.write(w, data):]
+            with open(w, "wb") as f:
+                f.write(marshal.dumps([compile_here(name) for name in MODULES]))
         finally:
             os._exit(0)
     os.close(w)
-    chunks = []
-    while True:
-        chunk = os.read(r, 1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(r)
+    with open(r, "rb") as f:
+        data = f.read()
     os.waitpid(pid, 0)
     try:
-        return marshal.loads(b"".join(chunks))
+        return marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         return None
 

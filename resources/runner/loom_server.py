@@ -254,6 +254,12 @@ def _oom_kills():
     return 0
 
 
+def _forget_modules_but(kept):
+    """Removes from sys.modules every module whose name is not in `kept`."""
+    for name in [n for n in sys.modules if n not in kept]:
+        del sys.modules[name]
+
+
 def _without_new_modules(fn):
     """fn(), then sys.modules as it was: a module the runner imports for one program (zipfile,
     for a Java program's jar) must not be found imported by a later one, in a child forked from
@@ -262,8 +268,7 @@ def _without_new_modules(fn):
     try:
         return fn()
     finally:
-        for name in [n for n in sys.modules if n not in before]:
-            del sys.modules[name]
+        _forget_modules_but(before)
 
 
 def _proc_stat(pid):
@@ -1126,8 +1131,7 @@ class Server:
         # What the runner had at its start and no more: a forker made again later (one was
         # killed) must not pass on a module the runner imported since (see _without_new_modules:
         # this guards against one imported elsewhere), which would tell a program what ran before.
-        for name in [n for n in sys.modules if n not in self.start_modules]:
-            del sys.modules[name]
+        _forget_modules_but(self.start_modules)
         while full and PREIMPORTS:
             _preimport_next()
         self.forget_finders()  # (a forker imports nothing more: its clones need it done once)

@@ -740,6 +740,15 @@ describe.each(RUNTIMES)('%s runner on the wire', (_name, rt) => {
 describe('python runner: a fork of the server', () => {
   const client = (): RunnerClient => sandbox('python').client;
   const run = (argv: string[], extra: RunExtra = {}): Promise<RunResult> => runOn(client(), argv, extra);
+  /** A python sandbox of the test's own, removed when it ends: one the shared sandbox's history would change. */
+  const ownSandbox = async (env: Record<string, string> = {}): Promise<RunnerClient> => {
+    const { container, client: own } = await sandboxWithRunner(PYTHON.image, 'python', env);
+    onTestFinished(async () => {
+      own.close();
+      await removeSandbox(container);
+    });
+    return own;
+  };
 
   it('prints a traceback exactly as python does, from the program’s own frames', async () => {
     const err = await run(py("def f():\n  raise ValueError('bad value')\nf()"));
@@ -833,11 +842,7 @@ for p in found:
   // memory stays there: every fork would copy it and every exit unmap it (loom_runner.py).
   it('forks from a runner that holds no compiler leftovers: a lean child has at most 6 MB more anonymous memory than a fresh interpreter (12 with them)', async () => {
     // (A sandbox of its own: a forker made again later is a fork of a runner that has served.)
-    const { container, client: own } = await sandboxWithRunner(PYTHON.image, 'python');
-    onTestFinished(async () => {
-      own.close();
-      await removeSandbox(container);
-    });
+    const own = await ownSandbox();
     const anon = "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('RssAnon:')))";
     const lean = await runOn(own, py(anon));
     const bare = await runOn(own, fresh(anon));
@@ -851,11 +856,7 @@ for p in found:
   // and made again. The container serves on (it is not retired), and every program still runs in
   // the spare its own source asks for.
   it('drops a forker that answers too late and makes another: the container serves on, each program in its kind of spare', async () => {
-    const { container, client: slow } = await sandboxWithRunner(PYTHON.image, 'python', { LOOM_TEST_FORKER_LATE: '3' });
-    onTestFinished(async () => {
-      slow.close();
-      await removeSandbox(container);
-    });
+    const slow = await ownSandbox({ LOOM_TEST_FORKER_LATE: '3' });
     const has = "print(sorted(m for m in ('asyncio', 'uuid') if m in sys.modules))";
     for (let n = 0; n < 3; n++) {
       expect(show(await runOn(slow, py(`import sys, uuid\n${has}`)))).toEqual(['0', "['asyncio', 'uuid']\n", '']);

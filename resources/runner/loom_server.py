@@ -39,7 +39,9 @@ import os
 import sys
 
 # What the runner itself needs. The modules programs commonly use are imported elsewhere
-# (PREIMPORTS, below).
+# (PREIMPORTS, below). Not threading (nor subprocess, which imports it; see _subprocess): it
+# registers an after-fork hook that runs in every child, and in a spare that hook alone wrote
+# ~130 pages (each a copy-on-write fault: 20% of a hello's, machine-wide).
 import atexit
 import builtins
 import errno
@@ -53,8 +55,6 @@ import re
 import resource
 import select
 import signal
-import subprocess
-import threading
 import time
 import traceback
 import types
@@ -1849,6 +1849,17 @@ def _spawn_error_code(exc):
     }.get(exc.errno, "spawn_failed")
 
 
+_SUBPROCESS = []
+
+
+def _subprocess():
+    """subprocess, imported on the first program that is not a fork of this interpreter (see the
+    imports), and kept out of sys.modules (see _without_new_modules)."""
+    if not _SUBPROCESS:
+        _SUBPROCESS.append(_without_new_modules(lambda: importlib.import_module("subprocess")))
+    return _SUBPROCESS[0]
+
+
 def _popen(argv, env, cwd, executable=None, pass_fds=()):
     """Starts a program that is not run by a fork of this interpreter: (stdin, stdout, stderr,
     popen)."""
@@ -1857,7 +1868,7 @@ def _popen(argv, env, cwd, executable=None, pass_fds=()):
         for _ in range(3):
             fds += os.pipe()
         in_r, in_w, out_r, out_w, err_r, err_w = fds
-        popen = subprocess.Popen(
+        popen = _subprocess().Popen(
             argv, stdin=in_r, stdout=out_w, stderr=err_w, env=env, cwd=cwd,
             start_new_session=True, close_fds=True, executable=executable, pass_fds=pass_fds,
         )
@@ -2177,7 +2188,9 @@ def _finalize(status):
     # What Py_FinalizeEx does that a program can observe: wait for non-daemon threads, run
     # atexit handlers, flush stdio (a failed stdout flush turns the status into 120).
     try:
-        threading._shutdown()  # type: ignore[attr-defined]  # private, in every CPython 3
+        threading = sys.modules.get("threading")  # (as Py_FinalizeEx: none if never imported)
+        if threading is not None:
+            threading._shutdown()  # private, in every CPython 3
     except BaseException:
         pass
     try:

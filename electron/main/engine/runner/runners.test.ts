@@ -838,6 +838,17 @@ for p in found:
     }
   });
 
+  // What the runner needs only for other kinds of run is not imported before them (threading's
+  // after-fork hook alone wrote ~130 pages in every spare), nor found by a Python program after.
+  it('keeps out of a lean program the modules the runner needs only for other kinds of run, also after one ran', async () => {
+    const has = "import sys\nprint(sorted(m for m in ('threading', 'subprocess', 'hashlib', 'shutil') if m in sys.modules))";
+    expect(show(await run(py(has)))).toEqual(['0', '[]\n', '']);
+    expect(show(await run(['sh', '-c', 'echo not python']))).toEqual(['0', 'not python\n', '']);
+    expect(show(await run(py(has)))).toEqual(['0', '[]\n', '']);
+    // A program that imports one of them gets the spare with the pre-imports, which have them all.
+    expect(show(await run(py(`import subprocess\n${has}`)))).toEqual(['0', "['hashlib', 'shutil', 'subprocess', 'threading']\n", '']);
+  });
+
   // Python compiles the runner's source in the process that runs it, and the compiler's working
   // memory stays there: every fork would copy it and every exit unmap it (loom_runner.py).
   it('forks from a runner that holds no compiler leftovers: a lean child has at most 6 MB more anonymous memory than a fresh interpreter (12 with them)', async () => {

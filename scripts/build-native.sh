@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds Loom's native helpers (resources/native: loom-init, nodump.so) for x86_64 and aarch64
+# Builds Loom's native helpers (resources/native: loom-init, nodump.so, forker.so) for x86_64 and aarch64
 # into resources/native/bin, where they are committed: a user's machine needs no compiler (the
 # desktop app and `npm ci` ship them as they are), and they run in any image (no libc).
 #
@@ -29,8 +29,9 @@ for arch in x86_64 aarch64; do
   [[ $arch == x86_64 ]] && flags+=(-fcf-protection=none)
   "$compiler" "${flags[@]}" -static -fno-pie -no-pie -o "$out/loom-init-$arch" loom-init.c
   "$compiler" "${flags[@]}" -shared -fPIC -o "$out/nodump-$arch.so" nodump.c
-  "${compiler%gcc}strip" --strip-all "$out/loom-init-$arch" "$out/nodump-$arch.so" 2>/dev/null \
-    || strip --strip-all "$out/loom-init-$arch" "$out/nodump-$arch.so"
+  "$compiler" "${flags[@]}" -shared -fPIC -o "$out/forker-$arch.so" forker.c
+  built=("$out/loom-init-$arch" "$out/nodump-$arch.so" "$out/forker-$arch.so")
+  "${compiler%gcc}strip" --strip-all "${built[@]}" 2>/dev/null || strip --strip-all "${built[@]}"
 done
 
 if [[ $out != bin ]]; then

@@ -16,7 +16,7 @@ enum {
   SYS_rt_sigtimedwait = 128, SYS_prctl = 157, SYS_getdents64 = 217, SYS_clock_gettime = 228,
   SYS_openat = 257, SYS_unlinkat = 263, SYS_fchmodat = 268, SYS_renameat2 = 316, SYS_statx = 332,
   SYS_getuid = 102, SYS_prlimit64 = 302, SYS_getpriority = 140, SYS_sched_getscheduler = 145,
-  SYS_sched_getaffinity = 204, SYS_ioprio_get = 252,
+  SYS_sched_getaffinity = 204, SYS_ioprio_get = 252, SYS_sendto = 44, SYS_recvfrom = 45,
 };
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
   register long r10 __asm__("r10") = d;
@@ -34,7 +34,7 @@ enum {
   SYS_rt_sigtimedwait = 137, SYS_prctl = 167, SYS_getdents64 = 61, SYS_clock_gettime = 113,
   SYS_openat = 56, SYS_unlinkat = 35, SYS_fchmodat = 53, SYS_renameat2 = 276, SYS_statx = 291,
   SYS_getuid = 174, SYS_prlimit64 = 261, SYS_getpriority = 141, SYS_sched_getscheduler = 120,
-  SYS_sched_getaffinity = 123, SYS_ioprio_get = 31,
+  SYS_sched_getaffinity = 123, SYS_ioprio_get = 31, SYS_sendto = 206, SYS_recvfrom = 207,
 };
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
   register long x8 __asm__("x8") = n;
@@ -71,6 +71,7 @@ enum {
   O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000,
 #endif
   WNOHANG = 1, SIG_SETMASK = 2, PR_SET_DUMPABLE = 4, PR_SET_CHILD_SUBREAPER = 36,
+  CLONE_PARENT = 0x8000,
   IPC_RMID = 0, IPC_STAT = 2, SHM_INFO = 14, MSG_INFO = 12, SEM_INFO = 19, EIDRM = 43, CLOCK_MONOTONIC = 1, CLOCK_PROCESS_CPUTIME_ID = 2, SEEK_SET = 0,
   DT_UNKNOWN = 0, DT_DIR = 4, EBUSY = 16,
   AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000, STATX_BASIC_STATS = 0x7ff, STATX_ATTR_MOUNT_ROOT = 0x2000,

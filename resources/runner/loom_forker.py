@@ -27,6 +27,11 @@
 # os.fork() (a clone through ctypes took twice as long) and makes the pipes before it, and the
 # clone hands them over as its first step. A warm hello back to back went from 146-170 ms to
 # 112-125 ms on a 2-core VM.
+#
+# From its second clone on (once it knows they are the runner's children), the forker loops in C,
+# in forker.so (resources/native/forker.c): the Python loop wrote ~70 pages per clone, each a
+# copy-on-write fault while the clone lives; that one writes a few. The clone returns to Python
+# and becomes a spare as before.
 
 import array
 import errno
@@ -48,6 +53,11 @@ try:
 except Exception:  # no ctypes: no forker
     _syscall = None
 
+# What os.fork() calls around fork(), for forker.so: their addresses.
+_FORK_HOOKS = [
+    ctypes.cast(getattr(_pyapi, name), ctypes.c_void_p).value
+    for name in ("PyOS_BeforeFork", "PyOS_AfterFork_Parent", "PyOS_AfterFork_Child")
+] if _syscall is not None else []
 _SYS_CLONE = {"x86_64": 56, "aarch64": 220}.get(os.uname().machine, 0)
 _CLONE_PARENT = 0x00008000
 # How long the runner waits for a spare it asked for before it gives up on the forker: drops it,
@@ -254,12 +264,18 @@ def _serve(sock, prepare, become_spare):
         os.set_blocking(wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
+        native = _native_loop()
         sock.send(_READY)
     except BaseException:
         os._exit(1)
     # Whether clones are its own children (CLONE_PARENT ignored), known from the first clone.
     relays: "bool | None" = None
     while True:
+        if relays is False and native is not None:
+            ended = native(sock.fileno(), int(_LATE_SECONDS * 1e9), *_FORK_HOOKS)
+            if ended:
+                os._exit(0 if ended == 1 else 1)  # 1: the runner is gone
+            _become_spare(sock, runner, become_spare, None)
         ready = select.select([sock, wake_r], [], [])[0]
         try:
             if wake_r in ready:
@@ -294,15 +310,35 @@ def _serve(sock, prepare, become_spare):
             except OSError:
                 os._exit(1)
         if pid == 0:
-            try:
-                _as_spare(sock, runner, become_spare, made)
-            finally:
-                os._exit(1)  # _as_spare never returns: this only guards against a bug in it
+            _become_spare(sock, runner, become_spare, made)
         if relays is None:
             relays = _own_child(sock, pid)
         elif made is not None:
             for fd in made[0] + made[1]:
                 os.close(fd)
+
+
+def _native_loop():
+    """The loop of forker.so (resources/native/forker.c): clones made from the second on, where
+    they are the runner's children; None where it cannot be loaded (the Python loop serves)."""
+    if _syscall is None:
+        return None
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(os.path.dirname(here), "native", "bin", "forker-%s.so" % os.uname().machine)
+    try:
+        serve = ctypes.PyDLL(path).loom_forker_serve  # (PyDLL: the GIL is kept, see forker.c)
+    except OSError:
+        return None
+    serve.restype = ctypes.c_long
+    serve.argtypes = [ctypes.c_long, ctypes.c_long] + [ctypes.c_void_p] * len(_FORK_HOOKS)
+    return serve
+
+
+def _become_spare(sock, runner, become_spare, made):
+    try:
+        _as_spare(sock, runner, become_spare, made)
+    finally:
+        os._exit(1)  # _as_spare never returns: this only guards against a bug in it
 
 
 def _send_end(sock, pid, status, ru):

@@ -39,11 +39,11 @@ export function initPath(imageArch: string): string {
  * doctor`'s probe, which runs from the volume so that its container is made like any sandbox's.
  */
 const SHIPPED = ['trace/python', 'trace/node', 'trace/sh', 'agent', 'runner', 'kernel', 'native/bin', 'doctor'];
-const SHIPPED_FILE = /\.(py|js)$|^loom-init-|^nodump-|^loom-span$/;
+const SHIPPED_FILE = /\.(py|js)$|^loom-init-|^nodump-|^forker-|^loom-span$/;
 /**
  * loom-init may be run and not read by the sandbox user: the kernel makes a process undumpable
  * from the first instruction of a program it cannot read, so no program can attach to a
- * loom-init that has just started, before its own prctl. nodump.so must be read to be loaded.
+ * loom-init that has just started, before its own prctl. nodump.so and forker.so must be read to be loaded.
  */
 const modeOf = (path: string, isolation: Isolation): number => (/^native\/bin\/loom-init-/.test(path) ? INIT_MODE[isolation] : path === 'trace/sh/loom-span' ? 0o755 : 0o644);
 /**

@@ -89,7 +89,7 @@ import { measureCliFigures, type CliFigures } from './cli-figures';
 import { measureFlood } from './ui-flood';
 import { measurePooledRss, RSS_CONFIGS, RSS_PER_CONFIG } from './pooled-rss';
 import { warmPoolToRunner, type RunnerWait } from './warm-pool';
-import { containerCpuMs, MACHINE_PROBE, machineCpuMs, parseMachineProbe, runFaults, type MachineFigures } from './machine';
+import { containerCpuMs, MACHINE_PROBE, machineCpuMs, machinePageFaults, parseMachineProbe, runFaults, type MachineFigures } from './machine';
 
 // ---------------------------------------------------------------- options
 
@@ -1046,12 +1046,15 @@ async function main(): Promise<void> {
       }
     };
     const m0 = machineCpuMs();
+    const f0 = machinePageFaults();
     const h0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
     const ms = performance.now() - t0;
     const h1 = process.cpuUsage(h0);
     blockCpu[kind].hostMs += (h1.user + h1.system) / 1000;
+    const f1 = machinePageFaults();
+    blockCpu[kind].faults += f0 !== null && f1 !== null ? f1 - f0 : Number.NaN;
     const m1 = machineCpuMs();
     if (m0 && m1) {
       blockCpu[kind].busyMs += m1.busyMs - m0.busyMs;
@@ -1061,7 +1064,8 @@ async function main(): Promise<void> {
   };
   // The whole machine's CPU over each side's blocks (all processes: this one, the engine, the
   // containers), and this process's part of it (the host's: Loom's engine client, or dockerode).
-  const blockCpu = { raw: { busyMs: 0, totalMs: 0, hostMs: 0 }, loom: { busyMs: 0, totalMs: 0, hostMs: 0 } };
+  // The machine's page faults over them too: the cause of much of that CPU on a VM.
+  const blockCpu = { raw: { busyMs: 0, totalMs: 0, hostMs: 0, faults: 0 }, loom: { busyMs: 0, totalMs: 0, hostMs: 0, faults: 0 } };
   // Loom's blocks last ~1.5 s each (a 0.3 s block measured the ramp as much as the rate); the
   // raw side, ten times slower, runs a fifth as many.
   const totals = { loom: opts.throughputTotal, raw: rawThroughputTotal(opts.throughputTotal) };
@@ -1085,9 +1089,12 @@ async function main(): Promise<void> {
   const throughputHostCpuMsPerRun = blockCpu.loom.hostMs / totals.loom;
   const rawThroughputMachineCpuMsPerRun = blockCpu.raw.busyMs / totals.raw;
   const throughputMachineBusyPct = (blockCpu.loom.busyMs / blockCpu.loom.totalMs) * 100;
+  const throughputFaultsPerRun = blockCpu.loom.faults / totals.loom;
+  const rawThroughputFaultsPerRun = blockCpu.raw.faults / totals.raw;
   log(
     `throughput: raw ${fmt(rawThroughputPerS)}/s, loom ${fmt(throughputPerS)}/s (${problems.throughputViaExec} runs by exec); ` +
-      `the machine's CPU per run ${fmt(throughputMachineCpuMsPerRun, 2)} ms (raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms; this process's ${fmt(throughputHostCpuMsPerRun, 2)} ms), its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy during Loom's blocks`,
+      `the machine's CPU per run ${fmt(throughputMachineCpuMsPerRun, 2)} ms (raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms; this process's ${fmt(throughputHostCpuMsPerRun, 2)} ms), its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy during Loom's blocks; ` +
+      `its page faults per run ${fmt(throughputFaultsPerRun, 0)} (raw ${fmt(rawThroughputFaultsPerRun, 0)})`,
   );
   for (const c of rawPool) await removeContainer(docker, c.id);
   for (const name of [...rawCreated]) if (name.startsWith('loom-bench-rawtp-')) rawCreated.delete(name);
@@ -1289,6 +1296,8 @@ async function main(): Promise<void> {
       // The whole machine's CPU per run during each side's blocks (null where /proc/stat is not the engine's machine).
       throughputMachineCpuMsPerRun: round(throughputMachineCpuMsPerRun),
       rawThroughputMachineCpuMsPerRun: round(rawThroughputMachineCpuMsPerRun),
+      throughputFaultsPerRun: round(throughputFaultsPerRun),
+      rawThroughputFaultsPerRun: round(rawThroughputFaultsPerRun),
       throughputMachineBusyPct: round(throughputMachineBusyPct, 1),
       // This process's CPU per Loom run during those blocks (the host side: the engine client).
       throughputHostCpuMsPerRun: round(throughputHostCpuMsPerRun),
@@ -1499,7 +1508,8 @@ async function main(): Promise<void> {
       `throughput               ${fmt(throughputPerS)} executions/s vs raw ${fmt(rawThroughputPerS)}/s = ${fmt(throughputVsRawRatio, 2)}x  ` +
         `(${totals.loom} Loom runs, ${totals.raw} raw, ${opts.concurrency} workers, ${opts.containers} pre-warmed containers, Loom ${(throughputWallMs / 1000).toFixed(1)} s; ` +
         `${problems.throughputViaExec} runs by exec, runners up after ${throughputWait.runs} warm-up runs; the machine's CPU per run ` +
-        `${fmt(throughputMachineCpuMsPerRun, 2)} ms vs raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms, its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy)`,
+        `${fmt(throughputMachineCpuMsPerRun, 2)} ms vs raw ${fmt(rawThroughputMachineCpuMsPerRun, 1)} ms, its CPUs ${fmt(throughputMachineBusyPct, 0)}% busy; ` +
+        `its page faults per run ${fmt(throughputFaultsPerRun, 0)} vs raw ${fmt(rawThroughputFaultsPerRun, 0)})`,
       `loom exec processes      first ${cliLine(cli.first, cli.firstWallMs)}; second ${cli.second ? cliLine(cli.second, cli.secondWallMs) : 'not started'}; ` +
         `same container ${cli.sameContainer ? 'yes' : 'no'}; second / first ${fmt(secondVsFirstProcessRatio, 2)}x ` +
         `(${cli.basis === 'exit' ? 'spawn to exit' : 'spawn until the JSON is out and the container parked: not both processes exited by themselves'})`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineCpuMs } from './machine';
+import { machineCpuMs, machinePageFaults } from './machine';
 
 describe('machineCpuMs', () => {
   it("counts this process's CPU among the machine's, and never more busy time than elapsed", () => {
@@ -15,5 +15,19 @@ describe('machineCpuMs', () => {
     expect(spins).toBeGreaterThan(0);
     expect(after.busyMs - before.busyMs).toBeGreaterThanOrEqual(200);
     expect(after.busyMs - before.busyMs).toBeLessThanOrEqual(after.totalMs - before.totalMs);
+  });
+});
+
+describe('machinePageFaults', () => {
+  it("counts this process's first writes to fresh pages among the machine's", () => {
+    const before = machinePageFaults();
+    expect(before, '/proc/vmstat is readable on the Linux machines the tests run on').not.toBeNull();
+    // 64 MB written once: 16,384 pages of 4 KB, each a fault (fewer only where the kernel maps a
+    // huge page at once, which makes 32 of them).
+    const pages = Buffer.allocUnsafeSlow(64 << 20).fill(1);
+    const after = machinePageFaults();
+    if (before === null || after === null) throw new Error('unreachable');
+    expect(pages[pages.length - 1]).toBe(1);
+    expect(after - before).toBeGreaterThanOrEqual(32);
   });
 });

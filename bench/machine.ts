@@ -130,3 +130,18 @@ export function machineCpuMs(): { busyMs: number; totalMs: number } | null {
   // USER_HZ is 100 on every Linux the engine runs on: a tick is 10 ms.
   return { busyMs: (total - idle) * 10, totalMs: total * 10 };
 }
+
+/**
+ * Page faults taken so far by the whole machine, all processes (/proc/vmstat pgfault: minor and
+ * major), or null where that is not this machine's (macOS). Two readings give the cause of much
+ * of a run's CPU on a VM, counted where the time is not: the faults of the runner, the forker,
+ * the program, the engine and this process together.
+ */
+export function machinePageFaults(): number | null {
+  try {
+    const m = /^pgfault (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}

@@ -55,6 +55,9 @@ except Exception:  # no ctypes: no forker
 
 _PROT_R, _PROT_W, _PROT_X = 1, 2, 4
 _MADV_POPULATE_READ = 22
+# Beyond this a mapping is faulted in by the clones that read it, not copied into all: a locale
+# archive of every locale is 200 MB (the interpreter's code is 2.7 MB).
+_LARGEST_INTO_CLONES = 16 << 20
 # What os.fork() calls around fork(), for forker.so: their addresses.
 _FORK_HOOKS = [
     ctypes.cast(getattr(_pyapi, name), ctypes.c_void_p).value
@@ -267,7 +270,7 @@ def _serve(sock, prepare, become_spare):
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
         native = _native_loop()
-        _code_into_clones()
+        _files_into_clones()
         sock.send(_READY)
     except BaseException:
         os._exit(1)
@@ -337,16 +340,16 @@ def _native_loop():
     return serve
 
 
-def _code_into_clones():
-    """Has each clone start with the forker's page table entries for all the code it may run
-    (the interpreter's, its libraries'), instead of taking a fault for each 16 pages of it it runs
-    (~90 a warm hello, as many as the forker's own loop took before forker.c). fork() copies the
-    entries of a private file mapping only if it has an anonymous page (elsewhere, the kernel
-    reasons, a fault fills them cheaply: not so on a VM). So each code mapping is given one, its
-    first byte written back through a moment of PROT_WRITE (nothing else runs: the forker has one
-    thread, no program can reach it, and it ends if the code cannot be made read-only again), and
-    all of its pages are mapped (MADV_POPULATE_READ, Linux 5.14). Where the kernel refuses either,
-    clones fault in their code as before."""
+def _files_into_clones():
+    """Has each clone start with the forker's page table entries for the files it maps read-only
+    (the interpreter's and its libraries' code and constants), instead of taking a fault for each
+    16 pages of them it reads (~90 a warm hello, as many as the forker's own loop took before
+    forker.c). fork() copies the entries of a private file mapping only if it has an anonymous
+    page (elsewhere, the kernel reasons, a fault fills them cheaply: not so on a VM). So each such
+    mapping is given one, its first byte written back through a moment of PROT_WRITE (nothing
+    else runs: the forker has one thread, no program can reach it, and it ends if a mapping
+    cannot be made read-only again), and all of its pages are mapped (MADV_POPULATE_READ, Linux
+    5.14). Where the kernel refuses either, clones fault them in as before."""
     if _syscall is None:
         return
     libc = ctypes.CDLL(None, use_errno=True)
@@ -356,14 +359,17 @@ def _code_into_clones():
         maps = f.read().splitlines()
     for line in maps:
         fields = line.split()
-        if len(fields) < 6 or fields[1] != "r-xp" or not fields[5].startswith("/"):
+        prot = {"r-xp": _PROT_R | _PROT_X, "r--p": _PROT_R}.get(fields[1])
+        if prot is None or len(fields) < 6 or not fields[5].startswith("/"):
             continue
         start, end = (int(n, 16) for n in fields[0].split("-"))
+        if end - start > _LARGEST_INTO_CLONES:
+            continue
         libc.madvise(start, end - start, _MADV_POPULATE_READ)
-        if libc.mprotect(start, end - start, _PROT_R | _PROT_W | _PROT_X) == 0:
+        if libc.mprotect(start, end - start, prot | _PROT_W) == 0:
             first = ctypes.c_ubyte.from_address(start)
             first.value = first.value
-            if libc.mprotect(start, end - start, _PROT_R | _PROT_X) != 0:
+            if libc.mprotect(start, end - start, prot) != 0:
                 raise OSError(ctypes.get_errno(), "could not make %s read-only again" % fields[5])
 
 

@@ -867,7 +867,7 @@ for p in found:
   });
 
   // fork() copies the page table entries of a code mapping only if it has an anonymous page,
-  // which the forker gives each one (loom_forker._code_into_clones): else a clone faults its
+  // which the forker gives each one (loom_forker._files_into_clones): else a clone faults its
   // code in, 16 pages at a time (~90 faults a warm hello).
   it('starts each spare with all of the interpreter’s code mapped', async () => {
     const own = await ownSandbox();

@@ -270,7 +270,6 @@ def _serve(sock, prepare, become_spare):
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
         native = _native_loop()
-        _files_into_clones()
         sock.send(_READY)
     except BaseException:
         os._exit(1)
@@ -319,6 +318,11 @@ def _serve(sock, prepare, become_spare):
             _become_spare(sock, runner, become_spare, made)
         if relays is None:
             relays = _own_child(sock, pid)
+            if not relays:
+                try:
+                    _files_into_clones()
+                except BaseException:
+                    os._exit(1)
         elif made is not None:
             for fd in made[0] + made[1]:
                 os.close(fd)
@@ -349,7 +353,9 @@ def _files_into_clones():
     mapping is given one, its first byte written back through a moment of PROT_WRITE (nothing
     else runs: the forker has one thread, no program can reach it, and it ends if a mapping
     cannot be made read-only again), and all of its pages are mapped (MADV_POPULATE_READ, Linux
-    5.14). Where the kernel refuses either, clones fault them in as before."""
+    5.14). Where the kernel refuses either, clones fault them in as before. Done once the first
+    clone has shown that clones are the runner's children (not under gVisor: a forker that did
+    this there made no more spares in the runner, though it did in a test of its own)."""
     if _syscall is None:
         return
     libc = ctypes.CDLL(None, use_errno=True)

@@ -269,12 +269,12 @@ def _serve(sock, prepare, become_spare):
         os.set_blocking(wake_w, False)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(wake_w)
-        native = _native_loop()
         sock.send(_READY)
     except BaseException:
         os._exit(1)
     # Whether clones are its own children (CLONE_PARENT ignored), known from the first clone.
     relays: "bool | None" = None
+    native: "ctypes._NamedFuncPointer | None" = None  # (forker.so: see _native_loop)
     while True:
         if relays is False and native is not None:
             ended = native(sock.fileno(), int(_LATE_SECONDS * 1e9), *_FORK_HOOKS)
@@ -319,7 +319,9 @@ def _serve(sock, prepare, become_spare):
         if relays is None:
             relays = _own_child(sock, pid)
             if not relays:
+                # (Only where clones are the runner's children: not under gVisor, see below.)
                 try:
+                    native = _native_loop()
                     _files_into_clones()
                 except BaseException:
                     os._exit(1)
@@ -331,8 +333,6 @@ def _serve(sock, prepare, become_spare):
 def _native_loop():
     """The loop of forker.so (resources/native/forker.c): clones made from the second on, where
     they are the runner's children; None where it cannot be loaded (the Python loop serves)."""
-    if _syscall is None:
-        return None
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.path.join(os.path.dirname(here), "native", "bin", "forker-%s.so" % os.uname().machine)
     try:
@@ -356,8 +356,6 @@ def _files_into_clones():
     5.14). Where the kernel refuses either, clones fault them in as before. Done once the first
     clone has shown that clones are the runner's children (not under gVisor: a forker that did
     this there made no more spares in the runner, though it did in a test of its own)."""
-    if _syscall is None:
-        return
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     libc.madvise.argtypes = libc.mprotect.argtypes

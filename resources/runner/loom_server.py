@@ -532,6 +532,7 @@ class Server:
         )
         self.user_site = getattr(sys.modules.get("site"), "USER_SITE", None)
         self.executable = os.path.realpath(sys.executable)
+        self.interpreters = {}  # see this_interpreter
         try:
             with open("/proc/self/comm", "rb") as f:
                 self.name = f.read().rstrip(b"\n")
@@ -1332,13 +1333,8 @@ class Server:
         """How to run argv inside a fork of this interpreter, or None to exec it as it is."""
         if not _PYTHON_NAME.match(os.path.basename(argv[0])):
             return None
-        exe = argv[0]
-        if "/" not in exe:
-            exe = _which(exe, env.get("PATH", os.defpath))
-            if exe is None:
-                return None
-        exe = os.path.join(cwd, exe)
-        if not self.same_interpreter(exe):
+        exe = self.this_interpreter(argv[0], env.get("PATH", os.defpath), cwd)
+        if exe is None:
             return None
         for key in set(env) | set(self.initial_env):
             if (
@@ -1379,6 +1375,28 @@ class Server:
         if not os.path.isfile(path) or path.endswith((".pyc", ".pyo")):
             return None
         return ("file", args[i], args[i + 1:], unbuffered, exe)
+
+    def this_interpreter(self, name, path, cwd):
+        """The path that running `name` runs (found on `path` where it has no slash), if that is
+        this interpreter; else None. Remembered where nothing it looked at can change (see
+        _fixed): in the image's read-only root, where the interpreters are."""
+        key = (name, path if "/" not in name else None, cwd)
+        if key in self.interpreters:
+            return self.interpreters[key]
+        looked = []
+        exe = name
+        if "/" not in name:
+            exe = _which(name, path, looked)
+            if exe is None:
+                return None
+        exe = os.path.join(cwd, exe)
+        if not self.same_interpreter(exe):
+            return None
+        if all(map(_fixed, looked + _link_chain(exe))):
+            if len(self.interpreters) >= 64:
+                self.interpreters.clear()  # (requests may vary without end: keep it small)
+            self.interpreters[key] = exe
+        return exe
 
     def same_interpreter(self, exe):
         try:
@@ -1819,12 +1837,49 @@ def _sysv_ipc_left():
     return False
 
 
-def _which(name, path):
+def _which(name, path, looked):
+    """The first executable `name` in the directories of `path`; each path it looked at is added
+    to `looked`."""
     for d in path.split(os.pathsep):
         candidate = os.path.join(d or ".", name)
+        looked.append(candidate)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def _link_chain(path):
+    """`path`, and each path its symbolic links lead to in turn (relative ones made absolute)."""
+    chain = [path]
+    while os.path.islink(path) and len(chain) <= 40:
+        link = os.readlink(path)
+        path = os.path.join(os.path.dirname(path), link)
+        chain.append(path)
+    return chain
+
+
+def _fixed(path):
+    """Whether what is at the absolute `path` cannot change while the container runs: it and each
+    directory above it are, where they exist, on read-only mounts, which no program can remount
+    or replace (a mount point cannot be renamed). The image's root is one unless the container
+    was made with a writable root. A relative path, or any error, says no."""
+    if not os.path.isabs(path):
+        return False
+    while True:
+        try:
+            if not os.statvfs(path).f_flag & os.ST_RDONLY:
+                return False
+        except FileNotFoundError:
+            # Nothing there, which stays so if the directory above is read-only; unless it is a
+            # link to nothing, which a program could make something.
+            if os.path.islink(path):
+                return False
+        except OSError:
+            return False
+        parent = os.path.dirname(path)  # (each prefix as written: ".." is the kernel's to follow)
+        if parent == path:
+            return True
+        path = parent
 
 
 # -- the forked child ---------------------------------------------------------------------

@@ -196,7 +196,10 @@ class Forker:
 
     def _receive(self):
         fds = array.array("i")
-        msg, ancdata, _, _ = self.sock.recvmsg(_EXIT.size, socket.CMSG_SPACE(4 * fds.itemsize))
+        # (Close-on-exec as os.pipe() makes them: a process the runner starts, a clean-up, must
+        # not hold them, or a program would never see the end of its stdin.)
+        msg, ancdata, _, _ = self.sock.recvmsg(_EXIT.size, socket.CMSG_SPACE(4 * fds.itemsize),
+                                               socket.MSG_CMSG_CLOEXEC)
         if not msg:
             raise BrokenPipeError(errno.EPIPE, "the forker is gone")
         if len(msg) == _EXIT.size and msg[:1] == b"x":
@@ -209,10 +212,6 @@ class Forker:
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
-        for fd in fds:
-            # As os.pipe() makes them: a process the runner starts (a clean-up) must not hold
-            # them, or a program would never see the end of its stdin.
-            os.set_inheritable(fd, False)
         pid = int.from_bytes(msg[:4], "big", signed=True) if len(msg) >= 4 else 0
         if pid <= 0 or len(fds) != 4:
             for fd in fds:

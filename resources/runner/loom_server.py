@@ -244,14 +244,24 @@ def _read_small(path):
 _OOM_COUNTERS = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 
 
+_oom_counter = None  # the one of them this container has, once found
+
+
 def _oom_kills():
-    for path in _OOM_COUNTERS:
+    global _oom_counter
+    for path in (_oom_counter,) if _oom_counter else _OOM_COUNTERS:
         try:
-            for line in _read_small(path).splitlines():
-                if line.startswith(b"oom_kill "):
-                    return int(line.split()[1])
-        except (OSError, ValueError):
+            lines = _read_small(path).splitlines()
+        except OSError:
             continue
+        _oom_counter = path  # (read after every run: the other is not looked for again)
+        for line in lines:
+            if line.startswith(b"oom_kill "):
+                try:
+                    return int(line.split()[1])
+                except ValueError:
+                    break
+        break
     return 0
 
 
@@ -331,6 +341,13 @@ def _signal_name(signo):
 # unlike the time, is the same on every machine: EXIT carries it (see protocol.json).
 
 
+def _own_faults():
+    """The runner's own page faults, minor and major (one system call: its /proc/self/stat
+    counts, the same, take three)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_minflt + ru.ru_majflt
+
+
 def _proc_faults(pid):
     """(minor, major) page faults of a process (/proc/PID/stat; pid may be "self"), or (0, 0)."""
     try:
@@ -387,11 +404,22 @@ class Spare:
     def __init__(self, pid, job_w, in_w, out_r, err_r, relayed=False):
         self.pid = pid
         self.relayed = relayed  # the forker's child, not ours: its end comes from the forker
-        # With its PID, what tells this spare from a process that later reuses the number.
-        stat = _proc_stat(pid)
-        self.start = stat[4] if stat else -1
+        # With its PID, what tells this spare from a process that later reuses the number: read
+        # when a clean-up is to keep it, where it is the runner's child (whose PID is not reused
+        # before the runner reaps it, and then forgets it), at once where it is the forker's.
+        self._start = self._read_start() if relayed else None
         self.job_w = job_w
         self.fds = (in_w, out_r, err_r)
+
+    @property
+    def start(self):
+        if self._start is None:
+            self._start = self._read_start()
+        return self._start
+
+    def _read_start(self):
+        stat = _proc_stat(self.pid)
+        return stat[4] if stat else -1
 
     def give(self, plan, argv, env, cwd):
         """Sends the program; OSError (EPIPE) if this spare died waiting."""
@@ -960,7 +988,7 @@ class Server:
             return None
         spare = supply.spare if supply is not None else None
         minor, major = _proc_faults(spare.pid) if spare is not None else (0, 0)
-        return minor, major, sum(_proc_faults("self"))
+        return minor, major, _own_faults()
 
     # -- source programs of compiled languages (see loom_build) ---------------------------------
 
@@ -1687,7 +1715,7 @@ class Server:
         return {
             "minorFaults": max(0, ru.ru_minflt - minor),
             "majorFaults": max(0, ru.ru_majflt - major),
-            "runnerFaults": sum(_proc_faults("self")) - runner,
+            "runnerFaults": _own_faults() - runner,
         }
 
     # -- the clean-up between runs --------------------------------------------------------

@@ -3,7 +3,7 @@
 // is plain enough for both drivers in ./sqlite (better-sqlite3 in Node, node:sqlite in Electron).
 import type { RunRecord, RunStatus, RunSummary, SerializedError, StoredArtifact } from '../../../shared/api';
 import type { ExecuteRequestJson, ExecuteResponseJson, SpanJson } from '../../../shared/gen/loom/v1/docker_pb';
-import { inTransaction, openSqlite, type SqliteDatabase, type SqliteDriver } from './sqlite';
+import { inTransaction, openSqlite, type SqliteDatabase, type SqliteDriver, type SqliteStatement } from './sqlite';
 
 /** Artifacts bigger than this are listed in the history with a note instead of their bytes. */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 4 * 1024 * 1024;
@@ -78,6 +78,8 @@ const SUMMARY_COLUMNS = 'id, started_at, finished_at, status, exit_code, duratio
 
 export class RunHistory {
   private readonly db: SqliteDatabase;
+  /** Each statement prepared once: a run writes two rows, and preparing them cost more than that. */
+  private readonly statements = new Map<string, SqliteStatement>();
   private readonly maxResponseBytes: number;
   // node:sqlite throws on a second close(); better-sqlite3 does not. Tracked here for both.
   private open = true;
@@ -92,18 +94,29 @@ export class RunHistory {
       // WAL: the UI reads the list while a run's row is written, without either waiting.
       this.db.exec('PRAGMA journal_mode = WAL');
       this.db.exec('PRAGMA busy_timeout = 5000');
+      // Commits without an fsync each (WAL stays consistent after a crash; a power cut may lose
+      // the last runs' rows): every run commits twice.
+      this.db.exec('PRAGMA synchronous = NORMAL');
       this.migrate();
       // A row still running belongs to a process that died mid-run: nothing will finish it.
-      this.db.prepare("UPDATE runs SET status = 'interrupted' WHERE status = 'running'").run();
+      this.statement("UPDATE runs SET status = 'interrupted' WHERE status = 'running'").run();
     } catch (err) {
       this.close();
       throw err;
     }
   }
 
+  private statement(sql: string): SqliteStatement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   insertRunning(summary: RunSummary, request: ExecuteRequestJson): void {
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO runs (id, started_at, status, runtime, title, request_json)
          VALUES (@id, @startedAt, 'running', @runtime, @title, @request)`,
       )
@@ -113,8 +126,7 @@ export class RunHistory {
   /** Records how a run ended; returns its summary (null for an unknown or deleted run). */
   finish(id: string, outcome: RunOutcome, finishedAt = Date.now()): RunSummary | null {
     const stored = outcome.response ? fitResponse(outcome.response, this.maxResponseBytes) : undefined;
-    this.db
-      .prepare(
+    this.statement(
         `UPDATE runs SET finished_at = @finishedAt, status = @status, exit_code = @exitCode, duration_ms = @durationMs,
            container_created = @containerCreated, response_json = @response, error_json = @error, trace_truncated = @truncated
          WHERE id = @id`,
@@ -130,18 +142,18 @@ export class RunHistory {
         error: outcome.error ? JSON.stringify(outcome.error) : null,
         truncated: Number(stored?.truncated ?? false),
       });
-    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`).get(id) as SummaryRow | undefined;
+    const row = this.statement(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`).get(id) as SummaryRow | undefined;
     return row ? toSummary(row) : null;
   }
 
   /** Newest first. */
   list(limit = 500): RunSummary[] {
-    const rows = this.db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as SummaryRow[];
+    const rows = this.statement(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`).all(limit) as SummaryRow[];
     return rows.map(toSummary);
   }
 
   get(id: string): RunRecord | null {
-    const row = this.db.prepare(`SELECT ${SUMMARY_COLUMNS}, request_json, response_json, error_json FROM runs WHERE id = ?`).get(id) as
+    const row = this.statement(`SELECT ${SUMMARY_COLUMNS}, request_json, response_json, error_json FROM runs WHERE id = ?`).get(id) as
       | RecordRow
       | undefined;
     if (!row) return null;
@@ -155,20 +167,19 @@ export class RunHistory {
 
   delete(id: string): void {
     inTransaction(this.db, () => {
-      this.db.prepare('DELETE FROM artifacts WHERE run_id = ?').run(id);
-      this.db.prepare('DELETE FROM runs WHERE id = ?').run(id);
+      this.statement('DELETE FROM artifacts WHERE run_id = ?').run(id);
+      this.statement('DELETE FROM runs WHERE id = ?').run(id);
     });
   }
 
   /** Keeps a run's artifact: its bytes when given (the caller kept them under the cap), else the note. */
   addArtifact(runId: string, artifact: { path: string; mime: string; size: number; data?: Uint8Array; note?: string }): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO artifacts (run_id, path, mime, size, data, note) VALUES (@runId, @path, @mime, @size, @data, @note)')
+    this.statement('INSERT OR REPLACE INTO artifacts (run_id, path, mime, size, data, note) VALUES (@runId, @path, @mime, @size, @data, @note)')
       .run({ runId, path: artifact.path, mime: artifact.mime, size: artifact.size, data: artifact.data ? Buffer.from(artifact.data) : null, note: artifact.note ?? null });
   }
 
   private artifactsOf(runId: string): StoredArtifact[] {
-    const rows = this.db.prepare('SELECT path, mime, size, data, note FROM artifacts WHERE run_id = ? ORDER BY path').all(runId) as {
+    const rows = this.statement('SELECT path, mime, size, data, note FROM artifacts WHERE run_id = ? ORDER BY path').all(runId) as {
       path: string;
       mime: string;
       size: number;

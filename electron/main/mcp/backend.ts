@@ -15,7 +15,7 @@ import {
 } from '../../../shared/gen/loom/v1/docker_pb';
 import { runtimeOf } from '../../../shared/runtimes';
 import { formatTraceParent } from '../../../shared/traces/traceparent';
-import type { RunHistory } from '../app/history';
+import type { RunHistory, RunOutcome } from '../app/history';
 import { runTitle } from '../app/run-title';
 import { AbortedError } from '../engine/errors';
 import type { Executor } from '../engine/executor';
@@ -92,22 +92,26 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
   ): Promise<ExecuteResponse> => {
     const id = randomUUID();
     const startedAt = Date.now();
+    span.setAttribute('loom.run_id', id);
+    // docker.execute becomes a child of the call's span.
+    const running = work(formatTraceParent({ traceId: span.traceId, spanId: span.spanId, flags: 1 }));
+    // The history's writes are off the call's path: its row is written while the program runs,
+    // and its end once the answer has gone (setImmediate: before the next request is read).
     record(() =>
       history?.insertRunning(
         { id, startedAt, status: 'running', runtime: runtimeOf(request.runtimeType) ?? 'custom', title },
         toJson(ExecuteRequestSchema, request),
       ),
     );
-    span.setAttribute('loom.run_id', id);
     let response: ExecuteResponse;
     try {
-      // docker.execute becomes a child of the call's span.
-      response = await work(formatTraceParent({ traceId: span.traceId, spanId: span.spanId, flags: 1 }));
+      response = await running;
     } catch (err) {
       const ended = span.end('error', err instanceof Error ? `${err.name}: ${err.message}` : String(err));
       exportSpans([ended]);
-      record(() =>
-        history?.finish(id, { status: err instanceof AbortedError ? 'cancelled' : 'error', durationMs: Date.now() - startedAt, error: serializeError(err) }),
+      const durationMs = Date.now() - startedAt;
+      setImmediate(() =>
+        record(() => history?.finish(id, { status: err instanceof AbortedError ? 'cancelled' : 'error', durationMs, error: serializeError(err) })),
       );
       throw err;
     }
@@ -118,16 +122,21 @@ export function createMcpBackend(options: McpBackendOptions): McpBackend {
     exportSpans([ended]);
     // The call's span goes into the stored trace too, so the trace view shows it as the root.
     response.spans.unshift(ended);
-    record(() => {
-      history?.finish(id, {
-        status: response.timedOut ? 'timed_out' : response.exitCode === 0 ? 'ok' : 'failed',
-        exitCode: response.exitCode,
-        durationMs: response.durationMs,
-        containerCreated: response.containerCreated,
-        response: toJson(ExecuteResponseSchema, response),
-      });
-      for (const a of response.artifacts) history?.addArtifact(id, { path: a.path, mime: a.mime, size: Number(a.size), ...bytes.of(a.path) });
-    });
+    // (Recorded as answered: taken now, written after, when the caller may have changed it.)
+    const outcome: RunOutcome = {
+      status: response.timedOut ? 'timed_out' : response.exitCode === 0 ? 'ok' : 'failed',
+      exitCode: response.exitCode,
+      durationMs: response.durationMs,
+      containerCreated: response.containerCreated,
+      response: toJson(ExecuteResponseSchema, response),
+    };
+    const artifacts = response.artifacts.map((a) => ({ path: a.path, mime: a.mime, size: Number(a.size), ...bytes.of(a.path) }));
+    setImmediate(() =>
+      record(() => {
+        history?.finish(id, outcome);
+        for (const a of artifacts) history?.addArtifact(id, a);
+      }),
+    );
     return response;
   };
 

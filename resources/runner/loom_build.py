@@ -69,9 +69,13 @@ class SourceError(Exception):
     """A source program that cannot be prepared (the runner answers bad_request)."""
 
 
-def _which(name, path):
+def which(name, path, looked=None):
+    """The first executable `name` in the directories of `path`; each path it looked at is added
+    to `looked`, where given."""
     for d in path.split(os.pathsep):
         candidate = os.path.join(d or ".", name)
+        if looked is not None:
+            looked.append(candidate)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -162,7 +166,7 @@ class BuildCache:
         path = env.get("PATH", os.defpath)
         cached = self.toolchains.get((language, path))
         if cached is None:
-            exe = _which(_COMPILER[language], path)
+            exe = which(_COMPILER[language], path)
             if exe is None:
                 cached = "missing"
             else:

@@ -1414,7 +1414,7 @@ class Server:
         looked = []
         exe = name
         if "/" not in name:
-            exe = _which(name, path, looked)
+            exe = loom_build.which(name, path, looked)
             if exe is None:
                 return None
         exe = os.path.join(cwd, exe)
@@ -1863,17 +1863,6 @@ def _sysv_ipc_left():
         if left:
             return True
     return False
-
-
-def _which(name, path, looked):
-    """The first executable `name` in the directories of `path`; each path it looked at is added
-    to `looked`."""
-    for d in path.split(os.pathsep):
-        candidate = os.path.join(d or ".", name)
-        looked.append(candidate)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def _link_chain(path):

@@ -117,31 +117,29 @@ export class RunHistory {
 
   insertRunning(summary: RunSummary, request: ExecuteRequestJson): void {
     this.statement(
-        `INSERT INTO runs (id, started_at, status, runtime, title, request_json)
-         VALUES (@id, @startedAt, 'running', @runtime, @title, @request)`,
-      )
-      .run({ id: summary.id, startedAt: summary.startedAt, runtime: summary.runtime, title: summary.title, request: JSON.stringify(request) });
+      `INSERT INTO runs (id, started_at, status, runtime, title, request_json)
+       VALUES (@id, @startedAt, 'running', @runtime, @title, @request)`,
+    ).run({ id: summary.id, startedAt: summary.startedAt, runtime: summary.runtime, title: summary.title, request: JSON.stringify(request) });
   }
 
   /** Records how a run ended; returns its summary (null for an unknown or deleted run). */
   finish(id: string, outcome: RunOutcome, finishedAt = Date.now()): RunSummary | null {
     const stored = outcome.response ? fitResponse(outcome.response, this.maxResponseBytes) : undefined;
     this.statement(
-        `UPDATE runs SET finished_at = @finishedAt, status = @status, exit_code = @exitCode, duration_ms = @durationMs,
-           container_created = @containerCreated, response_json = @response, error_json = @error, trace_truncated = @truncated
-         WHERE id = @id`,
-      )
-      .run({
-        id,
-        finishedAt,
-        status: outcome.status,
-        exitCode: outcome.exitCode ?? null,
-        durationMs: outcome.durationMs ?? null,
-        containerCreated: outcome.containerCreated === undefined ? null : Number(outcome.containerCreated),
-        response: stored?.json ?? null,
-        error: outcome.error ? JSON.stringify(outcome.error) : null,
-        truncated: Number(stored?.truncated ?? false),
-      });
+      `UPDATE runs SET finished_at = @finishedAt, status = @status, exit_code = @exitCode, duration_ms = @durationMs,
+         container_created = @containerCreated, response_json = @response, error_json = @error, trace_truncated = @truncated
+       WHERE id = @id`,
+    ).run({
+      id,
+      finishedAt,
+      status: outcome.status,
+      exitCode: outcome.exitCode ?? null,
+      durationMs: outcome.durationMs ?? null,
+      containerCreated: outcome.containerCreated === undefined ? null : Number(outcome.containerCreated),
+      response: stored?.json ?? null,
+      error: outcome.error ? JSON.stringify(outcome.error) : null,
+      truncated: Number(stored?.truncated ?? false),
+    });
     const row = this.statement(`SELECT ${SUMMARY_COLUMNS} FROM runs WHERE id = ?`).get(id) as SummaryRow | undefined;
     return row ? toSummary(row) : null;
   }
